@@ -1,0 +1,110 @@
+// `sockvm run` options: parsed and validated into a typed plan. Every error names the option
+// and the fix.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { UsageError } from '../util/errors.js';
+import type { AccelMode } from '../vm/accel.js';
+
+export interface RunPlan {
+  kernel?: { image: string; modulesDir?: string; buildDir?: string };
+  accel: AccelMode;
+  /** Suite names to run; empty means every suite found. */
+  only: string[];
+  /** Extra directories of suites, besides the repo's suites/. */
+  suiteDirs: string[];
+  resultsRoot: string;
+  bootTimeoutMs: number;
+  suiteTimeoutMs: number;
+  memoryMiB: number;
+  cpus: number;
+  verbose: boolean;
+}
+
+export const RUN_USAGE = `Usage: sockvm run [options]
+
+Builds newtcp.ko and the suites for a kernel, boots it in QEMU with an e1000 NIC, runs the
+suites over SSH and writes results/<run-id>/ (results/latest points at the newest run).
+
+Kernel (default: the newest /boot/vmlinuz-* with /lib/modules/<release> and its build tree):
+  --kernel <bzImage>       boot this kernel image instead
+  --modules-dir <dir>      its modules (holding modules.dep); required with --kernel
+  --build-dir <dir>        its kbuild tree, to build newtcp.ko against; required with --kernel
+
+Run:
+  --suite <name>           run only this suite (repeatable; default: all)
+  --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
+  --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
+                           else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
+  --memory <MiB>           guest memory (default 1024)
+  --cpus <n>               guest CPUs (default 2)
+  --boot-timeout <s>       boot-to-SSH limit in seconds (default 120)
+  --suite-timeout <s>      per-suite limit in seconds (default 600)
+  --results-dir <dir>      where run directories go (default ./results)
+  -v, --verbose            echo every TAP line as it streams
+  -h, --help               this text
+
+Exit codes: 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
+failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM.`;
+
+function positiveInt(option: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw new UsageError(`--${option} ${value}: expected a whole number from 1 to ${max}`);
+  return n;
+}
+
+export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        kernel: { type: 'string' },
+        'modules-dir': { type: 'string' },
+        'build-dir': { type: 'string' },
+        suite: { type: 'string', multiple: true },
+        'suites-dir': { type: 'string', multiple: true },
+        accel: { type: 'string' },
+        memory: { type: 'string' },
+        cpus: { type: 'string' },
+        'boot-timeout': { type: 'string' },
+        'suite-timeout': { type: 'string' },
+        'results-dir': { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new UsageError(`${msg}; see 'sockvm run --help'`);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const accel = v.accel ?? 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel ${accel}: expected auto, kvm or tcg`);
+  if ((v['modules-dir'] || v['build-dir']) && !v.kernel) {
+    throw new UsageError('--modules-dir and --build-dir go with --kernel <bzImage>; without --kernel the installed distro kernel is used');
+  }
+  for (const name of v.suite ?? []) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
+  }
+  const plan: RunPlan = {
+    accel,
+    only: v.suite ?? [],
+    suiteDirs: (v['suites-dir'] ?? []).map((d) => resolve(cwd, d)),
+    resultsRoot: resolve(cwd, v['results-dir'] ?? 'results'),
+    bootTimeoutMs: positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000,
+    suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
+    memoryMiB: positiveInt('memory', v.memory, 1024, 65536),
+    cpus: positiveInt('cpus', v.cpus, 2, 64),
+    verbose: v.verbose ?? false,
+  };
+  if (v.kernel) {
+    plan.kernel = { image: resolve(cwd, v.kernel) };
+    if (v['modules-dir']) plan.kernel.modulesDir = resolve(cwd, v['modules-dir']);
+    if (v['build-dir']) plan.kernel.buildDir = resolve(cwd, v['build-dir']);
+  }
+  return plan;
+}

@@ -1,0 +1,141 @@
+// The guest over SSH (ssh2 ↔ dropbear): host key pinned to the one baked into the image,
+// commands with timeouts and streamed output.
+import ssh2 from 'ssh2';
+import { InfraError } from '../util/errors.js';
+
+export interface ExecResult {
+  code: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** The connection dropped before the command finished (guest crash, reboot). */
+  lost: boolean;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  onStdoutLine?: (line: string) => void;
+}
+
+export interface ConnectOptions {
+  port: number;
+  privateKey: string;
+  hostKeyBlob: Buffer;
+  /** Gives up when this says the guest is gone (panic, QEMU exit); quoted in the error. */
+  guestGone: () => string | undefined;
+  deadlineMs: number;
+}
+
+function connectOnce(o: ConnectOptions, timeoutMs: number): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let hostKeyMismatch = false;
+    client.on('ready', () => resolve(client));
+    client.on('error', (err) => reject(hostKeyMismatch ? new InfraError('SSH host key mismatch: the guest presented a key other than the one baked into the image; refusing to connect') : err));
+    client.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      username: 'root',
+      privateKey: o.privateKey,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 5000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        hostKeyMismatch = !key.equals(o.hostKeyBlob);
+        return !hostKeyMismatch;
+      },
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class Guest {
+  private constructor(private readonly client: ssh2.Client) {}
+
+  /** Connects, retrying until the deadline while the guest is still coming up. */
+  static async connect(o: ConnectOptions): Promise<Guest> {
+    const start = Date.now();
+    let lastError = '';
+    while (Date.now() - start < o.deadlineMs) {
+      const gone = o.guestGone();
+      if (gone) throw new InfraError(`cannot reach the guest over SSH: ${gone}`);
+      try {
+        return new Guest(await connectOnce(o, Math.max(1000, o.deadlineMs - (Date.now() - start))));
+      } catch (err) {
+        if (err instanceof InfraError) throw err;
+        lastError = err instanceof Error ? err.message : String(err);
+        await sleep(200);
+      }
+    }
+    throw new InfraError(`no SSH answer from the guest on 127.0.0.1:${o.port} within ${Math.round(o.deadlineMs / 1000)} s (last error: ${lastError})`);
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const result: ExecResult = { code: null, stdout: '', stderr: '', timedOut: false, lost: false };
+      let partial = '';
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        this.client.removeListener('close', onClose);
+        if (partial && opts.onStdoutLine) opts.onStdoutLine(partial);
+        resolve(result);
+      };
+      const onClose = (): void => {
+        result.lost = true;
+        settle();
+      };
+      this.client.once('close', onClose);
+      this.client.exec(command, (err, stream) => {
+        if (err) {
+          result.stderr = err.message;
+          result.lost = true;
+          settle();
+          return;
+        }
+        if (opts.timeoutMs) {
+          timer = setTimeout(() => {
+            result.timedOut = true;
+            stream.close();
+            settle();
+          }, opts.timeoutMs);
+        }
+        stream.on('data', (chunk: Buffer) => {
+          const text = chunk.toString('utf8');
+          result.stdout += text;
+          if (!opts.onStdoutLine) return;
+          const lines = (partial + text).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) opts.onStdoutLine(line);
+        });
+        stream.stderr.on('data', (chunk: Buffer) => {
+          result.stderr += chunk.toString('utf8');
+        });
+        stream.on('exit', (code: number | null, signal?: string) => {
+          result.code = code;
+          if (signal) result.signal = signal;
+        });
+        stream.on('close', settle);
+      });
+    });
+  }
+
+  /** Runs a command that must succeed; its stderr names what went wrong. */
+  async run(command: string, timeoutMs = 30000): Promise<string> {
+    const r = await this.exec(command, { timeoutMs });
+    if (r.code !== 0) {
+      const why = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : r.lost ? 'the connection was lost' : `exit code ${r.code}`;
+      throw new InfraError(`guest command '${command}' failed (${why})${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`);
+    }
+    return r.stdout;
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}

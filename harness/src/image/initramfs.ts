@@ -1,0 +1,135 @@
+// Assembles the guest's initramfs: images/rootfs, busybox, dropbear and the libraries ldd
+// names, the boot modules (e1000 and what modules.dep says it needs), newtcp.ko, the suites,
+// the run's SSH keys and the guest settings. Entries are sorted and timestamps zero, so the
+// same inputs give the same bytes.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { InfraError } from '../util/errors.js';
+import { writeCpio, type CpioEntry } from './cpio.js';
+import { dependencyClosure, moduleName, parseModulesDep } from './modules-dep.js';
+
+export interface GuestSettings {
+  mgmtMac: string;
+  mgmtAddr: string;
+  mgmtGateway: string;
+}
+
+export interface InitramfsInput {
+  rootfsDir: string;
+  modulesDir: string;
+  /** Modules to load at boot, by name (e1000). */
+  bootModules: string[];
+  busybox: string;
+  dropbear: string;
+  newtcpKo: string;
+  suites: { name: string; path: string }[];
+  hostKey: Buffer;
+  authorizedKey: string;
+  settings: GuestSettings;
+}
+
+type FileEntry = Extract<CpioEntry, { kind: 'file' }>;
+
+/** Shared libraries a dynamic binary needs, as absolute paths, from ldd. */
+export function parseLdd(output: string): string[] {
+  const libs: string[] = [];
+  for (const line of output.split('\n')) {
+    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m?.[1]) libs.push(m[1]);
+  }
+  return libs;
+}
+
+async function lddLibs(binary: string): Promise<string[]> {
+  const out = await execa('ldd', [binary], { reject: false, stdin: 'ignore' });
+  if (/not a dynamic executable/.test(out.stdout + out.stderr)) return [];
+  if (out.failed) throw new InfraError(`ldd ${binary} failed: ${out.stderr}`);
+  return parseLdd(out.stdout);
+}
+
+/** A module's bytes, uncompressed: busybox insmod cannot rely on in-kernel decompression. */
+async function moduleBytes(path: string): Promise<Buffer> {
+  const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : path.endsWith('.gz') ? 'gzip' : undefined;
+  if (!tool) return readFile(path);
+  const out = await execa(tool, ['-dc', path], { encoding: 'buffer', stdin: 'ignore' });
+  return Buffer.from(out.stdout);
+}
+
+async function builtinModules(modulesDir: string): Promise<Set<string>> {
+  try {
+    const text = await readFile(join(modulesDir, 'modules.builtin'), 'utf8');
+    return new Set(text.split('\n').filter(Boolean).map(moduleName));
+  } catch {
+    return new Set();
+  }
+}
+
+async function treeEntries(dir: string, prefix: string): Promise<FileEntry[]> {
+  const out: FileEntry[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await treeEntries(path, `${prefix}/${entry.name}`)));
+    else out.push({ kind: 'file', path: `${prefix}/${entry.name}`, data: await readFile(path), mode: (await stat(path)).mode & 0o777 });
+  }
+  return out;
+}
+
+export function guestEnv(settings: GuestSettings, bootModules: string[]): string {
+  return [
+    `BOOT_MODULES="${bootModules.join(' ')}"`,
+    `MGMT_MAC="${settings.mgmtMac}"`,
+    `MGMT_ADDR="${settings.mgmtAddr}"`,
+    `MGMT_GW="${settings.mgmtGateway}"`,
+    '',
+  ].join('\n');
+}
+
+/** Adds the parent directories every entry needs and sorts, so the archive unpacks in order. */
+export function withParents(entries: CpioEntry[], dirModes: Record<string, number> = {}): CpioEntry[] {
+  const byPath = new Map<string, CpioEntry>();
+  for (const entry of entries) {
+    byPath.set(entry.path, entry);
+    for (let dir = dirname(entry.path); dir !== '/' && dir !== '.'; dir = dirname(dir)) {
+      if (!byPath.has(dir)) byPath.set(dir, { kind: 'dir', path: dir, mode: dirModes[dir] ?? 0o755 });
+    }
+  }
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export async function buildInitramfs(input: InitramfsInput): Promise<{ gz: Buffer; entries: number; bootModules: string[] }> {
+  const entries: CpioEntry[] = [];
+  const file = async (path: string, source: string, mode = 0o755): Promise<void> => {
+    entries.push({ kind: 'file', path, data: await readFile(source), mode });
+  };
+
+  entries.push(...(await treeEntries(input.rootfsDir, '')));
+  await file('/bin/busybox', input.busybox);
+  await file('/sbin/dropbear', input.dropbear);
+  // A dynamic busybox (Debian's `busybox` rather than `busybox-static`) works too, with its libs.
+  const libs = new Set([...(await lddLibs(input.busybox)), ...(await lddLibs(input.dropbear))]);
+  for (const lib of [...libs].sort()) await file(lib, lib);
+
+  const builtin = await builtinModules(input.modulesDir);
+  const deps = parseModulesDep(await readFile(join(input.modulesDir, 'modules.dep'), 'utf8'));
+  const wanted = input.bootModules.filter((m) => !builtin.has(moduleName(m)));
+  const bootModules: string[] = [];
+  for (const rel of dependencyClosure(deps, wanted)) {
+    const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
+    entries.push({ kind: 'file', path: `/lib/modules/${name}`, data: await moduleBytes(join(input.modulesDir, rel)), mode: 0o644 });
+    bootModules.push(name);
+  }
+  await file('/lib/modules/newtcp.ko', input.newtcpKo, 0o644);
+  for (const suite of input.suites) await file(`/suites/${suite.name}`, suite.path);
+
+  entries.push({ kind: 'file', path: '/etc/dropbear/host_key', data: input.hostKey, mode: 0o600 });
+  entries.push({ kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from(`${input.authorizedKey.trim()}\n`), mode: 0o600 });
+  entries.push({ kind: 'file', path: '/etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\n'), mode: 0o644 });
+  entries.push({ kind: 'file', path: '/etc/group', data: Buffer.from('root:x:0:\n'), mode: 0o644 });
+  entries.push({ kind: 'file', path: '/etc/sockvm/guest.env', data: Buffer.from(guestEnv(input.settings, bootModules)), mode: 0o644 });
+  entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1, mode: 0o600 });
+
+  const all = withParents(entries, { '/root': 0o700, '/root/.ssh': 0o700 });
+  return { gz: gzipSync(writeCpio(all), { level: 6 }), entries: all.length, bootModules };
+}

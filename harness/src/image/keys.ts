@@ -1,0 +1,38 @@
+// SSH keys made for each run: a dropbear host key baked into the image (and pinned by the
+// client), and a client key whose public half goes into authorized_keys.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import ssh2 from 'ssh2';
+
+export interface RunKeys {
+  /** dropbear-format host private key, for the image. */
+  hostKey: Buffer;
+  /** The host public key blob (wire format) the client must see. */
+  hostPublicBlob: Buffer;
+  hostPublicLine: string;
+  clientPrivate: string;
+  clientPublicLine: string;
+}
+
+/** Extracts the key blob from an OpenSSH public key line ("ssh-ed25519 AAAA… comment"). */
+export function publicBlob(line: string): Buffer {
+  const b64 = line.trim().split(/\s+/)[1];
+  if (!b64) throw new Error(`not an OpenSSH public key line: ${line}`);
+  return Buffer.from(b64, 'base64');
+}
+
+export async function makeRunKeys(dir: string): Promise<RunKeys> {
+  const hostKeyPath = join(dir, 'dropbear_host_key');
+  await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyPath], { stdin: 'ignore' });
+  const pub = await execa('dropbearkey', ['-y', '-f', hostKeyPath], { stdin: 'ignore' });
+  const hostPublicLine = pub.stdout.split('\n').find((l) => l.startsWith('ssh-')) ?? '';
+  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'sockvm' });
+  return {
+    hostKey: await readFile(hostKeyPath),
+    hostPublicBlob: publicBlob(hostPublicLine),
+    hostPublicLine,
+    clientPrivate: client.private,
+    clientPublicLine: client.public,
+  };
+}

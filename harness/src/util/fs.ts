@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Hash of every file under `dir` (paths and contents), skipping names `skip` rejects. */
+export async function hashTree(dir: string, skip: (name: string) => boolean = () => false): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (rel: string): Promise<void> => {
+    const entries = (await readdir(join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      if (skip(entry.name)) continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) {
+        hash.update(`${path}\0`);
+        hash.update(await readFile(join(dir, path)));
+      }
+    }
+  };
+  await walk('');
+  return hash.digest('hex');
+}
+
+/**
+ * Fills a cache directory atomically: `fill` writes into a temp dir that is renamed into place
+ * only when complete, so an interrupted fill never leaves a half-written entry.
+ */
+export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
+  if (await exists(dir)) return { dir, hit: true };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    await fill(tmp);
+    await rename(tmp, dir);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, hit: false };
+}

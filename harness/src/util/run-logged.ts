@@ -1,0 +1,22 @@
+// Runs a build command with its output appended to a log file; a failure quotes the log's tail.
+import { appendFile, readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { InfraError } from './errors.js';
+
+export async function tail(path: string, lines = 30): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function runLogged(what: string, cmd: string, args: string[], opts: { log: string; cwd?: string; env?: Record<string, string> }): Promise<void> {
+  await appendFile(opts.log, `$ ${cmd} ${args.join(' ')}\n`);
+  const result = await execa(cmd, args, { cwd: opts.cwd, env: opts.env, all: true, reject: false, stdin: 'ignore' });
+  await appendFile(opts.log, `${result.all ?? ''}\n`);
+  if (result.failed) {
+    const why = result.exitCode !== undefined ? `exit code ${result.exitCode}` : (result.shortMessage ?? 'failed to start');
+    throw new InfraError(`${what} failed (${why}); full log: ${opts.log}`, await tail(opts.log));
+  }
+}

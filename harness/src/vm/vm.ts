@@ -1,0 +1,141 @@
+// One QEMU process: spawned, its serial console captured to a log and watched line by line,
+// and reliably ended. QEMU runs in its own process group (a terminal ^C reaches only the
+// harness, which shuts down in order) and under `setpriv --pdeathsig KILL`, so it dies with
+// the harness even if the harness is killed outright.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { InfraError } from '../util/errors.js';
+
+export interface VmExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const PANIC = /Kernel panic - not syncing|SOCKVM-FAILED/;
+
+export class Vm {
+  private readonly child: ChildProcess;
+  private readonly log: WriteStream;
+  private readonly lines: string[] = [];
+  private partial = '';
+  private stderr = '';
+  private watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
+  readonly exited: Promise<VmExit>;
+  exit: VmExit | undefined;
+  panicLine: string | undefined;
+
+  constructor(qemu: string, args: string[], consoleLog: string) {
+    this.log = createWriteStream(consoleLog);
+    const setpriv = '/usr/bin/setpriv';
+    const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
+    this.child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child.stdout?.on('data', (chunk: Buffer) => this.onConsole(chunk));
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+      this.log.write(chunk);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (err) => {
+        this.stderr += `${err.message}\n`;
+        this.exit = { code: 127, signal: null };
+        resolve(this.exit);
+      });
+      this.child.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        this.log.end();
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  qemuErrors(): string {
+    return this.stderr.trim();
+  }
+
+  consoleTail(n = 25): string {
+    const all = this.partial ? [...this.lines, this.partial] : this.lines;
+    return all.slice(-n).join('\n');
+  }
+
+  private onConsole(chunk: Buffer): void {
+    this.log.write(chunk);
+    const text = this.partial + chunk.toString('utf8');
+    const parts = text.split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const raw of parts) {
+      const line = raw.replace(/\r$/, '');
+      this.lines.push(line);
+      if (this.lines.length > 5000) this.lines.splice(0, 1000);
+      if (!this.panicLine && PANIC.test(line)) this.panicLine = line;
+      this.watchers = this.watchers.filter((w) => {
+        if (!w.re.test(line)) return true;
+        w.resolve(line);
+        return false;
+      });
+    }
+  }
+
+  /** The reason the guest is gone, or undefined while it runs normally. */
+  deathReason(): string | undefined {
+    if (this.panicLine) return `the guest kernel panicked: ${this.panicLine.trim()}`;
+    if (this.exit) {
+      const how = this.exit.signal ? `was killed by ${this.exit.signal}` : `exited with code ${this.exit.code}`;
+      const err = this.qemuErrors();
+      return `QEMU ${how}${err ? `: ${err.split('\n').slice(-3).join(' | ')}` : ''}`;
+    }
+    return undefined;
+  }
+
+  /** Waits for a console line matching `re`; fails early on panic, QEMU exit, or timeout. */
+  waitForLine(re: RegExp, timeoutMs: number, what: string): Promise<string> {
+    const seen = this.lines.find((l) => re.test(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (fn: () => void): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        fn();
+      };
+      const timer = setTimeout(
+        () => finish(() => reject(new InfraError(`${what}: nothing after ${Math.round(timeoutMs / 1000)} s; console tail:`, this.consoleTail()))),
+        timeoutMs,
+      );
+      // A panic or an exit ends the wait at once, quoting the console.
+      const poll = setInterval(() => {
+        const reason = this.panicLine ? this.deathReason() : undefined;
+        if (reason) finish(() => reject(new InfraError(`${what}: ${reason}; console tail:`, this.consoleTail())));
+      }, 50);
+      void this.exited.then(() => finish(() => reject(new InfraError(`${what}: ${this.deathReason()}; console tail:`, this.consoleTail()))));
+      this.watchers.push({ re, resolve: (line) => finish(() => resolve(line)) });
+    });
+  }
+
+  /** Ends QEMU: SIGTERM, then SIGKILL after `graceMs`, and waits until it is reaped. */
+  async stop(graceMs = 2000): Promise<VmExit> {
+    if (this.exit) return this.exit;
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  private kill(signal: NodeJS.Signals): void {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}

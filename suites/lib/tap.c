@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Minimal TAP version 14 producer; see tap.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/newtcp.h>
+
+#include "tap.h"
+
+static int tap_started;
+static int tap_planned = -1;
+static int tap_count;
+static int tap_failed;
+
+static void tap_start(void)
+{
+	if (tap_started)
+		return;
+	tap_started = 1;
+	/* Line buffered even on a pipe or serial console. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 14\n");
+}
+
+void tap_plan(int n)
+{
+	tap_start();
+	if (tap_planned >= 0 || tap_count > 0) {
+		tap_diag("tap_plan(%d) called late, ignored", n);
+		tap_failed++;
+		return;
+	}
+	tap_planned = n;
+	printf("1..%d\n", n);
+}
+
+/* TAP reserves '#' in descriptions for directives. */
+static void tap_vdesc(const char *fmt, va_list ap)
+{
+	char buf[512];
+	char *p;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	for (p = buf; *p; p++)
+		if (*p == '#' || *p == '\n')
+			*p = ' ';
+	fputs(buf, stdout);
+}
+
+int tap_ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_start();
+	cond = !!cond;
+	if (!cond)
+		tap_failed++;
+	printf("%sok %d - ", cond ? "" : "not ", ++tap_count);
+	va_start(ap, fmt);
+	tap_vdesc(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	return cond;
+}
+
+void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_start();
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+void tap_skip(const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_start();
+	printf("ok %d - ", ++tap_count);
+	va_start(ap, fmt);
+	tap_vdesc(fmt, ap);
+	va_end(ap);
+	printf(" # SKIP %s\n", reason);
+	fflush(stdout);
+}
+
+void tap_bail(const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_start();
+	fputs("Bail out! ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	exit(1);
+}
+
+int tap_done(void)
+{
+	tap_start();
+	if (tap_planned < 0) {
+		printf("1..%d\n", tap_count);
+	} else if (tap_planned != tap_count) {
+		tap_diag("planned %d tests but ran %d", tap_planned, tap_count);
+		tap_failed++;
+	}
+	if (tap_failed)
+		tap_diag("%d failure(s)", tap_failed);
+	fflush(stdout);
+	return tap_failed ? 1 : 0;
+}
+
+int tap_newtcp_family(void)
+{
+	FILE *f;
+	int family;
+	int n;
+
+	f = fopen(NEWTCP_FAMILY_SYSFS, "r");
+	if (!f) {
+		tap_diag("cannot open %s: %s (is the newtcp module loaded?)",
+			 NEWTCP_FAMILY_SYSFS, strerror(errno));
+		return -1;
+	}
+	n = fscanf(f, "%d", &family);
+	fclose(f);
+	if (n != 1 || family <= 0) {
+		tap_diag("%s: no valid family number", NEWTCP_FAMILY_SYSFS);
+		return -1;
+	}
+	return family;
+}

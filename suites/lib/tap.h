@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Minimal TAP version 14 producer for the sockvm suites.
+ *
+ * The header line is printed before the first output.  Call tap_plan()
+ * first when the count is known; otherwise tap_done() prints the plan
+ * at the end.  Output is flushed line by line so a guest crash still
+ * leaves every finished test on the console.
+ */
+#ifndef SOCKVM_TAP_H
+#define SOCKVM_TAP_H
+
+#define TAP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Announce "1..n" up front. */
+void tap_plan(int n);
+
+/* Report one test; returns cond (normalised to 0/1) for chaining. */
+int tap_ok(int cond, const char *fmt, ...) TAP_PRINTF(2, 3);
+
+/* "# ..." diagnostic line. */
+void tap_diag(const char *fmt, ...) TAP_PRINTF(1, 2);
+
+/* Report one test as skipped with a reason; counts as passed. */
+void tap_skip(const char *reason, const char *fmt, ...) TAP_PRINTF(2, 3);
+
+/* "Bail out! ..." and exit(1): the rest of the suite cannot run. */
+void tap_bail(const char *fmt, ...) TAP_PRINTF(1, 2) __attribute__((noreturn));
+
+/*
+ * Finish: print a trailing plan if none was given and check the count.
+ * Returns the exit status: 0 if every test passed (or was skipped) and
+ * the plan matched, 1 otherwise.
+ */
+int tap_done(void);
+
+/*
+ * Address family number the newtcp module registered, read from
+ * NEWTCP_FAMILY_SYSFS.  Returns -1 after a diagnostic when the file is
+ * missing (module not loaded) or unreadable.
+ */
+int tap_newtcp_family(void);
+
+#endif /* SOCKVM_TAP_H */
