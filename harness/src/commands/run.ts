@@ -154,7 +154,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
         run.suites.push(result);
         run.phases[`suite:${suite.name}`] = result.durationMs;
         await writeResults(run, dir);
-        if (result.status === 'error') throw new InfraError(`suite ${suite.name}: ${result.errors.at(-1) ?? 'guest lost'}`, v.consoleTail());
+        if (result.status === 'error') throw new InfraError(`suite ${suite.name}: ${result.errors[0] ?? 'guest lost'}`, v.consoleTail());
       }
       await writeFile(join(dir, 'dmesg.txt'), await g.run('dmesg'));
       await runner.unloadModule(run.guest);
@@ -197,7 +197,11 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     summary.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${(s.durationMs / 1000).toFixed(1)} s${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
     for (const k of s.kernelFindings.slice(0, 5)) summary.push(`      kernel: ${k}`);
   }
-  if (run.infraError) summary.push(`error: ${run.infraError}`);
+  if (run.infraError) {
+    const [first, ...detail] = run.infraError.split('\n');
+    summary.push(`error: ${first}`);
+    if (detail.length) summary.push(`  ${detail.slice(-8).join('\n  ')}`, `  (full detail in ${join(dir, 'results.json')} and console.log)`);
+  }
   summary.push(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   summary.push(`results: ${dir} (exit ${run.exitCode})`);
   bus.emit({ type: 'run-ended', exitCode: run.exitCode, resultsDir: dir, summary });

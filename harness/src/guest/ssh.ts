@@ -91,7 +91,7 @@ export class Guest {
         settle();
       };
       this.client.once('close', onClose);
-      this.client.exec(command, (err, stream) => {
+      const started = (err: Error | undefined, stream: ssh2.ClientChannel): void => {
         if (err) {
           result.stderr = err.message;
           result.lost = true;
@@ -121,7 +121,15 @@ export class Guest {
           if (signal) result.signal = signal;
         });
         stream.on('close', settle);
-      });
+      };
+      try {
+        this.client.exec(command, started);
+      } catch (err) {
+        // ssh2 throws at once when the connection is already gone.
+        result.stderr = err instanceof Error ? err.message : String(err);
+        result.lost = true;
+        settle();
+      }
     });
   }
 

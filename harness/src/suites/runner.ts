@@ -92,11 +92,18 @@ export class SuiteRunner {
     const suite: SuiteResult = { name, status: 'pass', durationMs: 0, exitCode: r.code, tests: tap.tests, errors: [...tap.errors], kernelFindings: [] };
     if (tap.plan) suite.plan = { start: tap.plan.start, end: tap.plan.end };
 
-    const gone = this.o.guestGone();
+    let gone = this.o.guestGone();
+    // A lost connection usually means a crash whose console lines are still arriving.
+    for (let i = 0; r.lost && !gone && i < 30; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      gone = this.o.guestGone();
+    }
     if (r.lost || gone) {
       suite.status = 'error';
-      suite.errors.push(`the guest died during the suite: ${gone ?? 'SSH connection lost'}`);
-      suite.kernelFindings.push(...this.o.consoleTail().split('\n'));
+      suite.errors.unshift(`the guest died during the suite: ${gone ?? 'SSH connection lost'}`);
+      const tail = this.o.consoleTail().split('\n');
+      const found = scanDmesg(tail);
+      suite.kernelFindings.push(...(found.length ? found : tail));
     } else {
       if (r.timedOut || r.code === 137) suite.errors.push(`timed out after ${seconds} s and was killed`);
       else if (r.code !== 0 && !suite.tests.some((t) => t.status === 'fail')) suite.errors.push(`exited with code ${r.code} without a failing test`);

@@ -1,0 +1,39 @@
+// The harness under a failing guest: a kernel panic mid-suite, and ^C mid-run.
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../src/util/paths.js';
+import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
+
+const panicSuites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-panic');
+
+t.test('a guest kernel panic during a suite: exit 2, a clear message, results kept, no QEMU left', async (t) => {
+  const r = await runSockvm(['--suites-dir', panicSuites, '--suite', 'panic']);
+  t.equal(r.code, 2, r.output);
+  t.match(r.output, /panic/i);
+  const run = readResults(r.resultsRoot);
+  t.equal(run.status, 'error');
+  t.match(run.infraError ?? '', /suite panic: the guest died during the suite: the guest kernel panicked/);
+  const suite = run.suites.find((s) => s.name === 'panic');
+  t.equal(suite?.status, 'error');
+  t.equal(suite?.tests[0]?.status, 'pass', 'the test reported before the crash is kept');
+  const dir = join(r.resultsRoot, 'latest');
+  t.match(readFileSync(join(dir, 'console.log'), 'utf8'), /Kernel panic - not syncing/);
+  for (const f of ['panic.tap', 'junit.xml', 'results.tap', 'dmesg.txt']) t.ok(existsSync(join(dir, f)), `${f} written`);
+  t.same(qemuLeftBehind(r.resultsRoot), []);
+});
+
+t.test('SIGINT during boot: results written, exit 130, no QEMU left', async (t) => {
+  let sent = false;
+  const r = await runSockvm(['--suite', 'create'], (out, child) => {
+    if (!sent && /build initramfs/.test(out)) {
+      sent = true;
+      setTimeout(() => child.kill('SIGINT'), 1500);
+    }
+  });
+  t.ok(sent, 'interrupted mid-run');
+  t.equal(r.code, 130, r.output);
+  const run = readResults(r.resultsRoot);
+  t.match(run.infraError ?? '', /interrupted by SIGINT/);
+  t.same(qemuLeftBehind(r.resultsRoot), []);
+});

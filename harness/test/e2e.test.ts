@@ -1,0 +1,31 @@
+// The real path: distro kernel, newtcp.ko, suites, initramfs, QEMU with e1000, SSH, results.
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
+
+t.test('sockvm run boots the guest, runs the create suite over SSH and writes every result file', async (t) => {
+  const r = await runSockvm(['--suite', 'create']);
+  t.equal(r.code, 0, `exit 0\n${r.output}`);
+  const run = readResults(r.resultsRoot);
+  const dir = join(r.resultsRoot, 'latest');
+  t.equal(run.status, 'pass');
+  t.equal(run.guest?.e1000Bound, true, 'the SSH session came in on the e1000');
+  t.equal(run.guest?.moduleLoaded, true, 'newtcp.ko loaded');
+  t.equal(run.guest?.moduleUnloaded, true, 'newtcp.ko unloaded cleanly');
+  t.ok((run.guest?.family ?? 0) > 0, 'the family number was read from sysfs');
+  const create = run.suites.find((s) => s.name === 'create');
+  t.equal(create?.status, 'pass');
+  t.ok((create?.tests.length ?? 0) >= 50, `create ran ${create?.tests.length} tests`);
+  t.ok(create?.tests.every((x) => x.status === 'pass'));
+  for (const phase of ['module-build', 'image-build', 'boot', 'suite:create']) t.type(run.phases[phase], 'number', `phase ${phase} timed`);
+  t.ok(run.kernel?.release, 'kernel release recorded');
+  t.ok(run.accelerator === 'tcg' || run.accelerator === 'kvm', 'accelerator recorded');
+  t.match(run.command, /^sockvm run /);
+  for (const f of ['console.log', 'dmesg.txt', 'create.tap', 'results.tap', 'junit.xml', 'results.json']) t.ok(existsSync(join(dir, f)), `${f} written`);
+  t.match(readFileSync(join(dir, 'results.tap'), 'utf8'), /^TAP version 14\n# Subtest: create\n/);
+  t.match(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testsuite name="create" tests="\d+" failures="0"/);
+  t.match(readFileSync(join(dir, 'dmesg.txt'), 'utf8'), /e1000/);
+  t.match(r.output, /\d+ passed, 0 failed/);
+  t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left running');
+});

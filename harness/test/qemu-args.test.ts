@@ -1,0 +1,40 @@
+import t from 'tap';
+import { kernelCommandLine, qemuArgs } from '../src/vm/qemu-args.js';
+
+const base = { kernel: '/k', initrd: '/i', accel: 'tcg' as const, memoryMiB: 512, cpus: 2, sshPort: 40022, mgmtMac: '52:54:00:12:34:56' };
+
+t.test('forwards SSH on 127.0.0.1 only, to the chosen port', async (t) => {
+  const args = qemuArgs(base).join(' ');
+  t.match(args, /hostfwd=tcp:127\.0\.0\.1:40022-:22/);
+  t.notMatch(args, /0\.0\.0\.0/);
+});
+
+t.test('uses an e1000 without option ROM and with the given MAC', async (t) => {
+  const args = qemuArgs(base);
+  const dev = args[args.indexOf('-device') + 1] ?? '';
+  t.match(dev, /^e1000,/);
+  t.match(dev, /romfile=,/);
+  t.match(dev, /mac=52:54:00:12:34:56/);
+});
+
+t.test('no defaults, no reboot, panic exits', async (t) => {
+  const args = qemuArgs(base);
+  t.ok(args.includes('-nodefaults'));
+  t.ok(args.includes('-no-reboot'));
+  t.match(args[args.indexOf('-append') + 1] ?? '', /\bpanic=-1\b/);
+  t.match(kernelCommandLine(), /console=ttyS0/);
+});
+
+t.test('accelerator picks the CPU model', async (t) => {
+  const kvm = qemuArgs({ ...base, accel: 'kvm' });
+  t.equal(kvm[kvm.indexOf('-accel') + 1], 'kvm');
+  t.equal(kvm[kvm.indexOf('-cpu') + 1], 'host');
+  const tcg = qemuArgs(base);
+  t.equal(tcg[tcg.indexOf('-cpu') + 1], 'max');
+});
+
+t.test('firmware only when given', async (t) => {
+  t.notOk(qemuArgs(base).includes('-bios'));
+  const withFw = qemuArgs({ ...base, firmware: '/usr/share/qemu/qboot.rom' });
+  t.equal(withFw[withFw.indexOf('-bios') + 1], '/usr/share/qemu/qboot.rom');
+});

@@ -1,0 +1,36 @@
+import t from 'tap';
+import { parseRunOptions, type RunPlan } from '../src/config/run-options.js';
+
+const plan = (argv: string[]): RunPlan => {
+  const p = parseRunOptions(argv, '/w');
+  if (p === 'help') throw new Error('unexpected help');
+  return p;
+};
+
+t.test('defaults', async (t) => {
+  const p = plan([]);
+  t.equal(p.accel, 'auto');
+  t.equal(p.resultsRoot, '/w/results');
+  t.equal(p.cpus, 2);
+  t.equal(p.kernel, undefined);
+  t.same(p.only, []);
+});
+
+t.test('kernel paths resolve against the working directory', async (t) => {
+  const p = plan(['--kernel', 'bz', '--modules-dir', 'm', '--build-dir', '/b', '--suite', 'create', '--suite', 'stream']);
+  t.same(p.kernel, { image: '/w/bz', modulesDir: '/w/m', buildDir: '/b' });
+  t.same(p.only, ['create', 'stream']);
+});
+
+t.test('errors name the option and the fix', async (t) => {
+  t.throws(() => plan(['--accel', 'hvf']), /--accel hvf: expected auto, kvm or tcg/);
+  t.throws(() => plan(['--cpus', '0']), /--cpus 0: expected a whole number from 1 to 64/);
+  t.throws(() => plan(['--memory', 'lots']), /--memory lots/);
+  t.throws(() => plan(['--build-dir', '/b']), /go with --kernel/);
+  t.throws(() => plan(['--suite', '../etc']), /--suite \.\.\/etc/);
+  t.throws(() => plan(['--frobnicate']), /Unknown option '--frobnicate'.*sockvm run --help/);
+});
+
+t.test('help', async (t) => {
+  t.equal(parseRunOptions(['--help']), 'help');
+});
