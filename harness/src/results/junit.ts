@@ -1,0 +1,55 @@
+// JUnit XML, the format CI systems read: one <testsuite> per suite, one <testcase> per test.
+import type { RunResult, SuiteResult } from './model.js';
+
+export function xmlEscape(text: string): string {
+  return text
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+const seconds = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(3);
+
+function suiteXml(suite: SuiteResult): string {
+  const failures = suite.tests.filter((t) => t.status === 'fail').length;
+  const skipped = suite.tests.filter((t) => t.status === 'skip').length;
+  const errors = suite.errors.length + suite.kernelFindings.length > 0 ? 1 : 0;
+  const lines = [
+    `  <testsuite name="${xmlEscape(suite.name)}" tests="${suite.tests.length + errors}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(suite.durationMs)}">`,
+  ];
+  for (const test of suite.tests) {
+    const open = `    <testcase classname="${xmlEscape(suite.name)}" name="${xmlEscape(test.name)}" time="${seconds(test.durationMs)}"`;
+    const body = test.diagnostics.length ? xmlEscape(test.diagnostics.join('\n')) : '';
+    if (test.status === 'fail' || test.status === 'error') {
+      lines.push(`${open}>`, `      <failure message="${xmlEscape(test.name)}">${body}</failure>`, '    </testcase>');
+    } else if (test.status === 'skip') {
+      lines.push(`${open}>`, `      <skipped message="${xmlEscape(test.directive ?? 'SKIP')}"/>`, '    </testcase>');
+    } else {
+      lines.push(`${open}/>`);
+    }
+  }
+  if (errors) {
+    const text = [...suite.errors, ...suite.kernelFindings].join('\n');
+    lines.push(
+      `    <testcase classname="${xmlEscape(suite.name)}" name="suite health">`,
+      `      <error message="${xmlEscape(suite.errors[0] ?? suite.kernelFindings[0] ?? '')}">${xmlEscape(text)}</error>`,
+      '    </testcase>',
+    );
+  }
+  lines.push('  </testsuite>');
+  return lines.join('\n');
+}
+
+export function toJUnit(run: RunResult): string {
+  const body = run.suites.map(suiteXml);
+  if (run.infraError) {
+    body.push(
+      `  <testsuite name="sockvm" tests="1" failures="0" errors="1" skipped="0" time="0">`,
+      `    <testcase classname="sockvm" name="infrastructure"><error message="${xmlEscape(run.infraError)}"/></testcase>`,
+      '  </testsuite>',
+    );
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="sockvm ${xmlEscape(run.runId)}">\n${body.join('\n')}\n</testsuites>\n`;
+}

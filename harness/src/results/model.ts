@@ -1,0 +1,55 @@
+// The results tree: run → suite → test, with every phase's duration.
+export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
+
+export interface TestResult {
+  id: number;
+  name: string;
+  status: Status;
+  durationMs?: number;
+  /** Diagnostic lines (without the leading '# '), and YAML block text when present. */
+  diagnostics: string[];
+  directive?: string;
+}
+
+export interface SuiteResult {
+  name: string;
+  status: 'pass' | 'fail' | 'error';
+  durationMs: number;
+  exitCode: number | null;
+  plan?: { start: number; end: number };
+  tests: TestResult[];
+  /** Why the suite failed apart from its tests: bad plan, timeout, kernel oops, exit code. */
+  errors: string[];
+  /** dmesg lines that failed the suite (oops, warnings, new taint). */
+  kernelFindings: string[];
+}
+
+export interface RunResult {
+  runId: string;
+  startedAt: string;
+  command: string;
+  status: 'pass' | 'fail' | 'error';
+  exitCode: number;
+  infraError?: string;
+  kernel?: { release: string; image: string; modulesDir: string; buildDir: string };
+  accelerator?: string;
+  accelReason?: string;
+  /** Phase name → milliseconds. */
+  phases: Record<string, number>;
+  guest?: { e1000Bound?: boolean; interface?: string; moduleLoaded?: boolean; moduleUnloaded?: boolean; family?: number };
+  suites: SuiteResult[];
+}
+
+export function countTests(run: RunResult): { passed: number; failed: number; skipped: number } {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const suite of run.suites) {
+    for (const test of suite.tests) {
+      if (test.status === 'pass' || test.status === 'todo') passed++;
+      else if (test.status === 'skip') skipped++;
+      else failed++;
+    }
+  }
+  return { passed, failed, skipped };
+}
