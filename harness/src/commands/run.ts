@@ -6,7 +6,7 @@ import { buildModule } from '../build/module.js';
 import { buildSuites, discoverSuites } from '../build/suites.js';
 import type { RunPlan } from '../config/run-options.js';
 import type { EventBus, Phase } from '../events.js';
-import { Guest } from '../guest/ssh.js';
+import type { Guest } from '../guest/ssh.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
@@ -18,22 +18,16 @@ import { SuiteRunner, checkE1000 } from '../suites/runner.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
-import { qemuArgs, QBOOT } from '../vm/qemu-args.js';
-import { freeLocalPort } from '../vm/ports.js';
-import { Vm } from '../vm/vm.js';
+import { bootGuest, commandLine, MGMT_MAC, QEMU } from '../vm/boot.js';
+import type { Vm } from '../vm/vm.js';
 import { exists } from '../util/fs.js';
 
-const QEMU = 'qemu-system-x86_64';
-const MGMT_MAC = '52:54:00:12:34:56';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 export interface RunContext {
   bus: EventBus;
@@ -47,7 +41,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   const runId = newRunId();
   const dir = join(plan.resultsRoot, runId);
   await mkdir(join(dir, 'guest'), { recursive: true });
-  const command = ['sockvm', 'run', ...ctx.argv].map(shellQuote).join(' ');
+  const command = commandLine(['sockvm', 'run', ...ctx.argv]);
   const run: RunResult = { runId, startedAt: new Date().toISOString(), command, status: 'pass', exitCode: 0, phases: {}, suites: [] };
   const cache = cacheRoot();
   bus.emit({ type: 'run-started', runId, resultsDir: dir, command });
@@ -115,22 +109,19 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     live.guest = await phase(
       'boot',
       async () => {
-        const port = await freeLocalPort();
-        const args = qemuArgs({
+        const booted = await bootGuest({
           kernel: bootKernel.path,
           initrd,
           accel: accel.accel,
           memoryMiB: plan.memoryMiB,
           cpus: plan.cpus,
-          sshPort: port,
-          mgmtMac: MGMT_MAC,
-          firmware: (await exists(QBOOT)) ? QBOOT : undefined,
+          keys,
+          dir,
+          timeoutMs: plan.bootTimeoutMs,
+          onVm: (vm) => (live.vm = vm),
         });
-        await writeFile(join(dir, 'qemu.cmdline'), `${[QEMU, ...args].map(shellQuote).join(' ')}\n`);
-        const v = new Vm(QEMU, args, join(dir, 'console.log'));
-        live.vm = v;
-        await v.waitForLine(/SOCKVM-READY/, plan.bootTimeoutMs, 'booting the guest');
-        return Guest.connect({ port, privateKey: keys.clientPrivate, hostKeyBlob: keys.hostPublicBlob, guestGone: () => v.deathReason(), deadlineMs: plan.bootTimeoutMs });
+        run.boot = { ...booted.timings, kernelFormat: bootKernel.pvh ? 'PVH vmlinux' : 'bzImage' };
+        return booted.guest;
       },
       () => (bootKernel.pvh ? 'PVH vmlinux' : 'bzImage'),
     );

@@ -2,9 +2,9 @@
 // seconds at every boot. QEMU can boot the inner ELF vmlinux directly through its PVH entry
 // point, so we extract it once (like scripts/extract-vmlinux) and cache it by the image's hash.
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { cachedDir } from '../util/fs.js';
 
 const FORMATS: { magic: number[]; cmd: string[] }[] = [
@@ -49,13 +49,28 @@ function* offsetsOf(buf: Buffer, magic: number[]): Generator<number> {
   }
 }
 
-async function extract(bzImage: Buffer): Promise<Buffer | undefined> {
+/** Decompresses `input` with `cmd` straight into `outPath` (buffering 60+ MB in node is slow). */
+async function decompressTo(cmd: string[], input: Buffer, outPath: string): Promise<void> {
+  const out = await open(outPath, 'w');
+  try {
+    await new Promise<void>((resolve) => {
+      const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['pipe', out.fd, 'ignore'] });
+      child.on('error', () => resolve());
+      child.on('close', () => resolve());
+      // Trailing data after the stream makes the decompressor complain; the output is still whole.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(input);
+    });
+  } finally {
+    await out.close();
+  }
+}
+
+async function extract(bzImage: Buffer, outPath: string): Promise<Buffer | undefined> {
   for (const format of FORMATS) {
     for (const offset of offsetsOf(bzImage, format.magic)) {
-      const [cmd, ...args] = format.cmd as [string, ...string[]];
-      // Trailing data after the stream makes the decompressor complain; the output is still whole.
-      const out = await execa(cmd, args, { input: bzImage.subarray(offset), encoding: 'buffer', reject: false, stripFinalNewline: false });
-      const elf = Buffer.from(out.stdout);
+      await decompressTo(format.cmd, bzImage.subarray(offset), outPath);
+      const elf = await readFile(outPath);
       if (elf.length > 64 && elf.readUInt32BE(0) === 0x7f454c46) return elf;
     }
   }
@@ -71,8 +86,11 @@ export async function bootableKernel(bzImagePath: string, cacheDir: string): Pro
   if (bzImage.readUInt32BE(0) === 0x7f454c46) return { path: bzImagePath, pvh: hasPvhNote(bzImage) };
   const key = createHash('sha256').update(bzImage).digest('hex').slice(0, 24);
   const entry = await cachedDir(join(cacheDir, 'vmlinux', key), async (tmp) => {
-    const elf = await extract(bzImage);
-    await writeFile(join(tmp, elf && hasPvhNote(elf) ? 'vmlinux' : 'no-pvh'), elf && hasPvhNote(elf) ? elf : '');
+    const elf = await extract(bzImage, join(tmp, 'vmlinux'));
+    if (!elf || !hasPvhNote(elf)) {
+      await rm(join(tmp, 'vmlinux'), { force: true });
+      await writeFile(join(tmp, 'no-pvh'), '');
+    }
   });
   const vmlinux = join(entry.dir, 'vmlinux');
   try {

@@ -34,6 +34,8 @@ export interface RunResult {
   kernel?: { release: string; image: string; modulesDir: string; buildDir: string };
   accelerator?: string;
   accelReason?: string;
+  /** Where boot-to-SSH time went (host ms and guest uptime in s). */
+  boot?: { toReadyMs: number; sshMs: number; guestInitUptime?: number; guestReadyUptime?: number; kernelFormat: string };
   /** Phase name → milliseconds. */
   phases: Record<string, number>;
   guest?: { e1000Bound?: boolean; interface?: string; moduleLoaded?: boolean; moduleUnloaded?: boolean; family?: number };

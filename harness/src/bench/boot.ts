@@ -1,0 +1,111 @@
+// Boot-to-SSH benchmark: the default boot against the variants each of its choices replaced,
+// interleaved round by round so machine noise hits all of them alike. Prints medians and
+// ratios to the default. Usage: npm run bench [-- --rounds N]
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildModule } from '../build/module.js';
+import { buildInitramfs } from '../image/initramfs.js';
+import { makeRunKeys } from '../image/keys.js';
+import { findHostKernel } from '../kernel/host.js';
+import { bootableKernel } from '../kernel/vmlinux.js';
+import { cacheRoot, repoRoot } from '../util/paths.js';
+import { chooseAccel } from '../vm/accel.js';
+import { bootGuest, MGMT_MAC, QEMU } from '../vm/boot.js';
+
+interface Variant {
+  name: string;
+  kernel: 'vmlinux' | 'bzImage';
+  editArgs?: (args: string[]) => string[];
+}
+
+const replaceDevice = (from: string, to: string) => (args: string[]): string[] => args.map((a) => a.replace(from, to));
+const dropBios = (args: string[]): string[] => {
+  const i = args.indexOf('-bios');
+  return i < 0 ? args : [...args.slice(0, i), ...args.slice(i + 2)];
+};
+
+const VARIANTS: Variant[] = [
+  { name: 'default (PVH vmlinux, qboot, e1000 autoneg off)', kernel: 'vmlinux' },
+  { name: 'compressed bzImage', kernel: 'bzImage' },
+  { name: 'SeaBIOS instead of qboot', kernel: 'vmlinux', editArgs: dropBios },
+  { name: 'e1000 autonegotiation on', kernel: 'vmlinux', editArgs: replaceDevice('autonegotiation=off', 'autonegotiation=on') },
+];
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, cpus: { type: 'string', default: '2' } } });
+  const rounds = Number(values.rounds);
+  const cpus = Number(values.cpus);
+  const dir = await mkdtemp(join(tmpdir(), 'sockvm-bench-'));
+  const cache = cacheRoot();
+  const kernel = await findHostKernel();
+  const mod = await buildModule(join(repoRoot, 'kernel', 'newtcp'), kernel, cache, join(dir, 'build.log'));
+  const keys = await makeRunKeys(dir);
+  const image = await buildInitramfs({
+    rootfsDir: join(repoRoot, 'images', 'rootfs'),
+    modulesDir: kernel.modulesDir,
+    bootModules: ['e1000'],
+    busybox: '/bin/busybox',
+    dropbear: '/usr/sbin/dropbear',
+    newtcpKo: mod.ko,
+    suites: [],
+    hostKey: keys.hostKey,
+    authorizedKey: keys.clientPublicLine,
+    settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+  });
+  const initrd = join(dir, 'initramfs.cpio.gz');
+  await writeFile(initrd, image.gz);
+  const vmlinux = await bootableKernel(kernel.image, cache);
+  const accel = await chooseAccel('auto', { qemu: QEMU, kernel: vmlinux.path, cacheDir: cache, probeLog: join(dir, 'probe.log') });
+  console.log(`boot-to-SSH benchmark: kernel ${kernel.release}, ${accel.accel}, ${cpus} CPUs, ${rounds} rounds, image ${(image.gz.length / 1e6).toFixed(1)} MB`);
+
+  const samples = new Map<string, { total: number[]; ready: number[]; ssh: number[]; init: number[] }>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const v of VARIANTS) {
+      const booted = await bootGuest({
+        kernel: v.kernel === 'vmlinux' ? vmlinux.path : kernel.image,
+        initrd,
+        accel: accel.accel,
+        memoryMiB: 1024,
+        cpus,
+        keys,
+        dir,
+        timeoutMs: 120000,
+        ...(v.editArgs ? { editArgs: v.editArgs } : {}),
+      });
+      const t = booted.timings;
+      const s = samples.get(v.name) ?? { total: [], ready: [], ssh: [], init: [] };
+      s.total.push(t.toReadyMs + t.sshMs);
+      s.ready.push(t.toReadyMs);
+      s.ssh.push(t.sshMs);
+      if (t.guestInitUptime !== undefined) s.init.push(t.guestInitUptime);
+      samples.set(v.name, s);
+      booted.guest.close();
+      await booted.vm.stop(500);
+      console.log(`  round ${round}: ${v.name}: ${((t.toReadyMs + t.sshMs) / 1000).toFixed(2)} s`);
+    }
+  }
+  const base = median(samples.get(VARIANTS[0]?.name ?? '')?.total ?? [1]);
+  console.log('\nvariant                                          boot-to-SSH  ratio  (spawn→ready, ready→SSH, guest uptime at init)');
+  for (const v of VARIANTS) {
+    const s = samples.get(v.name);
+    if (!s) continue;
+    const m = median(s.total);
+    console.log(
+      `${v.name.padEnd(48)} ${(m / 1000).toFixed(2).padStart(8)} s ${(m / base).toFixed(2).padStart(6)}  (${(median(s.ready) / 1000).toFixed(2)} s, ${(median(s.ssh) / 1000).toFixed(2)} s, ${s.init.length ? median(s.init).toFixed(2) : '?'} s)`,
+    );
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+});
