@@ -28,7 +28,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const bus = new EventBus();
-  const interactive = Boolean(process.stdout.isTTY) && !process.env.CI;
+  // A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever).
+  const interactive = Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) > 0 && !process.env.CI;
   bus.on(consoleReporter({ interactive, verbose: plan.verbose }));
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const interrupted = new Promise<never>((_, reject) => {
