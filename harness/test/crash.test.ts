@@ -7,16 +7,21 @@ import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
 const panicSuites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-panic');
 
-t.test('a guest kernel panic during a suite: exit 2, a clear message, results kept, no QEMU left', async (t) => {
-  const r = await runSockvm(['--suites-dir', panicSuites, '--suite', 'panic']);
+t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the next, exit 2, no QEMU left', async (t) => {
+  const r = await runSockvm(['--suites-dir', panicSuites, '--suite', 'panic', '--suite', 'create']);
   t.equal(r.code, 2, r.output);
   t.match(r.output, /panic/i);
   const run = readResults(r.resultsRoot);
   t.equal(run.status, 'error');
-  t.match(run.infraError ?? '', /suite panic: the guest died during the suite: the guest kernel panicked/);
+  t.match(run.infraError ?? '', /the guest crashed during panic/);
   const suite = run.suites.find((s) => s.name === 'panic');
   t.equal(suite?.status, 'error');
+  t.match(suite?.errors[0] ?? '', /crashed: the guest died during the suite \(test 2 was running\): the guest kernel panicked/);
+  t.match(suite?.kernelFindings.join('\n') ?? '', /Kernel panic - not syncing: sysrq triggered crash/);
   t.equal(suite?.tests[0]?.status, 'pass', 'the test reported before the crash is kept');
+  const create = run.suites.find((s) => s.name === 'create');
+  t.equal(create?.status, 'pass', 'the next suite ran green on a fresh guest');
+  t.type(run.phases['reboot:panic'], 'number', 'the reboot is timed');
   const dir = join(r.resultsRoot, 'latest');
   t.match(readFileSync(join(dir, 'console.log'), 'utf8'), /Kernel panic - not syncing/);
   for (const f of ['panic.tap', 'junit.xml', 'results.tap', 'dmesg.txt']) t.ok(existsSync(join(dir, f)), `${f} written`);

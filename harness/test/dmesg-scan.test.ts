@@ -1,12 +1,29 @@
 import t from 'tap';
-import { scanDmesg, taintLetters, unexpectedTaint } from '../src/results/dmesg-scan.js';
+import { fingerprint, reportLines, scanDmesg, taintLetters, unexpectedTaint } from '../src/results/dmesg-scan.js';
 
 t.test('finds oopses and warnings with context', async (t) => {
   const lines = ['[1.0] e1000: eth0 up', '[2.0] BUG: kernel NULL pointer dereference, address: 0000000000000008', '[2.1] #PF: supervisor read', '[3.0] ok'];
   const found = scanDmesg(lines, 1);
-  t.same(found, [lines[1], lines[2]]);
-  t.same(scanDmesg(['[1.0] WARNING: CPU: 0 PID: 1 at net/core/sock.c:1 x'], 0).length, 1);
+  t.equal(found.length, 1);
+  t.same(found[0]?.lines, [lines[1], lines[2]]);
+  t.equal(scanDmesg(['[1.0] WARNING: CPU: 0 PID: 1 at net/core/sock.c:1 x'], 0).length, 1);
   t.same(scanDmesg(['[1.0] newtcp: loaded, family 22', '[1.1] a WARNING without colon is fine']), []);
+  t.equal(scanDmesg(['[5.0] INFO: task suite:77 blocked for more than 120 seconds.'], 0).length, 1, 'hung task');
+  t.equal(scanDmesg(['[5.0] refcount_t: underflow; use-after-free.'], 0).length, 1, 'refcount');
+});
+
+t.test('the same report repeated is kept once, counted', async (t) => {
+  const lines = [
+    '[1.000] WARNING: CPU: 0 PID: 101 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]',
+    '[2.000] WARNING: CPU: 1 PID: 202 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]',
+    '[3.000] WARNING: CPU: 1 PID: 203 at net/newtcp/af_newtcp.c:99 newtcp_close+0x1f/0x40 [newtcp]',
+  ];
+  const found = scanDmesg(lines, 0);
+  t.equal(found.length, 2);
+  t.equal(found[0]?.count, 2);
+  t.match(reportLines(found)[0] ?? '', /\(×2\)$/);
+  t.equal(fingerprint(lines[0] as string), fingerprint(lines[1] as string));
+  t.not(fingerprint(lines[0] as string), fingerprint(lines[2] as string));
 });
 
 t.test('taint: out-of-tree and unsigned are expected, warnings are not', async (t) => {

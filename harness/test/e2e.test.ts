@@ -4,8 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
-t.test('sockvm run boots the guest, runs the create suite over SSH and writes every result file', async (t) => {
-  const r = await runSockvm(['--suite', 'create']);
+t.test('sockvm run boots the guest, runs every suite over SSH and writes every result file', async (t) => {
+  const r = await runSockvm([]);
   t.equal(r.code, 0, `exit 0\n${r.output}`);
   const run = readResults(r.resultsRoot);
   const dir = join(r.resultsRoot, 'latest');
@@ -18,6 +18,12 @@ t.test('sockvm run boots the guest, runs the create suite over SSH and writes ev
   t.equal(create?.status, 'pass');
   t.ok((create?.tests.length ?? 0) >= 50, `create ran ${create?.tests.length} tests`);
   t.ok(create?.tests.every((x) => x.status === 'pass'));
+  for (const name of ['stream', 'seqpacket']) {
+    const suite = run.suites.find((s) => s.name === name);
+    t.equal(suite?.status, 'pass', `${name} suite green`);
+    t.ok((suite?.tests.length ?? 0) > 0, `${name} ran ${suite?.tests.length} tests`);
+  }
+  t.ok(run.suites.find((s) => s.name === 'stream')?.tests.some((x) => /64 MiB each way/.test(x.name) && x.status === 'pass'), '64 MiB each way arrived intact');
   for (const phase of ['module-build', 'image-build', 'boot', 'suite:create']) t.type(run.phases[phase], 'number', `phase ${phase} timed`);
   t.ok(run.kernel?.release, 'kernel release recorded');
   t.ok(run.accelerator === 'tcg' || run.accelerator === 'kvm', 'accelerator recorded');

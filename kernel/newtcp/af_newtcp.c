@@ -13,7 +13,11 @@
 #include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/in.h>
+#include <linux/ioctl.h>
+#include <linux/termios.h>
+#include <linux/sockios.h>
 #include <net/sock.h>
+#include <net/tcp_states.h>
 
 #include "include/uapi/linux/newtcp.h"
 #include "newtcp.h"
@@ -25,11 +29,16 @@
 #define NEWTCP_DEFAULT_FAMILY	NEWTCP_FAMILY_DEFAULT
 #endif
 
-static int newtcp_family = NEWTCP_DEFAULT_FAMILY;
+int newtcp_family = NEWTCP_DEFAULT_FAMILY;
 module_param_named(family, newtcp_family, int, 0444);
 MODULE_PARM_DESC(family,
 		 "Address family number to register (default "
 		 __stringify(NEWTCP_DEFAULT_FAMILY) ", must be free)");
+
+unsigned int newtcp_handshake_ms = 2000;
+module_param_named(handshake_ms, newtcp_handshake_ms, uint, 0644);
+MODULE_PARM_DESC(handshake_ms,
+		 "How long either side waits for the peer's hello (ms)");
 
 static int newtcp_release(struct socket *sock)
 {
@@ -48,47 +57,199 @@ static int newtcp_release(struct socket *sock)
 	return 0;
 }
 
+static int newtcp_bind_impl(struct socket *sock, struct sockaddr *uaddr,
+			    int addr_len)
+{
+	return sock->sk->sk_prot->bind(sock->sk, uaddr, addr_len);
+}
+
+static int newtcp_ops_bind(struct socket *sock, newtcp_uaddr_t *uaddr,
+			   int addr_len)
+{
+	return newtcp_bind_impl(sock, NEWTCP_SA(uaddr), addr_len);
+}
+
+/* inet_stream_connect()'s state machine over newtcp_prot.connect. */
+static int newtcp_connect_impl(struct socket *sock, struct sockaddr *uaddr,
+			       int addr_len, int flags)
+{
+	struct sock *sk = sock->sk;
+	long timeo;
+	int err;
+
+	if (addr_len >= (int)sizeof(uaddr->sa_family) &&
+	    uaddr->sa_family == AF_UNSPEC)
+		return sk->sk_prot->disconnect(sk, flags);
+
+	lock_sock(sk);
+	switch (sock->state) {
+	case SS_CONNECTED:
+		err = -EISCONN;
+		goto out;
+	case SS_CONNECTING:
+		err = -EALREADY;
+		if (sk->sk_state == TCP_SYN_SENT && (flags & O_NONBLOCK))
+			goto out;
+		break;
+	case SS_UNCONNECTED:
+		err = -EISCONN;
+		if (sk->sk_state != TCP_CLOSE)
+			goto out;
+		err = sk->sk_prot->connect(sk, uaddr, addr_len);
+		if (err < 0)
+			goto out;
+		sock->state = SS_CONNECTING;
+		break;
+	default:
+		err = -EINVAL;
+		goto out;
+	}
+
+	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+	if (sk->sk_state == TCP_SYN_SENT) {
+		err = newtcp_wait_handshake(sk, &timeo);
+		if (err == -EAGAIN)
+			err = -EINPROGRESS;
+		if (err)
+			goto out;
+	}
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		err = sock_error(sk) ? : -ECONNABORTED;
+		sock->state = SS_UNCONNECTED;
+		goto out;
+	}
+	sock->state = SS_CONNECTED;
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int newtcp_ops_connect(struct socket *sock, newtcp_uaddr_t *uaddr,
+			      int addr_len, int flags)
+{
+	return newtcp_connect_impl(sock, NEWTCP_SA(uaddr), addr_len, flags);
+}
+
+static int newtcp_listen(struct socket *sock, int backlog)
+{
+	if (sock->state != SS_UNCONNECTED)
+		return -EINVAL;
+	return newtcp_listen_sk(sock->sk, backlog);
+}
+
+/* inet_accept(): the protocol hands over a connected sock, we graft it. */
+static int newtcp_accept_glue(struct socket *sock, struct socket *newsock,
+			      int flags, bool kern)
+{
+	struct sock *newsk;
+	int err;
+
+	newsk = newtcp_call_prot_accept(sock->sk, flags, &err, kern);
+	if (!newsk)
+		return err;
+	lock_sock(newsk);
+	sock_graft(newsk, newsock);
+	newsock->state = SS_CONNECTED;
+	release_sock(newsk);
+	return 0;
+}
+NEWTCP_DEFINE_OPS_ACCEPT(newtcp_ops_accept, newtcp_accept_glue)
+
+static int newtcp_getname(struct socket *sock, struct sockaddr *uaddr,
+			  int peer)
+{
+	return newtcp_getname_sk(sock->sk, uaddr, peer);
+}
+
+static __poll_t newtcp_poll(struct file *file, struct socket *sock,
+			    poll_table *wait)
+{
+	sock_poll_wait(file, sock, wait);
+	return newtcp_poll_mask(file, sock);
+}
+
+static int newtcp_ioctl(struct socket *sock, unsigned int cmd,
+			unsigned long arg)
+{
+	switch (cmd) {
+	case SIOCINQ:
+	case SIOCOUTQ:
+	case SIOCOUTQNSD:
+		return newtcp_call_prot_ioctl(sock->sk, cmd, arg);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+/* inet_shutdown(), minus the states NEW_TCP does not have. */
+static int newtcp_ops_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	int err = 0;
+
+	how++;	/* SHUT_RD..SHUT_RDWR to RCV_SHUTDOWN..SHUTDOWN_MASK */
+	if ((how & ~SHUTDOWN_MASK) || !how)
+		return -EINVAL;
+
+	lock_sock(sk);
+	switch (sk->sk_state) {
+	case TCP_ESTABLISHED:
+	case TCP_LISTEN:
+	case TCP_SYN_SENT:
+		sk->sk_prot->shutdown(sk, how);
+		break;
+	default:
+		err = -ENOTCONN;
+		break;
+	}
+	release_sock(sk);
+	return err;
+}
+
+static int newtcp_ops_sendmsg(struct socket *sock, struct msghdr *msg,
+			      size_t len)
+{
+	return sock->sk->sk_prot->sendmsg(sock->sk, msg, len);
+}
+
+static int newtcp_ops_recvmsg(struct socket *sock, struct msghdr *msg,
+			      size_t len, int flags)
+{
+	return newtcp_call_prot_recvmsg(sock->sk, msg, len, flags);
+}
+
 /*
- * Only creation and release work so far; every other operation fails
- * with -EOPNOTSUPP through the generic sock_no_*() helpers.  ->poll is
- * left unset, which the socket layer reports as "no events"; see
- * compat.h for ->sendpage.
- *
  * The tables cannot be const: .family is the load-time "family"
  * parameter.  They are filled in by newtcp_init() and become read-only
- * once the module is live.
+ * once the module is live.  STREAM and SEQPACKET share the glue; the
+ * protocol tells them apart by sk_type.
  */
+#define NEWTCP_OPS							\
+	.owner		= THIS_MODULE,					\
+	.release	= newtcp_release,				\
+	.bind		= newtcp_ops_bind,				\
+	.connect	= newtcp_ops_connect,				\
+	.socketpair	= sock_no_socketpair,				\
+	.accept		= newtcp_ops_accept,				\
+	.getname	= newtcp_getname,				\
+	.poll		= newtcp_poll,					\
+	.ioctl		= newtcp_ioctl,					\
+	.gettstamp	= sock_gettstamp,				\
+	.listen		= newtcp_listen,				\
+	.shutdown	= newtcp_ops_shutdown,				\
+	.setsockopt	= sock_common_setsockopt,			\
+	.getsockopt	= sock_common_getsockopt,			\
+	.sendmsg	= newtcp_ops_sendmsg,				\
+	.recvmsg	= newtcp_ops_recvmsg,				\
+	.mmap		= sock_no_mmap
+
 static struct proto_ops newtcp_stream_ops __ro_after_init = {
-	.owner		= THIS_MODULE,
-	.release	= newtcp_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
-	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.ioctl		= sock_no_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
-	.mmap		= sock_no_mmap,
+	NEWTCP_OPS,
 };
 
-/* Record boundaries over TCP will differ from STREAM; same stubs today. */
 static struct proto_ops newtcp_seqpacket_ops __ro_after_init = {
-	.owner		= THIS_MODULE,
-	.release	= newtcp_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
-	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.ioctl		= sock_no_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
-	.mmap		= sock_no_mmap,
+	NEWTCP_OPS,
 };
 
 static int newtcp_create(struct net *net, struct socket *sock, int protocol,
@@ -151,6 +312,12 @@ static int __init newtcp_init(void)
 	BUILD_BUG_ON(sizeof(struct sockaddr_newtcp) !=
 		     sizeof(struct sockaddr_in));
 
+#ifdef AF_INET_NEW_TCP
+	if (newtcp_family != AF_INET_NEW_TCP)
+		pr_info("kernel defines AF_INET_NEW_TCP=%d, ignoring family=%d\n",
+			AF_INET_NEW_TCP, newtcp_family);
+	newtcp_family = AF_INET_NEW_TCP;
+#endif
 	if (newtcp_family <= 0 || newtcp_family >= NPROTO) {
 		pr_err("family=%d is out of range, must be 1..%d\n",
 		       newtcp_family, NPROTO - 1);
@@ -167,6 +334,12 @@ static int __init newtcp_init(void)
 		return rc;
 	}
 
+	rc = newtcp_proc_init();
+	if (rc) {
+		newtcp_proto_unregister();
+		return rc;
+	}
+
 	rc = sock_register(&newtcp_family_ops);
 	if (rc) {
 		if (rc == -EEXIST)
@@ -175,6 +348,7 @@ static int __init newtcp_init(void)
 		else
 			pr_err("sock_register(family=%d) failed: %d\n",
 			       newtcp_family, rc);
+		newtcp_proc_exit();
 		newtcp_proto_unregister();
 		return rc;
 	}
@@ -187,6 +361,7 @@ static void __exit newtcp_exit(void)
 {
 	/* Sockets pin the module, so none exist by now. */
 	sock_unregister(newtcp_family);
+	newtcp_proc_exit();
 	newtcp_proto_unregister();
 }
 

@@ -2,47 +2,1332 @@
 /*
  * NEW_TCP transport: struct proto and its per-socket callbacks.
  *
- * Socket creation only for now; the callbacks keep the accounting that
- * /proc/net/protocols reports honest so leaks show up in tests.
+ * Every NEW_TCP socket owns an internal kernel TCP socket (nsk->tcp),
+ * as AF_SMC owns its clcsock.  The inner socket's wakeup callbacks are
+ * forwarded to the NEW_TCP socket under sk_callback_lock, so that
+ * poll/epoll and blocking calls on the outer socket wake exactly when
+ * the TCP socket does.  A connection is usable once the versioned
+ * handshake of PROTOCOL.md went through in both directions; the client
+ * and server halves of that handshake run from a workqueue so neither
+ * connect() nor accept() depend on the other side's application.
  */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/percpu_counter.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/ioctl.h>
+#include <linux/termios.h>
+#include <linux/sockios.h>
+#include <linux/swap.h>
+#include <linux/tcp.h>
+#include <linux/uio.h>
+#include <net/inet_connection_sock.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/tcp_states.h>
 
 #include "newtcp.h"
 
+static struct workqueue_struct *newtcp_wq;
 static struct percpu_counter newtcp_sockets_allocated;
+#ifdef NEWTCP_HAVE_PCPU_ORPHANS
+static DEFINE_PER_CPU(unsigned int, newtcp_orphan_count);
+#else
+static struct percpu_counter newtcp_orphan_count;
+#endif
+static atomic_long_t newtcp_memory_allocated;
+#ifdef NEWTCP_HAVE_FW_ALLOC
+static DEFINE_PER_CPU(int, newtcp_fw_alloc);
+#endif
+static long newtcp_sysctl_mem[3];
+static int newtcp_sysctl_wmem[3] = { 4096, 16384, 4194304 };
+static int newtcp_sysctl_rmem[3] = { 4096, 131072, 6291456 };
+
+static u8 newtcp_wire_type(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_SEQPACKET ? NEWTCP_WIRE_SEQPACKET :
+					       NEWTCP_WIRE_STREAM;
+}
+
+/* Take a reference for the work item; dropped by the work or canceller. */
+static void newtcp_queue(struct sock *sk, struct work_struct *work)
+{
+	sock_hold(sk);
+	if (!queue_work(newtcp_wq, work))
+		sock_put(sk);
+}
+
+/* ---- callback forwarding ---------------------------------------------- */
+
+static struct newtcp_sock *newtcp_from_inner(const struct sock *isk)
+{
+	return (struct newtcp_sock *)((uintptr_t)isk->sk_user_data &
+				      ~SK_USER_DATA_NOCOPY);
+}
+
+static void newtcp_inner_data_ready(struct sock *isk)
+{
+	struct newtcp_sock *nsk;
+
+	read_lock_bh(&isk->sk_callback_lock);
+	nsk = newtcp_from_inner(isk);
+	if (nsk) {
+		nsk->saved_data_ready(isk);
+		if (READ_ONCE(nsk->sk.sk_state) == TCP_LISTEN)
+			newtcp_queue(&nsk->sk, &nsk->listen_work);
+		else
+			nsk->sk.sk_data_ready(&nsk->sk);
+	}
+	read_unlock_bh(&isk->sk_callback_lock);
+}
+
+static void newtcp_inner_write_space(struct sock *isk)
+{
+	struct newtcp_sock *nsk;
+
+	read_lock_bh(&isk->sk_callback_lock);
+	nsk = newtcp_from_inner(isk);
+	if (nsk) {
+		nsk->saved_write_space(isk);
+		nsk->sk.sk_write_space(&nsk->sk);
+	}
+	read_unlock_bh(&isk->sk_callback_lock);
+}
+
+static void newtcp_inner_state_change(struct sock *isk)
+{
+	struct newtcp_sock *nsk;
+
+	read_lock_bh(&isk->sk_callback_lock);
+	nsk = newtcp_from_inner(isk);
+	if (nsk) {
+		nsk->saved_state_change(isk);
+		if (READ_ONCE(nsk->sk.sk_state) == TCP_SYN_SENT &&
+		    isk->sk_state != TCP_SYN_SENT &&
+		    !test_and_set_bit(NEWTCP_F_HS_QUEUED, &nsk->flags))
+			newtcp_queue(&nsk->sk, &nsk->connect_work);
+		nsk->sk.sk_state_change(&nsk->sk);
+	}
+	read_unlock_bh(&isk->sk_callback_lock);
+}
+
+static void newtcp_inner_error_report(struct sock *isk)
+{
+	struct newtcp_sock *nsk;
+
+	read_lock_bh(&isk->sk_callback_lock);
+	nsk = newtcp_from_inner(isk);
+	if (nsk) {
+		nsk->saved_error_report(isk);
+		nsk->sk.sk_error_report(&nsk->sk);
+	}
+	read_unlock_bh(&isk->sk_callback_lock);
+}
+
+static void newtcp_attach(struct newtcp_sock *nsk, struct socket *tcp)
+{
+	struct sock *isk = tcp->sk;
+
+	nsk->tcp = tcp;
+	write_lock_bh(&isk->sk_callback_lock);
+	nsk->saved_data_ready = isk->sk_data_ready;
+	nsk->saved_write_space = isk->sk_write_space;
+	nsk->saved_state_change = isk->sk_state_change;
+	nsk->saved_error_report = isk->sk_error_report;
+	/* NOCOPY: TCP children cloned from a listener must not inherit it. */
+	isk->sk_user_data = (void *)((uintptr_t)nsk | SK_USER_DATA_NOCOPY);
+	isk->sk_data_ready = newtcp_inner_data_ready;
+	isk->sk_write_space = newtcp_inner_write_space;
+	isk->sk_state_change = newtcp_inner_state_change;
+	isk->sk_error_report = newtcp_inner_error_report;
+	write_unlock_bh(&isk->sk_callback_lock);
+}
+
+/* Give @isk the callbacks TCP gave it; @nsk saved them. */
+static void newtcp_restore_callbacks(struct newtcp_sock *nsk, struct sock *isk)
+{
+	write_lock_bh(&isk->sk_callback_lock);
+	isk->sk_user_data = NULL;
+	isk->sk_data_ready = nsk->saved_data_ready;
+	isk->sk_write_space = nsk->saved_write_space;
+	isk->sk_state_change = nsk->saved_state_change;
+	isk->sk_error_report = nsk->saved_error_report;
+	write_unlock_bh(&isk->sk_callback_lock);
+}
+
+/* ---- SOL_SOCKET mirroring --------------------------------------------- */
+
+/*
+ * SOL_SOCKET options never reach ->setsockopt (the socket core handles
+ * them on the outer socket), so they are copied onto the inner TCP
+ * socket whenever it is about to be used: bind, listen, connect,
+ * accept, send, receive, release.
+ */
+void newtcp_sync_sockopts(struct sock *sk)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sock *isk;
+	bool ka;
+
+	if (!nsk->tcp)
+		return;
+	isk = nsk->tcp->sk;
+
+	WRITE_ONCE(isk->sk_rcvtimeo, READ_ONCE(sk->sk_rcvtimeo));
+	WRITE_ONCE(isk->sk_sndtimeo, READ_ONCE(sk->sk_sndtimeo));
+	isk->sk_reuse = sk->sk_reuse;
+	isk->sk_reuseport = sk->sk_reuseport;
+	if (isk->sk_priority != sk->sk_priority)
+		WRITE_ONCE(isk->sk_priority, sk->sk_priority);
+	if (isk->sk_mark != sk->sk_mark) {
+		WRITE_ONCE(isk->sk_mark, sk->sk_mark);
+		sk_dst_reset(isk);
+	}
+	isk->sk_lingertime = sk->sk_lingertime;
+	sock_valbool_flag(isk, SOCK_LINGER, sock_flag(sk, SOCK_LINGER));
+
+	ka = sock_flag(sk, SOCK_KEEPOPEN);
+	if (ka != sock_flag(isk, SOCK_KEEPOPEN) ||
+	    ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
+	     isk->sk_sndbuf != sk->sk_sndbuf) ||
+	    ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) &&
+	     isk->sk_rcvbuf != sk->sk_rcvbuf)) {
+		lock_sock(isk);
+		if (ka != sock_flag(isk, SOCK_KEEPOPEN)) {
+			if (isk->sk_prot->keepalive)
+				isk->sk_prot->keepalive(isk, ka);
+			sock_valbool_flag(isk, SOCK_KEEPOPEN, ka);
+		}
+		if (sk->sk_userlocks & SOCK_SNDBUF_LOCK) {
+			isk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+			WRITE_ONCE(isk->sk_sndbuf, sk->sk_sndbuf);
+			isk->sk_write_space(isk);
+		}
+		if (sk->sk_userlocks & SOCK_RCVBUF_LOCK) {
+			isk->sk_userlocks |= SOCK_RCVBUF_LOCK;
+			WRITE_ONCE(isk->sk_rcvbuf, sk->sk_rcvbuf);
+		}
+		release_sock(isk);
+	}
+}
+
+static int newtcp_apply_nodelay(struct newtcp_sock *nsk)
+{
+	int val = nsk->nodelay;
+
+	return nsk->tcp->ops->setsockopt(nsk->tcp, SOL_TCP, TCP_NODELAY,
+					 KERNEL_SOCKPTR(&val), sizeof(val));
+}
+
+/* ---- socket setup and teardown ---------------------------------------- */
+
+static void newtcp_sk_setup(struct sock *sk)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+
+	nsk->tcp = NULL;
+	nsk->flags = 0;
+	INIT_LIST_HEAD(&nsk->node);
+	INIT_LIST_HEAD(&nsk->accept_q);
+	nsk->hs_pending = 0;
+	nsk->accept_len = 0;
+	mutex_init(&nsk->tx_lock);
+	mutex_init(&nsk->rx_lock);
+	nsk->rx_left = 0;
+	nsk->rx_in_msg = false;
+	nsk->rx_discard = false;
+	nsk->rx_hdr_got = 0;
+	nsk->maxmsg = NEWTCP_MAXMSG_DEFAULT;
+	nsk->nodelay = 0;
+	atomic64_set(&nsk->bytes_sent, 0);
+	atomic64_set(&nsk->bytes_received, 0);
+	atomic64_set(&nsk->msgs_sent, 0);
+	atomic64_set(&nsk->msgs_received, 0);
+
+	sk_sockets_allocated_inc(sk);
+	newtcp_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
+	sk->sk_prot->hash(sk);
+}
+
+static void newtcp_connect_work(struct work_struct *work);
+static void newtcp_listen_work(struct work_struct *work);
 
 static int newtcp_init_sock(struct sock *sk)
 {
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct socket *tcp;
+	int rc;
+
+	INIT_WORK(&nsk->connect_work, newtcp_connect_work);
+	INIT_WORK(&nsk->listen_work, newtcp_listen_work);
+	rc = sock_create_kern(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			      &tcp);
+	if (rc)
+		return rc;
+	/* Outlives nothing but its TCP timers; see compat.h. */
+	newtcp_net_refcnt_upgrade(tcp->sk);
+	newtcp_sk_setup(sk);
+	newtcp_attach(nsk, tcp);
 	/*
-	 * /proc/net/protocols prints the per-netns in-use counter;
-	 * sockets_allocated is the global one memory accounting uses.
+	 * A record end is a push point: without this every record's last
+	 * segment waits for the previous ACK (Nagle vs. delayed ACK).
 	 */
-	sk_sockets_allocated_inc(sk);
-	newtcp_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
+	if (sk->sk_type == SOCK_SEQPACKET) {
+		nsk->nodelay = 1;
+		newtcp_apply_nodelay(nsk);
+	}
 	return 0;
 }
 
 static void newtcp_destroy_sock(struct sock *sk)
 {
+	sk->sk_prot->unhash(sk);
 	newtcp_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	sk_sockets_allocated_dec(sk);
+}
+
+/* Drop a TCP connection that never became a NEW_TCP one, with a RST. */
+static void newtcp_abort_tcp(struct socket *tcp)
+{
+	sock_no_linger(tcp->sk);
+	sock_release(tcp);
+}
+
+static void newtcp_release_pending(struct list_head *q)
+{
+	struct newtcp_pending *p, *tmp;
+
+	list_for_each_entry_safe(p, tmp, q, list) {
+		list_del(&p->list);
+		newtcp_abort_tcp(p->tcp);
+		kfree(p);
+	}
 }
 
 /* Called from ->release(); drops the reference sock_init_data() set up. */
 static void newtcp_close(struct sock *sk, long timeout)
 {
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct socket *tcp = nsk->tcp;
+	LIST_HEAD(q);
+	int old;
+
 	lock_sock(sk);
+	old = sk->sk_state;
 	sk->sk_shutdown = SHUTDOWN_MASK;
 	sk->sk_state = TCP_CLOSE;
+	list_splice_init(&nsk->accept_q, &q);
+	nsk->accept_len = 0;
+	release_sock(sk);
+
+	/* Off /proc before the inner socket goes. */
 	sk->sk_prot->destroy(sk);
+
+	newtcp_restore_callbacks(nsk, tcp->sk);
+	/* Abort a handshake in flight so the work below finishes quickly. */
+	if (old == TCP_SYN_SENT)
+		kernel_sock_shutdown(tcp, SHUT_RDWR);
+	if (cancel_work_sync(&nsk->connect_work))
+		sock_put(sk);
+	if (cancel_work_sync(&nsk->listen_work))
+		sock_put(sk);
+	newtcp_release_pending(&q);
+
+	/* SO_LINGER and friends apply to the TCP close; we are its user. */
+	newtcp_sync_sockopts(sk);
+	nsk->tcp = NULL;
+	sock_release(tcp);
+
 	/* Detach from the struct socket, which is freed after release. */
 	sock_orphan(sk);
+	sock_put(sk);
+}
+
+/* ---- handshake ---------------------------------------------------------- */
+
+static int newtcp_send_hello(struct socket *tcp, u8 type, u8 flags, u8 status)
+{
+	struct newtcp_hello h = {
+		.magic = htonl(NEWTCP_MAGIC),
+		.version = NEWTCP_VERSION,
+		.type = type,
+		.flags = flags,
+		.status = status,
+	};
+	struct kvec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	int rc;
+
+	rc = kernel_sendmsg(tcp, &msg, &iov, 1, sizeof(h));
+	if (rc == sizeof(h))
+		return 0;
+	return rc < 0 ? rc : -EIO;
+}
+
+/* 0, -ETIMEDOUT, -ECONNREFUSED (EOF before a whole hello) or an error. */
+static int newtcp_recv_hello(struct socket *tcp, struct newtcp_hello *h)
+{
+	struct kvec iov = { .iov_base = h, .iov_len = sizeof(*h) };
+	struct msghdr msg = { };
+	int rc;
+
+	rc = kernel_recvmsg(tcp, &msg, &iov, 1, sizeof(*h), MSG_WAITALL);
+	if (rc == sizeof(*h))
+		return 0;
+	if (rc == -EAGAIN)
+		return -ETIMEDOUT;
+	return rc < 0 ? rc : -ECONNREFUSED;
+}
+
+static void newtcp_hs_timeouts(struct socket *tcp)
+{
+	long t = msecs_to_jiffies(newtcp_handshake_ms);
+
+	WRITE_ONCE(tcp->sk->sk_rcvtimeo, t);
+	WRITE_ONCE(tcp->sk->sk_sndtimeo, t);
+}
+
+static int newtcp_client_handshake(struct newtcp_sock *nsk)
+{
+	struct socket *tcp = nsk->tcp;
+	struct newtcp_hello h;
+	int rc;
+
+	newtcp_hs_timeouts(tcp);
+	rc = newtcp_send_hello(tcp, newtcp_wire_type(&nsk->sk), 0, 0);
+	if (rc)
+		return rc == -EPIPE ? -ECONNREFUSED : rc;
+	rc = newtcp_recv_hello(tcp, &h);
+	if (rc)
+		return rc;
+	if (h.magic != htonl(NEWTCP_MAGIC) || h.version != NEWTCP_VERSION ||
+	    !(h.flags & NEWTCP_HELLO_REPLY) ||
+	    h.type != newtcp_wire_type(&nsk->sk) || h.status != NEWTCP_ST_OK)
+		return -ECONNREFUSED;
+	return 0;
+}
+
+static void newtcp_connect_work(struct work_struct *work)
+{
+	struct newtcp_sock *nsk = container_of(work, struct newtcp_sock,
+					       connect_work);
+	struct sock *sk = &nsk->sk;
+	struct sock *isk = nsk->tcp->sk;
+	int err;
+
+	if ((1 << isk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		err = newtcp_client_handshake(nsk);
+	else
+		err = sock_error(isk) ? : -ECONNREFUSED;
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_SYN_SENT) {
+		if (err) {
+			/* Never let a foreign peer see our data. */
+			if (isk->sk_state != TCP_CLOSE)
+				kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
+			sk->sk_err = -err;
+			sk->sk_state = TCP_CLOSE;
+			sk->sk_error_report(sk);
+		} else {
+			sk->sk_state = TCP_ESTABLISHED;
+			newtcp_sync_sockopts(sk);
+			if (nsk->nodelay)
+				newtcp_apply_nodelay(nsk);
+		}
+		sk->sk_state_change(sk);
+	}
 	release_sock(sk);
 	sock_put(sk);
+}
+
+static void newtcp_hs_work(struct work_struct *work)
+{
+	struct newtcp_pending *p = container_of(work, struct newtcp_pending,
+						work);
+	struct sock *lsk = p->lsk;
+	struct newtcp_sock *lnsk = newtcp_sk(lsk);
+	u8 type = newtcp_wire_type(lsk);
+	u8 status = NEWTCP_ST_OK;
+	struct newtcp_hello h;
+	int rc;
+
+	newtcp_hs_timeouts(p->tcp);
+	rc = newtcp_recv_hello(p->tcp, &h);
+	/* Plain TCP, garbage or another client's reply: no answer at all. */
+	if (rc || h.magic != htonl(NEWTCP_MAGIC) ||
+	    (h.flags & NEWTCP_HELLO_REPLY))
+		goto drop;
+	if (h.version != NEWTCP_VERSION)
+		status = NEWTCP_ST_BADVERSION;
+	else if (h.type != type)
+		status = NEWTCP_ST_BADTYPE;
+
+	lock_sock(lsk);
+	if (status == NEWTCP_ST_OK &&
+	    lnsk->accept_len >= max_t(int, READ_ONCE(lsk->sk_max_ack_backlog), 1))
+		status = NEWTCP_ST_BUSY;
+	release_sock(lsk);
+
+	rc = newtcp_send_hello(p->tcp, type, NEWTCP_HELLO_REPLY, status);
+	if (rc || status != NEWTCP_ST_OK)
+		goto drop;
+
+	lock_sock(lsk);
+	lnsk->hs_pending--;
+	if (lsk->sk_state != TCP_LISTEN) {
+		release_sock(lsk);
+		goto free;
+	}
+	WRITE_ONCE(p->tcp->sk->sk_rcvtimeo, MAX_SCHEDULE_TIMEOUT);
+	WRITE_ONCE(p->tcp->sk->sk_sndtimeo, MAX_SCHEDULE_TIMEOUT);
+	list_add_tail(&p->list, &lnsk->accept_q);
+	lnsk->accept_len++;
+	lsk->sk_data_ready(lsk);
+	release_sock(lsk);
+	sock_put(lsk);
+	return;
+
+drop:
+	lock_sock(lsk);
+	lnsk->hs_pending--;
+	release_sock(lsk);
+free:
+	newtcp_abort_tcp(p->tcp);
+	kfree(p);
+	sock_put(lsk);
+}
+
+/* Take every connection the inner listener has and start its handshake. */
+static void newtcp_listen_work(struct work_struct *work)
+{
+	struct newtcp_sock *nsk = container_of(work, struct newtcp_sock,
+					       listen_work);
+	struct sock *sk = &nsk->sk;
+	struct newtcp_pending *p;
+	struct socket *ntcp;
+	int limit, rc;
+
+	for (;;) {
+		lock_sock(sk);
+		if (sk->sk_state != TCP_LISTEN) {
+			release_sock(sk);
+			break;
+		}
+		rc = kernel_accept(nsk->tcp, &ntcp, O_NONBLOCK);
+		if (rc) {
+			release_sock(sk);
+			break;
+		}
+		/* The clone inherited our listener callbacks. */
+		newtcp_restore_callbacks(nsk, ntcp->sk);
+		limit = 2 * max_t(int, sk->sk_max_ack_backlog, 1);
+		p = NULL;
+		if (nsk->hs_pending + nsk->accept_len < limit)
+			p = kzalloc(sizeof(*p), GFP_KERNEL);
+		if (!p) {
+			release_sock(sk);
+			newtcp_abort_tcp(ntcp);
+			continue;
+		}
+		nsk->hs_pending++;
+		release_sock(sk);
+
+		p->tcp = ntcp;
+		p->lsk = sk;
+		INIT_WORK(&p->work, newtcp_hs_work);
+		sock_hold(sk);
+		queue_work(newtcp_wq, &p->work);
+	}
+	sock_put(sk);
+}
+
+/* ---- proto callbacks ---------------------------------------------------- */
+
+static int newtcp_to_sin(const struct sockaddr *uaddr, int addr_len,
+			 struct sockaddr_in *sin)
+{
+	const struct sockaddr_newtcp *a = (const struct sockaddr_newtcp *)uaddr;
+
+	if (addr_len < (int)sizeof(*a))
+		return -EINVAL;
+	if (a->snt_family != newtcp_family)
+		return -EAFNOSUPPORT;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = a->snt_port;
+	sin->sin_addr = a->snt_addr;
+	return 0;
+}
+
+static int newtcp_bind(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sockaddr_in sin;
+	int rc;
+
+	rc = newtcp_to_sin(uaddr, addr_len, &sin);
+	if (rc)
+		return rc;
+	lock_sock(sk);
+	if (sk->sk_state != TCP_CLOSE) {
+		rc = -EINVAL;
+	} else {
+		newtcp_sync_sockopts(sk);
+		rc = kernel_bind(nsk->tcp, (struct sockaddr *)&sin, sizeof(sin));
+	}
+	release_sock(sk);
+	return rc;
+}
+
+int newtcp_listen_sk(struct sock *sk, int backlog)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	int rc;
+
+	lock_sock(sk);
+	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN) {
+		rc = -EINVAL;
+		goto out;
+	}
+	newtcp_sync_sockopts(sk);
+	rc = kernel_listen(nsk->tcp, backlog);
+	if (rc)
+		goto out;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	sk->sk_state = TCP_LISTEN;
+out:
+	release_sock(sk);
+	return rc;
+}
+
+/* Caller holds the socket lock and set sk_state to TCP_SYN_SENT. */
+static int newtcp_connect(struct sock *sk, struct sockaddr *uaddr,
+			  int addr_len)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sockaddr_in sin;
+	int rc;
+
+	rc = newtcp_to_sin(uaddr, addr_len, &sin);
+	if (rc)
+		return rc;
+	if (nsk->tcp->sk->sk_state != TCP_CLOSE)
+		return -EISCONN;
+	newtcp_sync_sockopts(sk);
+	clear_bit(NEWTCP_F_HS_QUEUED, &nsk->flags);
+	sk->sk_err = 0;
+	sk->sk_state = TCP_SYN_SENT;
+	rc = kernel_connect(nsk->tcp, (struct sockaddr *)&sin, sizeof(sin),
+			    O_NONBLOCK);
+	if (rc && rc != -EINPROGRESS) {
+		sk->sk_state = TCP_CLOSE;
+		return rc;
+	}
+	/* It may have finished before the callback could see SYN_SENT. */
+	if (nsk->tcp->sk->sk_state != TCP_SYN_SENT &&
+	    !test_and_set_bit(NEWTCP_F_HS_QUEUED, &nsk->flags))
+		newtcp_queue(sk, &nsk->connect_work);
+	return 0;
+}
+
+static int newtcp_disconnect(struct sock *sk, int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+int newtcp_wait_accept(struct sock *sk, long timeo)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue_exclusive(sk_sleep(sk), &wait);
+	for (;;) {
+		if (!list_empty(&nsk->accept_q))
+			break;
+		err = -EINVAL;
+		if (sk->sk_state != TCP_LISTEN)
+			break;
+		err = -EAGAIN;
+		if (!timeo)
+			break;
+		err = sock_intr_errno(timeo);
+		if (signal_pending(current))
+			break;
+		release_sock(sk);
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+		lock_sock(sk);
+		err = 0;
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
+				       bool kern)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk), *cnsk;
+	struct newtcp_pending *p;
+	struct sock *newsk;
+
+	lock_sock(sk);
+	*err = -EINVAL;
+	if (sk->sk_state != TCP_LISTEN)
+		goto out_unlock;
+	*err = newtcp_wait_accept(sk, sock_rcvtimeo(sk, flags & O_NONBLOCK));
+	if (*err)
+		goto out_unlock;
+	p = list_first_entry(&nsk->accept_q, struct newtcp_pending, list);
+	list_del(&p->list);
+	nsk->accept_len--;
+	release_sock(sk);
+
+	newsk = sk_alloc(sock_net(sk), newtcp_family, GFP_KERNEL, &newtcp_prot,
+			 kern);
+	if (!newsk) {
+		newtcp_abort_tcp(p->tcp);
+		kfree(p);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	sock_init_data(NULL, newsk);
+	newsk->sk_type = sk->sk_type;
+	newsk->sk_protocol = IPPROTO_TCP;
+	/* What SOL_SOCKET set on the listener holds for its children. */
+	newsk->sk_sndbuf = sk->sk_sndbuf;
+	newsk->sk_rcvbuf = sk->sk_rcvbuf;
+	newsk->sk_userlocks = sk->sk_userlocks & ~SOCK_BINDPORT_LOCK;
+	newsk->sk_rcvtimeo = sk->sk_rcvtimeo;
+	newsk->sk_sndtimeo = sk->sk_sndtimeo;
+	newsk->sk_priority = sk->sk_priority;
+	newsk->sk_mark = sk->sk_mark;
+	newsk->sk_lingertime = sk->sk_lingertime;
+	sock_valbool_flag(newsk, SOCK_LINGER, sock_flag(sk, SOCK_LINGER));
+	sock_valbool_flag(newsk, SOCK_KEEPOPEN, sock_flag(sk, SOCK_KEEPOPEN));
+
+	cnsk = newtcp_sk(newsk);
+	INIT_WORK(&cnsk->connect_work, newtcp_connect_work);
+	INIT_WORK(&cnsk->listen_work, newtcp_listen_work);
+	newtcp_sk_setup(newsk);
+	cnsk->maxmsg = nsk->maxmsg;
+	cnsk->nodelay = nsk->nodelay;
+	newtcp_attach(cnsk, p->tcp);
+	kfree(p);
+	newsk->sk_state = TCP_ESTABLISHED;
+	newtcp_sync_sockopts(newsk);
+	if (cnsk->nodelay)
+		newtcp_apply_nodelay(cnsk);
+	*err = 0;
+	return newsk;
+
+out_unlock:
+	release_sock(sk);
+	return NULL;
+}
+NEWTCP_DEFINE_PROTO_ACCEPT(newtcp_accept, newtcp_accept_impl)
+
+/* Wait out a handshake in flight; caller holds the socket lock. */
+static int newtcp_wait_connected(struct sock *sk, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (sk->sk_state == TCP_SYN_SENT) {
+		err = -EAGAIN;
+		if (!*timeo)
+			break;
+		err = sock_intr_errno(*timeo);
+		if (signal_pending(current))
+			break;
+		release_sock(sk);
+		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+		lock_sock(sk);
+		err = 0;
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+/* For the ops glue's connect(). */
+int newtcp_wait_handshake(struct sock *sk, long *timeo)
+{
+	return newtcp_wait_connected(sk, timeo);
+}
+
+/* 0 when the NEW_TCP session is up, else the error for this call. */
+static int newtcp_check_conn(struct sock *sk, long timeo, bool stream_tx,
+			     int msg_flags)
+{
+	int err;
+
+	if (READ_ONCE(sk->sk_state) == TCP_ESTABLISHED)
+		return 0;
+	lock_sock(sk);
+	err = newtcp_wait_connected(sk, &timeo);
+	if (!err && sk->sk_state != TCP_ESTABLISHED) {
+		err = sock_error(sk);
+		if (!err)
+			err = stream_tx ? -EPIPE : -ENOTCONN;
+	}
+	release_sock(sk);
+	if (err == -EPIPE && !(msg_flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+	return err;
+}
+
+/* ---- SEQPACKET framing -------------------------------------------------- */
+
+static void newtcp_break(struct newtcp_sock *nsk)
+{
+	set_bit(NEWTCP_F_TX_BROKEN, &nsk->flags);
+	kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
+}
+
+static int newtcp_seq_sendmsg(struct newtcp_sock *nsk, struct msghdr *msg,
+			      size_t len)
+{
+	struct socket *tcp = nsk->tcp;
+	struct sock *isk = tcp->sk;
+	bool nb = msg->msg_flags & MSG_DONTWAIT;
+	__be32 hdr = htonl(len);
+	struct kvec kv = { .iov_base = &hdr, .iov_len = sizeof(hdr) };
+	struct msghdr hmsg = { };
+	size_t total = len + NEWTCP_FRAME_HDR;
+	int rc;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (len > nsk->maxmsg)
+		return -EMSGSIZE;
+	if (nb) {
+		if (!mutex_trylock(&nsk->tx_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&nsk->tx_lock)) {
+		return -ERESTARTSYS;
+	}
+	rc = -EPIPE;
+	if (test_bit(NEWTCP_F_TX_BROKEN, &nsk->flags)) {
+		if (!(msg->msg_flags & MSG_NOSIGNAL))
+			send_sig(SIGPIPE, current, 0);
+		goto out;
+	}
+	/*
+	 * A record is all or nothing: without blocking it is only started
+	 * when it fits (records too big to ever fit go out blocking).
+	 */
+	rc = -EAGAIN;
+	if (nb && total < (size_t)READ_ONCE(isk->sk_sndbuf) / 2 &&
+	    sk_stream_wspace(isk) < (int)(2 * total)) {
+		set_bit(SOCK_NOSPACE, &tcp->flags);
+		goto out;
+	}
+
+	hmsg.msg_flags = (msg->msg_flags & (MSG_NOSIGNAL | MSG_DONTWAIT)) |
+			 (len ? MSG_MORE : 0);
+	rc = kernel_sendmsg(tcp, &hmsg, &kv, 1, sizeof(hdr));
+	if (rc != sizeof(hdr)) {
+		if (rc >= 0) {
+			newtcp_break(nsk);
+			rc = -EPIPE;
+		}
+		goto out;
+	}
+	/* Committed: the rest goes out even if it has to wait. */
+	msg->msg_flags &= ~MSG_DONTWAIT;
+	while (msg_data_left(msg)) {
+		rc = tcp->ops->sendmsg(tcp, msg, msg_data_left(msg));
+		if (rc <= 0) {
+			newtcp_break(nsk);
+			if (!rc)
+				rc = -EPIPE;
+			goto out;
+		}
+	}
+	atomic64_add(len, &nsk->bytes_sent);
+	atomic64_inc(&nsk->msgs_sent);
+	rc = len;
+out:
+	mutex_unlock(&nsk->tx_lock);
+	return rc;
+}
+
+static int newtcp_read_kern(struct socket *tcp, void *buf, size_t len,
+			    int flags)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = { };
+
+	return kernel_recvmsg(tcp, &m, &kv, 1, len, flags);
+}
+
+/* Drop the rest of a truncated record. */
+static int newtcp_discard(struct newtcp_sock *nsk, int flags)
+{
+	size_t chunk = min_t(size_t, nsk->rx_left, PAGE_SIZE);
+	void *buf;
+	int rc = 0;
+
+	buf = kmalloc(chunk ? chunk : 1, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (nsk->rx_left) {
+		rc = newtcp_read_kern(nsk->tcp, buf,
+				      min_t(size_t, nsk->rx_left, PAGE_SIZE),
+				      flags & MSG_DONTWAIT);
+		if (rc <= 0) {
+			if (!rc)
+				rc = -ECONNRESET;
+			break;
+		}
+		nsk->rx_left -= rc;
+		rc = 0;
+	}
+	kfree(buf);
+	if (!nsk->rx_left) {
+		nsk->rx_discard = false;
+		nsk->rx_in_msg = false;
+		atomic64_inc(&nsk->msgs_received);
+	}
+	return rc;
+}
+
+/* Peek a whole record into the user buffer without consuming it. */
+static int newtcp_seq_peek(struct newtcp_sock *nsk, struct msghdr *msg,
+			   size_t len, int flags)
+{
+	int pflags = MSG_PEEK | MSG_WAITALL | (flags & MSG_DONTWAIT);
+	__be32 hdr;
+	size_t mlen, want;
+	char *buf;
+	int rc;
+
+	if (nsk->rx_in_msg) {
+		want = min_t(size_t, len, nsk->rx_left);
+		return nsk->tcp->ops->recvmsg(nsk->tcp, msg, want,
+					      flags | MSG_WAITALL);
+	}
+	rc = newtcp_read_kern(nsk->tcp, &hdr, sizeof(hdr), pflags);
+	if (rc <= 0)
+		return rc;
+	if (rc < (int)sizeof(hdr))
+		return -EAGAIN;
+	mlen = ntohl(hdr);
+	if (mlen > NEWTCP_MAXMSG_LIMIT)
+		return -EPROTO;
+	want = min(len, mlen);
+	buf = kvmalloc(sizeof(hdr) + want, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	rc = newtcp_read_kern(nsk->tcp, buf, sizeof(hdr) + want, pflags);
+	if (rc == (int)(sizeof(hdr) + want)) {
+		rc = want;
+		if (copy_to_iter(buf + sizeof(hdr), want, &msg->msg_iter) !=
+		    want)
+			rc = -EFAULT;
+	} else if (rc >= 0) {
+		rc = -EAGAIN;
+	}
+	kvfree(buf);
+	if (rc >= 0) {
+		if (want < mlen) {
+			msg->msg_flags |= MSG_TRUNC;
+			if (flags & MSG_TRUNC)
+				rc = mlen;
+		} else {
+			msg->msg_flags |= MSG_EOR;
+		}
+	}
+	return rc;
+}
+
+static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
+			      size_t len, int flags)
+{
+	struct socket *tcp = nsk->tcp;
+	struct sock *isk = tcp->sk;
+	bool nb = flags & MSG_DONTWAIT;
+	size_t want, mlen;
+	int rc, copied = 0;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (nb) {
+		if (!mutex_trylock(&nsk->rx_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&nsk->rx_lock)) {
+		return -ERESTARTSYS;
+	}
+
+	if (nsk->rx_discard) {
+		rc = newtcp_discard(nsk, flags);
+		if (rc)
+			goto out;
+	}
+	if (flags & MSG_PEEK) {
+		rc = newtcp_seq_peek(nsk, msg, len, flags);
+		goto out;
+	}
+
+	if (!nsk->rx_in_msg) {
+		if (nb && !nsk->rx_hdr_got) {
+			__be32 hdr;
+
+			/* Without blocking, hand out whole records only. */
+			rc = newtcp_read_kern(tcp, &hdr, sizeof(hdr),
+					      MSG_PEEK | MSG_DONTWAIT);
+			if (rc <= 0)
+				goto out;
+			if (rc < (int)sizeof(hdr)) {
+				rc = -EAGAIN;
+				goto out;
+			}
+			rc = -EAGAIN;
+			mlen = ntohl(hdr) + sizeof(hdr);
+			if (mlen < (size_t)READ_ONCE(isk->sk_rcvbuf) / 2 &&
+			    tcp_inq(isk) < (int)mlen)
+				goto out;
+		}
+		while (nsk->rx_hdr_got < NEWTCP_FRAME_HDR) {
+			rc = newtcp_read_kern(tcp, nsk->rx_hdr + nsk->rx_hdr_got,
+					      NEWTCP_FRAME_HDR - nsk->rx_hdr_got,
+					      (flags & MSG_DONTWAIT) |
+					      MSG_WAITALL);
+			if (rc < 0)
+				goto out;
+			if (!rc) {
+				/* EOF: clean between records only. */
+				rc = nsk->rx_hdr_got ? -ECONNRESET : 0;
+				goto out;
+			}
+			nsk->rx_hdr_got += rc;
+		}
+		nsk->rx_hdr_got = 0;
+		mlen = get_unaligned_be32(nsk->rx_hdr);
+		if (mlen > NEWTCP_MAXMSG_LIMIT) {
+			newtcp_break(nsk);
+			rc = -EPROTO;
+			goto out;
+		}
+		nsk->rx_in_msg = true;
+		nsk->rx_left = mlen;
+	}
+
+	want = min_t(size_t, len, nsk->rx_left);
+	if (want) {
+		rc = tcp->ops->recvmsg(tcp, msg, want,
+				       (flags & MSG_DONTWAIT) | MSG_WAITALL);
+		if (rc <= 0) {
+			if (!rc)
+				rc = -ECONNRESET;
+			goto out;
+		}
+		copied = rc;
+		nsk->rx_left -= rc;
+		atomic64_add(rc, &nsk->bytes_received);
+		if ((size_t)rc < want) {
+			/* Interrupted: the rest of the record comes next. */
+			rc = copied;
+			goto out;
+		}
+	}
+	rc = copied;
+	if (nsk->rx_left) {
+		size_t full = copied + nsk->rx_left;
+
+		msg->msg_flags |= MSG_TRUNC;
+		nsk->rx_discard = true;
+		newtcp_discard(nsk, flags & ~MSG_DONTWAIT);
+		if (flags & MSG_TRUNC)
+			rc = full;
+	} else {
+		nsk->rx_in_msg = false;
+		msg->msg_flags |= MSG_EOR;
+		atomic64_inc(&nsk->msgs_received);
+	}
+out:
+	mutex_unlock(&nsk->rx_lock);
+	return rc;
+}
+
+/* ---- data path ---------------------------------------------------------- */
+
+static int newtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	bool stream = sk->sk_type == SOCK_STREAM;
+	int rc;
+
+	rc = newtcp_check_conn(sk, sock_sndtimeo(sk, msg->msg_flags &
+						 MSG_DONTWAIT),
+			       stream, msg->msg_flags);
+	if (rc)
+		return rc;
+	newtcp_sync_sockopts(sk);
+	if (!stream)
+		return newtcp_seq_sendmsg(nsk, msg, len);
+	rc = nsk->tcp->ops->sendmsg(nsk->tcp, msg, len);
+	if (rc > 0) {
+		atomic64_add(rc, &nsk->bytes_sent);
+		atomic64_inc(&nsk->msgs_sent);
+	}
+	return rc;
+}
+
+static int newtcp_recvmsg_impl(struct sock *sk, struct msghdr *msg, size_t len,
+			       int flags)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	int rc;
+
+	rc = newtcp_check_conn(sk, sock_rcvtimeo(sk, flags & MSG_DONTWAIT),
+			       false, MSG_NOSIGNAL);
+	if (rc)
+		return rc;
+	newtcp_sync_sockopts(sk);
+	if (sk->sk_type == SOCK_SEQPACKET)
+		return newtcp_seq_recvmsg(nsk, msg, len, flags);
+	rc = nsk->tcp->ops->recvmsg(nsk->tcp, msg, len, flags);
+	if (rc > 0 && !(flags & MSG_PEEK))
+		atomic64_add(rc, &nsk->bytes_received);
+	return rc;
+}
+NEWTCP_DEFINE_PROTO_RECVMSG(newtcp_recvmsg, newtcp_recvmsg_impl)
+
+static void newtcp_shutdown(struct sock *sk, int how)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+
+	/* how is SHUTDOWN_MASK style here (RCV_SHUTDOWN | SEND_SHUTDOWN). */
+	sk->sk_shutdown |= how;
+	if (sk->sk_state == TCP_LISTEN) {
+		if (how & RCV_SHUTDOWN)
+			sk->sk_state = TCP_CLOSE;
+		kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
+	} else {
+		kernel_sock_shutdown(nsk->tcp, how - 1);
+	}
+	sk->sk_state_change(sk);
+}
+
+static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sock *isk = nsk->tcp->sk;
+	struct tcp_sock *tp = tcp_sk(isk);
+	__be32 hdr;
+	int rc = 0;
+
+	if (sk->sk_state == TCP_LISTEN)
+		return -EINVAL;
+	switch (cmd) {
+	case SIOCINQ:
+		if (sk->sk_type == SOCK_SEQPACKET) {
+			/* Size of the next record, as AF_UNIX answers. */
+			mutex_lock(&nsk->rx_lock);
+			if (nsk->rx_in_msg)
+				*karg = nsk->rx_left;
+			else if (sk->sk_state == TCP_ESTABLISHED &&
+				 !nsk->rx_hdr_got &&
+				 newtcp_read_kern(nsk->tcp, &hdr, sizeof(hdr),
+						  MSG_PEEK | MSG_DONTWAIT) ==
+				 sizeof(hdr))
+				*karg = ntohl(hdr);
+			else
+				*karg = 0;
+			mutex_unlock(&nsk->rx_lock);
+			break;
+		}
+		lock_sock(isk);
+		*karg = isk->sk_state == TCP_LISTEN ? 0 : tcp_inq(isk);
+		release_sock(isk);
+		break;
+	case SIOCOUTQ:
+		*karg = READ_ONCE(tp->write_seq) - tp->snd_una;
+		break;
+	case SIOCOUTQNSD:
+		*karg = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_nxt);
+		break;
+	default:
+		rc = -ENOIOCTLCMD;
+	}
+	return rc;
+}
+NEWTCP_DEFINE_PROTO_IOCTL(newtcp_ioctl, newtcp_ioctl_impl)
+
+static int newtcp_setsockopt(struct sock *sk, int level, int optname,
+			     sockptr_t optval, unsigned int optlen)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	u32 val;
+	int rc;
+
+	/* SOL_TCP, SOL_IP, ...: the inner TCP socket owns those. */
+	if (level != SOL_NEWTCP)
+		return nsk->tcp->ops->setsockopt(nsk->tcp, level, optname,
+						 optval, optlen);
+	switch (optname) {
+	case NEWTCP_NODELAY:
+	case NEWTCP_MAXMSG:
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (optname == NEWTCP_MAXMSG && sk->sk_type != SOCK_SEQPACKET)
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(val))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	lock_sock(sk);
+	rc = 0;
+	if (optname == NEWTCP_NODELAY) {
+		nsk->nodelay = !!val;
+		rc = newtcp_apply_nodelay(nsk);
+	} else if (!val || val > NEWTCP_MAXMSG_MAX) {
+		rc = -EINVAL;
+	} else {
+		WRITE_ONCE(nsk->maxmsg, val);
+	}
+	release_sock(sk);
+	return rc;
+}
+
+static void newtcp_fill_info(struct sock *sk, struct newtcp_info *info)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sock *isk = nsk->tcp->sk;
+	struct tcp_sock *tp = tcp_sk(isk);
+
+	memset(info, 0, sizeof(*info));
+	info->nti_version = NEWTCP_INFO_VERSION;
+	info->nti_state = sk->sk_state == TCP_ESTABLISHED ? isk->sk_state :
+							    sk->sk_state;
+	info->nti_type = sk->sk_type;
+	info->nti_bytes_sent = atomic64_read(&nsk->bytes_sent);
+	info->nti_bytes_received = atomic64_read(&nsk->bytes_received);
+	info->nti_msgs_sent = atomic64_read(&nsk->msgs_sent);
+	info->nti_msgs_received = atomic64_read(&nsk->msgs_received);
+	lock_sock(isk);
+	info->nti_rtt_us = tp->srtt_us >> 3;
+	info->nti_rttvar_us = tp->mdev_us >> 2;
+	info->nti_retransmits = inet_csk(isk)->icsk_retransmits;
+	info->nti_total_retrans = tp->total_retrans;
+	release_sock(isk);
+}
+
+static int newtcp_getsockopt(struct sock *sk, int level, int optname,
+			     char __user *optval, int __user *optlen)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct newtcp_info info;
+	int len, val;
+
+	if (level != SOL_NEWTCP)
+		return nsk->tcp->ops->getsockopt(nsk->tcp, level, optname,
+						 optval, optlen);
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+
+	switch (optname) {
+	case NEWTCP_NODELAY:
+	case NEWTCP_MAXMSG:
+		if (optname == NEWTCP_MAXMSG && sk->sk_type != SOCK_SEQPACKET)
+			return -ENOPROTOOPT;
+		if (len < (int)sizeof(val))
+			return -EINVAL;
+		val = optname == NEWTCP_NODELAY ? nsk->nodelay :
+						  READ_ONCE(nsk->maxmsg);
+		len = sizeof(val);
+		if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+			return -EFAULT;
+		return 0;
+	case NEWTCP_INFO:
+		if (len < (int)sizeof(info.nti_version))
+			return -EINVAL;
+		newtcp_fill_info(sk, &info);
+		len = min_t(int, len, sizeof(info));
+		if (put_user(len, optlen) || copy_to_user(optval, &info, len))
+			return -EFAULT;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+int newtcp_getname_sk(struct sock *sk, struct sockaddr *uaddr, int peer)
+{
+	struct sockaddr_newtcp *a = (struct sockaddr_newtcp *)uaddr;
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sockaddr_in sin;
+	int rc;
+
+	if (peer) {
+		if (READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+			return -ENOTCONN;
+		rc = kernel_getpeername(nsk->tcp, (struct sockaddr *)&sin);
+	} else {
+		rc = kernel_getsockname(nsk->tcp, (struct sockaddr *)&sin);
+	}
+	if (rc < 0)
+		return rc;
+	memset(a, 0, sizeof(*a));
+	a->snt_family = newtcp_family;
+	a->snt_port = sin.sin_port;
+	a->snt_addr = sin.sin_addr;
+	return sizeof(*a);
+}
+
+/*
+ * The caller waits on the outer socket; the inner one is only asked for
+ * its mask (a NULL poll_table registers nothing), and its callbacks wake
+ * the outer wait queue.
+ */
+__poll_t newtcp_poll_mask(struct file *file, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	__poll_t mask;
+
+	switch (READ_ONCE(sk->sk_state)) {
+	case TCP_LISTEN:
+		mask = list_empty_careful(&nsk->accept_q) ? 0 :
+			EPOLLIN | EPOLLRDNORM;
+		break;
+	case TCP_SYN_SENT:
+		mask = 0;
+		break;
+	case TCP_ESTABLISHED:
+		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL);
+		break;
+	default:
+		/* As tcp_poll() says for a closed socket. */
+		mask = EPOLLOUT | EPOLLWRNORM | EPOLLHUP;
+		if (sk->sk_shutdown & RCV_SHUTDOWN)
+			mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+		break;
+	}
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+static int newtcp_hash(struct sock *sk)
+{
+	newtcp_proc_link(newtcp_sk(sk));
+	return 0;
+}
+
+static void newtcp_unhash(struct sock *sk)
+{
+	newtcp_proc_unlink(newtcp_sk(sk));
 }
 
 struct proto newtcp_prot = {
@@ -52,26 +1337,88 @@ struct proto newtcp_prot = {
 	.init			= newtcp_init_sock,
 	.destroy		= newtcp_destroy_sock,
 	.close			= newtcp_close,
+	.bind			= newtcp_bind,
+	.connect		= newtcp_connect,
+	.disconnect		= newtcp_disconnect,
+	.accept			= newtcp_accept,
+	.ioctl			= newtcp_ioctl,
+	.shutdown		= newtcp_shutdown,
+	.setsockopt		= newtcp_setsockopt,
+	.getsockopt		= newtcp_getsockopt,
+	.sendmsg		= newtcp_sendmsg,
+	.recvmsg		= newtcp_recvmsg,
+	.hash			= newtcp_hash,
+	.unhash			= newtcp_unhash,
 	.sockets_allocated	= &newtcp_sockets_allocated,
+	.orphan_count		= &newtcp_orphan_count,
+	.memory_allocated	= &newtcp_memory_allocated,
+#ifdef NEWTCP_HAVE_FW_ALLOC
+	.per_cpu_fw_alloc	= &newtcp_fw_alloc,
+#endif
+	.sysctl_mem		= newtcp_sysctl_mem,
+	.sysctl_wmem		= newtcp_sysctl_wmem,
+	.sysctl_rmem		= newtcp_sysctl_rmem,
 };
+
+/* Orphans are inner TCP sockets' business; the counter stays at 0. */
+static int newtcp_orphans_init(void)
+{
+#ifdef NEWTCP_HAVE_PCPU_ORPHANS
+	return 0;
+#else
+	return percpu_counter_init(&newtcp_orphan_count, 0, GFP_KERNEL);
+#endif
+}
+
+static void newtcp_orphans_destroy(void)
+{
+#ifndef NEWTCP_HAVE_PCPU_ORPHANS
+	percpu_counter_destroy(&newtcp_orphan_count);
+#endif
+}
 
 int newtcp_proto_register(void)
 {
+	unsigned long limit;
 	int rc;
 
+	/* Same shape as tcp_init_mem(). */
+	limit = nr_free_buffer_pages() / 16;
+	limit = max(limit, 128UL);
+	newtcp_sysctl_mem[0] = limit / 4 * 3;
+	newtcp_sysctl_mem[1] = limit;
+	newtcp_sysctl_mem[2] = newtcp_sysctl_mem[0] * 2;
+
+	newtcp_wq = alloc_workqueue("newtcp", WQ_UNBOUND, 0);
+	if (!newtcp_wq)
+		return -ENOMEM;
 	rc = percpu_counter_init(&newtcp_sockets_allocated, 0, GFP_KERNEL);
 	if (rc)
-		return rc;
+		goto out_wq;
+	rc = newtcp_orphans_init();
+	if (rc)
+		goto out_sockets;
 
 	/* Own slab cache: obj_size differs from every other protocol. */
 	rc = proto_register(&newtcp_prot, 1);
 	if (rc)
-		percpu_counter_destroy(&newtcp_sockets_allocated);
+		goto out_orphans;
+	return 0;
+
+out_orphans:
+	newtcp_orphans_destroy();
+out_sockets:
+	percpu_counter_destroy(&newtcp_sockets_allocated);
+out_wq:
+	destroy_workqueue(newtcp_wq);
 	return rc;
 }
 
 void newtcp_proto_unregister(void)
 {
+	/* Handshakes still running hold module references; wait for them. */
+	destroy_workqueue(newtcp_wq);
 	proto_unregister(&newtcp_prot);
+	newtcp_orphans_destroy();
 	percpu_counter_destroy(&newtcp_sockets_allocated);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <linux/newtcp.h>
@@ -297,6 +298,29 @@ static void test_count(void)
 			 churned, now, base);
 }
 
+/*
+ * A NEW_TCP socket pins the module: delete_module() must refuse while
+ * one is open (the module stays loaded for the other suites).
+ */
+static void test_pinning(void)
+{
+	int fd = socket(family, SOCK_STREAM, 0);
+	long rc;
+	int err;
+
+	errno = 0;
+	rc = syscall(SYS_delete_module, "newtcp", O_NONBLOCK);
+	err = errno;
+	if (!tap_ok(fd >= 0 && rc < 0 && (err == EWOULDBLOCK || err == EBUSY),
+		    "delete_module(newtcp) fails while a socket is open"))
+		tap_diag("rc=%ld errno=%s", rc, errname(err));
+	if (fd >= 0)
+		close(fd);
+	tap_ok(access("/proc/net/newtcp", R_OK) == 0, "/proc/net/newtcp exists");
+	tap_ok(family == NEWTCP_FAMILY_DEFAULT,
+	       "module registered the default family %d", NEWTCP_FAMILY_DEFAULT);
+}
+
 /* MANY descriptors plus stdio must fit under RLIMIT_NOFILE. */
 static void raise_nofile(void)
 {
@@ -314,7 +338,7 @@ int main(void)
 {
 	/* matrix + flags + sockopts + counters */
 	tap_plan(ARRAY_SIZE(types) * ARRAY_SIZE(protos) + 2 * 4 + 2 * 2 * 3 +
-		 7);
+		 7 + 3);
 
 	family = tap_newtcp_family();
 	if (family < 0)
@@ -327,5 +351,6 @@ int main(void)
 	test_flags();
 	test_sockopts();
 	test_count();
+	test_pinning();
 	return tap_done();
 }

@@ -8,6 +8,8 @@ import { runLogged } from '../util/run-logged.js';
 export interface SuiteBinary {
   name: string;
   path: string;
+  /** suites/<name>/, where its sources and suite.json live. */
+  sourceDir: string;
 }
 
 /** Suite names in a directory: every subdirectory holding a .c file, except lib/ and build/. */
@@ -25,7 +27,7 @@ export async function buildSuites(makefileDir: string, sourceDirs: string[], out
   const built: SuiteBinary[] = [];
   for (const src of sourceDirs) {
     await runLogged(`building suites in ${src}`, 'make', ['-C', makefileDir, `OUT=${outDir}`, `SRC=${src}`, '-j2'], { log });
-    for (const name of await discoverSuites(src)) built.push({ name, path: join(outDir, name) });
+    for (const name of await discoverSuites(src)) built.push({ name, path: join(outDir, name), sourceDir: join(src, name) });
   }
   return built;
 }

@@ -3,10 +3,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
-import { buildSuites, discoverSuites } from '../build/suites.js';
+import { buildSuites } from '../build/suites.js';
 import type { RunPlan } from '../config/run-options.js';
 import type { EventBus, Phase } from '../events.js';
-import type { Guest } from '../guest/ssh.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
@@ -14,12 +13,14 @@ import { findHostKernel, userKernel } from '../kernel/host.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import { countTests, type RunResult } from '../results/model.js';
 import { linkLatest, writeResults } from '../results/writer.js';
-import { SuiteRunner, checkE1000 } from '../suites/runner.js';
+import { SuiteRunner } from '../suites/runner.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
-import { bootGuest, commandLine, MGMT_MAC, QEMU } from '../vm/boot.js';
-import type { Vm } from '../vm/vm.js';
+import { commandLine, MGMT_MAC, QEMU } from '../vm/boot.js';
+import { Lab } from '../vm/lab.js';
+import { readManifest } from '../suites/manifest.js';
+import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
 import { exists } from '../util/fs.js';
 
 
@@ -47,7 +48,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   bus.emit({ type: 'run-started', runId, resultsDir: dir, command });
 
   // Held in an object so the finally block sees what the phases' closures set.
-  const live: { vm?: Vm; guest?: Guest } = {};
+  const live: { lab?: Lab } = {};
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
     bus.emit({ type: 'phase-started', phase: name });
     const start = Date.now();
@@ -72,13 +73,10 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     const suitesDir = join(repoRoot, 'suites');
     const sources = [suitesDir, ...plan.suiteDirs];
     const binaries = await phase('suite-build', () => buildSuites(suitesDir, sources, join(cache, 'suites-bin'), buildLog));
-    for (const name of plan.only) {
-      if (!binaries.some((b) => b.name === name)) {
-        const known = (await Promise.all(sources.map(discoverSuites))).flat().join(', ');
-        throw new UsageError(`--suite ${name}: no such suite (known: ${known})`);
-      }
-    }
-    const selected = plan.only.length ? binaries.filter((b) => plan.only.includes(b.name)) : binaries;
+    const specs: SuiteSpec[] = await Promise.all(binaries.map(async (b) => ({ name: b.name, binary: b.path, manifest: await readManifest(b.sourceDir) })));
+    const selected = selectSuites(specs, { only: plan.only, tags: plan.tags, repeat: plan.repeat });
+    if (!selected.length) throw new UsageError('no suite selected: check --suite and --tag');
+    const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
 
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
       const keys = await makeRunKeys(join(dir, 'guest'));
@@ -91,7 +89,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
         busybox: '/bin/busybox',
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
-        suites: selected,
+        suites: selected.map((s) => ({ name: s.name, path: s.binary })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
         settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
@@ -106,73 +104,58 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     run.accelReason = accel.reason;
     if (accel.accel === 'tcg' && plan.accel === 'auto') bus.emit({ type: 'notice', message: accel.reason });
 
-    live.guest = await phase(
-      'boot',
-      async () => {
-        const booted = await bootGuest({
-          kernel: bootKernel.path,
-          initrd,
-          accel: accel.accel,
-          memoryMiB: plan.memoryMiB,
-          cpus: plan.cpus,
-          keys,
-          dir,
-          timeoutMs: plan.bootTimeoutMs,
-          onVm: (vm) => (live.vm = vm),
-        });
-        run.boot = { ...booted.timings, kernelFormat: bootKernel.pvh ? 'PVH vmlinux' : 'bzImage' };
-        return booted.guest;
-      },
-      () => (bootKernel.pvh ? 'PVH vmlinux' : 'bzImage'),
-    );
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus: plan.cpus, keys, dir, timeoutMs: plan.bootTimeoutMs });
+    live.lab = lab;
+    const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
+    const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
+    run.boot = { ...timings, kernelFormat, guests: labSize };
 
-    const g = live.guest;
-    const v = live.vm as Vm; // set by the boot phase, which just succeeded
-    const runner = new SuiteRunner(g, bus, {
-      suites: selected.map((s) => s.name),
-      suiteTimeoutMs: plan.suiteTimeoutMs,
-      resultsDir: dir,
-      mgmtMac: MGMT_MAC,
-      guestGone: () => v.deathReason(),
-      consoleTail: () => v.consoleTail(),
-    });
+    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, resultsDir: dir, seed: plan.seed, testFilter: plan.testFilter });
     await phase('suites', async () => {
       run.guest = {};
-      await checkE1000(g, MGMT_MAC, run.guest);
-      await runner.loadModule(run.guest);
-      for (const suite of selected) {
-        const result = await runner.runSuite(suite.name);
-        run.suites.push(result);
-        run.phases[`suite:${suite.name}`] = result.durationMs;
-        await writeResults(run, dir);
-        if (result.status === 'error') throw new InfraError(`suite ${suite.name}: ${result.errors[0] ?? 'guest lost'}`, v.consoleTail());
+      await runner.prepareGuests(run.guest);
+      rounds: for (let round = 1; round <= plan.repeat; round++) {
+        for (const suite of selected) {
+          const name = roundName(suite.name, round, plan.repeat);
+          const result = await runner.runSuite(suite, name);
+          run.suites.push(result);
+          run.phases[`suite:${name}`] = result.durationMs;
+          await writeResults(run, dir);
+          if (result.status === 'error') {
+            // The guest crashed or hung: a fresh one takes over for the suites that remain.
+            bus.emit({ type: 'notice', message: `suite ${name} crashed; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
+            await saveCrashConsole(dir, lab, `crash-${name}`);
+            const reboot = Date.now();
+            await lab.reboot();
+            run.phases[`reboot:${name}`] = Date.now() - reboot;
+            await runner.prepareGuests({});
+          }
+        }
+        if (plan.untilFail && run.suites.some((s) => s.status !== 'pass')) {
+          bus.emit({ type: 'notice', message: `--until-fail: round ${round} failed; stopping` });
+          break rounds;
+        }
       }
-      await writeFile(join(dir, 'dmesg.txt'), await g.run('dmesg'));
-      await runner.unloadModule(run.guest);
+      await saveDmesg(dir, lab);
+      await runner.unloadModules(run.guest);
     });
   } catch (err) {
     run.infraError = errorMessage(err);
     if (err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
   } finally {
     const start = Date.now();
-    const { vm, guest } = live;
-    if (guest && vm?.running) {
-      // Powered off politely when the guest still answers; QEMU is stopped regardless.
-      if (!(await exists(join(dir, 'dmesg.txt')))) {
-        const d = await guest.exec('dmesg', { timeoutMs: 5000 });
-        if (d.code === 0) await writeFile(join(dir, 'dmesg.txt'), d.stdout);
-      }
-      void guest.exec('poweroff -f', { timeoutMs: 2000 });
-      await Promise.race([vm.exited, new Promise((r) => setTimeout(r, 3000))]);
+    const { lab } = live;
+    if (lab) {
+      if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab).catch(() => undefined);
+      await lab.shutdown();
+      run.phases.shutdown = Date.now() - start;
     }
-    guest?.close();
-    if (vm) await vm.stop();
-    if (vm) run.phases.shutdown = Date.now() - start;
-    if (vm && !(await exists(join(dir, 'dmesg.txt')))) await writeFile(join(dir, 'dmesg.txt'), `(guest unreachable; console tail)\n${vm.consoleTail(200)}\n`);
   }
 
   const counts = countTests(run);
   const failedSuites = run.suites.filter((s) => s.status !== 'pass').length;
+  const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
+  if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
   run.exitCode = run.infraError ? 2 : failedSuites ? 1 : 0;
   run.status = run.infraError ? 'error' : failedSuites ? 'fail' : 'pass';
   await writeResults(run, dir);
@@ -197,4 +180,19 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   summary.push(`results: ${dir} (exit ${run.exitCode})`);
   bus.emit({ type: 'run-ended', exitCode: run.exitCode, resultsDir: dir, summary });
   return { exitCode: run.exitCode, run, dir };
+}
+
+/** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt. */
+async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void> {
+  for (const g of lab.guests) {
+    const suffix = g.index === 1 ? '' : `-${g.name}`;
+    const d = g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
+    const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
+    await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
+  }
+}
+
+/** What the crashed guest's console showed, kept before the reboot replaces the guest. */
+async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
+  await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
 }

@@ -10,6 +10,16 @@ export interface RunPlan {
   accel: AccelMode;
   /** Suite names to run; empty means every suite found. */
   only: string[];
+  /** Keep only suites carrying one of these manifest tags. */
+  tags: string[];
+  /** A glob on test names, honoured by the suites' TAP library (SOCKVM_TEST). */
+  testFilter?: string;
+  /** Run the selection this many times (with untilFail: at most this many). */
+  repeat: number;
+  /** Stop repeating at the first round with a failure. */
+  untilFail: boolean;
+  /** The fuzzer's seed (SOCKVM_SEED). */
+  seed?: number;
   /** Extra directories of suites, besides the repo's suites/. */
   suiteDirs: string[];
   resultsRoot: string;
@@ -31,7 +41,14 @@ Kernel (default: the newest /boot/vmlinuz-* with /lib/modules/<release> and its 
   --build-dir <dir>        its kbuild tree, to build newtcp.ko against; required with --kernel
 
 Run:
-  --suite <name>           run only this suite (repeatable; default: all)
+  --suite <name>           run only this suite (repeatable, runs in the order given;
+                           default: every suite)
+  --tag <tag>              run only suites whose suite.json has this tag (repeatable)
+  --test <glob>            run only tests whose name matches (e.g. 'bind*'); others SKIP
+  --repeat <n>             run the selection n times (results named <suite>#<round>)
+  --until-fail             with --repeat: stop after the first round with a failure
+                           (without --repeat: up to 100 rounds)
+  --seed <n>               seed for the fuzz suite (printed by every fuzz run)
   --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
@@ -65,6 +82,11 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
         'modules-dir': { type: 'string' },
         'build-dir': { type: 'string' },
         suite: { type: 'string', multiple: true },
+        tag: { type: 'string', multiple: true },
+        test: { type: 'string' },
+        repeat: { type: 'string' },
+        'until-fail': { type: 'boolean' },
+        seed: { type: 'string' },
         'suites-dir': { type: 'string', multiple: true },
         accel: { type: 'string' },
         memory: { type: 'string' },
@@ -90,9 +112,15 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
   for (const name of v.suite ?? []) {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
   }
+  if (v.seed !== undefined && !/^\d{1,10}$/.test(v.seed)) throw new UsageError(`--seed ${v.seed}: expected a whole number (as printed by a fuzz run)`);
+  if (v.test !== undefined && !/^[\w*?[\]. -]+$/.test(v.test)) throw new UsageError(`--test ${v.test}: use a glob of letters, digits, spaces and * ? [ ] . - _`);
+  const untilFail = v['until-fail'] ?? false;
   const plan: RunPlan = {
     accel,
     only: v.suite ?? [],
+    tags: v.tag ?? [],
+    repeat: positiveInt('repeat', v.repeat, untilFail ? 100 : 1, 10000),
+    untilFail,
     suiteDirs: (v['suites-dir'] ?? []).map((d) => resolve(cwd, d)),
     resultsRoot: resolve(cwd, v['results-dir'] ?? 'results'),
     bootTimeoutMs: positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000,
@@ -101,6 +129,8 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     cpus: positiveInt('cpus', v.cpus, 2, 64),
     verbose: v.verbose ?? false,
   };
+  if (v.test !== undefined) plan.testFilter = v.test;
+  if (v.seed !== undefined) plan.seed = Number(v.seed);
   if (v.kernel) {
     plan.kernel = { image: resolve(cwd, v.kernel) };
     if (v['modules-dir']) plan.kernel.modulesDir = resolve(cwd, v['modules-dir']);

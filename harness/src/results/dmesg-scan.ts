@@ -1,6 +1,23 @@
-// Finds kernel trouble in dmesg: oopses, warnings, panics, and taint flags we did not expect.
+// Finds kernel trouble in dmesg: oopses, warnings, panics, sanitizer, lockdep, hung-task and
+// refcount reports, and taint flags we did not expect. Each distinct report is kept once, with
+// how often it happened.
 
-const TROUBLE = [/\bBUG:/, /\bOops\b/, /\bWARNING:/, /general protection fault/, /Kernel panic/, /\bKASAN:/, /\bUBSAN:/, /possible circular locking/, /\bkernel BUG at\b/, /\bRIP:/];
+const TROUBLE = [
+  /\bBUG:/,
+  /\bOops\b/,
+  /\bWARNING:/,
+  /general protection fault/,
+  /Kernel panic/,
+  /\bKASAN:/,
+  /\bUBSAN:/,
+  /\bkernel BUG at\b/,
+  /possible (circular|recursive) locking/,
+  /inconsistent lock state/,
+  /blocked for more than \d+ seconds/,
+  /refcount_t: /,
+  /unreferenced object/,
+  /\bODEBUG:/,
+];
 
 /** Taint letters that loading our own out-of-tree, unsigned module is expected to set. */
 const EXPECTED_TAINT = new Set(['O', 'E']);
@@ -21,15 +38,39 @@ export function unexpectedTaint(before: number, after: number): string[] {
   return taintLetters(after & ~before).filter((l) => !EXPECTED_TAINT.has(l));
 }
 
-/** Lines that show kernel trouble, each with up to `context` lines after it. */
-export function scanDmesg(lines: string[], context = 12): string[] {
-  const findings: string[] = [];
+export interface KernelReport {
+  /** The report's first line with timestamps, addresses, PIDs and CPU numbers taken out. */
+  fingerprint: string;
+  lines: string[];
+  count: number;
+}
+
+/** A report's identity: same bug, same place → same fingerprint, whatever the run's numbers. */
+export function fingerprint(line: string): string {
+  return line
+    .replace(/^\[\s*\d+\.\d+\]\s*/, '')
+    .replace(/0x[0-9a-f]+/gi, '0x…')
+    .replace(/\b[0-9a-f]{8,16}\b/gi, '…')
+    .replace(/\b(PID|pid|CPU|cpu|task|comm)[: ]\s*\S+/g, '$1 …')
+    .trim();
+}
+
+/** Distinct reports, each with up to `context` lines after its first line. */
+export function scanDmesg(lines: string[], context = 12): KernelReport[] {
+  const reports = new Map<string, KernelReport>();
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
-    if (TROUBLE.some((re) => re.test(line))) {
-      findings.push(...lines.slice(i, i + 1 + context));
-      i += context;
-    }
+    if (!TROUBLE.some((re) => re.test(line))) continue;
+    const fp = fingerprint(line);
+    const seen = reports.get(fp);
+    if (seen) seen.count++;
+    else reports.set(fp, { fingerprint: fp, lines: lines.slice(i, i + 1 + context), count: 1 });
+    i += context;
   }
-  return findings;
+  return [...reports.values()];
+}
+
+/** Reports as result lines: each report's lines, with a repeat count on the first. */
+export function reportLines(reports: KernelReport[]): string[] {
+  return reports.flatMap((r) => [`${r.lines[0] ?? ''}${r.count > 1 ? ` (×${r.count})` : ''}`, ...r.lines.slice(1)]);
 }

@@ -35,7 +35,7 @@ export interface RunResult {
   accelerator?: string;
   accelReason?: string;
   /** Where boot-to-SSH time went (host ms and guest uptime in s). */
-  boot?: { toReadyMs: number; sshMs: number; guestInitUptime?: number; guestReadyUptime?: number; kernelFormat: string };
+  boot?: { toReadyMs: number; sshMs: number; guestInitUptime?: number; guestReadyUptime?: number; kernelFormat: string; guests: number };
   /** Phase name → milliseconds. */
   phases: Record<string, number>;
   guest?: { e1000Bound?: boolean; interface?: string; moduleLoaded?: boolean; moduleUnloaded?: boolean; family?: number };

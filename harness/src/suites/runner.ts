@@ -1,26 +1,30 @@
-// Runs the suites in a booted guest: checks the e1000 carries the SSH session, loads the
-// module, runs each suite with a timeout while streaming its TAP, scans dmesg after each, and
-// unloads the module.
+// Runs suites in a booted lab: checks the e1000 carries the SSH session, loads the module,
+// runs each suite with a deadline while streaming its TAP, reads new dmesg lines after each,
+// and unloads the module. Two-guest suites run their server side on guest 2 and their client
+// side (whose TAP is the result) on guest 1.
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
-import type { Guest } from '../guest/ssh.js';
+import type { ExecResult, Guest } from '../guest/ssh.js';
 import type { RunResult, SuiteResult } from '../results/model.js';
-import { scanDmesg, unexpectedTaint } from '../results/dmesg-scan.js';
+import { reportLines, scanDmesg, unexpectedTaint } from '../results/dmesg-scan.js';
 import { TapParser } from '../results/tap-parser.js';
 import { InfraError } from '../util/errors.js';
+import type { Lab, LabGuest } from '../vm/lab.js';
+import type { SuiteSpec } from './select.js';
 
 export interface SuiteRunOptions {
-  suites: string[];
-  suiteTimeoutMs: number;
+  defaultTimeoutMs: number;
   resultsDir: string;
-  mgmtMac: string;
-  /** Why the guest is gone, if it is (panic, QEMU exit). */
-  guestGone: () => string | undefined;
-  consoleTail: () => string;
+  /** Passed to every suite as SOCKVM_SEED (the fuzzer's seed). */
+  seed?: number;
+  /** Passed to every suite as SOCKVM_TEST: a glob on test names the TAP library honours. */
+  testFilter?: string;
 }
 
 type GuestFacts = NonNullable<RunResult['guest']>;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Checks the interface the SSH session came in on is the management NIC and e1000 drives it. */
 export async function checkE1000(guest: Guest, mgmtMac: string, facts: GuestFacts): Promise<void> {
@@ -44,80 +48,159 @@ async function taint(guest: Guest): Promise<number> {
   return Number((await guest.run('cat /proc/sys/kernel/tainted')).trim());
 }
 
+/** A guest that answers a trivial command within 10 s is alive (a hung kernel does not). */
+async function answers(guest: Guest): Promise<boolean> {
+  const r = await guest.exec('echo alive', { timeoutMs: 10000 });
+  return r.code === 0 && r.stdout.includes('alive');
+}
+
 export class SuiteRunner {
   constructor(
-    private readonly guest: Guest,
+    private readonly lab: Lab,
     private readonly bus: EventBus,
     private readonly o: SuiteRunOptions,
   ) {}
 
-  async loadModule(facts: GuestFacts): Promise<void> {
-    const r = await this.guest.exec('insmod /lib/modules/newtcp.ko', { timeoutMs: 30000 });
+  /** Checks every guest's management e1000, loads newtcp.ko in each; facts are guest 1's. */
+  async prepareGuests(facts: GuestFacts): Promise<void> {
+    for (const g of this.lab.guests) {
+      const f: GuestFacts = {};
+      await checkE1000(g.ssh, g.mgmtMac, f);
+      await this.loadModule(g, f);
+      if (g.index === 1) Object.assign(facts, f);
+    }
+  }
+
+  private async loadModule(g: LabGuest, facts: GuestFacts): Promise<void> {
+    const r = await g.ssh.exec('insmod /lib/modules/newtcp.ko', { timeoutMs: 30000 });
     if (r.code !== 0) {
-      const log = (await dmesgLines(this.guest)).filter((l) => /newtcp/i.test(l)).slice(-5).join('\n');
-      throw new InfraError(`insmod newtcp.ko failed: ${r.stderr.trim()}`, log);
+      const log = (await dmesgLines(g.ssh)).filter((l) => /newtcp/i.test(l)).slice(-5).join('\n');
+      throw new InfraError(`insmod newtcp.ko failed on ${g.name}: ${r.stderr.trim()}`, log);
     }
     facts.moduleLoaded = true;
-    facts.family = Number((await this.guest.run('cat /sys/module/newtcp/parameters/family')).trim());
+    facts.family = Number((await g.ssh.run('cat /sys/module/newtcp/parameters/family')).trim());
   }
 
-  async unloadModule(facts: GuestFacts): Promise<void> {
-    const r = await this.guest.exec('rmmod newtcp && ! grep -q "^newtcp " /proc/modules', { timeoutMs: 30000 });
-    facts.moduleUnloaded = r.code === 0;
-    if (!facts.moduleUnloaded) throw new InfraError(`rmmod newtcp failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  async unloadModules(facts: GuestFacts): Promise<void> {
+    for (const g of this.lab.guests) {
+      const r = await g.ssh.exec('rmmod newtcp && ! grep -q "^newtcp " /proc/modules', { timeoutMs: 30000 });
+      if (g.index === 1) facts.moduleUnloaded = r.code === 0;
+      if (r.code !== 0) throw new InfraError(`rmmod newtcp failed on ${g.name}: ${r.stderr.trim() || `exit code ${r.code}`}`);
+    }
   }
 
-  async runSuite(name: string): Promise<SuiteResult> {
-    const started = Date.now();
-    this.bus.emit({ type: 'suite-started', suite: name });
-    const tapFile = join(this.o.resultsDir, `${name}.tap`);
-    await writeFile(tapFile, '');
-    const dmesgBefore = (await dmesgLines(this.guest)).length;
-    const taintBefore = await taint(this.guest);
-    const parser = new TapParser();
-    let pending = Promise.resolve();
-    const seconds = Math.ceil(this.o.suiteTimeoutMs / 1000);
+  private command(suite: SuiteSpec, seconds: number, args: string[]): string {
+    const env = [`SOCKVM_SUITE=${suite.name}`];
+    if (this.o.seed !== undefined) env.push(`SOCKVM_SEED=${this.o.seed}`);
+    if (this.o.testFilter) env.push(`SOCKVM_TEST='${this.o.testFilter.replace(/'/g, '')}'`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.
-    const r = await this.guest.exec(`cd /tmp && timeout -s KILL ${seconds} /suites/${name}`, {
-      timeoutMs: this.o.suiteTimeoutMs + 5000,
+    return `cd /tmp && ${env.join(' ')} timeout -s KILL ${seconds} /suites/${suite.name} ${args.join(' ')}`.trim();
+  }
+
+  /** Starts the server side on guest 2 and waits for its "# ready" line. */
+  private async startServer(suite: SuiteSpec, seconds: number, resultName: string): Promise<{ done: Promise<ExecResult>; guest: LabGuest }> {
+    const [client, server] = this.lab.guests as [LabGuest, LabGuest];
+    const log = join(this.o.resultsDir, `${resultName}.server.log`);
+    await writeFile(log, '');
+    let ready: () => void = () => {};
+    const isReady = new Promise<void>((r) => (ready = r));
+    const done = server.ssh.exec(this.command(suite, seconds, ['--role', 'server', '--local', server.linkIp ?? '', '--peer', client.linkIp ?? '']), {
+      timeoutMs: seconds * 1000 + 5000,
       onStdoutLine: (line) => {
-        pending = pending.then(() => appendFile(tapFile, `${line}\n`));
-        this.bus.emit({ type: 'suite-line', suite: name, line });
-        const test = parser.line(line);
-        if (test) this.bus.emit({ type: 'test-result', suite: name, test });
+        void appendFile(log, `${line}\n`);
+        if (/^#\s*ready\b/.test(line)) ready();
       },
     });
+    const outcome = await Promise.race([isReady.then(() => 'ready' as const), done.then(() => 'ended' as const), sleep(30000).then(() => 'timeout' as const)]);
+    if (outcome !== 'ready') {
+      const r = await Promise.race([done, sleep(0).then(() => undefined)]);
+      throw new InfraError(`suite ${suite.name}: the server side on ${server.name} ${outcome === 'ended' ? `exited (code ${r?.code}) before saying "# ready"` : 'did not say "# ready" within 30 s'}; see ${log}`);
+    }
+    return { done, guest: server };
+  }
+
+  async runSuite(suite: SuiteSpec, resultName = suite.name): Promise<SuiteResult> {
+    const started = Date.now();
+    this.bus.emit({ type: 'suite-started', suite: resultName });
+    const tapFile = join(this.o.resultsDir, `${resultName}.tap`);
+    await writeFile(tapFile, '');
+    const seconds = suite.manifest.timeoutSec ?? Math.ceil(this.o.defaultTimeoutMs / 1000);
+    const guests = this.lab.guests;
+    const before = await Promise.all(guests.map(async (g) => ({ dmesg: (await dmesgLines(g.ssh)).length, taint: await taint(g.ssh) })));
+    const client = guests[0] as LabGuest;
+    const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
+    const parser = new TapParser();
+    let pending = Promise.resolve();
+    let r: ExecResult | undefined;
+    let server: { done: Promise<ExecResult>; guest: LabGuest } | undefined;
+    try {
+      const args: string[] = [];
+      if (suite.manifest.guests === 2) {
+        server = await this.startServer(suite, seconds, resultName);
+        args.push('--role', 'client', '--local', client.linkIp ?? '', '--peer', server.guest.linkIp ?? '');
+      }
+      r = await client.ssh.exec(this.command(suite, seconds, args), {
+        timeoutMs: seconds * 1000 + 5000,
+        onStdoutLine: (line) => {
+          pending = pending.then(() => appendFile(tapFile, `${line}\n`));
+          this.bus.emit({ type: 'suite-line', suite: resultName, line });
+          const test = parser.line(line);
+          if (test) this.bus.emit({ type: 'test-result', suite: resultName, test });
+        },
+      });
+      if (server) {
+        const s = await Promise.race([server.done, sleep(15000).then(() => undefined)]);
+        if (!s) {
+          await server.guest.ssh.exec(`pkill -KILL -f /suites/${suite.name}`, { timeoutMs: 5000 });
+          result.errors.push(`the server side on ${server.guest.name} did not exit within 15 s of the client and was killed`);
+        } else if (s.code !== 0 && !s.lost) result.errors.push(`the server side on ${server.guest.name} exited with code ${s.code}; see ${resultName}.server.log`);
+      }
+    } catch (err) {
+      if (!(err instanceof InfraError)) throw err;
+      result.errors.push(err.message);
+    }
     await pending;
     const tap = parser.finish();
-    const suite: SuiteResult = { name, status: 'pass', durationMs: 0, exitCode: r.code, tests: tap.tests, errors: [...tap.errors], kernelFindings: [] };
-    if (tap.plan) suite.plan = { start: tap.plan.start, end: tap.plan.end };
+    result.tests = tap.tests;
+    result.errors.push(...tap.errors);
+    result.exitCode = r?.code ?? null;
+    if (tap.plan) result.plan = { start: tap.plan.start, end: tap.plan.end };
 
-    let gone = this.o.guestGone();
-    // A lost connection usually means a crash whose console lines are still arriving.
-    for (let i = 0; r.lost && !gone && i < 30; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      gone = this.o.guestGone();
+    // A lost connection usually means a crash whose console lines are still arriving; a hung
+    // kernel shows as a timeout after which the guest no longer answers.
+    let gone = this.lab.deathReason();
+    for (let i = 0; r?.lost && !gone && i < 30; i++) {
+      await sleep(100);
+      gone = this.lab.deathReason();
     }
-    if (r.lost || gone) {
-      suite.status = 'error';
-      suite.errors.unshift(`the guest died during the suite: ${gone ?? 'SSH connection lost'}`);
-      const tail = this.o.consoleTail().split('\n');
-      const found = scanDmesg(tail);
-      suite.kernelFindings.push(...(found.length ? found : tail));
+    if (!gone && (r?.lost || r?.timedOut || r?.code === 137)) {
+      const alive = await Promise.all(guests.map((g) => answers(g.ssh)));
+      const dead = guests.filter((_, i) => !alive[i]);
+      if (dead.length) gone = `${dead.map((g) => g.name).join(' and ')} stopped answering (hung kernel?)`;
+    }
+    if (gone) {
+      result.status = 'error';
+      const running = result.tests.length + 1;
+      result.errors.unshift(`crashed: the guest died during the suite (test ${running} was running): ${gone}`);
+      result.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
+      if (!result.kernelFindings.length) result.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {
-      if (r.timedOut || r.code === 137) suite.errors.push(`timed out after ${seconds} s and was killed`);
-      else if (r.code !== 0 && !suite.tests.some((t) => t.status === 'fail')) suite.errors.push(`exited with code ${r.code} without a failing test`);
-      if (r.stderr.trim()) await writeFile(join(this.o.resultsDir, `${name}.stderr`), r.stderr);
-      const fresh = (await dmesgLines(this.guest)).slice(dmesgBefore);
-      suite.kernelFindings.push(...scanDmesg(fresh));
-      const newTaint = unexpectedTaint(taintBefore, await taint(this.guest));
-      if (newTaint.length) suite.kernelFindings.push(`kernel newly tainted: ${newTaint.join('')}`);
-      const failed = suite.tests.some((t) => t.status === 'fail') || suite.errors.length > 0 || suite.kernelFindings.length > 0;
-      suite.status = failed ? 'fail' : 'pass';
+      if (r?.timedOut || r?.code === 137) result.errors.push(`timed out after ${seconds} s and was killed`);
+      else if (r && r.code !== 0 && !result.tests.some((t) => t.status === 'fail')) result.errors.push(`exited with code ${r.code} without a failing test`);
+      if (r?.stderr.trim()) await writeFile(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
+      for (const [i, g] of guests.entries()) {
+        const fresh = (await dmesgLines(g.ssh)).slice(before[i]?.dmesg ?? 0);
+        const found = reportLines(scanDmesg(fresh));
+        result.kernelFindings.push(...(guests.length > 1 ? found.map((l) => `[${g.name}] ${l}`) : found));
+        const newTaint = unexpectedTaint(before[i]?.taint ?? 0, await taint(g.ssh));
+        if (newTaint.length) result.kernelFindings.push(`${guests.length > 1 ? `[${g.name}] ` : ''}kernel newly tainted: ${newTaint.join('')}`);
+      }
+      const failed = result.tests.some((t) => t.status === 'fail') || result.errors.length > 0 || result.kernelFindings.length > 0;
+      result.status = failed ? 'fail' : 'pass';
     }
-    suite.durationMs = Date.now() - started;
-    const ev = { type: 'suite-ended' as const, suite: name, status: suite.status, durationMs: suite.durationMs };
-    this.bus.emit(suite.errors[0] ? { ...ev, reason: suite.errors[0] } : ev);
-    return suite;
+    result.durationMs = Date.now() - started;
+    const ev = { type: 'suite-ended' as const, suite: resultName, status: result.status, durationMs: result.durationMs };
+    this.bus.emit(result.errors[0] ? { ...ev, reason: result.errors[0] } : ev);
+    return result;
   }
 }

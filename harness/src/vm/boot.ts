@@ -12,6 +12,19 @@ import { Vm } from './vm.js';
 export const QEMU = 'qemu-system-x86_64';
 export const MGMT_MAC = '52:54:00:12:34:56';
 
+/** Guest n (1-based) of a run: its MACs, its address on the link, its file names. */
+export function guestIdentity(n: number): { name: string; mgmtMac: string; linkMac: string; linkAddr: string; linkIp: string; suffix: string } {
+  const hex = n.toString(16).padStart(2, '0');
+  return {
+    name: `guest${n}`,
+    mgmtMac: `52:54:00:12:34:${hex}`,
+    linkMac: `52:54:00:99:00:${hex}`,
+    linkIp: `10.99.0.${n}`,
+    linkAddr: `10.99.0.${n}/24`,
+    suffix: n === 1 ? '' : `-guest${n}`,
+  };
+}
+
 export interface BootOptions {
   kernel: string;
   initrd: string;
@@ -21,6 +34,12 @@ export interface BootOptions {
   keys: Pick<RunKeys, 'clientPrivate' | 'hostPublicBlob'>;
   /** Where console.log and qemu.cmdline go. */
   dir: string;
+  /** Which guest of the run this is (1-based); default 1. */
+  index?: number;
+  /** The inter-guest link's UDP ports, when the run has two guests. */
+  link?: { localPort: number; remotePort: number };
+  /** Appends to an existing console log (a reboot after a crash) instead of replacing it. */
+  appendConsole?: boolean;
   timeoutMs: number;
   /** Last-minute changes to the QEMU arguments (the benchmark's variants). */
   editArgs?: (args: string[]) => string[];
@@ -53,20 +72,27 @@ const uptimeOf = (line: string | undefined): number | undefined => {
 
 export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest; timings: BootTimings }> {
   const port = await freeLocalPort();
-  let args = qemuArgs({
+  const id = guestIdentity(o.index ?? 1);
+  const qemu: QemuOptions = {
     kernel: o.kernel,
     initrd: o.initrd,
     accel: o.accel,
     memoryMiB: o.memoryMiB,
     cpus: o.cpus,
     sshPort: port,
-    mgmtMac: MGMT_MAC,
-    firmware: (await exists(QBOOT)) ? QBOOT : undefined,
-  });
+    mgmtMac: id.mgmtMac,
+    guestParams: { name: id.name, mgmt_mac: id.mgmtMac },
+  };
+  if (await exists(QBOOT)) qemu.firmware = QBOOT;
+  if (o.link) {
+    qemu.link = { mac: id.linkMac, ...o.link };
+    Object.assign(qemu.guestParams ?? {}, { link_mac: id.linkMac, link_addr: id.linkAddr });
+  }
+  let args = qemuArgs(qemu);
   if (o.editArgs) args = o.editArgs(args);
-  await writeFile(join(o.dir, 'qemu.cmdline'), `${commandLine([QEMU, ...args])}\n`);
+  await writeFile(join(o.dir, `qemu${id.suffix}.cmdline`), `${commandLine([QEMU, ...args])}\n`);
   const start = Date.now();
-  const vm = new Vm(QEMU, args, join(o.dir, 'console.log'));
+  const vm = new Vm(QEMU, args, join(o.dir, `console${id.suffix}.log`), o.appendConsole ?? false);
   o.onVm?.(vm);
   const ready = await vm.waitForLine(/SOCKVM-READY/, o.timeoutMs, 'booting the guest');
   const readyAt = Date.now();

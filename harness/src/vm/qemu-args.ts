@@ -11,6 +11,10 @@ export interface QemuOptions {
   /** Host port forwarded (on 127.0.0.1 only) to the guest's SSH port. */
   sshPort: number;
   mgmtMac: string;
+  /** A second e1000 on a private L2 segment: UDP datagrams between two QEMUs on 127.0.0.1. */
+  link?: { mac: string; localPort: number; remotePort: number };
+  /** Per-guest settings for the guest's init, passed as sockvm.<key>=<value>. */
+  guestParams?: Record<string, string>;
   extraAppend?: string[];
   /** qboot skips SeaBIOS's POST; undefined means use QEMU's default firmware. */
   firmware?: string;
@@ -40,7 +44,8 @@ export function qemuArgs(o: QemuOptions): string[] {
   const args = ['-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'q35', '-accel', o.accel];
   args.push('-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(o.cpus));
   if (o.firmware) args.push('-bios', o.firmware);
-  args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', kernelCommandLine(o.extraAppend));
+  const params = Object.entries(o.guestParams ?? {}).map(([k, v]) => `sockvm.${k}=${v}`);
+  args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', kernelCommandLine([...params, ...(o.extraAppend ?? [])]));
   args.push('-no-reboot');
   // The console comes to us on stdout; signal=off keeps a stray ^C from killing the guest.
   args.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console');
@@ -52,5 +57,13 @@ export function qemuArgs(o: QemuOptions): string[] {
     '-device',
     `e1000,netdev=mgmt,mac=${o.mgmtMac},romfile=,autonegotiation=off`,
   );
+  if (o.link) {
+    args.push(
+      '-netdev',
+      `socket,id=link,udp=127.0.0.1:${o.link.remotePort},localaddr=127.0.0.1:${o.link.localPort}`,
+      '-device',
+      `e1000,netdev=link,mac=${o.link.mac},romfile=,autonegotiation=off`,
+    );
+  }
   return args;
 }

@@ -24,8 +24,9 @@ export class Vm {
   exit: VmExit | undefined;
   panicLine: string | undefined;
 
-  constructor(qemu: string, args: string[], consoleLog: string) {
-    this.log = createWriteStream(consoleLog);
+  constructor(qemu: string, args: string[], consoleLog: string, append = false) {
+    this.log = createWriteStream(consoleLog, { flags: append ? 'a' : 'w' });
+    if (append) this.log.write(`\n===== sockvm: guest restarted at ${new Date().toISOString()} =====\n`);
     const setpriv = '/usr/bin/setpriv';
     const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
     this.child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

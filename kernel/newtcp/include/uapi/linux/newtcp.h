@@ -16,11 +16,12 @@
  * Distro kernels have no AF_INET_NEW_TCP, so the module borrows a free
  * address family slot chosen at load time.  The number actually in use
  * is published in NEWTCP_FAMILY_SYSFS; NEWTCP_FAMILY_DEFAULT is only
- * what the module picks when not told otherwise (AF_ECONET, removed in
- * Linux 3.5 and never registered since).
+ * what the module picks when not told otherwise: 22, AF_SNA, reserved
+ * for the Linux SNA project and never registered by any mainline or
+ * Debian kernel.  13 and 18 are free on Debian's 6.1 as well.
  */
 #define NEWTCP_FAMILY_SYSFS	"/sys/module/newtcp/parameters/family"
-#define NEWTCP_FAMILY_DEFAULT	19
+#define NEWTCP_FAMILY_DEFAULT	22
 
 /*
  * Placeholder option level for NEW_TCP specific socket options; kept
@@ -34,6 +35,36 @@ struct sockaddr_newtcp {
 	__be16			snt_port;	/* port, network order */
 	struct in_addr		snt_addr;	/* IPv4 address */
 	unsigned char		snt_zero[8];	/* pad to sockaddr_in */
+};
+
+/* SOL_NEWTCP option names. */
+#define NEWTCP_NODELAY		1	/* int: disable Nagle on the inner TCP */
+#define NEWTCP_MAXMSG		2	/* __u32: largest SEQPACKET record */
+#define NEWTCP_INFO		3	/* struct newtcp_info, read only */
+
+/* Hard upper bound for NEWTCP_MAXMSG. */
+#define NEWTCP_MAXMSG_MAX	(16U << 20)
+
+#define NEWTCP_INFO_VERSION	1
+
+/*
+ * NEWTCP_INFO.  Versioned: fields are only ever appended; the kernel
+ * copies min(optlen, sizeof) bytes and reports that length back.
+ * Byte counts are payload bytes (SEQPACKET record headers excluded).
+ */
+struct newtcp_info {
+	__u32	nti_version;		/* NEWTCP_INFO_VERSION */
+	__u8	nti_state;		/* TCP_* state, as in /proc/net/tcp */
+	__u8	nti_type;		/* SOCK_STREAM or SOCK_SEQPACKET */
+	__u16	nti_pad;
+	__u64	nti_bytes_sent;
+	__u64	nti_bytes_received;
+	__u64	nti_msgs_sent;		/* sendmsg calls / records */
+	__u64	nti_msgs_received;	/* records completed (SEQPACKET) */
+	__u32	nti_rtt_us;		/* inner TCP smoothed RTT */
+	__u32	nti_rttvar_us;
+	__u32	nti_retransmits;	/* inner TCP unrecovered RTOs */
+	__u32	nti_total_retrans;
 };
 
 #endif /* _UAPI_LINUX_NEWTCP_H */

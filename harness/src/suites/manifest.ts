@@ -1,0 +1,68 @@
+// A suite's manifest, suites/<name>/suite.json: what the suite needs from the harness.
+// Missing file → defaults; bad keys → an error naming the file, the key and the fix.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageError } from '../util/errors.js';
+
+export interface SuiteManifest {
+  /** 1: runs in one guest. 2: client on guest 1, server on guest 2, joined by an e1000 link. */
+  guests: 1 | 2;
+  /** Per-suite time limit in seconds; undefined means the run's --suite-timeout. */
+  timeoutSec?: number;
+  needsRoot: boolean;
+  tags: string[];
+  description?: string;
+}
+
+const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'description']);
+
+export function parseManifest(text: string, where: string): SuiteManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${where}: expected a JSON object like {"guests": 1, "tags": ["smoke"]}`);
+  const obj = raw as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!KEYS.has(key)) throw new UsageError(`${where}: unknown key "${key}" (known: ${[...KEYS].join(', ')})`);
+  }
+  const m: SuiteManifest = { guests: 1, needsRoot: true, tags: [] };
+  if (obj.guests !== undefined) {
+    if (obj.guests !== 1 && obj.guests !== 2) throw new UsageError(`${where}: "guests" must be 1 or 2, not ${JSON.stringify(obj.guests)}`);
+    m.guests = obj.guests;
+  }
+  if (obj.timeout !== undefined) {
+    if (typeof obj.timeout !== 'number' || !Number.isInteger(obj.timeout) || obj.timeout <= 0) {
+      throw new UsageError(`${where}: "timeout" must be a whole number of seconds > 0, not ${JSON.stringify(obj.timeout)}`);
+    }
+    m.timeoutSec = obj.timeout;
+  }
+  if (obj.needsRoot !== undefined) {
+    if (typeof obj.needsRoot !== 'boolean') throw new UsageError(`${where}: "needsRoot" must be true or false`);
+    m.needsRoot = obj.needsRoot;
+  }
+  if (obj.tags !== undefined) {
+    if (!Array.isArray(obj.tags) || !obj.tags.every((t) => typeof t === 'string' && /^[\w-]+$/.test(t))) {
+      throw new UsageError(`${where}: "tags" must be a list of words like ["smoke", "wire"]`);
+    }
+    m.tags = obj.tags as string[];
+  }
+  if (obj.description !== undefined) {
+    if (typeof obj.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);
+    m.description = obj.description;
+  }
+  return m;
+}
+
+export async function readManifest(suiteDir: string): Promise<SuiteManifest> {
+  const file = join(suiteDir, 'suite.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return { guests: 1, needsRoot: true, tags: [] };
+  }
+  return parseManifest(text, file);
+}

@@ -1,0 +1,84 @@
+// The guests of a run: one, or two joined by an e1000 link. Boots them together, reboots them
+// after a crash, and always shuts them down.
+import type { Guest } from '../guest/ssh.js';
+import { bootGuest, guestIdentity, type BootOptions, type BootTimings } from './boot.js';
+import { freeLocalUdpPort } from './ports.js';
+import type { Vm } from './vm.js';
+
+export interface LabGuest {
+  index: number;
+  name: string;
+  vm: Vm;
+  ssh: Guest;
+  mgmtMac: string;
+  /** Address on the inter-guest link, when there is one. */
+  linkIp?: string;
+}
+
+export type LabOptions = Omit<BootOptions, 'index' | 'link' | 'onVm' | 'appendConsole'>;
+
+export class Lab {
+  readonly guests: LabGuest[] = [];
+  private readonly vms: Vm[] = [];
+  private boots = 0;
+
+  constructor(
+    readonly size: 1 | 2,
+    private readonly o: LabOptions,
+  ) {}
+
+  /** Boots every guest (in parallel); returns guest 1's timings. */
+  async boot(): Promise<BootTimings> {
+    this.boots++;
+    const ports = this.size === 2 ? [await freeLocalUdpPort(), await freeLocalUdpPort()] : [];
+    const booted = await Promise.all(
+      Array.from({ length: this.size }, (_, i) => {
+        const index = i + 1;
+        const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => this.vms.push(vm) };
+        if (this.size === 2) opts.link = { localPort: ports[i] as number, remotePort: ports[1 - i] as number };
+        return bootGuest(opts).then((b) => ({ index, ...b }));
+      }),
+    );
+    for (const b of booted) {
+      const id = guestIdentity(b.index);
+      const g: LabGuest = { index: b.index, name: id.name, vm: b.vm, ssh: b.guest, mgmtMac: id.mgmtMac };
+      if (this.size === 2) g.linkIp = id.linkIp;
+      this.guests.push(g);
+    }
+    return (booted[0] as { timings: BootTimings }).timings;
+  }
+
+  /** Why a guest is gone (panic, QEMU exit), if one is. */
+  deathReason(): string | undefined {
+    for (const g of this.guests) {
+      const reason = g.vm.deathReason();
+      if (reason) return this.size > 1 ? `${g.name}: ${reason}` : reason;
+    }
+    return undefined;
+  }
+
+  consoleTail(lines = 25): string {
+    return this.guests.map((g) => (this.size > 1 ? `[${g.name}]\n${g.vm.consoleTail(lines)}` : g.vm.consoleTail(lines))).join('\n');
+  }
+
+  /** Powers the guests off (politely if they answer) and reaps every QEMU this lab started. */
+  async shutdown(): Promise<void> {
+    await Promise.all(
+      this.guests.map(async (g) => {
+        if (g.vm.running) {
+          void g.ssh.exec('poweroff -f', { timeoutMs: 2000 });
+          await Promise.race([g.vm.exited, new Promise((r) => setTimeout(r, 3000))]);
+        }
+        g.ssh.close();
+      }),
+    );
+    await Promise.all(this.vms.map((vm) => vm.stop()));
+    this.guests.length = 0;
+    this.vms.length = 0;
+  }
+
+  async reboot(): Promise<BootTimings> {
+    await this.shutdown();
+    return this.boot();
+  }
+}

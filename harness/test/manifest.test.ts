@@ -1,0 +1,30 @@
+import t from 'tap';
+import { parseManifest } from '../src/suites/manifest.js';
+import { roundName, selectSuites, type SuiteSpec } from '../src/suites/select.js';
+
+t.test('manifest defaults and values', async (t) => {
+  t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [] });
+  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), { guests: 2, timeoutSec: 90, needsRoot: false, tags: ['wire', 'smoke'] });
+});
+
+t.test('manifest errors name the file, the key and the fix', async (t) => {
+  t.throws(() => parseManifest('{"guests": 3}', 'suites/wire/suite.json'), /suites\/wire\/suite\.json: "guests" must be 1 or 2, not 3/);
+  t.throws(() => parseManifest('{"timeout": "1m"}', 'f'), /"timeout" must be a whole number of seconds/);
+  t.throws(() => parseManifest('{"tag": ["x"]}', 'f'), /unknown key "tag" \(known: guests, timeout, needsRoot, tags, description\)/);
+  t.throws(() => parseManifest('{"tags": "smoke"}', 'f'), /"tags" must be a list/);
+  t.throws(() => parseManifest('[1]', 'f'), /expected a JSON object/);
+  t.throws(() => parseManifest('{', 'f'), /not valid JSON/);
+});
+
+const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: `/b/${name}`, manifest: { guests: 1, needsRoot: true, tags } });
+const all = [spec('stream', ['smoke']), spec('create', ['smoke']), spec('wire', ['wire'])];
+
+t.test('selection: all by name, named in order given, by tag', async (t) => {
+  t.same(selectSuites(all, { only: [], tags: [], repeat: 1 }).map((s) => s.name), ['create', 'stream', 'wire']);
+  t.same(selectSuites(all, { only: ['wire', 'create'], tags: [], repeat: 1 }).map((s) => s.name), ['wire', 'create']);
+  t.same(selectSuites(all, { only: [], tags: ['smoke'], repeat: 1 }).map((s) => s.name), ['create', 'stream']);
+  t.throws(() => selectSuites(all, { only: ['nope'], tags: [], repeat: 1 }), /--suite nope: no such suite \(known: stream, create, wire\)/);
+  t.throws(() => selectSuites(all, { only: [], tags: ['slow'], repeat: 1 }), /--tag slow: no suite has this tag \(tags in use: smoke, wire\)/);
+  t.equal(roundName('create', 2, 3), 'create#2');
+  t.equal(roundName('create', 1, 1), 'create');
+});
