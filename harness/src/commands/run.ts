@@ -68,7 +68,11 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     run.kernel = { release: kernel.release, image: kernel.image, modulesDir: kernel.modulesDir, buildDir: kernel.buildDir };
 
     const buildLog = join(dir, 'build.log');
-    const mod = await phase('module-build', () => buildModule(join(repoRoot, 'kernel', 'newtcp'), kernel, cache, buildLog), (m) => (m.cached ? 'cached' : undefined));
+    const moduleSrc = plan.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
+    if (!(await exists(join(moduleSrc, 'Kbuild'))) && !(await exists(join(moduleSrc, 'Makefile')))) {
+      throw new UsageError(`--module-src ${moduleSrc}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
+    }
+    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog), (m) => (m.cached ? 'cached' : undefined));
 
     const suitesDir = join(repoRoot, 'suites');
     const sources = [suitesDir, ...plan.suiteDirs];
@@ -85,10 +89,11 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
       const image = await buildInitramfs({
         rootfsDir: join(repoRoot, 'images', 'rootfs'),
         modulesDir: kernel.modulesDir,
-        bootModules: ['e1000'],
+        bootModules: ['e1000', ...new Set(selected.flatMap((s) => s.manifest.modules))],
         busybox: '/bin/busybox',
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
+        tools: await resolveTools(selected),
         suites: selected.map((s) => ({ name: s.name, path: s.binary })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
@@ -195,4 +200,24 @@ async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void>
 /** What the crashed guest's console showed, kept before the reboot replaces the guest. */
 async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
   await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
+}
+
+/** The host programs the selected suites' manifests ask for, found on PATH. */
+async function resolveTools(suites: SuiteSpec[]): Promise<string[]> {
+  const names = [...new Set(suites.flatMap((s) => s.manifest.tools))];
+  const dirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')];
+  const found: string[] = [];
+  for (const name of names) {
+    let path: string | undefined;
+    for (const dir of dirs) {
+      if (dir && (await exists(join(dir, name)))) {
+        path = join(dir, name);
+        break;
+      }
+    }
+    const owner = suites.find((s) => s.manifest.tools.includes(name))?.name;
+    if (!path) throw new UsageError(`suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`);
+    found.push(path);
+  }
+  return found;
 }

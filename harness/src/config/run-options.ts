@@ -7,6 +7,8 @@ import type { AccelMode } from '../vm/accel.js';
 
 export interface RunPlan {
   kernel?: { image: string; modulesDir?: string; buildDir?: string };
+  /** The protocol module's source tree (default kernel/newtcp). */
+  moduleSrc?: string;
   accel: AccelMode;
   /** Suite names to run; empty means every suite found. */
   only: string[];
@@ -39,6 +41,10 @@ Kernel (default: the newest /boot/vmlinuz-* with /lib/modules/<release> and its 
   --kernel <bzImage>       boot this kernel image instead
   --modules-dir <dir>      its modules (holding modules.dep); required with --kernel
   --build-dir <dir>        its kbuild tree, to build newtcp.ko against; required with --kernel
+
+Module:
+  --module-src <dir>       build the protocol module from this tree instead of kernel/newtcp
+                           (a work-in-progress copy, or a deliberately broken one)
 
 Run:
   --suite <name>           run only this suite (repeatable, runs in the order given;
@@ -81,6 +87,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
         kernel: { type: 'string' },
         'modules-dir': { type: 'string' },
         'build-dir': { type: 'string' },
+        'module-src': { type: 'string' },
         suite: { type: 'string', multiple: true },
         tag: { type: 'string', multiple: true },
         test: { type: 'string' },
@@ -130,6 +137,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     verbose: v.verbose ?? false,
   };
   if (v.test !== undefined) plan.testFilter = v.test;
+  if (v['module-src'] !== undefined) plan.moduleSrc = resolve(cwd, v['module-src']);
   if (v.seed !== undefined) plan.seed = Number(v.seed);
   if (v.kernel) {
     plan.kernel = { image: resolve(cwd, v.kernel) };

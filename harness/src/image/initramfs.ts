@@ -24,6 +24,8 @@ export interface InitramfsInput {
   busybox: string;
   dropbear: string;
   newtcpKo: string;
+  /** Host programs (absolute paths) for /usr/local/bin, with the libraries ldd names. */
+  tools?: string[];
   suites: { name: string; path: string }[];
   hostKey: Buffer;
   authorizedKey: string;
@@ -108,7 +110,10 @@ export async function buildInitramfs(input: InitramfsInput): Promise<{ gz: Buffe
   await file('/bin/busybox', input.busybox);
   await file('/sbin/dropbear', input.dropbear);
   // A dynamic busybox (Debian's `busybox` rather than `busybox-static`) works too, with its libs.
-  const libs = new Set([...(await lddLibs(input.busybox)), ...(await lddLibs(input.dropbear))]);
+  const tools = input.tools ?? [];
+  for (const tool of tools) await file(`/usr/local/bin/${basename(tool)}`, tool);
+  const libs = new Set<string>();
+  for (const binary of [input.busybox, input.dropbear, ...tools]) for (const lib of await lddLibs(binary)) libs.add(lib);
   for (const lib of [...libs].sort()) await file(lib, lib);
 
   const builtin = await builtinModules(input.modulesDir);

@@ -11,10 +11,16 @@ export interface SuiteManifest {
   timeoutSec?: number;
   needsRoot: boolean;
   tags: string[];
+  /** Kernel modules (by name, e.g. sch_netem) the guest loads at boot, with their dependencies. */
+  modules: string[];
+  /** Host programs (by name, e.g. tc) copied into the guest's /usr/local/bin with their libraries. */
+  tools: string[];
   description?: string;
 }
 
-const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'description']);
+const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'description']);
+
+const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [] });
 
 export function parseManifest(text: string, where: string): SuiteManifest {
   let raw: unknown;
@@ -28,7 +34,7 @@ export function parseManifest(text: string, where: string): SuiteManifest {
   for (const key of Object.keys(obj)) {
     if (!KEYS.has(key)) throw new UsageError(`${where}: unknown key "${key}" (known: ${[...KEYS].join(', ')})`);
   }
-  const m: SuiteManifest = { guests: 1, needsRoot: true, tags: [] };
+  const m = defaults();
   if (obj.guests !== undefined) {
     if (obj.guests !== 1 && obj.guests !== 2) throw new UsageError(`${where}: "guests" must be 1 or 2, not ${JSON.stringify(obj.guests)}`);
     m.guests = obj.guests;
@@ -49,6 +55,14 @@ export function parseManifest(text: string, where: string): SuiteManifest {
     }
     m.tags = obj.tags as string[];
   }
+  for (const key of ['modules', 'tools'] as const) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[\w.-]+$/.test(x))) {
+      throw new UsageError(`${where}: "${key}" must be a list of names like ${key === 'modules' ? '["sch_netem"]' : '["tc"]'}`);
+    }
+    m[key] = v as string[];
+  }
   if (obj.description !== undefined) {
     if (typeof obj.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);
     m.description = obj.description;
@@ -62,7 +76,7 @@ export async function readManifest(suiteDir: string): Promise<SuiteManifest> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    return { guests: 1, needsRoot: true, tags: [] };
+    return defaults();
   }
   return parseManifest(text, file);
 }

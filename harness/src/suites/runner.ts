@@ -90,7 +90,7 @@ export class SuiteRunner {
   }
 
   private command(suite: SuiteSpec, seconds: number, args: string[]): string {
-    const env = [`SOCKVM_SUITE=${suite.name}`];
+    const env = ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SOCKVM_SUITE=${suite.name}`];
     if (this.o.seed !== undefined) env.push(`SOCKVM_SEED=${this.o.seed}`);
     if (this.o.testFilter) env.push(`SOCKVM_TEST='${this.o.testFilter.replace(/'/g, '')}'`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.
