@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
       onSignal(sig);
     });
   }
-  const { exitCode } = await runCommand(plan, { bus, argv: rest, interrupted });
+  const { exitCode } = await runCommand(plan, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined });
   if (signalled) return signalled === 'SIGINT' ? 130 : 143;
   return exitCode;
 }

@@ -5,6 +5,7 @@ export type Phase = 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 
 
 export type SockvmEvent =
   | { type: 'run-started'; runId: string; resultsDir: string; command: string }
+  | { type: 'target-started'; target: string }
   | { type: 'phase-started'; phase: Phase; detail?: string }
   | { type: 'phase-ended'; phase: Phase; durationMs: number; detail?: string }
   | { type: 'notice'; message: string }

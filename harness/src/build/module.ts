@@ -4,8 +4,9 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KernelArtifact } from '../kernel/artifact.js';
+import { runInToolchain } from '../toolchain/run.js';
+import { describeToolchain, type Toolchain } from '../toolchain/toolchain.js';
 import { cachedDir, hashTree } from '../util/fs.js';
-import { runLogged } from '../util/run-logged.js';
 
 const GENERATED = /^(\..*\.cmd|.*\.o|.*\.ko|.*\.mod(\.c)?|modules\.order|Module\.symvers|\.tmp_versions)$/;
 
@@ -14,12 +15,25 @@ export interface ModuleArtifact {
   cached: boolean;
 }
 
-export async function buildModule(sourceDir: string, kernel: KernelArtifact, cacheDir: string, log: string): Promise<ModuleArtifact> {
+export interface ModuleBuildOptions {
+  toolchain?: Toolchain;
+  /** Host directories the toolchain must see (the unpacked kernel tree). */
+  binds?: string[];
+}
+
+export async function buildModule(sourceDir: string, kernel: KernelArtifact, cacheDir: string, log: string, o: ModuleBuildOptions = {}): Promise<ModuleArtifact> {
+  const toolchain = o.toolchain ?? { kind: 'host' };
   const key = (await hashTree(sourceDir, (name) => GENERATED.test(name))).slice(0, 24);
-  const entry = await cachedDir(join(cacheDir, 'module', `${kernel.release}-${key}`), async (tmp) => {
+  const tc = describeToolchain(toolchain).replace(':', '-');
+  const entry = await cachedDir(join(cacheDir, 'module', `${kernel.release}-${tc}-${key}`), async (tmp) => {
     const src = join(tmp, 'src');
     await cp(sourceDir, src, { recursive: true, filter: (path) => !GENERATED.test(path.slice(path.lastIndexOf('/') + 1)) });
-    await runLogged('building newtcp.ko', 'make', ['-C', kernel.buildDir, `M=${src}`, 'W=1', `-j${2}`, 'modules'], { log });
+    await runInToolchain(toolchain, 'make', ['-C', kernel.buildDir, `M=${src}`, 'W=1', '-j2', 'modules'], {
+      cwd: src,
+      log,
+      binds: [kernel.buildDir, ...(o.binds ?? [])],
+      what: 'building newtcp.ko',
+    });
     await cp(join(src, 'newtcp.ko'), join(tmp, 'newtcp.ko'));
   });
   return { ko: join(entry.dir, 'newtcp.ko'), cached: entry.hit };

@@ -1,11 +1,18 @@
 // `sockvm run` options: parsed and validated into a typed plan. Every error names the option
 // and the fix.
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { repoRoot } from '../util/paths.js';
 import { UsageError } from '../util/errors.js';
 import type { AccelMode } from '../vm/accel.js';
 
 export interface RunPlan {
+  /** Targets named with --target; empty means the configuration's default. */
+  targets: string[];
+  allTargets: boolean;
+  /** Targets run at once (--jobs). */
+  jobs: number;
+  configFile: string;
   kernel?: { image: string; modulesDir?: string; buildDir?: string };
   /** The protocol module's source tree (default kernel/newtcp). */
   moduleSrc?: string;
@@ -37,7 +44,14 @@ export const RUN_USAGE = `Usage: sockvm run [options]
 Builds newtcp.ko and the suites for a kernel, boots it in QEMU with an e1000 NIC, runs the
 suites over SSH and writes results/<run-id>/ (results/latest points at the newest run).
 
-Kernel (default: the newest /boot/vmlinuz-* with /lib/modules/<release> and its build tree):
+Targets (sockvm.config.json; default: its "default" target, the installed distro kernel):
+  --target <name>          run this target (repeatable); results go to <run>/<target>/
+  --all-targets            run every target: one matrix, one verdict
+  --jobs <n>               targets run at once (default 1)
+  --config <file>          the targets file (default: sockvm.config.json in the repository)
+
+Kernel (overrides the target's; default target: the newest /boot/vmlinuz-* with
+/lib/modules/<release> and its build tree):
   --kernel <bzImage>       boot this kernel image instead
   --modules-dir <dir>      its modules (holding modules.dep); required with --kernel
   --build-dir <dir>        its kbuild tree, to build newtcp.ko against; required with --kernel
@@ -84,6 +98,10 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
       allowPositionals: false,
       strict: true,
       options: {
+        target: { type: 'string', multiple: true },
+        'all-targets': { type: 'boolean' },
+        jobs: { type: 'string' },
+        config: { type: 'string' },
         kernel: { type: 'string' },
         'modules-dir': { type: 'string' },
         'build-dir': { type: 'string' },
@@ -122,7 +140,12 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
   if (v.seed !== undefined && !/^\d{1,10}$/.test(v.seed)) throw new UsageError(`--seed ${v.seed}: expected a whole number (as printed by a fuzz run)`);
   if (v.test !== undefined && !/^[\w*?[\]. -]+$/.test(v.test)) throw new UsageError(`--test ${v.test}: use a glob of letters, digits, spaces and * ? [ ] . - _`);
   const untilFail = v['until-fail'] ?? false;
+  if (v.target?.length && v['all-targets']) throw new UsageError('--target and --all-targets exclude each other: name targets, or take them all');
   const plan: RunPlan = {
+    targets: v.target ?? [],
+    allTargets: v['all-targets'] ?? false,
+    jobs: positiveInt('jobs', v.jobs, 1, 16),
+    configFile: v.config ? resolve(cwd, v.config) : join(repoRoot, 'sockvm.config.json'),
     accel,
     only: v.suite ?? [],
     tags: v.tag ?? [],

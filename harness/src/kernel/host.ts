@@ -52,6 +52,11 @@ export async function findHostKernel(opts: HostKernelOptions = {}): Promise<Kern
 
 /** The release a kbuild tree was configured for (include/config/kernel.release). */
 export async function buildDirRelease(buildDir: string): Promise<string> {
+  // Debian's 5.10/6.1 headers record the upstream version there (6.1.192) and set the real
+  // release (6.1.0-56-amd64) in .kernelvariables, which their Makefile reads.
+  const vars = await readFile(join(buildDir, '.kernelvariables'), 'utf8').catch(() => '');
+  const override = /^override\s+KERNELRELEASE\s*:?=\s*(\S+)\s*$/m.exec(vars);
+  if (override?.[1]) return override[1];
   const file = join(buildDir, 'include', 'config', 'kernel.release');
   try {
     return (await readFile(file, 'utf8')).trim();

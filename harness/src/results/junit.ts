@@ -12,15 +12,15 @@ export function xmlEscape(text: string): string {
 
 const seconds = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(3);
 
-function suiteXml(suite: SuiteResult): string {
+function suiteXml(suite: SuiteResult, prefix = ''): string {
   const failures = suite.tests.filter((t) => t.status === 'fail').length;
   const skipped = suite.tests.filter((t) => t.status === 'skip').length;
   const errors = suite.errors.length + suite.kernelFindings.length > 0 ? 1 : 0;
   const lines = [
-    `  <testsuite name="${xmlEscape(suite.name)}" tests="${suite.tests.length + errors}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(suite.durationMs)}">`,
+    `  <testsuite name="${xmlEscape(prefix + suite.name)}" tests="${suite.tests.length + errors}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(suite.durationMs)}">`,
   ];
   for (const test of suite.tests) {
-    const open = `    <testcase classname="${xmlEscape(suite.name)}" name="${xmlEscape(test.name)}" time="${seconds(test.durationMs)}"`;
+    const open = `    <testcase classname="${xmlEscape(prefix + suite.name)}" name="${xmlEscape(test.name)}" time="${seconds(test.durationMs)}"`;
     const body = test.diagnostics.length ? xmlEscape(test.diagnostics.join('\n')) : '';
     if (test.status === 'fail' || test.status === 'error') {
       lines.push(`${open}>`, `      <failure message="${xmlEscape(test.name)}">${body}</failure>`, '    </testcase>');
@@ -33,7 +33,7 @@ function suiteXml(suite: SuiteResult): string {
   if (errors) {
     const text = [...suite.errors, ...suite.kernelFindings].join('\n');
     lines.push(
-      `    <testcase classname="${xmlEscape(suite.name)}" name="suite health">`,
+      `    <testcase classname="${xmlEscape(prefix + suite.name)}" name="suite health">`,
       `      <error message="${xmlEscape(suite.errors[0] ?? suite.kernelFindings[0] ?? '')}">${xmlEscape(text)}</error>`,
       '    </testcase>',
     );
@@ -42,14 +42,30 @@ function suiteXml(suite: SuiteResult): string {
   return lines.join('\n');
 }
 
+function infraXml(name: string, error: string): string[] {
+  return [
+    `  <testsuite name="${xmlEscape(name)}" tests="1" failures="0" errors="1" skipped="0" time="0">`,
+    `    <testcase classname="${xmlEscape(name)}" name="infrastructure"><error message="${xmlEscape(error)}"/></testcase>`,
+    '  </testsuite>',
+  ];
+}
+
+function runXml(run: RunResult, prefix = ''): string[] {
+  const body = run.suites.map((s) => suiteXml(s, prefix));
+  if (run.infraError) body.push(...infraXml(prefix ? prefix.slice(0, -1) : 'sockvm', run.infraError));
+  return body;
+}
+
+const document = (id: string, body: string[]): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="sockvm ${xmlEscape(id)}">\n${body.join('\n')}\n</testsuites>\n`;
+
 export function toJUnit(run: RunResult): string {
-  const body = run.suites.map(suiteXml);
-  if (run.infraError) {
-    body.push(
-      `  <testsuite name="sockvm" tests="1" failures="0" errors="1" skipped="0" time="0">`,
-      `    <testcase classname="sockvm" name="infrastructure"><error message="${xmlEscape(run.infraError)}"/></testcase>`,
-      '  </testsuite>',
-    );
-  }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="sockvm ${xmlEscape(run.runId)}">\n${body.join('\n')}\n</testsuites>\n`;
+  return document(run.runId, runXml(run));
+}
+
+/** JUnit for a matrix run: suites named <target>/<suite>. */
+export function toMatrixJUnit(runs: RunResult[], infraError?: string): string {
+  const body = runs.flatMap((r) => runXml(r, `${r.target ?? 'target'}/`));
+  if (infraError) body.push(...infraXml('sockvm', infraError));
+  return document(runs[0]?.runId ?? 'run', body);
 }

@@ -26,12 +26,18 @@ export interface SuiteResult {
 
 export interface RunResult {
   runId: string;
+  /** The target (sockvm.config.json) this result is for. */
+  target?: string;
   startedAt: string;
   command: string;
   status: 'pass' | 'fail' | 'error';
   exitCode: number;
   infraError?: string;
   kernel?: { release: string; image: string; modulesDir: string; buildDir: string };
+  /** Which toolchain built the module, and why. */
+  toolchain?: { name: string; reason: string };
+  /** Distro packages the kernel came from, with exact versions. */
+  packages?: { name: string; version: string }[];
   accelerator?: string;
   accelReason?: string;
   /** Where boot-to-SSH time went (host ms and guest uptime in s). */
@@ -54,4 +60,14 @@ export function countTests(run: RunResult): { passed: number; failed: number; sk
     }
   }
   return { passed, failed, skipped };
+}
+
+/** A run over several targets: each target's full result, and the run's verdict. */
+export interface MatrixResult {
+  runId: string;
+  command: string;
+  status: 'pass' | 'fail' | 'error';
+  exitCode: number;
+  infraError?: string;
+  targets: RunResult[];
 }

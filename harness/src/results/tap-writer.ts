@@ -28,3 +28,18 @@ export function toTap(run: RunResult): string {
   lines.push(`1..${run.suites.length}`);
   return `${lines.join('\n')}\n`;
 }
+
+/** TAP 14 for a matrix run: each target a subtest holding its suites as subtests. */
+export function toMatrixTap(runs: RunResult[], infraError?: string): string {
+  const lines = ['TAP version 14'];
+  runs.forEach((run, i) => {
+    lines.push(`# Subtest: ${run.target ?? run.runId}`);
+    run.suites.forEach((suite, j) => lines.push(...suiteBlock(suite, j + 1).map((l) => `    ${l}`)));
+    if (run.infraError) lines.push(`    # ${run.infraError.split('\n')[0]}`);
+    lines.push(`    1..${run.suites.length}`);
+    lines.push(`${run.status === 'pass' ? 'ok' : 'not ok'} ${i + 1} - ${run.target ?? run.runId}`);
+  });
+  if (infraError) lines.push(`Bail out! ${infraError.split('\n')[0]}`);
+  lines.push(`1..${runs.length}`);
+  return `${lines.join('\n')}\n`;
+}

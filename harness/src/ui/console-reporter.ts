@@ -35,6 +35,9 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
       case 'run-started':
         print(`sockvm run ${event.runId} → ${event.resultsDir}`);
         break;
+      case 'target-started':
+        print(`── target ${event.target}`);
+        break;
       case 'phase-started': {
         const title = `${PHASE_TITLES[event.phase] ?? event.phase}${event.detail ? `: ${event.detail}` : ''}`;
         if (o.interactive) spinner = ora({ text: title, stream: out as NodeJS.WriteStream }).start();

@@ -1,0 +1,199 @@
+// One target of `sockvm run`: kernel → module + suites → initramfs → guests → SSH → suites →
+// results. Emits events and never prints; the caller attaches reporters.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildModule } from '../build/module.js';
+import type { RunPlan } from '../config/run-options.js';
+import type { Target } from '../config/targets.js';
+import type { EventBus, Phase } from '../events.js';
+import { buildInitramfs } from '../image/initramfs.js';
+import { makeRunKeys } from '../image/keys.js';
+import { resolveKernel } from '../kernel/resolve.js';
+import { bootableKernel } from '../kernel/vmlinux.js';
+import type { RunResult } from '../results/model.js';
+import { writeResults } from '../results/writer.js';
+import { SuiteRunner } from '../suites/runner.js';
+import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
+import { describeToolchain } from '../toolchain/toolchain.js';
+import { InfraError, UsageError, errorMessage } from '../util/errors.js';
+import { exists } from '../util/fs.js';
+import { cacheRoot, repoRoot } from '../util/paths.js';
+import { chooseAccel } from '../vm/accel.js';
+import { MGMT_MAC, QEMU } from '../vm/boot.js';
+import { Lab } from '../vm/lab.js';
+
+export interface TargetContext {
+  bus: EventBus;
+  runId: string;
+  command: string;
+  /** This target's results directory. */
+  dir: string;
+  /** Rejects when the user interrupts; the run then shuts down in order. */
+  interrupted: Promise<never>;
+  /** Every suite built for this run (the target selects among them). */
+  suites: SuiteSpec[];
+}
+
+/** One target of a run: its kernel, module, suites, guests and results in `dir`. */
+export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContext): Promise<RunResult> {
+  const { bus, dir } = ctx;
+  await mkdir(join(dir, 'guest'), { recursive: true });
+  const run: RunResult = { runId: ctx.runId, target: target.name, startedAt: new Date().toISOString(), command: ctx.command, status: 'pass', exitCode: 0, phases: {}, suites: [] };
+  const cache = cacheRoot();
+
+  // Held in an object so the finally block sees what the phases' closures set.
+  const live: { lab?: Lab } = {};
+  const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
+    bus.emit({ type: 'phase-started', phase: name });
+    const start = Date.now();
+    const result = await Promise.race([work(), ctx.interrupted]);
+    run.phases[name] = Date.now() - start;
+    const d = detail?.(result);
+    bus.emit(d ? { type: 'phase-ended', phase: name, durationMs: run.phases[name], detail: d } : { type: 'phase-ended', phase: name, durationMs: run.phases[name] });
+    return result;
+  };
+
+  try {
+    const resolved = await phase(
+      'kernel',
+      () => resolveKernel(target.kernel, plan.kernel ? { cacheDir: cache, user: plan.kernel } : { cacheDir: cache }),
+      (k) => `${k.kernel.release}${k.cached ? '' : ', prepared'}; toolchain ${describeToolchain(k.toolchain)}`,
+    );
+    const { kernel } = resolved;
+    run.kernel = { release: kernel.release, image: kernel.image, modulesDir: kernel.modulesDir, buildDir: kernel.buildDir };
+    run.toolchain = { name: describeToolchain(resolved.toolchain), reason: resolved.toolchainReason };
+    if (resolved.packages) run.packages = resolved.packages;
+    if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
+
+    const buildLog = join(dir, 'build.log');
+    const moduleSrc = plan.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
+    if (!(await exists(join(moduleSrc, 'Kbuild'))) && !(await exists(join(moduleSrc, 'Makefile')))) {
+      throw new UsageError(`--module-src ${moduleSrc}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
+    }
+    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds }), (m) => (m.cached ? 'cached' : undefined));
+
+    const specs = ctx.suites;
+    const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
+    const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
+    const selected = selectSuites(specs, { only, tags, repeat: plan.repeat });
+    if (!selected.length) throw new UsageError('no suite selected: check --suite and --tag');
+    const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
+
+    const { initrd, bootKernel, keys } = await phase('image-build', async () => {
+      const keys = await makeRunKeys(join(dir, 'guest'));
+      await writeFile(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
+      await writeFile(join(dir, 'guest', 'known_host_key.pub'), `${keys.hostPublicLine}\n`);
+      const image = await buildInitramfs({
+        rootfsDir: join(repoRoot, 'images', 'rootfs'),
+        modulesDir: kernel.modulesDir,
+        bootModules: ['e1000', ...new Set(selected.flatMap((s) => s.manifest.modules))],
+        busybox: '/bin/busybox',
+        dropbear: '/usr/sbin/dropbear',
+        newtcpKo: mod.ko,
+        tools: await resolveTools(selected),
+        suites: selected.map((s) => ({ name: s.name, path: s.binary })),
+        hostKey: keys.hostKey,
+        authorizedKey: keys.clientPublicLine,
+        settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+      });
+      const path = join(dir, 'guest', 'initramfs.cpio.gz');
+      await writeFile(path, image.gz);
+      return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache), keys };
+    });
+
+    const accel = await phase('accel-probe', () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log') }), (a) => a.accel);
+    run.accelerator = accel.accel;
+    run.accelReason = accel.reason;
+    if (accel.accel === 'tcg' && plan.accel === 'auto') bus.emit({ type: 'notice', message: accel.reason });
+
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus: plan.cpus, keys, dir, timeoutMs: plan.bootTimeoutMs });
+    live.lab = lab;
+    const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
+    const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
+    run.boot = { ...timings, kernelFormat, guests: labSize };
+
+    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, resultsDir: dir, seed: plan.seed, testFilter: plan.testFilter });
+    await phase('suites', async () => {
+      run.guest = {};
+      await runner.prepareGuests(run.guest);
+      rounds: for (let round = 1; round <= plan.repeat; round++) {
+        for (const suite of selected) {
+          const name = roundName(suite.name, round, plan.repeat);
+          const result = await runner.runSuite(suite, name);
+          run.suites.push(result);
+          run.phases[`suite:${name}`] = result.durationMs;
+          await writeResults(run, dir);
+          if (result.status === 'error') {
+            // The guest crashed or hung: a fresh one takes over for the suites that remain.
+            bus.emit({ type: 'notice', message: `suite ${name} crashed; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
+            await saveCrashConsole(dir, lab, `crash-${name}`);
+            const reboot = Date.now();
+            await lab.reboot();
+            run.phases[`reboot:${name}`] = Date.now() - reboot;
+            await runner.prepareGuests({});
+          }
+        }
+        if (plan.untilFail && run.suites.some((s) => s.status !== 'pass')) {
+          bus.emit({ type: 'notice', message: `--until-fail: round ${round} failed; stopping` });
+          break rounds;
+        }
+      }
+      await saveDmesg(dir, lab);
+      await runner.unloadModules(run.guest);
+    });
+  } catch (err) {
+    run.infraError = errorMessage(err);
+    if (err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
+  } finally {
+    const start = Date.now();
+    const { lab } = live;
+    if (lab) {
+      if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab).catch(() => undefined);
+      await lab.shutdown();
+      run.phases.shutdown = Date.now() - start;
+    }
+  }
+
+  const failedSuites = run.suites.filter((s) => s.status !== 'pass').length;
+  const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
+  if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
+  run.exitCode = run.infraError ? 2 : failedSuites ? 1 : 0;
+  run.status = run.infraError ? 'error' : failedSuites ? 'fail' : 'pass';
+  await writeResults(run, dir);
+  return run;
+}
+
+/** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt. */
+async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void> {
+  for (const g of lab.guests) {
+    const suffix = g.index === 1 ? '' : `-${g.name}`;
+    const d = g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
+    const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
+    await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
+  }
+}
+
+/** What the crashed guest's console showed, kept before the reboot replaces the guest. */
+async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
+  await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
+}
+
+/** The host programs the selected suites' manifests ask for, found on PATH. */
+async function resolveTools(suites: SuiteSpec[]): Promise<string[]> {
+  const names = [...new Set(suites.flatMap((s) => s.manifest.tools))];
+  const dirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')];
+  const found: string[] = [];
+  for (const name of names) {
+    let path: string | undefined;
+    for (const dir of dirs) {
+      if (dir && (await exists(join(dir, name)))) {
+        path = join(dir, name);
+        break;
+      }
+    }
+    const owner = suites.find((s) => s.manifest.tools.includes(name))?.name;
+    if (!path) throw new UsageError(`suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`);
+    found.push(path);
+  }
+  return found;
+}

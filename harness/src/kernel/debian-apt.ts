@@ -1,0 +1,347 @@
+// Debian's archive through a private apt configuration: its own apt.conf (given to apt with
+// APT_CONFIG, so none of the machine's /etc/apt files are read), sources list, lists, archives
+// and an empty dpkg status, all under <cache>/apt/<release>. The machine's apt setup is never
+// read for sources nor written. Signatures are verified as usual: every source carries
+// signed-by=<Debian's archive keyring>.
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { InfraError, UsageError } from '../util/errors.js';
+import { exists } from '../util/fs.js';
+
+export const DEBIAN_RELEASES = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
+export type DebianRelease = (typeof DEBIAN_RELEASES)[number];
+
+/** The kernel series each release carries, for `debian:6.12`-style names. */
+export const RELEASE_SERIES: Record<DebianRelease, string> = {
+  bullseye: '5.10',
+  bookworm: '6.1',
+  trixie: '6.12',
+  sid: '7.2',
+};
+
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+export const DEFAULT_SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
+export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/** `bookworm`, `debian:bookworm`, `6.1` or `debian:6.1` → the release; anything else is a UsageError. */
+export function parseDebianRelease(name: string): DebianRelease {
+  const bare = name.startsWith('debian:') ? name.slice('debian:'.length) : name;
+  if ((DEBIAN_RELEASES as readonly string[]).includes(bare)) return bare as DebianRelease;
+  const bySeries = (Object.entries(RELEASE_SERIES) as [DebianRelease, string][]).find(([, s]) => s === bare);
+  if (bySeries) return bySeries[0];
+  const known = DEBIAN_RELEASES.map((r) => `${r} (${RELEASE_SERIES[r]})`).join(', ');
+  throw new UsageError(`unknown Debian release '${name}': use one of ${known}`);
+}
+
+export interface AptSourcesOptions {
+  mirror?: string;
+  securityMirror?: string;
+  keyring?: string;
+  /**
+   * Accept a Release file past its Valid-Until (a frozen mirror or snapshot: sid's InRelease is
+   * valid for a week only). Signatures are still verified. Default false.
+   */
+  ignoreValidUntil?: boolean;
+}
+
+/** One-line-style sources for a release: main suite, -updates and -security (sid has neither). */
+export function aptSourcesList(release: DebianRelease, opts: AptSourcesOptions = {}): string {
+  const mirror = opts.mirror ?? DEFAULT_MIRROR;
+  const security = opts.securityMirror ?? DEFAULT_SECURITY_MIRROR;
+  const validity = opts.ignoreValidUntil ? ' check-valid-until=no' : '';
+  const opt = `[arch=amd64 signed-by=${opts.keyring ?? DEFAULT_KEYRING}${validity}]`;
+  const lines = [`deb ${opt} ${mirror} ${release} main`];
+  if (release !== 'sid') {
+    lines.push(`deb ${opt} ${mirror} ${release}-updates main`);
+    // bullseye's security suite is bullseye-security too (the /updates layout ended with buster).
+    lines.push(`deb ${opt} ${security} ${release}-security main`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface AptDirs {
+  /** <cache>/apt/<release> */
+  base: string;
+  config: string;
+  sourcesList: string;
+  lists: string;
+  archives: string;
+  status: string;
+}
+
+export function aptDirs(cacheDir: string, release: DebianRelease): AptDirs {
+  const base = join(cacheDir, 'apt', release);
+  return {
+    base,
+    config: join(base, 'apt.conf'),
+    sourcesList: join(base, 'sources.list'),
+    lists: join(base, 'lists'),
+    archives: join(base, 'archives'),
+    status: join(base, 'status'),
+  };
+}
+
+/**
+ * The private apt.conf. Read first through APT_CONFIG; Dir::Etc::parts/main point at empty
+ * places so the machine's /etc/apt/apt.conf.d (docker-clean and friends) is never read.
+ */
+export function aptConfig(dirs: AptDirs): string {
+  const empty = join(dirs.base, 'empty.d');
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    `Dir::Etc::main ${q('/dev/null')};`,
+    `Dir::Etc::parts ${q(empty)};`,
+    `Dir::Etc::sourcelist ${q(dirs.sourcesList)};`,
+    `Dir::Etc::sourceparts ${q(empty)};`,
+    `Dir::Etc::preferences ${q('/dev/null')};`,
+    `Dir::Etc::preferencesparts ${q(empty)};`,
+    `Dir::Etc::trusted ${q('/dev/null')};`,
+    `Dir::Etc::trustedparts ${q(empty)};`,
+    `Dir::State ${q(dirs.base)};`,
+    `Dir::State::lists ${q(dirs.lists)};`,
+    `Dir::State::status ${q(dirs.status)};`,
+    `Dir::State::extended_states ${q(join(dirs.base, 'extended_states'))};`,
+    `Dir::Cache ${q(dirs.base)};`,
+    `Dir::Cache::archives ${q(dirs.archives)};`,
+    `Dir::Cache::pkgcache ${q(join(dirs.base, 'pkgcache.bin'))};`,
+    // No source cache: it would double the disk use and we never need it.
+    `Dir::Cache::srcpkgcache "";`,
+    `Dir::Log ${q(join(dirs.base, 'log'))};`,
+    `APT::Architecture "amd64";`,
+    `APT::Architectures { "amd64"; };`,
+    `Acquire::Languages "none";`,
+    // Keep the indexes compressed on disk (about 15 MB instead of 120 MB per release).
+    `Acquire::GzipIndexes "true";`,
+    `Acquire::CompressionTypes::Order { "gz"; };`,
+    `Acquire::Retries "3";`,
+    // The cache lives under root's home, which the _apt sandbox user cannot enter.
+    `APT::Sandbox::User "root";`,
+    `Debug::NoLocking "false";`,
+    '',
+  ].join('\n');
+}
+
+export interface AptEnv {
+  release: DebianRelease;
+  dirs: AptDirs;
+  env: Record<string, string>;
+}
+
+/** Writes the private configuration (idempotent) and returns the environment that selects it. */
+export async function aptSetup(cacheDir: string, release: DebianRelease, opts: AptSourcesOptions = {}): Promise<AptEnv> {
+  const dirs = aptDirs(cacheDir, release);
+  await mkdir(join(dirs.lists, 'partial'), { recursive: true });
+  await mkdir(join(dirs.archives, 'partial'), { recursive: true });
+  await mkdir(join(dirs.base, 'empty.d'), { recursive: true });
+  await mkdir(join(dirs.base, 'log'), { recursive: true });
+  const writeIfChanged = async (path: string, text: string) => {
+    const old = await readFile(path, 'utf8').catch(() => undefined);
+    if (old !== text) await writeFile(path, text);
+  };
+  await writeIfChanged(dirs.config, aptConfig(dirs));
+  await writeIfChanged(dirs.sourcesList, aptSourcesList(release, opts));
+  if (!(await exists(dirs.status))) await writeFile(dirs.status, '');
+  return { release, dirs, env: { APT_CONFIG: dirs.config, LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' } };
+}
+
+async function apt(a: AptEnv, cmd: string, args: string[], cwd?: string): Promise<string> {
+  const r = await execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore' });
+  if (r.failed) {
+    const out = (r.all ?? '').trimEnd().split('\n').slice(-15).join('\n');
+    throw new InfraError(`${cmd} ${args.join(' ')} failed for Debian ${a.release} (exit ${r.exitCode ?? '?'}; APT_CONFIG=${a.dirs.config})`, out);
+  }
+  return r.stdout;
+}
+
+/** True when the lists were fetched (an InRelease is present). */
+export async function aptListsPresent(a: AptEnv): Promise<boolean> {
+  try {
+    return (await readdir(a.dirs.lists)).some((f) => f.endsWith('_InRelease'));
+  } catch {
+    return false;
+  }
+}
+
+/** `apt-get update` under the private config, only when no lists exist yet or `refresh` is asked. */
+export async function aptUpdate(a: AptEnv, refresh = false): Promise<{ updated: boolean }> {
+  if (!refresh && (await aptListsPresent(a)) && (await exists(join(a.dirs.base, 'pkgcache.bin')))) return { updated: false };
+  let out: string;
+  try {
+    out = await apt(a, 'apt-get', ['-q', 'update']);
+  } catch (err) {
+    if (err instanceof InfraError && /is expired|not valid yet/.test(err.detail ?? '')) {
+      throw new InfraError(
+        `${err.message}: the mirror serves a Release file past its Valid-Until (a frozen mirror or snapshot); accept it with ignoreValidUntil (signatures are still checked) or use a current mirror`,
+        err.detail,
+      );
+    }
+    throw err;
+  }
+  // apt-get update exits 0 when a source fails to verify only as a warning; refuse it here.
+  const bad = out.split('\n').filter((l) => /^(W|E): .*(NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|Failed to fetch)/.test(l));
+  if (bad.length > 0) throw new InfraError(`apt-get update for Debian ${a.release} could not verify or fetch its sources`, bad.join('\n'));
+  return { updated: true };
+}
+
+/** One stanza of `apt-cache show` output as a field map (continuation lines joined). */
+export function parseStanzas(text: string): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  let cur: Record<string, string> = {};
+  let last = '';
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      if (Object.keys(cur).length > 0) out.push(cur);
+      cur = {};
+      last = '';
+      continue;
+    }
+    if (/^\s/.test(line)) {
+      if (last) cur[last] += `\n${line.trim()}`;
+      continue;
+    }
+    const m = /^([^:\s]+):\s?(.*)$/.exec(line);
+    if (m) {
+      last = m[1] as string;
+      cur[last] = m[2] as string;
+    }
+  }
+  if (Object.keys(cur).length > 0) out.push(cur);
+  return out;
+}
+
+/** Package names in a Depends field (alternatives flattened, version constraints dropped). */
+export function dependsNames(field: string | undefined): string[] {
+  if (!field) return [];
+  return field
+    .split(/[,|]/)
+    .map((d) => d.trim().replace(/\s*\(.*\)$/, '').replace(/:any$/, ''))
+    .filter((d) => d.length > 0);
+}
+
+export interface DebPackage {
+  name: string;
+  version: string;
+  /** Filename field: pool path, also used to name the downloaded .deb. */
+  filename?: string;
+  sha256?: string;
+  size?: number;
+}
+
+export interface KernelPackages {
+  /** Kernel ABI/release string, e.g. 6.1.0-41-amd64 or 6.12.57+deb13-amd64. */
+  abi: string;
+  image: DebPackage;
+  /**
+   * Packages the image depends on that carry its files: from 7.x (sid) linux-image-<abi> is
+   * empty and linux-binary-<abi> (vmlinuz), linux-modules-<abi> and linux-base-<abi> hold them.
+   */
+  imageParts: DebPackage[];
+  headers: DebPackage;
+  headersCommon: DebPackage;
+  kbuild: DebPackage;
+  /** The compiler package the headers depend on (linux-compiler-gcc-N-x86), when named. */
+  compilerPackage?: string;
+}
+
+/**
+ * From the Depends of linux-image-amd64 / linux-headers-amd64 (the metapackages), and of the
+ * headers package: the concrete package names. Pure, for tests.
+ */
+export function pickKernelPackageNames(imageMetaDepends: string, headersMetaDepends: string): { abi: string; image: string; headers: string } {
+  const image = dependsNames(imageMetaDepends).find((n) => /^linux-image-\d.*-amd64(-unsigned)?$/.test(n));
+  const headers = dependsNames(headersMetaDepends).find((n) => /^linux-headers-\d.*-amd64$/.test(n));
+  if (!image) throw new InfraError(`linux-image-amd64 depends on no linux-image-<abi>-amd64 package (Depends: ${imageMetaDepends})`);
+  if (!headers) throw new InfraError(`linux-headers-amd64 depends on no linux-headers-<abi>-amd64 package (Depends: ${headersMetaDepends})`);
+  const abi = image.slice('linux-image-'.length).replace(/-unsigned$/, '');
+  if (headers !== `linux-headers-${abi}`) {
+    throw new InfraError(`linux-image-amd64 (${image}) and linux-headers-amd64 (${headers}) disagree on the kernel ABI; the archive is mid-update, retry with a refresh`);
+  }
+  return { abi, image, headers };
+}
+
+/** From the headers package's Depends: its -common package, linux-kbuild-* and the compiler metapackage. */
+export function pickHeaderDeps(abi: string, headersDepends: string): { common: string; kbuild: string; compilerPackage?: string } {
+  const names = dependsNames(headersDepends);
+  const common = names.find((n) => n === `linux-headers-${abi.replace(/-amd64$/, '')}-common`) ?? names.find((n) => /^linux-headers-.*-common$/.test(n));
+  const kbuild = names.find((n) => n.startsWith('linux-kbuild-'));
+  const compilerPackage = names.find((n) => /^linux-compiler-/.test(n)) ?? names.find((n) => /^gcc-\d+$/.test(n));
+  if (!common) throw new InfraError(`linux-headers-${abi} depends on no linux-headers-*-common (Depends: ${headersDepends})`);
+  if (!kbuild) throw new InfraError(`linux-headers-${abi} depends on no linux-kbuild-* (Depends: ${headersDepends})`);
+  return compilerPackage ? { common, kbuild, compilerPackage } : { common, kbuild };
+}
+
+/** The image package's dependencies that carry the kernel's files (split image packages). */
+export function pickImageParts(abi: string, imageDepends: string): string[] {
+  const parts = new RegExp(`^linux-(binary|modules|base|modules-extra)-${abi.replace(/[.+]/g, '\\$&')}$`);
+  return [...new Set(dependsNames(imageDepends).filter((n) => parts.test(n)))];
+}
+
+/** All .debs of a kernel, image first. */
+export function kernelDebs(k: KernelPackages): DebPackage[] {
+  return [k.image, ...k.imageParts, k.headers, k.headersCommon, k.kbuild];
+}
+
+/** The candidate stanza of a package (`apt-cache show --no-all-versions`). */
+export async function aptShow(a: AptEnv, name: string): Promise<Record<string, string>> {
+  const out = await apt(a, 'apt-cache', ['show', '--no-all-versions', name]);
+  const st = parseStanzas(out)[0];
+  if (!st?.Version) throw new InfraError(`apt-cache show ${name}: no candidate in Debian ${a.release}`);
+  return st;
+}
+
+function toDeb(st: Record<string, string>): DebPackage {
+  const pkg: DebPackage = { name: st.Package as string, version: st.Version as string };
+  if (st.Filename) pkg.filename = st.Filename;
+  if (st.SHA256) pkg.sha256 = st.SHA256;
+  if (st.Size) pkg.size = Number(st.Size);
+  return pkg;
+}
+
+/** The newest kernel image, headers (arch and common) and kbuild of the release, with versions. */
+export async function resolveKernelPackages(a: AptEnv): Promise<KernelPackages> {
+  const imageMeta = await aptShow(a, 'linux-image-amd64');
+  const headersMeta = await aptShow(a, 'linux-headers-amd64');
+  const names = pickKernelPackageNames(imageMeta.Depends ?? '', headersMeta.Depends ?? '');
+  const [image, headers] = await Promise.all([aptShow(a, names.image), aptShow(a, names.headers)]);
+  const deps = pickHeaderDeps(names.abi, headers.Depends ?? '');
+  const partNames = pickImageParts(names.abi, image.Depends ?? '');
+  const [common, kbuild, ...parts] = await Promise.all([deps.common, deps.kbuild, ...partNames].map((n) => aptShow(a, n)));
+  const result: KernelPackages = {
+    abi: names.abi,
+    image: toDeb(image),
+    imageParts: parts.map(toDeb),
+    headers: toDeb(headers),
+    headersCommon: toDeb(common as Record<string, string>),
+    kbuild: toDeb(kbuild as Record<string, string>),
+  };
+  if (deps.compilerPackage) result.compilerPackage = deps.compilerPackage;
+  return result;
+}
+
+/** The file name apt-get download gives a package: name_version-with-epoch-escaped_arch.deb. */
+export function debFileName(pkg: DebPackage, arch = 'amd64'): string {
+  if (pkg.filename) return pkg.filename.slice(pkg.filename.lastIndexOf('/') + 1);
+  return `${pkg.name}_${pkg.version.replace(/:/g, '%3a')}_${arch}.deb`;
+}
+
+/** Downloads (verified by apt) the .debs not already in the archives dir; returns their paths. */
+export async function aptDownload(a: AptEnv, pkgs: DebPackage[]): Promise<{ paths: string[]; downloaded: string[] }> {
+  const paths: string[] = [];
+  const missing: DebPackage[] = [];
+  for (const p of pkgs) {
+    const path = join(a.dirs.archives, debFileName(p));
+    paths.push(path);
+    const st = await stat(path).catch(() => undefined);
+    if (!st || (p.size !== undefined && st.size !== p.size)) missing.push(p);
+  }
+  if (missing.length > 0) {
+    await apt(a, 'apt-get', ['-q', 'download', ...missing.map((p) => `${p.name}=${p.version}`)], a.dirs.archives);
+    for (const p of missing) {
+      if (!(await exists(join(a.dirs.archives, debFileName(p))))) {
+        throw new InfraError(`apt-get download ${p.name}=${p.version} left no ${debFileName(p)} in ${a.dirs.archives}`);
+      }
+    }
+  }
+  return { paths, downloaded: missing.map((p) => `${p.name}=${p.version}`) };
+}

@@ -1,0 +1,48 @@
+// A target's kernel and the toolchain that builds modules for it: the host's installed kernel,
+// a user-given one, or a Debian release's packages (downloaded and cached) with a chroot of the
+// release whose compiler built the kernel.
+import type { KernelSpec } from '../config/targets.js';
+import { ensureToolchain, hostGccVersion } from '../toolchain/chroot.js';
+import { chooseToolchain, type Toolchain } from '../toolchain/toolchain.js';
+import type { KernelArtifact } from './artifact.js';
+import { prepareDebianKernel } from './debian.js';
+import { findHostKernel, userKernel } from './host.js';
+
+export interface ResolvedKernel {
+  kernel: KernelArtifact;
+  toolchain: Toolchain;
+  /** One line: which toolchain and why. */
+  toolchainReason: string;
+  /** Host directories a chroot build must see (the unpacked kernel tree). */
+  binds: string[];
+  /** Distro packages the kernel came from, with exact versions. */
+  packages?: { name: string; version: string }[];
+  /** Nothing was downloaded, unpacked or created. */
+  cached: boolean;
+}
+
+export interface ResolveOptions {
+  cacheDir: string;
+  /** A --kernel given on the command line, which overrides the target's. */
+  user?: { image: string; modulesDir?: string; buildDir?: string };
+  log?: (line: string) => void;
+}
+
+export async function resolveKernel(spec: KernelSpec, o: ResolveOptions): Promise<ResolvedKernel> {
+  if (o.user) {
+    const kernel = await userKernel(o.user.image, o.user.modulesDir, o.user.buildDir);
+    return { kernel, toolchain: { kind: 'host' }, toolchainReason: 'host (a kernel given with --kernel)', binds: [], cached: true };
+  }
+  if (spec.provider === 'host') {
+    return { kernel: await findHostKernel(), toolchain: { kind: 'host' }, toolchainReason: 'host (the installed distro kernel)', binds: [], cached: true };
+  }
+  const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log } : { cacheDir: o.cacheDir });
+  const k = prepared.kernel;
+  const choice = chooseToolchain(k.compiler, await hostGccVersion(), k.debianRelease);
+  const kernel: KernelArtifact = { image: k.image, modulesDir: k.modulesDir, buildDir: k.buildDir, release: k.release };
+  if (choice.kind === 'host') {
+    return { kernel, toolchain: { kind: 'host' }, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached };
+  }
+  const tc = await ensureToolchain(choice.release, { cacheDir: o.cacheDir, extraPackages: choice.extraPackages });
+  return { kernel, toolchain: tc.toolchain, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached && !tc.created };
+}

@@ -1,0 +1,52 @@
+// The one-screen summary: per suite for a single target, a targets × suites table for a matrix.
+import { join } from 'node:path';
+import type { RunResult } from './model.js';
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+export function targetSummary(run: RunResult, dir: string): string[] {
+  const out: string[] = [];
+  if (run.kernel) {
+    const boot = run.phases.boot !== undefined ? ` · boot to SSH ${secs(run.phases.boot)}` : '';
+    out.push(`kernel ${run.kernel.release} · ${run.accelerator ?? 'no accel chosen'}${boot}`);
+  }
+  for (const s of run.suites) {
+    const passed = s.tests.filter((t) => t.status === 'pass').length;
+    out.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${secs(s.durationMs)}${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
+    for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
+  }
+  if (run.infraError) {
+    const [first, ...detail] = run.infraError.split('\n');
+    out.push(`error: ${first}`);
+    if (detail.length) out.push(`  ${detail.slice(-8).join('\n  ')}`, `  (full detail in ${join(dir, 'results.json')} and console.log)`);
+  }
+  return out;
+}
+
+const VERDICT: Record<string, string> = { pass: 'pass', fail: 'FAIL', error: 'CRASH' };
+
+/** Targets × suites, a verdict per cell, and each target's trouble underneath. */
+export function matrixTable(runs: RunResult[]): string[] {
+  const suites = [...new Set(runs.flatMap((r) => r.suites.map((s) => s.name)))];
+  const header = ['target', 'kernel', ...suites, 'verdict'];
+  const rows = runs.map((r) => [
+    r.target ?? '?',
+    r.kernel?.release ?? '-',
+    ...suites.map((name) => {
+      const s = r.suites.find((x) => x.name === name);
+      return s ? (VERDICT[s.status] ?? s.status) : '-';
+    }),
+    r.infraError && !r.suites.some((s) => s.status === 'error') ? 'INFRA' : r.status === 'pass' ? 'pass' : 'FAIL',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const out = [line(header), ...rows.map(line)];
+  for (const r of runs) {
+    if (r.infraError) out.push(`${r.target}: ${r.infraError.split('\n')[0]}`);
+    for (const s of r.suites.filter((x) => x.status !== 'pass')) {
+      const failed = s.tests.filter((t) => t.status === 'fail').map((t) => t.name);
+      out.push(`${r.target}/${s.name}: ${[...s.errors, ...failed.map((n) => `not ok: ${n}`)].slice(0, 4).join('; ')}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+import t from 'tap';
+import { chooseTargets, parseConfig } from '../src/config/targets.js';
+
+const good = JSON.stringify({
+  default: 'host',
+  targets: { host: { kernel: 'host' }, 'debian-6.12': { kernel: 'debian:trixie', tags: ['smoke'] } },
+});
+
+t.test('parses targets and the default', async (t) => {
+  const c = parseConfig(good, 'sockvm.config.json');
+  t.equal(c.defaultTarget, 'host');
+  t.same(c.targets[1], { name: 'debian-6.12', kernel: { provider: 'debian', release: 'trixie' }, tags: ['smoke'] });
+  t.same(chooseTargets(c, [], false).map((x) => x.name), ['host']);
+  t.same(chooseTargets(c, [], true).map((x) => x.name), ['host', 'debian-6.12']);
+  t.same(chooseTargets(c, ['debian-6.12'], false).map((x) => x.name), ['debian-6.12']);
+});
+
+t.test('errors name the file, the key and the fix', async (t) => {
+  const f = 'sockvm.config.json';
+  t.throws(() => parseConfig('{"targets": {"x": {"kernel": "debian"}}}', f), /sockvm\.config\.json: targets\.x: "kernel" must be "host" or "debian:<release>"/);
+  t.throws(() => parseConfig('{"targets": {"x": {}}}', f), /targets\.x: "kernel" is missing/);
+  t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host", "suite": []}}}', f), /targets\.x: unknown key "suite"/);
+  t.throws(() => parseConfig('{"targets": {}}', f), /"targets" must be an object of named targets/);
+  t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host"}}, "default": "y"}', f), /"default" must name one of the targets \(x\)/);
+  t.throws(() => parseConfig('{"target": {}}', f), /unknown key "target"/);
+  t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
+});
+
+t.test('the shipped configuration is valid and has the four Debian targets', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { repoRoot } = await import('../src/util/paths.js');
+  const c = parseConfig(readFileSync(join(repoRoot, 'sockvm.config.json'), 'utf8'), 'sockvm.config.json');
+  t.same(c.targets.map((x) => x.name), ['host', 'debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2']);
+});
