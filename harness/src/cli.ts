@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
 import { runCommand } from './commands/run.js';
+import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
 import { consoleReporter } from './ui/console-reporter.js';
@@ -11,6 +12,7 @@ const USAGE = `Usage: sockvm <command> [options]
 Commands:
   run        build the module and suites, boot the kernel in QEMU (e1000 NIC), run the suites
              over SSH, write results/<run-id>/ (see 'sockvm run --help')
+  toolchain  ls | update | prune the per-release build chroots (see 'sockvm toolchain --help')
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
@@ -21,6 +23,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
   const plan = parseRunOptions(rest);
   if (plan === 'help') {

@@ -121,6 +121,14 @@ static void newtcp_inner_error_report(struct sock *isk)
 	read_lock_bh(&isk->sk_callback_lock);
 	nsk = newtcp_from_inner(isk);
 	if (nsk) {
+		int err = READ_ONCE(isk->sk_err);
+
+		/*
+		 * SO_ERROR reads the outer socket; a data call clears both.
+		 * Connect failures are connect_work's to report.
+		 */
+		if (err && READ_ONCE(nsk->sk.sk_state) == TCP_ESTABLISHED)
+			WRITE_ONCE(nsk->sk.sk_err, err);
 		nsk->saved_error_report(isk);
 		nsk->sk.sk_error_report(&nsk->sk);
 	}
@@ -701,6 +709,7 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	newsk->sk_sndbuf = sk->sk_sndbuf;
 	newsk->sk_rcvbuf = sk->sk_rcvbuf;
 	newsk->sk_userlocks = sk->sk_userlocks & ~SOCK_BINDPORT_LOCK;
+	newsk->sk_reuse = sk->sk_reuse;
 	newsk->sk_rcvtimeo = sk->sk_rcvtimeo;
 	newsk->sk_sndtimeo = sk->sk_sndtimeo;
 	newsk->sk_priority = sk->sk_priority;
@@ -1030,6 +1039,14 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		nsk->rx_left -= rc;
 		atomic64_add(rc, &nsk->bytes_received);
 		if ((size_t)rc < want) {
+			/*
+			 * EOF or a reset cut the record: never hand out a
+			 * piece of a record that cannot complete.
+			 */
+			if (READ_ONCE(isk->sk_shutdown) & RCV_SHUTDOWN) {
+				rc = -ECONNRESET;
+				goto out;
+			}
 			/* Interrupted: the rest of the record comes next. */
 			rc = copied;
 			goto out;
@@ -1041,7 +1058,13 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 
 		msg->msg_flags |= MSG_TRUNC;
 		nsk->rx_discard = true;
-		newtcp_discard(nsk, flags & ~MSG_DONTWAIT);
+		/* The rest never came: the record was cut, not truncated. */
+		if (newtcp_discard(nsk, flags & ~MSG_DONTWAIT) &&
+		    (READ_ONCE(isk->sk_shutdown) & RCV_SHUTDOWN)) {
+			msg->msg_flags &= ~MSG_TRUNC;
+			rc = -ECONNRESET;
+			goto out;
+		}
 		if (flags & MSG_TRUNC)
 			rc = full;
 	} else {
@@ -1056,6 +1079,13 @@ out:
 
 /* ---- data path ---------------------------------------------------------- */
 
+/* A data call returned the inner socket's error: it is reported now. */
+static void newtcp_error_reported(struct sock *sk, int rc)
+{
+	if (rc < 0 && READ_ONCE(sk->sk_err) == -rc)
+		cmpxchg(&sk->sk_err, -rc, 0);
+}
+
 static int newtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
@@ -1068,13 +1098,16 @@ static int newtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	if (rc)
 		return rc;
 	newtcp_sync_sockopts(sk);
-	if (!stream)
-		return newtcp_seq_sendmsg(nsk, msg, len);
-	rc = nsk->tcp->ops->sendmsg(nsk->tcp, msg, len);
-	if (rc > 0) {
-		atomic64_add(rc, &nsk->bytes_sent);
-		atomic64_inc(&nsk->msgs_sent);
+	if (!stream) {
+		rc = newtcp_seq_sendmsg(nsk, msg, len);
+	} else {
+		rc = nsk->tcp->ops->sendmsg(nsk->tcp, msg, len);
+		if (rc > 0) {
+			atomic64_add(rc, &nsk->bytes_sent);
+			atomic64_inc(&nsk->msgs_sent);
+		}
 	}
+	newtcp_error_reported(sk, rc);
 	return rc;
 }
 
@@ -1089,11 +1122,14 @@ static int newtcp_recvmsg_impl(struct sock *sk, struct msghdr *msg, size_t len,
 	if (rc)
 		return rc;
 	newtcp_sync_sockopts(sk);
-	if (sk->sk_type == SOCK_SEQPACKET)
-		return newtcp_seq_recvmsg(nsk, msg, len, flags);
-	rc = nsk->tcp->ops->recvmsg(nsk->tcp, msg, len, flags);
-	if (rc > 0 && !(flags & MSG_PEEK))
-		atomic64_add(rc, &nsk->bytes_received);
+	if (sk->sk_type == SOCK_SEQPACKET) {
+		rc = newtcp_seq_recvmsg(nsk, msg, len, flags);
+	} else {
+		rc = nsk->tcp->ops->recvmsg(nsk->tcp, msg, len, flags);
+		if (rc > 0 && !(flags & MSG_PEEK))
+			atomic64_add(rc, &nsk->bytes_received);
+	}
+	newtcp_error_reported(sk, rc);
 	return rc;
 }
 NEWTCP_DEFINE_PROTO_RECVMSG(newtcp_recvmsg, newtcp_recvmsg_impl)
@@ -1147,10 +1183,16 @@ static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
 		release_sock(isk);
 		break;
 	case SIOCOUTQ:
-		*karg = READ_ONCE(tp->write_seq) - tp->snd_una;
-		break;
 	case SIOCOUTQNSD:
-		*karg = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_nxt);
+		/* As tcp_ioctl(): nothing queued while connecting. */
+		if (sk->sk_state == TCP_SYN_SENT ||
+		    ((1 << isk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV)))
+			*karg = 0;
+		else if (cmd == SIOCOUTQ)
+			*karg = READ_ONCE(tp->write_seq) - tp->snd_una;
+		else
+			*karg = READ_ONCE(tp->write_seq) -
+				READ_ONCE(tp->snd_nxt);
 		break;
 	default:
 		rc = -ENOIOCTLCMD;

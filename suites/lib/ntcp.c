@@ -2,13 +2,19 @@
 /* Helpers shared by the NEW_TCP suites; see ntcp.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "ntcp.h"
@@ -162,25 +168,334 @@ int proc_newtcp_has_port(uint16_t port)
 	return n;
 }
 
+long proc_protocols_sockets(const char *name)
+{
+	char line[512], n[64];
+	long sockets = -1;
+	unsigned int size;
+	FILE *f = fopen("/proc/net/protocols", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %u %ld", n, &size, &sockets) == 3 &&
+		    !strcmp(n, name)) {
+			fclose(f);
+			return sockets;
+		}
+	fclose(f);
+	return -1;
+}
+
+int ntcp_info(int fd, struct newtcp_info *info)
+{
+	socklen_t len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	if (getsockopt(fd, SOL_NEWTCP, NEWTCP_INFO, info, &len))
+		return -1;
+	return len == sizeof(*info) ? 0 : -1;
+}
+
+int ntcp_lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (!rc) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return rc;
+}
+
+/* splitmix64: a pattern byte depends on (seed, offset) only. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static unsigned char pattern_byte(uint64_t seed, uint64_t off)
+{
+	return (unsigned char)(mix64(seed ^ (off >> 3) * 0x100000001b3ULL) >>
+			       ((off & 7) * 8));
+}
+
+void ntcp_pattern(void *buf, size_t n, uint64_t seed, uint64_t off)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = pattern_byte(seed, off + i);
+}
+
+size_t ntcp_pattern_check(const void *buf, size_t n, uint64_t seed,
+			  uint64_t off)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != pattern_byte(seed, off + i))
+			return i;
+	return n;
+}
+
+uint64_t ntcp_checksum(uint64_t sum, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	/* FNV-1a, 64 bit; start with NTCP_CHECKSUM_INIT. */
+	for (i = 0; i < n; i++)
+		sum = (sum ^ p[i]) * 0x100000001b3ULL;
+	return sum;
+}
+
+/* ---- running one test ------------------------------------------------- */
+
+/* The suite's real stdout while a test child's output is captured. */
+static int real_stdout = -1;
+
+void tap_diag_now(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 2, sizeof(buf) - 3, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 4)
+		n = sizeof(buf) - 4;
+	buf[0] = '#';
+	buf[1] = ' ';
+	buf[n + 2] = '\n';
+	fflush(stdout);
+	if (write(real_stdout >= 0 ? real_stdout : 1, buf, n + 3) < 0)
+		return;
+}
+
+int test_selected(const char *name)
+{
+	const char *pat = getenv("SOCKVM_TEST");
+	const char *suite = getenv("SOCKVM_SUITE");
+	char full[600];
+
+	if (!pat || !*pat)
+		return 1;
+	if (!fnmatch(pat, name, 0))
+		return 1;
+	if (suite) {
+		snprintf(full, sizeof(full), "%s/%s", suite, name);
+		if (!fnmatch(pat, full, 0))
+			return 1;
+	}
+	return 0;
+}
+
+struct capture {
+	char *buf;
+	size_t len, cap;
+};
+
+static void cap_add(struct capture *c, const char *p, size_t n)
+{
+	/* Keep at most 1 MiB of a test's output; the start matters most. */
+	if (c->len + n > (1u << 20))
+		n = c->len < (1u << 20) ? (1u << 20) - c->len : 0;
+	if (!n)
+		return;
+	if (c->len + n + 1 > c->cap) {
+		size_t cap = (c->len + n + 1) * 2;
+		char *b = realloc(c->buf, cap);
+
+		if (!b)
+			return;
+		c->buf = b;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+	c->buf[c->len] = 0;
+}
+
+/*
+ * Lines a child asked to show at once ("# ready" for a peer waiting on
+ * it) go out as they arrive; everything else is held for after the
+ * test's own line.
+ */
+static void cap_read(int fd, struct capture *c, size_t *passed)
+{
+	char tmp[4096];
+	ssize_t r;
+
+	while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+		cap_add(c, tmp, r);
+	while (c->buf) {
+		char *start = c->buf + *passed, *nl = strchr(start, '\n');
+
+		if (!nl)
+			break;
+		if (!strncmp(start, "# ready", 7)) {
+			fflush(stdout);
+			if (write(1, start, nl + 1 - start) < 0)
+				break;
+		}
+		*passed = nl + 1 - c->buf;
+	}
+}
+
+/* Subtest lines (indented) first, then the verdict, then diagnostics. */
+static void emit_captured(struct capture *c, int subtests)
+{
+	char *line, *save = NULL;
+
+	if (!c->buf)
+		return;
+	if (subtests == 1) {
+		for (line = c->buf; line && *line; ) {
+			char *nl = strchr(line, '\n');
+
+			if (nl)
+				*nl = 0;
+			if (!strncmp(line, "    ", 4))
+				printf("%s\n", line);
+			if (nl)
+				*nl = '\n';
+			line = nl ? nl + 1 : NULL;
+		}
+		return;
+	}
+	for (line = strtok_r(c->buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "    ", 4) || !strncmp(line, "# ready", 7) ||
+		    !strncmp(line, "# skip: ", 8))
+			continue;
+		if (line[0] == '#')
+			printf("%s\n", line);
+		else
+			printf("# %s\n", line);
+	}
+}
+
+static int has_subtests(const struct capture *c)
+{
+	return c->buf && (!strncmp(c->buf, "    ", 4) ||
+			  strstr(c->buf, "\n    "));
+}
+
+static const char *skip_reason(const struct capture *c, char *out, size_t n)
+{
+	const char *p = c->buf, *last = NULL;
+
+	while (p && (p = strstr(p, "# skip: "))) {
+		if (p == c->buf || p[-1] == '\n')
+			last = p + 8;
+		p += 8;
+	}
+	if (!last)
+		return "skipped by the test";
+	snprintf(out, n, "%.*s", (int)strcspn(last, "\n"), last);
+	return out;
+}
+
 int run_test(const char *name, int (*fn)(void), int timeout_s)
 {
-	int status = 0;
+	struct capture cap = { 0 };
+	char reason[256];
+	long long deadline;
+	size_t passed = 0;
+	int status = 0, pfd[2], timed_out = 0, rc;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return tap_ok(0, "%s (fork failed)", name);
-	if (!pid) {
-		signal(SIGPIPE, SIG_IGN);
-		alarm(timeout_s);
-		_exit(fn());
+	if (!test_selected(name)) {
+		tap_skip("filtered by SOCKVM_TEST", "%s", name);
+		return 1;
 	}
-	waitpid(pid, &status, 0);
-	if (WIFSIGNALED(status))
-		tap_diag("%s: child killed by signal %d%s", name,
-			 WTERMSIG(status),
-			 WTERMSIG(status) == SIGALRM ? " (timeout)" : "");
-	return tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s",
-		      name);
+	fflush(stdout);
+	if (pipe2(pfd, O_CLOEXEC))
+		return tap_ok(0, "%s (pipe: %s)", name, strerror(errno));
+	if (real_stdout < 0)
+		real_stdout = fcntl(1, F_DUPFD_CLOEXEC, 10);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return tap_ok(0, "%s (fork: %s)", name, strerror(errno));
+	}
+	if (!pid) {
+		/* Own process group: a timeout kills its helpers too. */
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_IGN);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		fflush(stdout);
+		exit(fn());
+	}
+	setpgid(pid, pid);
+	close(pfd[1]);
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	deadline = now_ms() + timeout_s * 1000LL;
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		long long left = deadline - now_ms();
+
+		rc = waitpid(pid, &status, WNOHANG);
+		if (rc == pid)
+			break;
+		if (left <= 0) {
+			timed_out = 1;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		/* Short naps: waitpid is the end, not EOF (helpers may
+		 * still hold the pipe). */
+		poll(&p, 1, left < 50 ? (int)left : 50);
+		cap_read(pfd[0], &cap, &passed);
+	}
+	/* Whatever the test left behind (helpers, their sockets) dies now. */
+	kill(-pid, SIGKILL);
+	cap_read(pfd[0], &cap, &passed);
+	close(pfd[0]);
+
+	if (has_subtests(&cap)) {
+		printf("    # Subtest: %s\n", name);
+		emit_captured(&cap, 1);
+	}
+	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP) {
+		tap_skip(skip_reason(&cap, reason, sizeof(reason)), "%s", name);
+		rc = 1;
+	} else {
+		rc = tap_ok(!timed_out && WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 0, "%s", name);
+	}
+	emit_captured(&cap, 0);
+	if (timed_out)
+		tap_diag("timed out after %d s, killed", timeout_s);
+	else if (WIFSIGNALED(status))
+		tap_diag("crashed: killed by signal %d (SIG%s)%s",
+			 WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?: "?",
+			 WCOREDUMP(status) ? ", core dumped" : "");
+	else if (WIFEXITED(status) && WEXITSTATUS(status) &&
+		 WEXITSTATUS(status) != 1 && WEXITSTATUS(status) != TEST_SKIP)
+		tap_diag("exited with status %d", WEXITSTATUS(status));
+	fflush(stdout);
+	free(cap.buf);
+	return rc;
 }

@@ -30,12 +30,58 @@ const char *ntcp_errname(int err);
 /* Count of lines of /proc/net/newtcp mentioning :PORT (hex), -1 if none. */
 int proc_newtcp_has_port(uint16_t port);
 
+/* NEW_TCP's "sockets" column of /proc/net/protocols (this netns), -1 if absent. */
+long proc_protocols_sockets(const char *name);
+/* NEWTCP_INFO of @fd; 0 when the whole struct came back. */
+int ntcp_info(int fd, struct newtcp_info *info);
+/* Bring "lo" up (in a fresh network namespace); 0 on success. */
+int ntcp_lo_up(void);
+
 /*
- * Run fn in a child with a timeout; the child's exit status 0 means
- * pass.  Prints one TAP line with @name.  Diagnostics from the child
- * go to stdout as "# ..." lines.
+ * Data pattern: byte i of a stream is a function of (seed, offset i), so
+ * a receiver checks any chunk at any offset.  ntcp_pattern_check()
+ * returns the index of the first wrong byte, n when all are right.
+ * ntcp_checksum() folds bytes (FNV-1a); start from NTCP_CHECKSUM_INIT.
+ */
+void ntcp_pattern(void *buf, size_t n, uint64_t seed, uint64_t off);
+size_t ntcp_pattern_check(const void *buf, size_t n, uint64_t seed,
+			  uint64_t off);
+#define NTCP_CHECKSUM_INIT	0xcbf29ce484222325ULL
+uint64_t ntcp_checksum(uint64_t sum, const void *buf, size_t n);
+
+/*
+ * Run fn in a child with a timeout and print one TAP line for @name.
+ *
+ * - SOCKVM_TEST (a glob, fnmatch(3)) selects tests by name or by
+ *   "<suite>/<name>" (SOCKVM_SUITE); others print
+ *   "ok N - name # SKIP filtered by SOCKVM_TEST" without running.
+ * - The child runs in its own process group.  At the timeout the whole
+ *   group is SIGKILLed and the test is "not ok" with a "# timed out"
+ *   diagnostic; a child killed by a signal is "not ok" with the signal
+ *   named.  Helpers a test leaves behind are killed when it ends.
+ * - The child's stdout/stderr are captured and printed after the test
+ *   line, as "# ..." diagnostics, so they belong to this test.  Lines
+ *   starting "# ready" pass through at once (a peer may wait on them);
+ *   tap_diag_now() prints a diagnostic at once.  Lines indented by four
+ *   spaces (tap_sub_ok()) are KTAP subtests, printed before the test
+ *   line under "    # Subtest: name".
+ * - fn returns 0 (pass), TEST_SKIP (after SKIP_TEST's reason) or
+ *   anything else (fail).
+ * Returns 1 if the test passed or was skipped.
  */
 int run_test(const char *name, int (*fn)(void), int timeout_s);
+int test_selected(const char *name);
+void tap_diag_now(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define TEST_SKIP	77
+#define SKIP_TEST(...)							\
+	do {								\
+		printf("# skip: ");					\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+		fflush(stdout);						\
+		return TEST_SKIP;					\
+	} while (0)
 
 #define CHECK(cond, ...)						\
 	do {								\

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <linux/newtcp.h>
 
@@ -141,4 +143,50 @@ int tap_newtcp_family(void)
 		return -1;
 	}
 	return family;
+}
+
+unsigned long long tap_seed(void)
+{
+	static int have;
+	static unsigned long long seed;
+	const char *env = getenv("SOCKVM_SEED");
+	struct timespec ts;
+
+	if (have)
+		return seed;
+	if (env && *env) {
+		seed = strtoull(env, NULL, 0);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = ((unsigned long long)ts.tv_sec * 1000000007ULL) ^
+		       ts.tv_nsec ^ ((unsigned long long)getpid() << 32);
+	}
+	have = 1;
+	tap_diag("seed %llu%s", seed, env && *env ? " (SOCKVM_SEED)" : "");
+	return seed;
+}
+
+static int sub_count, sub_failed;
+
+int tap_sub_ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	cond = !!cond;
+	if (!cond)
+		sub_failed++;
+	printf("    %sok %d - ", cond ? "" : "not ", ++sub_count);
+	va_start(ap, fmt);
+	tap_vdesc(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	return cond;
+}
+
+int tap_sub_done(void)
+{
+	printf("    1..%d\n", sub_count);
+	fflush(stdout);
+	return sub_failed;
 }

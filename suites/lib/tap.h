@@ -41,4 +41,22 @@ int tap_done(void);
  */
 int tap_newtcp_family(void);
 
+/*
+ * Seed for randomised tests: SOCKVM_SEED if set (decimal or 0x hex),
+ * else derived from the time and pid.  The first call prints
+ * "# seed N" so any run can be replayed with SOCKVM_SEED=N (the
+ * harness's --seed).  Call it in main() before forking tests so that
+ * every test sees the same value.
+ */
+unsigned long long tap_seed(void);
+
+/*
+ * KTAP nested subtests, for use inside a run_test() child: each prints
+ * an indented "    ok n - ..." line; tap_sub_done() prints the
+ * indented plan and returns the number of failed subtests (use it as
+ * the test's result).
+ */
+int tap_sub_ok(int cond, const char *fmt, ...) TAP_PRINTF(2, 3);
+int tap_sub_done(void);
+
 #endif /* SOCKVM_TAP_H */

@@ -1,5 +1,5 @@
 // Compiles suites/<name>/*.c into static binaries, with suites/Makefile doing the work.
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
@@ -26,7 +26,10 @@ export async function discoverSuites(dir: string): Promise<string[]> {
 export async function buildSuites(makefileDir: string, sourceDirs: string[], outDir: string, log: string): Promise<SuiteBinary[]> {
   const built: SuiteBinary[] = [];
   for (const src of sourceDirs) {
-    await runLogged(`building suites in ${src}`, 'make', ['-C', makefileDir, `OUT=${outDir}`, `SRC=${src}`, '-j2'], { log });
+    // Runs share the output directory (make only rebuilds what changed); flock keeps two
+    // concurrent runs from writing the same binary at once.
+    await mkdir(outDir, { recursive: true });
+    await runLogged(`building suites in ${src}`, 'flock', [join(outDir, '.lock'), 'make', '-C', makefileDir, `OUT=${outDir}`, `SRC=${src}`, '-j2'], { log });
     for (const name of await discoverSuites(src)) built.push({ name, path: join(outDir, name), sourceDir: join(src, name) });
   }
   return built;

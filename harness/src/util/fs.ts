@@ -41,9 +41,16 @@ export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void
   await mkdir(tmp, { recursive: true });
   try {
     await fill(tmp);
-    await rename(tmp, dir);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  try {
+    await rename(tmp, dir);
+  } catch (err) {
+    // Another run filled the same entry meanwhile: the content is the same, keep theirs.
+    await rm(tmp, { recursive: true, force: true });
+    if (await exists(dir)) return { dir, hit: true };
     throw err;
   }
   return { dir, hit: false };
