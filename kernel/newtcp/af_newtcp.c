@@ -60,7 +60,7 @@ static int newtcp_release(struct socket *sock)
 static int newtcp_bind_impl(struct socket *sock, struct sockaddr *uaddr,
 			    int addr_len)
 {
-	return sock->sk->sk_prot->bind(sock->sk, uaddr, addr_len);
+	return sock->sk->sk_prot->bind(sock->sk, NEWTCP_PUA(uaddr), addr_len);
 }
 
 static int newtcp_ops_bind(struct socket *sock, newtcp_uaddr_t *uaddr,
@@ -95,7 +95,7 @@ static int newtcp_connect_impl(struct socket *sock, struct sockaddr *uaddr,
 		err = -EISCONN;
 		if (sk->sk_state != TCP_CLOSE)
 			goto out;
-		err = sk->sk_prot->connect(sk, uaddr, addr_len);
+		err = sk->sk_prot->connect(sk, NEWTCP_PUA(uaddr), addr_len);
 		if (err < 0)
 			goto out;
 		sock->state = SS_CONNECTING;

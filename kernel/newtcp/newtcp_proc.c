@@ -77,11 +77,12 @@ static int newtcp_seq_show(struct seq_file *seq, void *v)
 		txq = READ_ONCE(tcp_sk(isk)->write_seq) -
 		      READ_ONCE(tcp_sk(isk)->snd_una);
 	}
-	seq_printf(seq, "%08X:%04X %08X:%04X %02X %08X:%08X %5u %8lu %s\n",
+	/* sock_i_ino() is unsigned long up to 6.12, u64 on 7.2. */
+	seq_printf(seq, "%08X:%04X %08X:%04X %02X %08X:%08X %5u %8llu %s\n",
 		   inet->inet_rcv_saddr, ntohs(inet->inet_sport),
 		   inet->inet_daddr, ntohs(inet->inet_dport), state, txq, rxq,
-		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
-		   sock_i_ino(sk),
+		   from_kuid_munged(seq_user_ns(seq), newtcp_sk_uid(sk)),
+		   (unsigned long long)sock_i_ino(sk),
 		   sk->sk_type == SOCK_SEQPACKET ? "SEQPACKET" : "STREAM");
 	return 0;
 }

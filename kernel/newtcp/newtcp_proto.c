@@ -33,15 +33,7 @@
 
 static struct workqueue_struct *newtcp_wq;
 static struct percpu_counter newtcp_sockets_allocated;
-#ifdef NEWTCP_HAVE_PCPU_ORPHANS
-static DEFINE_PER_CPU(unsigned int, newtcp_orphan_count);
-#else
-static struct percpu_counter newtcp_orphan_count;
-#endif
 static atomic_long_t newtcp_memory_allocated;
-#ifdef NEWTCP_HAVE_FW_ALLOC
-static DEFINE_PER_CPU(int, newtcp_fw_alloc);
-#endif
 static long newtcp_sysctl_mem[3];
 static int newtcp_sysctl_wmem[3] = { 4096, 16384, 4194304 };
 static int newtcp_sysctl_rmem[3] = { 4096, 131072, 6291456 };
@@ -571,13 +563,13 @@ static int newtcp_to_sin(const struct sockaddr *uaddr, int addr_len,
 	return 0;
 }
 
-static int newtcp_bind(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+static int newtcp_bind(struct sock *sk, newtcp_puaddr_t *uaddr, int addr_len)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
 	struct sockaddr_in sin;
 	int rc;
 
-	rc = newtcp_to_sin(uaddr, addr_len, &sin);
+	rc = newtcp_to_sin(NEWTCP_SA(uaddr), addr_len, &sin);
 	if (rc)
 		return rc;
 	lock_sock(sk);
@@ -585,7 +577,7 @@ static int newtcp_bind(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 		rc = -EINVAL;
 	} else {
 		newtcp_sync_sockopts(sk);
-		rc = kernel_bind(nsk->tcp, (struct sockaddr *)&sin, sizeof(sin));
+		rc = newtcp_kernel_bind(nsk->tcp, &sin, sizeof(sin));
 	}
 	release_sock(sk);
 	return rc;
@@ -613,14 +605,14 @@ out:
 }
 
 /* Caller holds the socket lock and set sk_state to TCP_SYN_SENT. */
-static int newtcp_connect(struct sock *sk, struct sockaddr *uaddr,
+static int newtcp_connect(struct sock *sk, newtcp_puaddr_t *uaddr,
 			  int addr_len)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
 	struct sockaddr_in sin;
 	int rc;
 
-	rc = newtcp_to_sin(uaddr, addr_len, &sin);
+	rc = newtcp_to_sin(NEWTCP_SA(uaddr), addr_len, &sin);
 	if (rc)
 		return rc;
 	if (nsk->tcp->sk->sk_state != TCP_CLOSE)
@@ -629,8 +621,7 @@ static int newtcp_connect(struct sock *sk, struct sockaddr *uaddr,
 	clear_bit(NEWTCP_F_HS_QUEUED, &nsk->flags);
 	sk->sk_err = 0;
 	sk->sk_state = TCP_SYN_SENT;
-	rc = kernel_connect(nsk->tcp, (struct sockaddr *)&sin, sizeof(sin),
-			    O_NONBLOCK);
+	rc = newtcp_kernel_connect(nsk->tcp, &sin, sizeof(sin), O_NONBLOCK);
 	if (rc && rc != -EINPROGRESS) {
 		sk->sk_state = TCP_CLOSE;
 		return rc;
@@ -1392,32 +1383,12 @@ struct proto newtcp_prot = {
 	.hash			= newtcp_hash,
 	.unhash			= newtcp_unhash,
 	.sockets_allocated	= &newtcp_sockets_allocated,
-	.orphan_count		= &newtcp_orphan_count,
 	.memory_allocated	= &newtcp_memory_allocated,
-#ifdef NEWTCP_HAVE_FW_ALLOC
-	.per_cpu_fw_alloc	= &newtcp_fw_alloc,
-#endif
+	/* orphan_count and per_cpu_fw_alloc: newtcp_proto_counters_init() */
 	.sysctl_mem		= newtcp_sysctl_mem,
 	.sysctl_wmem		= newtcp_sysctl_wmem,
 	.sysctl_rmem		= newtcp_sysctl_rmem,
 };
-
-/* Orphans are inner TCP sockets' business; the counter stays at 0. */
-static int newtcp_orphans_init(void)
-{
-#ifdef NEWTCP_HAVE_PCPU_ORPHANS
-	return 0;
-#else
-	return percpu_counter_init(&newtcp_orphan_count, 0, GFP_KERNEL);
-#endif
-}
-
-static void newtcp_orphans_destroy(void)
-{
-#ifndef NEWTCP_HAVE_PCPU_ORPHANS
-	percpu_counter_destroy(&newtcp_orphan_count);
-#endif
-}
 
 int newtcp_proto_register(void)
 {
@@ -1437,18 +1408,18 @@ int newtcp_proto_register(void)
 	rc = percpu_counter_init(&newtcp_sockets_allocated, 0, GFP_KERNEL);
 	if (rc)
 		goto out_wq;
-	rc = newtcp_orphans_init();
+	rc = newtcp_proto_counters_init(&newtcp_prot);
 	if (rc)
 		goto out_sockets;
 
 	/* Own slab cache: obj_size differs from every other protocol. */
 	rc = proto_register(&newtcp_prot, 1);
 	if (rc)
-		goto out_orphans;
+		goto out_counters;
 	return 0;
 
-out_orphans:
-	newtcp_orphans_destroy();
+out_counters:
+	newtcp_proto_counters_destroy(&newtcp_prot);
 out_sockets:
 	percpu_counter_destroy(&newtcp_sockets_allocated);
 out_wq:
@@ -1461,6 +1432,6 @@ void newtcp_proto_unregister(void)
 	/* Handshakes still running hold module references; wait for them. */
 	destroy_workqueue(newtcp_wq);
 	proto_unregister(&newtcp_prot);
-	newtcp_orphans_destroy();
+	newtcp_proto_counters_destroy(&newtcp_prot);
 	percpu_counter_destroy(&newtcp_sockets_allocated);
 }
