@@ -1,0 +1,31 @@
+// The kernel matrix: every target of sockvm.config.json (Debian 5.10, 6.1, 6.12, 7.2 and the
+// host), each with its own toolchain, the smoke suites on each, one verdict.
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MatrixResult } from '../src/results/model.js';
+import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
+
+const TARGETS = ['host', 'debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2'];
+
+t.test('a matrix run covers the smoke suites on every Debian kernel and gives one verdict', async (t) => {
+  const r = await runSockvm([...TARGETS.flatMap((x) => ['--target', x]), '--tag', 'smoke']);
+  t.equal(r.code, 0, r.output);
+  const run = readResults(r.resultsRoot) as unknown as MatrixResult; // the matrix run writes a MatrixResult
+  t.same(run.targets.map((x) => x.target), TARGETS);
+  const series = { 'debian-5.10': /^5\.10\./, 'debian-6.1': /^6\.1\./, 'debian-6.12': /^6\.12\./, 'debian-7.2': /^7\.2\./ } as Record<string, RegExp>;
+  for (const target of run.targets) {
+    const name = target.target ?? '?';
+    t.equal(target.status, 'pass', `${name} green`);
+    t.ok(target.suites.length > 0 && target.suites.every((s) => s.status === 'pass'), `${name}: ${target.suites.map((s) => `${s.name}=${s.status}`).join(' ')}`);
+    t.equal(target.guest?.e1000Bound, true, `${name}: SSH over e1000`);
+    if (series[name]) {
+      t.match(target.kernel?.release ?? '', series[name] as RegExp, `${name} booted its own kernel`);
+      t.ok((target.packages ?? []).some((p) => /^linux-image-/.test(p.name)), `${name}: package versions recorded`);
+    }
+    t.ok(target.toolchain?.reason, `${name}: toolchain and why recorded`);
+    t.ok(existsSync(join(r.resultsRoot, 'latest', name, 'results.json')), `${name}/results.json written`);
+  }
+  t.match(r.output, /target\s+kernel\s+.*verdict/);
+  t.same(qemuLeftBehind(r.resultsRoot), []);
+});
