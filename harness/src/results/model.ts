@@ -44,7 +44,15 @@ export interface RunResult {
   boot?: { toReadyMs: number; sshMs: number; guestInitUptime?: number; guestReadyUptime?: number; kernelFormat: string; guests: number };
   /** Phase name → milliseconds. */
   phases: Record<string, number>;
-  guest?: { e1000Bound?: boolean; interface?: string; moduleLoaded?: boolean; moduleUnloaded?: boolean; family?: number };
+  guest?: {
+    e1000Bound?: boolean;
+    interface?: string;
+    moduleLoaded?: boolean;
+    moduleUnloaded?: boolean;
+    family?: number;
+    /** Kernel reports (BUG, WARNING, …) raised while unloading the module: they fail the run. */
+    unloadFindings?: string[];
+  };
   suites: SuiteResult[];
 }
 

@@ -15,6 +15,7 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     out.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${secs(s.durationMs)}${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
     for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
   }
+  for (const k of run.guest?.unloadFindings?.slice(0, 5) ?? []) out.push(`  ✗ rmmod newtcp: ${k}`);
   if (run.infraError) {
     const [first, ...detail] = run.infraError.split('\n');
     out.push(`error: ${first}`);

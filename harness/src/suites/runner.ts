@@ -81,12 +81,18 @@ export class SuiteRunner {
     facts.family = Number((await g.ssh.run('cat /sys/module/newtcp/parameters/family')).trim());
   }
 
-  async unloadModules(facts: GuestFacts): Promise<void> {
+  /** Unloads newtcp.ko everywhere; kernel reports raised by the unload itself are returned. */
+  async unloadModules(facts: GuestFacts): Promise<string[]> {
+    const findings: string[] = [];
     for (const g of this.lab.guests) {
+      const before = (await dmesgLines(g.ssh)).length;
       const r = await g.ssh.exec('rmmod newtcp && ! grep -q "^newtcp " /proc/modules', { timeoutMs: 30000 });
       if (g.index === 1) facts.moduleUnloaded = r.code === 0;
       if (r.code !== 0) throw new InfraError(`rmmod newtcp failed on ${g.name}: ${r.stderr.trim() || `exit code ${r.code}`}`);
+      const found = reportLines(scanDmesg((await dmesgLines(g.ssh)).slice(before)));
+      findings.push(...(this.lab.guests.length > 1 ? found.map((l) => `[${g.name}] ${l}`) : found));
     }
+    return findings;
   }
 
   private command(suite: SuiteSpec, seconds: number, args: string[]): string {
