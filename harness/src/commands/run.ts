@@ -37,6 +37,21 @@ async function buildAllSuites(plan: RunPlan, log: string): Promise<SuiteSpec[]> 
   return Promise.all(binaries.map(async (b) => ({ name: b.name, binary: b.path, manifest: await readManifest(b.sourceDir) })));
 }
 
+/** The arguments that rerun one target of a matrix run: its --target, every other option kept. */
+export function targetArgv(argv: string[], target: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--all-targets' || a.startsWith('--target=') || a.startsWith('--jobs=')) continue;
+    if (a === '--target' || a === '--jobs') {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return ['--target', target, ...out];
+}
+
 /** Runs `work` over `items` with at most `jobs` at once, keeping the items' order in the result. */
 async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R>, stop: () => boolean): Promise<R[]> {
   const out: R[] = [];
@@ -82,7 +97,8 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const dir = matrix ? join(runDir, target.name) : runDir;
-      return runTarget(plan, target, { bus, runId, command, dir, interrupted: ctx.interrupted, suites });
+      const reproduce = matrix ? commandLine(['sockvm', 'run', ...targetArgv(ctx.argv, target.name)]) : command;
+      return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, suites });
     },
     ctx.isInterrupted,
   );
