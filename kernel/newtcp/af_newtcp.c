@@ -31,6 +31,16 @@
 
 int newtcp_family = NEWTCP_DEFAULT_FAMILY;
 module_param_named(family, newtcp_family, int, 0444);
+
+/* The kernel's own AF_INET_NEW_TCP (0: none, family= borrows a slot). */
+#ifdef AF_INET_NEW_TCP
+static int newtcp_kernel_family = AF_INET_NEW_TCP;
+#else
+static int newtcp_kernel_family;
+#endif
+module_param_named(kernel_family, newtcp_kernel_family, int, 0444);
+MODULE_PARM_DESC(kernel_family,
+		 "AF_INET_NEW_TCP of the kernel built against (read-only; 0: none, so family= is used)");
 MODULE_PARM_DESC(family,
 		 "Address family number to register (default "
 		 __stringify(NEWTCP_DEFAULT_FAMILY) ", must be free)");

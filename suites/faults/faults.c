@@ -377,6 +377,11 @@ static int peer_killed_reader(int type, int linger0, int want_reset)
 		CHECK(!setsockopt(fd, SOL_NEWTCP, NEWTCP_MAXMSG, &big, sizeof(big)),
 		      "MAXMSG");
 	CHECK(!ds_send_req(fd, type, &q), "request");
+	/*
+	 * Read only after the peer is dead: 16 MiB exceeds what the socket buffers hold, so the
+	 * writer is blocked mid-transfer when it is killed, however fast the link is.
+	 */
+	usleep((q.arg + 700) * 1000);
 	while (now_ms() - t0 < 20000) {
 		struct iovec iov = { .iov_base = buf, .iov_len = 16 * MiB };
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -578,6 +583,16 @@ static void routes(const char *op)
 	peer_sh("ip route %s unreachable %s metric 1000", op, subnet);
 }
 
+static void routes_add(void)
+{
+	routes("add");
+}
+
+static void routes_del(void)
+{
+	routes("del");
+}
+
 static void server_exit(void)
 {
 	peer_sh("$TC qdisc del dev %s root 2>/dev/null; true", peer_cfg.link);
@@ -586,11 +601,7 @@ static void server_exit(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int timeout;
-	} tests[] = {
+	static const struct ntcp_test tests[] = {
 		{ "tc: netem can be added and removed on this guest's link", t_tc_local, 15 },
 		{ "tc: netem can be added and removed on the peer's link", t_tc_peer, 15 },
 		{ "loss 5%: 4 MiB stream out intact, retransmissions seen", t_loss_stream, 90 },
@@ -620,9 +631,6 @@ int main(int argc, char **argv)
 		{ "our link gone: seqpacket writer with TCP_USER_TIMEOUT gets ETIMEDOUT", t_local_gone, 40 },
 		{ "no netem left and both links up at the end", t_clean, 20 },
 	};
-	char reply[128];
-	size_t i;
-	int ctl;
 
 	ntcp_family = tap_newtcp_family();
 	peer_parse(argc, argv, &peer_cfg);
@@ -640,26 +648,10 @@ int main(int argc, char **argv)
 	if (!strcmp(peer_cfg.role, "server")) {
 		if (ntcp_family < 0)
 			return 1;
-		routes("add");
+		routes_add();
 		peer_server_atexit = server_exit;
 		return peer_server(NULL);
 	}
-
-	tap_plan(sizeof(tests) / sizeof(tests[0]));
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	ctl = ctl_open(20000);
-	if (ctl < 0)
-		tap_bail("no control connection to the server at %s:%d: %s",
-			 peer_cfg.peer, PEER_PORT_CTL, ntcp_errname(errno));
-	routes("add");
-	tap_diag("client %s -> server %s over %s", peer_cfg.local, peer_cfg.peer,
-		 peer_cfg.link);
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-		cleanup();
-	}
-	routes("del");
-	ctl_cmd(ctl, reply, sizeof(reply), "quit");
-	return tap_done();
+	return peer_client_run(tests, ARRAY_SIZE(tests), routes_add, cleanup,
+			       routes_del);
 }

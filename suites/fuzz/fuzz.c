@@ -1269,11 +1269,7 @@ static int t_still_works(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int timeout;
-	} tests[] = {
+	static const struct ntcp_test tests[] = {
 		{ "fuzz: random calls on random sockets, one thread", t_single, 40 },
 		{ "fuzz: four threads closing, shutting down and dup2()ing shared sockets", t_threads, 40 },
 		{ "fuzz: random send/recv sizes and flags match the stream and record model", t_model, 40 },
@@ -1293,13 +1289,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[a], "--seed"))
 			seed = strtoul(argv[a + 1], NULL, 0);
 	tap_diag("seed %u", seed);
-	tap_plan(sizeof(tests) / sizeof(tests[0]));
-	ntcp_family = tap_newtcp_family();
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
+	ntcp_suite_start(ARRAY_SIZE(tests));
 	signal(SIGPIPE, SIG_IGN);
 	baseline_socks = protocols_sockets();
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(tests); i++)
 		if (!run_test(tests[i].name, tests[i].fn, tests[i].timeout))
 			tap_diag("seed %u: replay with --seed %u", seed, seed);
 	return tap_done();

@@ -22,8 +22,6 @@
 #include "ntcp.h"
 #include "tap.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
 static int ty;
 
 static int q(int fd, unsigned long cmd)
@@ -398,36 +396,19 @@ static int t_unknown(void)
 	return 0;
 }
 
-#define BOTH(name, fn, t)						\
-	{ name " [stream]", fn, SOCK_STREAM, t },			\
-	{ name " [seqpacket]", fn, SOCK_SEQPACKET, t }
-
 int main(void)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int type, timeout;
-	} tests[] = {
+	static const struct ntcp_typed_test tests[] = {
 		{ "SIOCINQ/FIONREAD track the stream's unread bytes exactly [stream]", t_inq_stream, SOCK_STREAM, 10 },
 		{ "SIOCINQ is the next record's size; truncation and empty records [seqpacket]", t_inq_seqpacket, SOCK_SEQPACKET, 10 },
-		BOTH("SIOCOUTQ + the peer's queue == bytes sent; SIOCOUTQNSD <= SIOCOUTQ; 0 once drained", t_outq_accounting, 20),
-		BOTH("SIOCINQ/SIOCOUTQ/SIOCOUTQNSD on a listener: EINVAL as TCP", t_listener, 10),
-		BOTH("SIOCINQ/SIOCOUTQ/SIOCOUTQNSD unconnected: 0 as TCP", t_unconnected, 10),
-		BOTH("SIOCOUTQ/SIOCOUTQNSD/SIOCINQ 0 while the connect is in SYN_SENT, as TCP", t_connecting, 10),
-		BOTH("FIONBIO on and off: EAGAIN at once, then blocking again", t_fionbio, 10),
-		BOTH("FIONBIO on a listener and a connecting socket", t_fionbio_connect_accept, 10),
-		BOTH("unknown ioctls: exact errno, same as TCP; device ioctls pass; EFAULT", t_unknown, 10),
+		NTCP_BOTH("SIOCOUTQ + the peer's queue == bytes sent; SIOCOUTQNSD <= SIOCOUTQ; 0 once drained", t_outq_accounting, 20),
+		NTCP_BOTH("SIOCINQ/SIOCOUTQ/SIOCOUTQNSD on a listener: EINVAL as TCP", t_listener, 10),
+		NTCP_BOTH("SIOCINQ/SIOCOUTQ/SIOCOUTQNSD unconnected: 0 as TCP", t_unconnected, 10),
+		NTCP_BOTH("SIOCOUTQ/SIOCOUTQNSD/SIOCINQ 0 while the connect is in SYN_SENT, as TCP", t_connecting, 10),
+		NTCP_BOTH("FIONBIO on and off: EAGAIN at once, then blocking again", t_fionbio, 10),
+		NTCP_BOTH("FIONBIO on a listener and a connecting socket", t_fionbio_connect_accept, 10),
+		NTCP_BOTH("unknown ioctls: exact errno, same as TCP; device ioctls pass; EFAULT", t_unknown, 10),
 	};
-	size_t i;
 
-	tap_plan(ARRAY_SIZE(tests));
-	ntcp_family = tap_newtcp_family();
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	for (i = 0; i < ARRAY_SIZE(tests); i++) {
-		ty = tests[i].type;
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-	}
-	return tap_done();
+	return ntcp_run_typed_suite(tests, ARRAY_SIZE(tests), &ty);
 }

@@ -53,14 +53,13 @@ int ntcp_listener(int type, uint16_t *port)
 	return fd;
 }
 
-int ntcp_connect(int type, uint16_t port)
+int ntcp_connect_addr(int type, const struct sockaddr_newtcp *a)
 {
-	struct sockaddr_newtcp a = ntcp_addr(port);
 	int fd = socket(ntcp_family, type, 0);
 
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a))) {
 		int e = errno;
 
 		close(fd);
@@ -68,6 +67,13 @@ int ntcp_connect(int type, uint16_t port)
 		return -1;
 	}
 	return fd;
+}
+
+int ntcp_connect(int type, uint16_t port)
+{
+	struct sockaddr_newtcp a = ntcp_addr(port);
+
+	return ntcp_connect_addr(type, &a);
 }
 
 int ntcp_pair(int type, int *cli, int *srv)
@@ -498,4 +504,58 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 	fflush(stdout);
 	free(cap.buf);
 	return rc;
+}
+
+void ntcp_suite_start(size_t n)
+{
+	tap_plan(n);
+	ntcp_family = tap_newtcp_family();
+	if (ntcp_family < 0)
+		tap_bail("newtcp module not loaded");
+}
+
+int ntcp_run_suite(const struct ntcp_test *tests, size_t n)
+{
+	size_t i;
+
+	ntcp_suite_start(n);
+	for (i = 0; i < n; i++)
+		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
+	return tap_done();
+}
+
+int ntcp_run_typed_suite(const struct ntcp_typed_test *tests, size_t n,
+			 int *type)
+{
+	size_t i;
+
+	ntcp_suite_start(n);
+	for (i = 0; i < n; i++) {
+		*type = tests[i].type;
+		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
+	}
+	return tap_done();
+}
+
+long ntcp_fill(int fd, int type, int idle_rounds, useconds_t nap_us)
+{
+	static char buf[4096];
+	size_t chunk = type == SOCK_SEQPACKET ? 512 : sizeof(buf);
+	long n = 0;
+	int idle = 0;
+
+	while (idle < idle_rounds) {
+		ssize_t r = send(fd, buf, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r > 0) {
+			n += r;
+			idle = 0;
+			continue;
+		}
+		if (errno != EAGAIN)
+			return -1;
+		idle++;
+		usleep(nap_us);
+	}
+	return n;
 }

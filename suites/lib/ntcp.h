@@ -5,11 +5,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <linux/newtcp.h>
 
 extern int ntcp_family;
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 /* Loopback address of our family; port in host order. */
 struct sockaddr_newtcp ntcp_addr(uint16_t port);
@@ -17,6 +22,8 @@ struct sockaddr_newtcp ntcp_addr(uint16_t port);
 int ntcp_listener(int type, uint16_t *port);
 /* Blocking connect to 127.0.0.1:@port; -1 with errno on failure. */
 int ntcp_connect(int type, uint16_t port);
+/* Blocking connect to @a; -1 with errno on failure (nothing left open). */
+int ntcp_connect_addr(int type, const struct sockaddr_newtcp *a);
 /* Connected pair through a fresh listener; 0 on success. */
 int ntcp_pair(int type, int *cli, int *srv);
 /* Plain TCP listener on 127.0.0.1:0. */
@@ -71,6 +78,43 @@ uint64_t ntcp_checksum(uint64_t sum, const void *buf, size_t n);
  */
 int run_test(const char *name, int (*fn)(void), int timeout_s);
 int test_selected(const char *name);
+
+/* One row of a suite's test table. */
+struct ntcp_test {
+	const char *name;
+	int (*fn)(void);
+	int timeout;
+};
+
+/* A row that runs with a socket type (the suite's *type while it runs). */
+struct ntcp_typed_test {
+	const char *name;
+	int (*fn)(void);
+	int type, timeout;
+};
+
+/* One test for each socket type, the type named after it. */
+#define NTCP_BOTH(name, fn, t)						\
+	{ name " [stream]", fn, SOCK_STREAM, t },			\
+	{ name " [seqpacket]", fn, SOCK_SEQPACKET, t }
+
+/*
+ * Start a suite of @n tests: announce the plan and read ntcp_family;
+ * bails out when the module is not loaded.
+ */
+void ntcp_suite_start(size_t n);
+/* A whole single-guest suite: ntcp_suite_start(), every test in order, tap_done(). */
+int ntcp_run_suite(const struct ntcp_test *tests, size_t n);
+/* The same with a socket type per test, set in *type before it runs. */
+int ntcp_run_typed_suite(const struct ntcp_typed_test *tests, size_t n,
+			 int *type);
+
+/*
+ * Send from @fd without blocking (chunks of 512 bytes on SEQPACKET, 4 KiB
+ * on STREAM) until EAGAIN has come @idle_rounds times running, @nap_us
+ * apart (ACKs may still open room); bytes sent, -1 on another error.
+ */
+long ntcp_fill(int fd, int type, int idle_rounds, useconds_t nap_us);
 void tap_diag_now(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST_SKIP	77

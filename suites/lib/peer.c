@@ -69,18 +69,8 @@ struct sockaddr_newtcp peer_addr(struct in_addr ip, uint16_t port)
 int peer_connect(int type, uint16_t port)
 {
 	struct sockaddr_newtcp a = peer_addr(peer_cfg.peer_ip, port);
-	int fd = socket(ntcp_family, type, 0);
 
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	return ntcp_connect_addr(type, &a);
 }
 
 int peer_tcp_connect(uint16_t port)
@@ -315,6 +305,26 @@ static uint32_t rec_seed(uint32_t seed, uint32_t i)
 
 /* ---- requests ---- */
 
+/* A header as one record (SEQPACKET) or in full (STREAM); 0 when all went. */
+static int ds_put(int fd, int type, const void *buf, size_t n)
+{
+	if (type == SOCK_SEQPACKET)
+		return send(fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+	return write_full(fd, buf, n) == (ssize_t)n ? 0 : -1;
+}
+
+/* Read a header sent by ds_put(); 0 when all @n bytes came. */
+static int ds_get(int fd, int type, void *buf, size_t n)
+{
+	ssize_t got;
+
+	if (type == SOCK_SEQPACKET)
+		got = recv(fd, buf, n, 0);
+	else
+		got = read_full(fd, buf, n);
+	return got == (ssize_t)n ? 0 : -1;
+}
+
 int ds_send_req(int fd, int type, const struct ds_req *r)
 {
 	struct ds_req w = {
@@ -324,20 +334,12 @@ int ds_send_req(int fd, int type, const struct ds_req *r)
 		.maxrec = htonl(r->maxrec),
 	};
 
-	if (type == SOCK_SEQPACKET)
-		return send(fd, &w, sizeof(w), MSG_NOSIGNAL) == sizeof(w) ? 0 : -1;
-	return write_full(fd, &w, sizeof(w)) == sizeof(w) ? 0 : -1;
+	return ds_put(fd, type, &w, sizeof(w));
 }
 
 static int ds_read_req(int fd, int type, struct ds_req *r)
 {
-	ssize_t n;
-
-	if (type == SOCK_SEQPACKET)
-		n = recv(fd, r, sizeof(*r), 0);
-	else
-		n = read_full(fd, r, sizeof(*r));
-	if (n != sizeof(*r))
+	if (ds_get(fd, type, r, sizeof(*r)))
 		return -1;
 	r->magic = ntohl(r->magic);
 	r->op = ntohl(r->op);
@@ -356,20 +358,12 @@ static int ds_send_resp(int fd, int type, const struct ds_resp *r)
 		.bytes = htobe64(r->bytes), .bad_off = htobe64(r->bad_off),
 	};
 
-	if (type == SOCK_SEQPACKET)
-		return send(fd, &w, sizeof(w), MSG_NOSIGNAL) == sizeof(w) ? 0 : -1;
-	return write_full(fd, &w, sizeof(w)) == sizeof(w) ? 0 : -1;
+	return ds_put(fd, type, &w, sizeof(w));
 }
 
 int ds_read_resp(int fd, int type, struct ds_resp *r)
 {
-	ssize_t n;
-
-	if (type == SOCK_SEQPACKET)
-		n = recv(fd, r, sizeof(*r), 0);
-	else
-		n = read_full(fd, r, sizeof(*r));
-	if (n != sizeof(*r))
+	if (ds_get(fd, type, r, sizeof(*r)))
 		return -1;
 	r->status = ntohl(r->status);
 	r->records = ntohl(r->records);
@@ -1080,4 +1074,34 @@ int peer_server(ctl_extra_fn extra)
 		ctl_first = 0;
 		spawn(ctl_thread, c);
 	}
+}
+
+int peer_client_run(const struct ntcp_test *tests, size_t n,
+		    void (*setup)(void), void (*after_each)(void),
+		    void (*teardown)(void))
+{
+	char reply[128];
+	size_t i;
+	int ctl;
+
+	tap_plan(n);
+	if (ntcp_family < 0)
+		tap_bail("newtcp module not loaded");
+	ctl = ctl_open(20000);
+	if (ctl < 0)
+		tap_bail("no control connection to the server at %s:%d: %s",
+			 peer_cfg.peer, PEER_PORT_CTL, ntcp_errname(errno));
+	if (setup)
+		setup();
+	tap_diag("client %s -> server %s over %s", peer_cfg.local, peer_cfg.peer,
+		 peer_cfg.link);
+	for (i = 0; i < n; i++) {
+		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
+		if (after_each)
+			after_each();
+	}
+	if (teardown)
+		teardown();
+	ctl_cmd(ctl, reply, sizeof(reply), "quit");
+	return tap_done();
 }

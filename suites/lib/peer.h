@@ -158,6 +158,17 @@ struct peer_counters {
 };
 extern struct peer_counters *peer_ctr;
 
+/*
+ * Client side of a two-guest suite: announce the plan, bail out without
+ * the module or a control connection to the server, then @setup (if
+ * given), every test in order followed by @after_each (if given),
+ * @teardown (if given), and "quit" to the server.  Returns tap_done().
+ */
+struct ntcp_test;
+int peer_client_run(const struct ntcp_test *tests, size_t n,
+		    void (*setup)(void), void (*after_each)(void),
+		    void (*teardown)(void));
+
 /* Run a shell command, 0 if it exited 0; its output goes to stdout as "# ". */
 int peer_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

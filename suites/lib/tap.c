@@ -52,20 +52,28 @@ static void tap_vdesc(const char *fmt, va_list ap)
 	fputs(buf, stdout);
 }
 
+/* One "ok"/"not ok" line after @indent, numbered from *count. */
+static int tap_result(const char *indent, int cond, int *count, int *failed,
+		      const char *fmt, va_list ap)
+{
+	cond = !!cond;
+	if (!cond)
+		(*failed)++;
+	printf("%s%sok %d - ", indent, cond ? "" : "not ", ++*count);
+	tap_vdesc(fmt, ap);
+	putchar('\n');
+	fflush(stdout);
+	return cond;
+}
+
 int tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
 	tap_start();
-	cond = !!cond;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", ++tap_count);
 	va_start(ap, fmt);
-	tap_vdesc(fmt, ap);
+	cond = tap_result("", cond, &tap_count, &tap_failed, fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
 	return cond;
 }
 
@@ -145,6 +153,26 @@ int tap_newtcp_family(void)
 	return family;
 }
 
+int tap_newtcp_kernel_family(void)
+{
+	FILE *f = fopen("/sys/module/newtcp/parameters/kernel_family", "r");
+	int family = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &family) != 1 || family < 0)
+		family = 0;
+	fclose(f);
+	return family;
+}
+
+int tap_newtcp_default_family(void)
+{
+	int kf = tap_newtcp_kernel_family();
+
+	return kf > 0 ? kf : NEWTCP_FAMILY_DEFAULT;
+}
+
 unsigned long long tap_seed(void)
 {
 	static int have;
@@ -172,15 +200,9 @@ int tap_sub_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
-	cond = !!cond;
-	if (!cond)
-		sub_failed++;
-	printf("    %sok %d - ", cond ? "" : "not ", ++sub_count);
 	va_start(ap, fmt);
-	tap_vdesc(fmt, ap);
+	cond = tap_result("    ", cond, &sub_count, &sub_failed, fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
 	return cond;
 }
 

@@ -42,6 +42,16 @@ int tap_done(void);
 int tap_newtcp_family(void);
 
 /*
+ * The family the module takes when not told otherwise: the kernel's own
+ * AF_INET_NEW_TCP on a patched kernel (published by the module in
+ * /sys/module/newtcp/parameters/kernel_family; it then ignores family=),
+ * else NEWTCP_FAMILY_DEFAULT.  tap_newtcp_kernel_family() is that kernel
+ * number, 0 when the kernel has none (or the module is not loaded).
+ */
+int tap_newtcp_kernel_family(void);
+int tap_newtcp_default_family(void);
+
+/*
  * Seed for randomised tests: SOCKVM_SEED if set (decimal or 0x hex),
  * else derived from the time and pid.  The first call prints
  * "# seed N" so any run can be replayed with SOCKVM_SEED=N (the

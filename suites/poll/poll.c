@@ -29,8 +29,6 @@
 #include "ntcp.h"
 #include "tap.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
 /* Socket type of the running test. */
 static int ty;
 
@@ -429,30 +427,6 @@ static int t_epoll_oneshot(void)
 	return 0;
 }
 
-/* Fill @c's path without blocking until EAGAIN persists; bytes sent. */
-static long fill(int c)
-{
-	static char buf[4096];
-	size_t chunk = ty == SOCK_SEQPACKET ? 512 : sizeof(buf);
-	long n = 0;
-	int idle = 0;
-
-	while (idle < 6) {
-		ssize_t r = send(c, buf, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (r > 0) {
-			n += r;
-			idle = 0;
-			continue;
-		}
-		if (errno != EAGAIN)
-			return -1;
-		idle++;
-		usleep(50000);	/* ACKs may still open room */
-	}
-	return n;
-}
-
 static int t_write_space(void)
 {
 	int c, s, ep, sz = 8192, events = 0;
@@ -475,7 +449,7 @@ static int t_write_space(void)
 		CHECK(c >= 0 && s >= 0, "pair");
 	}
 	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	sent = fill(c);
+	sent = ntcp_fill(c, ty, 6, 50000);
 	CHECK(sent > 0, "filled after %ld bytes", sent);
 	r = revents(c, 0);
 	CHECK(!(r & POLLOUT), "full: not writable, %#x", r);
@@ -850,55 +824,38 @@ static int t_et_exactly_once(void)
 	return 0;
 }
 
-#define BOTH(name, fn, t)						\
-	{ name " [stream]", fn, SOCK_STREAM, t },			\
-	{ name " [seqpacket]", fn, SOCK_SEQPACKET, t }
-
 int main(void)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int type, timeout;
-	} tests[] = {
-		BOTH("listener: POLLIN on an incoming connection, cleared by accept", t_listener_pollin, 10),
-		BOTH("listener: epoll ET reports each new connection once", t_listener_epoll_et, 10),
+	static const struct ntcp_typed_test tests[] = {
+		NTCP_BOTH("listener: POLLIN on an incoming connection, cleared by accept", t_listener_pollin, 10),
+		NTCP_BOTH("listener: epoll ET reports each new connection once", t_listener_epoll_et, 10),
 		{ "listener: epoll-driven non-blocking accept drains 8 connections [stream]", t_listener_drain, SOCK_STREAM, 15 },
-		BOTH("unconnected socket: POLLOUT|POLLHUP, as TCP", t_unconnected, 10),
-		BOTH("non-blocking connect: one EPOLLOUT edge on completion, SO_ERROR 0", t_nb_connect, 10),
-		BOTH("non-blocking connect refused: POLLERR|POLLHUP, SO_ERROR ECONNREFUSED once", t_nb_connect_refused, 10),
-		BOTH("non-blocking connect to the other socket type: POLLERR, ECONNREFUSED", t_nb_connect_badtype, 10),
-		BOTH("non-blocking connect, silent peer: no events during the handshake, then EPOLLERR ETIMEDOUT", t_nb_connect_handshake, 15),
-		BOTH("data: POLLIN level-triggered until drained, MSG_PEEK keeps it", t_data_level, 10),
+		NTCP_BOTH("unconnected socket: POLLOUT|POLLHUP, as TCP", t_unconnected, 10),
+		NTCP_BOTH("non-blocking connect: one EPOLLOUT edge on completion, SO_ERROR 0", t_nb_connect, 10),
+		NTCP_BOTH("non-blocking connect refused: POLLERR|POLLHUP, SO_ERROR ECONNREFUSED once", t_nb_connect_refused, 10),
+		NTCP_BOTH("non-blocking connect to the other socket type: POLLERR, ECONNREFUSED", t_nb_connect_badtype, 10),
+		NTCP_BOTH("non-blocking connect, silent peer: no events during the handshake, then EPOLLERR ETIMEDOUT", t_nb_connect_handshake, 15),
+		NTCP_BOTH("data: POLLIN level-triggered until drained, MSG_PEEK keeps it", t_data_level, 10),
 		{ "data: POLLIN per SEQPACKET record, empty records included [seqpacket]", t_data_records, SOCK_SEQPACKET, 10 },
-		BOTH("select: writable when idle, readable on data and EOF, no exceptions", t_select, 10),
-		BOTH("epoll level-triggered: reported until drained", t_epoll_level, 10),
-		BOTH("epoll edge-triggered: one EPOLLIN per arrival", t_epoll_edge, 10),
-		BOTH("epoll EPOLLONESHOT: one event until EPOLL_CTL_MOD", t_epoll_oneshot, 10),
+		NTCP_BOTH("select: writable when idle, readable on data and EOF, no exceptions", t_select, 10),
+		NTCP_BOTH("epoll level-triggered: reported until drained", t_epoll_level, 10),
+		NTCP_BOTH("epoll edge-triggered: one EPOLLIN per arrival", t_epoll_edge, 10),
+		NTCP_BOTH("epoll EPOLLONESHOT: one event until EPOLL_CTL_MOD", t_epoll_oneshot, 10),
 		{ "write space: not writable when full, EPOLLOUT edge as the peer drains [stream]", t_write_space, SOCK_STREAM, 20 },
-		BOTH("peer SHUT_WR: POLLIN|POLLRDHUP without POLLHUP, EOF after data", t_peer_shut_wr, 10),
-		BOTH("both sides SHUT_WR: POLLHUP on both", t_both_shut_wr, 10),
-		BOTH("own SHUT_RD: POLLIN|POLLRDHUP, read 0", t_own_shut_rd, 10),
-		BOTH("peer close: POLLRDHUP, then POLLERR|POLLHUP and EPIPE after the RST a write draws", t_peer_close, 10),
-		BOTH("peer reset: EPOLLERR|EPOLLHUP, SO_ERROR ECONNRESET", t_peer_reset, 10),
-		BOTH("poll in another thread woken by shutdown(SHUT_RDWR)", t_wake_poll_shutdown, 10),
-		BOTH("recv in another thread woken by shutdown(SHUT_RD) with EOF", t_wake_recv_shutdown, 10),
-		BOTH("accept in another thread woken by shutdown of the listener: EINVAL", t_wake_accept_shutdown, 10),
+		NTCP_BOTH("peer SHUT_WR: POLLIN|POLLRDHUP without POLLHUP, EOF after data", t_peer_shut_wr, 10),
+		NTCP_BOTH("both sides SHUT_WR: POLLHUP on both", t_both_shut_wr, 10),
+		NTCP_BOTH("own SHUT_RD: POLLIN|POLLRDHUP, read 0", t_own_shut_rd, 10),
+		NTCP_BOTH("peer close: POLLRDHUP, then POLLERR|POLLHUP and EPIPE after the RST a write draws", t_peer_close, 10),
+		NTCP_BOTH("peer reset: EPOLLERR|EPOLLHUP, SO_ERROR ECONNRESET", t_peer_reset, 10),
+		NTCP_BOTH("poll in another thread woken by shutdown(SHUT_RDWR)", t_wake_poll_shutdown, 10),
+		NTCP_BOTH("recv in another thread woken by shutdown(SHUT_RD) with EOF", t_wake_recv_shutdown, 10),
+		NTCP_BOTH("accept in another thread woken by shutdown of the listener: EINVAL", t_wake_accept_shutdown, 10),
 		{ "poll woken when the peer process closes [stream]", t_wake_peer_process_close, SOCK_STREAM, 10 },
-		BOTH("epoll_wait woken by data from another process", t_wake_epoll_process, 10),
-		BOTH("4 threads in accept, one connection: exactly one returns", t_one_accept_per_connection, 10),
-		BOTH("EPOLLEXCLUSIVE: 4 waiters, one connection wakes exactly one", t_epoll_exclusive, 10),
-		BOTH("edge-triggered: one message wakes exactly once", t_et_exactly_once, 10),
+		NTCP_BOTH("epoll_wait woken by data from another process", t_wake_epoll_process, 10),
+		NTCP_BOTH("4 threads in accept, one connection: exactly one returns", t_one_accept_per_connection, 10),
+		NTCP_BOTH("EPOLLEXCLUSIVE: 4 waiters, one connection wakes exactly one", t_epoll_exclusive, 10),
+		NTCP_BOTH("edge-triggered: one message wakes exactly once", t_et_exactly_once, 10),
 	};
-	size_t i;
 
-	tap_plan(ARRAY_SIZE(tests));
-	ntcp_family = tap_newtcp_family();
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	for (i = 0; i < ARRAY_SIZE(tests); i++) {
-		ty = tests[i].type;
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-	}
-	return tap_done();
+	return ntcp_run_typed_suite(tests, ARRAY_SIZE(tests), &ty);
 }

@@ -277,11 +277,7 @@ static int t_blocking_big(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int timeout;
-	} tests[] = {
+	static const struct ntcp_test tests[] = {
 		{ "record boundaries kept, MSG_EOR on each", t_boundaries, 10 },
 		{ "MSG_TRUNC: short buffer truncates, tail dropped, full length on request", t_trunc, 10 },
 		{ "zero-length records, EOF without MSG_EOR", t_zero_len, 10 },
@@ -292,13 +288,6 @@ int main(void)
 		{ "socket type mismatch refused both ways, listener survives", t_type_mismatch, 10 },
 		{ "unconnected: ENOTCONN", t_unconnected, 10 },
 	};
-	size_t i;
 
-	tap_plan(sizeof(tests) / sizeof(tests[0]));
-	ntcp_family = tap_newtcp_family();
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-	return tap_done();
+	return ntcp_run_suite(tests, ARRAY_SIZE(tests));
 }

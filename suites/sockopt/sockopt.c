@@ -23,8 +23,6 @@
 #include "ntcp.h"
 #include "tap.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
 static int ty;
 
 static int geti(int fd, int level, int name, int *v)
@@ -160,25 +158,7 @@ static int t_buf_values(void)
 /* How much a non-blocking sender queues before EAGAIN. */
 static long queued_until_eagain(int c)
 {
-	static char buf[4096];
-	size_t chunk = ty == SOCK_SEQPACKET ? 512 : sizeof(buf);
-	long n = 0;
-	int idle = 0;
-
-	while (idle < 4) {
-		ssize_t r = send(c, buf, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (r > 0) {
-			n += r;
-			idle = 0;
-			continue;
-		}
-		if (errno != EAGAIN)
-			return -1;
-		idle++;
-		usleep(30000);
-	}
-	return n;
+	return ntcp_fill(c, ty, 4, 30000);
 }
 
 static int small_rcvbuf(int l)
@@ -783,49 +763,32 @@ static int t_info_trunc(void)
 	return 0;
 }
 
-#define BOTH(name, fn, t)						\
-	{ name " [stream]", fn, SOCK_STREAM, t },			\
-	{ name " [seqpacket]", fn, SOCK_SEQPACKET, t }
-
 int main(void)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int type, timeout;
-	} tests[] = {
-		BOTH("SO_TYPE/SO_DOMAIN/SO_PROTOCOL on new and accepted sockets", t_identity, 10),
+	static const struct ntcp_typed_test tests[] = {
+		NTCP_BOTH("SO_TYPE/SO_DOMAIN/SO_PROTOCOL on new and accepted sockets", t_identity, 10),
 		{ "SO_ACCEPTCONN: 1 on a listener only [stream]", t_acceptconn, SOCK_STREAM, 10 },
-		BOTH("SO_ERROR: ECONNREFUSED after a failed connect, cleared by reading, read-only", t_so_error, 10),
+		NTCP_BOTH("SO_ERROR: ECONNREFUSED after a failed connect, cleared by reading, read-only", t_so_error, 10),
 		{ "SO_RCVBUF/SO_SNDBUF values as a TCP socket reports them [stream]", t_buf_values, SOCK_STREAM, 10 },
-		BOTH("small SO_RCVBUF (inherited from the listener) limits what the peer queues", t_rcvbuf_effect, 20),
+		NTCP_BOTH("small SO_RCVBUF (inherited from the listener) limits what the peer queues", t_rcvbuf_effect, 20),
 		{ "larger SO_SNDBUF queues more before EAGAIN [stream]", t_sndbuf_effect, SOCK_STREAM, 20 },
 		{ "SO_SNDTIMEO: blocking send on full buffers gives EAGAIN after the timeout [stream]", t_sndtimeo, SOCK_STREAM, 15 },
-		BOTH("SO_RCVTIMEO: recv and accept give EAGAIN after the timeout", t_rcvtimeo, 10),
+		NTCP_BOTH("SO_RCVTIMEO: recv and accept give EAGAIN after the timeout", t_rcvtimeo, 10),
 		{ "SO_RCVTIMEO/SO_SNDTIMEO bad values: EDOM, EINVAL [stream]", t_timeo_bad, SOCK_STREAM, 10 },
-		BOTH("SO_KEEPALIVE arms and disarms the inner TCP keepalive timer", t_keepalive, 10),
+		NTCP_BOTH("SO_KEEPALIVE arms and disarms the inner TCP keepalive timer", t_keepalive, 10),
 		{ "accepted sockets inherit SO_KEEPALIVE, SO_LINGER, SO_PRIORITY, SO_MARK [stream]", t_inherit, SOCK_STREAM, 10 },
 		{ "SO_LINGER values, short optlen, lingering close with nothing queued [stream]", t_linger_values, SOCK_STREAM, 10 },
 		{ "SO_PRIORITY and SO_MARK set/get, short optlen [stream]", t_priority_mark, SOCK_STREAM, 10 },
-		BOTH("SO_REUSEADDR: inherited by accepted sockets; a TIME_WAIT port binds only with it", t_reuseaddr, 10),
-		BOTH("SO_REUSEPORT: EOPNOTSUPP on cores that limit it to inet, else shares the port as TCP", t_reuseport, 10),
+		NTCP_BOTH("SO_REUSEADDR: inherited by accepted sockets; a TIME_WAIT port binds only with it", t_reuseaddr, 10),
+		NTCP_BOTH("SO_REUSEPORT: EOPNOTSUPP on cores that limit it to inet, else shares the port as TCP", t_reuseport, 10),
 		{ "SOL_SOCKET short optlen as TCP, negative optlen, unknown option, NULL [stream]", t_sol_socket_lengths, SOCK_STREAM, 10 },
 		{ "SOL_TCP/SOL_IP/unknown levels answer as a TCP socket [stream]", t_other_levels, SOCK_STREAM, 10 },
-		BOTH("NEWTCP_NODELAY: default, normalised, inner TCP_NODELAY, lengths, inherited", t_nodelay, 10),
+		NTCP_BOTH("NEWTCP_NODELAY: default, normalised, inner TCP_NODELAY, lengths, inherited", t_nodelay, 10),
 		{ "NEWTCP_MAXMSG: default, bounds, lengths, STREAM ENOPROTOOPT, exact EMSGSIZE limit, inherited", t_maxmsg, SOCK_SEQPACKET, 10 },
-		BOTH("NEWTCP_INFO: lengths, version-only read, read-only, unknown options, states", t_info_lengths, 10),
-		BOTH("NEWTCP_INFO counts exact bytes and messages both ways, not peeks", t_info_counts, 15),
+		NTCP_BOTH("NEWTCP_INFO: lengths, version-only read, read-only, unknown options, states", t_info_lengths, 10),
+		NTCP_BOTH("NEWTCP_INFO counts exact bytes and messages both ways, not peeks", t_info_counts, 15),
 		{ "NEWTCP_INFO: a truncated record counts once, copied bytes only [seqpacket]", t_info_trunc, SOCK_SEQPACKET, 10 },
 	};
-	size_t i;
 
-	tap_plan(ARRAY_SIZE(tests));
-	ntcp_family = tap_newtcp_family();
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	for (i = 0; i < ARRAY_SIZE(tests); i++) {
-		ty = tests[i].type;
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-	}
-	return tap_done();
+	return ntcp_run_typed_suite(tests, ARRAY_SIZE(tests), &ty);
 }

@@ -691,11 +691,7 @@ static int t_netns(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int timeout;
-	} tests[] = {
+	static const struct ntcp_test tests[] = {
 		{ "bind port 0 autobinds, getsockname/getpeername", t_bind_getname, 10 },
 		{ "bind errors: EINVAL, EAFNOSUPPORT, EADDRINUSE, SO_REUSEADDR", t_bind_errors, 10 },
 		{ "connect/accept, names match, data both ways, EISCONN", t_connect_accept, 10 },
@@ -723,13 +719,6 @@ int main(void)
 		{ "/proc/net/newtcp lists sockets", t_proc, 10 },
 		{ "network namespaces are separate", t_netns, 10 },
 	};
-	size_t i;
 
-	tap_plan(sizeof(tests) / sizeof(tests[0]));
-	ntcp_family = tap_newtcp_family();
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-	return tap_done();
+	return ntcp_run_suite(tests, ARRAY_SIZE(tests));
 }

@@ -51,6 +51,21 @@ static void rate(const char *what, uint64_t bytes, long long ms)
 	       bytes / (double)MiB, ms, bytes / 1e3 / ms);
 }
 
+/*
+ * One whole transfer through @ds (ds_sink, ds_source or ds_duplex),
+ * checked as @check, its rate printed as @what.
+ */
+static int timed(int (*ds)(int, uint64_t, uint32_t, uint32_t, long long *),
+		 int type, uint64_t size, uint32_t seed, uint32_t maxrec,
+		 const char *check, const char *what)
+{
+	long long ms;
+
+	CHECK(!ds(type, size, seed, maxrec, &ms), "%s", check);
+	rate(what, size, ms);
+	return 0;
+}
+
 /* ---- link ---- */
 
 static int t_link_addr(void)
@@ -156,29 +171,20 @@ static int t_stream_sizes(void)
 
 static int t_stream_out(void)
 {
-	long long ms;
-
-	CHECK(!ds_sink(SOCK_STREAM, BIG, 7, 0, &ms), "transfer");
-	rate("stream client->peer", BIG, ms);
-	return 0;
+	return timed(ds_sink, SOCK_STREAM, BIG, 7, 0, "transfer",
+		     "stream client->peer");
 }
 
 static int t_stream_in(void)
 {
-	long long ms;
-
-	CHECK(!ds_source(SOCK_STREAM, BIG, 8, 0, &ms), "transfer");
-	rate("stream peer->client", BIG, ms);
-	return 0;
+	return timed(ds_source, SOCK_STREAM, BIG, 8, 0, "transfer",
+		     "stream peer->client");
 }
 
 static int t_stream_duplex(void)
 {
-	long long ms;
-
-	CHECK(!ds_duplex(SOCK_STREAM, 8 * MiB, 9, 0, &ms), "duplex");
-	rate("stream echo (each way)", 8 * MiB, ms);
-	return 0;
+	return timed(ds_duplex, SOCK_STREAM, 8 * MiB, 9, 0, "duplex",
+		     "stream echo (each way)");
 }
 
 static int t_stream_info(void)
@@ -305,29 +311,20 @@ static int t_seq_boundaries(void)
 
 static int t_seq_out(void)
 {
-	long long ms;
-
-	CHECK(!ds_sink(SOCK_SEQPACKET, BIG, 16, 65536, &ms), "transfer");
-	rate("seqpacket client->peer", BIG, ms);
-	return 0;
+	return timed(ds_sink, SOCK_SEQPACKET, BIG, 16, 65536, "transfer",
+		     "seqpacket client->peer");
 }
 
 static int t_seq_in(void)
 {
-	long long ms;
-
-	CHECK(!ds_source(SOCK_SEQPACKET, BIG, 17, 65536, &ms), "transfer");
-	rate("seqpacket peer->client", BIG, ms);
-	return 0;
+	return timed(ds_source, SOCK_SEQPACKET, BIG, 17, 65536, "transfer",
+		     "seqpacket peer->client");
 }
 
 static int t_seq_big_records(void)
 {
-	long long ms;
-
-	CHECK(!ds_sink(SOCK_SEQPACKET, 8 * MiB, 18, MiB, &ms), "transfer");
-	rate("seqpacket 1 MiB records client->peer", 8 * MiB, ms);
-	return 0;
+	return timed(ds_sink, SOCK_SEQPACKET, 8 * MiB, 18, MiB, "transfer",
+		     "seqpacket 1 MiB records client->peer");
 }
 
 static int t_seq_emsgsize(void)
@@ -369,11 +366,8 @@ static int t_seq_trunc(void)
 
 static int t_seq_duplex(void)
 {
-	long long ms;
-
-	CHECK(!ds_duplex(SOCK_SEQPACKET, 8 * MiB, 21, 65536, &ms), "duplex");
-	rate("seqpacket echo (each way)", 8 * MiB, ms);
-	return 0;
+	return timed(ds_duplex, SOCK_SEQPACKET, 8 * MiB, 21, 65536, "duplex",
+		     "seqpacket echo (each way)");
 }
 
 static int t_seq_info(void)
@@ -770,11 +764,7 @@ static int t_listener_serves(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-		int timeout;
-	} tests[] = {
+	static const struct ntcp_test tests[] = {
 		{ "link: the link interface is up with the local link address", t_link_addr, 10 },
 		{ "link: this guest's link NIC is driven by e1000", t_link_driver, 10 },
 		{ "link: the peer's link NIC is e1000 and its newtcp family matches", t_peer_driver, 15 },
@@ -816,26 +806,10 @@ int main(int argc, char **argv)
 		{ "hand-made NEW_TCP client: reply hello per PROTOCOL.md, data flows", t_raw_hello_ok, 20 },
 		{ "the peer's listener keeps serving NEW_TCP after plain clients", t_listener_serves, 30 },
 	};
-	char reply[128];
-	size_t i;
-	int ctl;
 
 	ntcp_family = tap_newtcp_family();
 	peer_parse(argc, argv, &peer_cfg);
 	if (!strcmp(peer_cfg.role, "server"))
 		return ntcp_family < 0 ? 1 : peer_server(NULL);
-
-	tap_plan(sizeof(tests) / sizeof(tests[0]));
-	if (ntcp_family < 0)
-		tap_bail("newtcp module not loaded");
-	ctl = ctl_open(20000);
-	if (ctl < 0)
-		tap_bail("no control connection to the server at %s:%d: %s",
-			 peer_cfg.peer, PEER_PORT_CTL, ntcp_errname(errno));
-	tap_diag("client %s -> server %s over %s", peer_cfg.local, peer_cfg.peer,
-		 peer_cfg.link);
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		run_test(tests[i].name, tests[i].fn, tests[i].timeout);
-	ctl_cmd(ctl, reply, sizeof(reply), "quit");
-	return tap_done();
+	return peer_client_run(tests, ARRAY_SIZE(tests), NULL, NULL, NULL);
 }
