@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
@@ -84,6 +85,7 @@ struct tlog {
 	char ring[RING][160];
 	unsigned int n;
 	volatile long long since;	/* start of the call in flight, 0: none */
+	volatile pid_t tid;		/* the thread making the calls */
 };
 
 static struct tlog logs[NTHREAD];
@@ -101,6 +103,7 @@ static void logf_(struct tlog *l, const char *fmt, ...)
 	vsnprintf(l->ring[l->n % RING], sizeof(l->ring[0]), fmt, ap);
 	va_end(ap);
 	l->n++;
+	l->tid = (pid_t)syscall(SYS_gettid);
 	l->since = now_ms();
 }
 
@@ -149,6 +152,23 @@ static void fail(const char *fmt, ...)
 	dump(why);
 }
 
+/* Where in the kernel a stuck thread sleeps: the clue a hang report needs. */
+static void print_stack(pid_t tid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	printf("# kernel stack of the stuck thread (%d):\n", (int)tid);
+	while (fgets(line, sizeof(line), f))
+		printf("#   %s", line);
+	fclose(f);
+	fflush(stdout);
+}
+
 static void *watchdog(void *arg)
 {
 	(void)arg;
@@ -160,6 +180,7 @@ static void *watchdog(void *arg)
 			if (s && now_ms() - s > CALL_LIMIT_MS) {
 				fail("thread %d: a call has not returned for %d ms",
 				     t, CALL_LIMIT_MS);
+				print_stack(logs[t].tid);
 				_exit(1);
 			}
 		}
@@ -356,6 +377,12 @@ static int fuzz_pair(int type, int *c, int *s)
 	l = socket(ntcp_family, type | SOCK_NONBLOCK, 0);
 	if (l < 0)
 		return -1;
+	/*
+	 * Bounded at once: another thread holding a stale number may make this
+	 * descriptor blocking and accept() on it, and close() never wakes a
+	 * blocked accept (as with TCP).
+	 */
+	set_timeouts(l);
 	a = ntcp_addr(0);
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 4) ||
 	    getsockname(l, (struct sockaddr *)&a, &len))
@@ -363,6 +390,7 @@ static int fuzz_pair(int type, int *c, int *s)
 	*c = socket(ntcp_family, type | SOCK_NONBLOCK, 0);
 	if (*c < 0)
 		goto out;
+	set_timeouts(*c);
 	if (connect(*c, (struct sockaddr *)&a, sizeof(a)) && errno != EINPROGRESS)
 		goto out;
 	p = (struct pollfd){ l, POLLIN, 0 };
