@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
+import { cacheCommand } from './commands/cache.js';
+import { kernelCommand } from './commands/kernel.js';
 import { runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
@@ -13,6 +15,8 @@ Commands:
   run        build the module and suites, boot the kernel in QEMU (e1000 NIC), run the suites
              over SSH, write results/<run-id>/ (see 'sockvm run --help')
   toolchain  ls | update | prune the per-release build chroots (see 'sockvm toolchain --help')
+  kernel     build a target's source kernel into the cache, print its paths (see 'sockvm kernel --help')
+  cache      ls | prune the cache: source kernels, modules, vmlinux, Debian kernels, toolchains
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
@@ -24,6 +28,30 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'kernel') {
+    // A status line that moves on a terminal; plain lines (at most one per 10 s of compiling) otherwise.
+    const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+    let lastPlain = 0;
+    let pending = false;
+    const status = (line: string) => {
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+        pending = true;
+        return;
+      }
+      const compiling = line.includes(': compiling (');
+      if (compiling && Date.now() - lastPlain < 10000) return;
+      lastPlain = Date.now();
+      process.stderr.write(`${line}\n`);
+    };
+    const out = (line: string) => {
+      if (pending) process.stderr.write('\r\x1b[K');
+      pending = false;
+      process.stdout.write(`${line}\n`);
+    };
+    return kernelCommand(rest, out, status);
+  }
+  if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
   const plan = parseRunOptions(rest);
   if (plan === 'help') {

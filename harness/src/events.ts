@@ -9,6 +9,7 @@ export type SockvmEvent =
   | { type: 'phase-started'; phase: Phase; detail?: string }
   | { type: 'phase-ended'; phase: Phase; durationMs: number; detail?: string }
   | { type: 'notice'; message: string }
+  | { type: 'progress'; phase: Phase; message: string }
   | { type: 'suite-started'; suite: string }
   | { type: 'suite-line'; suite: string; line: string }
   | { type: 'test-result'; suite: string; test: TestResult }

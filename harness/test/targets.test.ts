@@ -26,10 +26,16 @@ t.test('errors name the file, the key and the fix', async (t) => {
   t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
 });
 
-t.test('the shipped configuration is valid and has the four Debian targets', async (t) => {
+t.test('the shipped configuration is valid and has the four Debian targets and the source ones', async (t) => {
   const { readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { repoRoot } = await import('../src/util/paths.js');
   const c = parseConfig(readFileSync(join(repoRoot, 'sockvm.config.json'), 'utf8'), 'sockvm.config.json');
-  t.same(c.targets.map((x) => x.name), ['host', 'debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2']);
+  t.same(c.targets.map((x) => x.name), ['host', 'debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2', '6.1-patched', '6.1-debug']);
+});
+
+t.test('each target of a matrix records the command that reruns just it', async (t) => {
+  const { targetArgv } = await import('../src/commands/run.js');
+  t.same(targetArgv(['--all-targets', '--tag', 'smoke', '--jobs', '2'], 'debian-6.12'), ['--target', 'debian-6.12', '--tag', 'smoke']);
+  t.same(targetArgv(['--target', 'host', '--target=debian-5.10', '-v'], 'host'), ['--target', 'host', '-v']);
 });

@@ -8,6 +8,7 @@ import type { Target } from '../config/targets.js';
 import type { EventBus, Phase } from '../events.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
+import type { BuildProgress } from '../kernel/kbuild.js';
 import { resolveKernel } from '../kernel/resolve.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
@@ -21,6 +22,11 @@ import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
 import { MGMT_MAC, QEMU } from '../vm/boot.js';
 import { Lab } from '../vm/lab.js';
+
+/** A kernel build's progress as one short line (the spinner's text). */
+function progressLine(p: BuildProgress): string {
+  return `${p.compiled} files compiled in ${Math.round(p.elapsedMs / 1000)} s, last ${p.last}`;
+}
 
 export interface TargetContext {
   bus: EventBus;
@@ -56,13 +62,20 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   try {
     const resolved = await phase(
       'kernel',
-      () => resolveKernel(target.kernel, plan.kernel ? { cacheDir: cache, user: plan.kernel } : { cacheDir: cache }),
+      () =>
+        resolveKernel(target.kernel, {
+          cacheDir: cache,
+          target: target.name,
+          ...(plan.kernel ? { user: plan.kernel } : {}),
+          onProgress: (p) => bus.emit({ type: 'progress', phase: 'kernel', message: progressLine(p) }),
+        }),
       (k) => `${k.kernel.release}${k.cached ? '' : ', prepared'}; toolchain ${describeToolchain(k.toolchain)}`,
     );
     const { kernel } = resolved;
     run.kernel = { release: kernel.release, image: kernel.image, modulesDir: kernel.modulesDir, buildDir: kernel.buildDir };
     run.toolchain = { name: describeToolchain(resolved.toolchain), reason: resolved.toolchainReason };
     if (resolved.packages) run.packages = resolved.packages;
+    if (resolved.provenance) run.provenance = resolved.provenance;
     if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
 
     const buildLog = join(dir, 'build.log');

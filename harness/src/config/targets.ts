@@ -3,7 +3,23 @@
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../util/errors.js';
 
-export type KernelSpec = { provider: 'host' } | { provider: 'debian'; release: string };
+/** A kernel built from source (kernel/patches/<series>, kernel/config/<fragment>.config). */
+export interface SourceKernelSpec {
+  /** `debian:<release>` (its linux-source package), a tarball path, or a kernel tree directory. */
+  source: string;
+  /** Patch series under kernel/patches; default chosen by the tree's version; 'none' for none. */
+  series?: string;
+  /** Fragments merged over tinyconfig, in order: names in kernel/config or paths. */
+  config: string[];
+  /** Single items merged last: `CONFIG_X=y`. */
+  extra?: string[];
+  /** Make variables passed through (old trees, cross builds). */
+  make?: { CC?: string; HOSTCC?: string; CROSS_COMPILE?: string; ARCH?: string };
+  /** 'host' (default) or a Debian release whose chroot builds the kernel and the module. */
+  toolchain?: string;
+}
+
+export type KernelSpec = { provider: 'host' } | { provider: 'debian'; release: string } | ({ provider: 'source' } & SourceKernelSpec);
 
 export interface Target {
   name: string;
@@ -24,12 +40,54 @@ export const CONFIG_FILE = 'sockvm.config.json';
 
 const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags']);
 
+const SOURCE_KEYS = new Set(['source', 'series', 'config', 'extra', 'make', 'toolchain']);
+const MAKE_KEYS = new Set(['CC', 'HOSTCC', 'CROSS_COMPILE', 'ARCH']);
+
+/** {"source": "debian:6.1", "series": "6.1", "config": ["guest", "net"], "extra": ["CONFIG_X=y"]} */
+export function sourceKernelSpec(v: Record<string, unknown>, where: string): KernelSpec {
+  const w = `${where}: kernel`;
+  for (const key of Object.keys(v)) {
+    if (!SOURCE_KEYS.has(key)) throw new UsageError(`${w}: unknown key "${key}" (known: ${[...SOURCE_KEYS].join(', ')})`);
+  }
+  if (typeof v.source !== 'string' || !v.source) throw new UsageError(`${w}: "source" must be "debian:<release>", a tarball path or a kernel tree directory`);
+  const spec: { provider: 'source' } & SourceKernelSpec = { provider: 'source', source: v.source, config: [] };
+  if (v.series !== undefined) {
+    if (typeof v.series !== 'string' || !/^[\w.-]+$/.test(v.series)) throw new UsageError(`${w}: "series" must name a directory of kernel/patches (e.g. "6.1") or be "none"`);
+    spec.series = v.series;
+  }
+  if (v.config === undefined) spec.config = ['guest', 'net'];
+  else if (!Array.isArray(v.config) || !v.config.every((c) => typeof c === 'string' && c.length > 0)) {
+    throw new UsageError(`${w}: "config" must be a list of fragment names in kernel/config (e.g. ["guest", "net", "newtcp"]) or paths`);
+  } else spec.config = v.config as string[];
+  if (v.extra !== undefined) {
+    if (!Array.isArray(v.extra) || !v.extra.every((c) => typeof c === 'string' && /^(CONFIG_[A-Za-z0-9_]+=.+|# CONFIG_[A-Za-z0-9_]+ is not set)$/.test(c))) {
+      throw new UsageError(`${w}: "extra" must be a list of "CONFIG_NAME=value" items`);
+    }
+    spec.extra = v.extra as string[];
+  }
+  if (v.make !== undefined) {
+    if (typeof v.make !== 'object' || v.make === null || Array.isArray(v.make)) throw new UsageError(`${w}: "make" must be an object like {"CC": "gcc-4.3", "ARCH": "x86_64"}`);
+    for (const [k, val] of Object.entries(v.make)) {
+      if (!MAKE_KEYS.has(k) || typeof val !== 'string') throw new UsageError(`${w}: "make" takes string values for ${[...MAKE_KEYS].join(', ')}, not "${k}"`);
+    }
+    spec.make = v.make as SourceKernelSpec['make'] & object;
+  }
+  if (v.toolchain !== undefined) {
+    if (typeof v.toolchain !== 'string') throw new UsageError(`${w}: "toolchain" must be "host" or a Debian release (bookworm, 6.1, ...)`);
+    spec.toolchain = v.toolchain;
+  }
+  return spec;
+}
+
 function kernelSpec(value: unknown, where: string): KernelSpec {
   if (value === 'host') return { provider: 'host' };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return sourceKernelSpec(value as Record<string, unknown>, where);
   if (typeof value === 'string' && value.startsWith('debian:') && value.length > 'debian:'.length) {
     return { provider: 'debian', release: value.slice('debian:'.length) };
   }
-  throw new UsageError(`${where}: "kernel" must be "host" or "debian:<release>" (bullseye, bookworm, trixie, sid, or 5.10, 6.1, 6.12, 7.2), not ${JSON.stringify(value)}`);
+  throw new UsageError(
+    `${where}: "kernel" must be "host" or "debian:<release>" (bullseye, bookworm, trixie, sid, or 5.10, 6.1, 6.12, 7.2), or a source kernel {"source": "debian:6.1", "config": ["guest", "net"]}, not ${JSON.stringify(value)}`,
+  );
 }
 
 function words(value: unknown, where: string, key: string): string[] {

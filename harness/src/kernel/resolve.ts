@@ -4,8 +4,10 @@
 import type { KernelSpec } from '../config/targets.js';
 import { ensureToolchain, hostGccVersion } from '../toolchain/chroot.js';
 import { chooseToolchain, type Toolchain } from '../toolchain/toolchain.js';
+import { repoRoot } from '../util/paths.js';
 import type { KernelArtifact } from './artifact.js';
 import { prepareDebianKernel } from './debian.js';
+import { type BuildProgress, buildSourceKernel, type SourceProvenance } from './kbuild.js';
 import { findHostKernel, userKernel } from './host.js';
 
 export interface ResolvedKernel {
@@ -19,6 +21,8 @@ export interface ResolvedKernel {
   packages?: { name: string; version: string }[];
   /** Nothing was downloaded, unpacked or created. */
   cached: boolean;
+  /** A source kernel: what it was built from (source identity, series, cache key, reproduce line). */
+  provenance?: SourceProvenance;
 }
 
 export interface ResolveOptions {
@@ -26,6 +30,12 @@ export interface ResolveOptions {
   /** A --kernel given on the command line, which overrides the target's. */
   user?: { image: string; modulesDir?: string; buildDir?: string };
   log?: (line: string) => void;
+  /** Source kernels: the build's progress (files compiled), for a moving status line. */
+  onProgress?: (p: BuildProgress) => void;
+  /** The target's name (recorded in the source kernel's reproduce line). */
+  target?: string;
+  /** Source kernels: rebuild even when cached. */
+  force?: boolean;
 }
 
 export async function resolveKernel(spec: KernelSpec, o: ResolveOptions): Promise<ResolvedKernel> {
@@ -35,6 +45,23 @@ export async function resolveKernel(spec: KernelSpec, o: ResolveOptions): Promis
   }
   if (spec.provider === 'host') {
     return { kernel: await findHostKernel(), toolchain: { kind: 'host' }, toolchainReason: 'host (the installed distro kernel)', binds: [], cached: true };
+  }
+  if (spec.provider === 'source') {
+    const toolchain: Toolchain =
+      !spec.toolchain || spec.toolchain === 'host' ? { kind: 'host' } : (await ensureToolchain(spec.toolchain, { cacheDir: o.cacheDir })).toolchain;
+    const built = await buildSourceKernel(spec, {
+      cacheDir: o.cacheDir,
+      repoRoot,
+      toolchain,
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.target ? { target: o.target } : {}),
+      ...(o.force ? { force: true } : {}),
+    });
+    const k = built.kernel;
+    const kernel: KernelArtifact = { image: k.image, modulesDir: k.modulesDir, buildDir: k.buildDir, release: k.release };
+    const reason = toolchain.kind === 'host' ? `host (${k.provenance.compiler} built the kernel)` : `the ${toolchain.release} chroot that built the kernel`;
+    return { kernel, toolchain, toolchainReason: reason, binds: [k.entryDir], cached: built.cached, provenance: k.provenance };
   }
   const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log } : { cacheDir: o.cacheDir });
   const k = prepared.kernel;

@@ -1,3 +1,4 @@
+import type { SourceProvenance } from '../kernel/kbuild.js';
 // The results tree: run → suite → test, with every phase's duration.
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
 
@@ -36,6 +37,8 @@ export interface RunResult {
   kernel?: { release: string; image: string; modulesDir: string; buildDir: string };
   /** Which toolchain built the module, and why. */
   toolchain?: { name: string; reason: string };
+  /** A kernel built from source: source identity, patch series, fragments, cache key, reproduce line. */
+  provenance?: SourceProvenance;
   /** Distro packages the kernel came from, with exact versions. */
   packages?: { name: string; version: string }[];
   accelerator?: string;

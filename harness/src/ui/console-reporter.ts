@@ -30,6 +30,7 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
     if (spinner?.isSpinning) spinner.render();
   };
   let spinner: Ora | undefined;
+  let lastProgress = 0;
   return (event) => {
     switch (event.type) {
       case 'run-started':
@@ -51,6 +52,14 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         } else print(`✓ ${line}`);
         break;
       }
+      case 'progress':
+        // A moving line on a terminal; in CI at most one line every 30 s.
+        if (spinner) spinner.text = `${PHASE_TITLES[event.phase] ?? event.phase}: ${event.message}`;
+        else if (Date.now() - lastProgress > 30000) {
+          lastProgress = Date.now();
+          print(`  … ${event.message}`);
+        }
+        break;
       case 'notice':
         print(`note: ${event.message}`);
         break;
