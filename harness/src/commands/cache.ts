@@ -2,10 +2,10 @@
 // kernels, built modules, extracted vmlinux images, Debian kernels, toolchain chroots, ccache.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { listSourceKernels } from '../kernel/kbuild.js';
 import { listToolchains, pruneToolchains } from '../toolchain/chroot.js';
 import { UsageError } from '../util/errors.js';
+import { diskUsage, pidAlive } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
 
 export const CACHE_USAGE = `Usage: sockvm cache <ls | prune [--all] [--keep-days N] [--dry-run]>
@@ -18,20 +18,6 @@ export const CACHE_USAGE = `Usage: sockvm cache <ls | prune [--all] [--keep-days
 
 const mb = (b: number | undefined): string => (b === undefined ? '?' : b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${Math.round(b / 1e6)} MB`);
 
-async function du(path: string): Promise<number | undefined> {
-  const r = await execa('du', ['-sb', '-x', path], { reject: false });
-  const n = Number((r.stdout ?? '').split(/\s/)[0]);
-  return r.exitCode === 0 && Number.isFinite(n) ? n : undefined;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Entry {
   kind: string;
@@ -75,7 +61,7 @@ export async function cacheEntries(cache = cacheRoot()): Promise<Entry[]> {
     const st = await stat(join(cache, name)).catch(() => undefined);
     if (st?.isDirectory()) out.push({ kind: name, name, path: join(cache, name), mtime: st.mtime });
   }
-  await Promise.all(out.map(async (e) => (e.bytes ??= await du(e.path))));
+  await Promise.all(out.map(async (e) => (e.bytes ??= await diskUsage(e.path))));
   return out;
 }
 

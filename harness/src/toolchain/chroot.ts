@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { DEFAULT_MIRROR, type DebianRelease, DEBIAN_RELEASES, parseDebianRelease } from '../kernel/debian-apt.js';
 import { parseGccVersionOutput } from '../kernel/kernel-compiler.js';
 import { InfraError, UsageError } from '../util/errors.js';
-import { exists } from '../util/fs.js';
+import { diskUsage, exists, pidAlive } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
 import { runLogged } from '../util/run-logged.js';
 import { removeTree } from './mounts.js';
@@ -154,11 +154,6 @@ export async function updateToolchain(releaseName: string, opts: ToolchainOption
   return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info: final };
 }
 
-async function duBytes(path: string): Promise<number | undefined> {
-  const r = await execa('du', ['-sb', '-x', path], { reject: false });
-  const n = Number((r.stdout ?? '').split(/\s/)[0]);
-  return Number.isFinite(n) && r.exitCode === 0 ? n : undefined;
-}
 
 /** The cached chroots with their disk use. */
 export async function listToolchains(opts: { cacheDir?: string } = {}): Promise<ToolchainInfo[]> {
@@ -168,20 +163,12 @@ export async function listToolchains(opts: { cacheDir?: string } = {}): Promise<
     const dir = toolchainDir(cacheDir, release);
     const info = await readInfo(dir);
     if (!info) continue;
-    const bytes = await duBytes(dir);
+    const bytes = await diskUsage(dir);
     out.push(bytes !== undefined ? { ...info, bytes } : info);
   }
   return out;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Removes chroots not in `keep` (all when keep is empty or not given) and leftovers of
@@ -201,7 +188,7 @@ export async function pruneToolchains(opts: { cacheDir?: string; keep?: string[]
     if (leftover) remove = !pidAlive(Number(leftover[3]));
     else if ((DEBIAN_RELEASES as readonly string[]).includes(name)) remove = !keep.has(name as DebianRelease);
     if (!remove) continue;
-    bytes += (await duBytes(path)) ?? 0;
+    bytes += (await diskUsage(path)) ?? 0;
     await removeTree(path);
     await rm(`${path}.log`, { force: true });
     removed.push(path);

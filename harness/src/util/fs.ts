@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -54,4 +55,21 @@ export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void
     throw err;
   }
   return { dir, hit: false };
+}
+
+/** Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. */
+export async function diskUsage(path: string): Promise<number | undefined> {
+  const r = await execa('du', ['-sb', '-x', path], { reject: false });
+  const n = Number((r.stdout ?? '').split(/\s/)[0]);
+  return r.exitCode === 0 && Number.isFinite(n) ? n : undefined;
+}
+
+/** Whether a process still exists: a temp dir named after a dead one is a leftover. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
