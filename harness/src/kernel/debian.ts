@@ -238,15 +238,3 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
   if (!kernel) throw new InfraError(`cache entry ${entry.dir} has no kernel.json: remove it and retry`);
   return { kernel, cached: false, downloaded, warnings };
 }
-
-/** Every cached Debian kernel entry (for `sockvm cache ls`-style listings). */
-export async function listDebianKernels(cacheDir = cacheRoot()): Promise<DebianKernel[]> {
-  const out: DebianKernel[] = [];
-  for (const rel of await readdir(join(cacheDir, 'debian')).catch(() => [] as string[])) {
-    for (const e of await readdir(join(cacheDir, 'debian', rel)).catch(() => [] as string[])) {
-      const k = await readJson<DebianKernel>(join(cacheDir, 'debian', rel, e, 'kernel.json'));
-      if (k) out.push(k);
-    }
-  }
-  return out;
-}
