@@ -74,6 +74,9 @@ struct newtcp_sock {
 	bool			rx_discard;	/* dropping a truncated tail */
 	u8			rx_hdr_got;
 	u8			rx_hdr[NEWTCP_FRAME_HDR];
+	u8			*rx_stage;	/* a record drained from TCP */
+	u32			rx_stage_size;
+	u32			rx_stage_len;
 	u32			maxmsg;
 	int			nodelay;
 

@@ -240,6 +240,9 @@ static void newtcp_sk_setup(struct sock *sk)
 	nsk->rx_in_msg = false;
 	nsk->rx_discard = false;
 	nsk->rx_hdr_got = 0;
+	nsk->rx_stage = NULL;
+	nsk->rx_stage_size = 0;
+	nsk->rx_stage_len = 0;
 	nsk->maxmsg = NEWTCP_MAXMSG_DEFAULT;
 	nsk->nodelay = 0;
 	atomic64_set(&nsk->bytes_sent, 0);
@@ -284,6 +287,8 @@ static int newtcp_init_sock(struct sock *sk)
 
 static void newtcp_destroy_sock(struct sock *sk)
 {
+	kvfree(newtcp_sk(sk)->rx_stage);
+	newtcp_sk(sk)->rx_stage = NULL;
 	sk->sk_prot->unhash(sk);
 	newtcp_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	sk_sockets_allocated_dec(sk);
@@ -945,6 +950,122 @@ static int newtcp_seq_peek(struct newtcp_sock *nsk, struct msghdr *msg,
 	return rc;
 }
 
+/*
+ * Staging.  A reader that must not block gets whole records only, and a
+ * peeker must not consume; but TCP need not ever hold a whole record
+ * unread: its window closes first (it stays shut while less than an MSS
+ * is free), so waiting for the record to gather in TCP can wait forever.
+ * Such a record is drained into rx_stage as it arrives instead, up to the
+ * receive buffer (or NEWTCP_MAXMSG) in size, the memory TCP would have
+ * held for it anyway.
+ */
+static size_t newtcp_stage_max(struct newtcp_sock *nsk)
+{
+	return max_t(size_t, READ_ONCE(nsk->tcp->sk->sk_rcvbuf),
+		     READ_ONCE(nsk->maxmsg));
+}
+
+static bool newtcp_stage_ready(struct newtcp_sock *nsk)
+{
+	return READ_ONCE(nsk->rx_stage) &&
+	       READ_ONCE(nsk->rx_stage_len) == READ_ONCE(nsk->rx_stage_size);
+}
+
+static void newtcp_stage_free(struct newtcp_sock *nsk)
+{
+	kvfree(nsk->rx_stage);
+	WRITE_ONCE(nsk->rx_stage, NULL);
+	nsk->rx_stage_size = 0;
+	nsk->rx_stage_len = 0;
+}
+
+/*
+ * Decide how the next record is read: 1 when it was moved to the stage,
+ * 0 when TCP serves it (it is all there, or EOF, or too big to stage),
+ * or an error.
+ */
+static int newtcp_stage_start(struct newtcp_sock *nsk, size_t len, int flags)
+{
+	struct sock *isk = nsk->tcp->sk;
+	__be32 hdr;
+	size_t mlen, need;
+	u8 *stage;
+	int rc;
+
+	rc = newtcp_read_kern(nsk->tcp, &hdr, sizeof(hdr),
+			      MSG_PEEK | MSG_WAITALL | (flags & MSG_DONTWAIT));
+	if (rc <= 0)
+		return rc;
+	if (rc < (int)sizeof(hdr))
+		return -EAGAIN;
+	mlen = ntohl(hdr);
+	need = sizeof(hdr) + (flags & MSG_PEEK ? min(len, mlen) : mlen);
+	if (tcp_inq(isk) >= (int)need || mlen > NEWTCP_MAXMSG_LIMIT ||
+	    mlen > newtcp_stage_max(nsk))
+		return 0;
+
+	stage = kvmalloc(max_t(size_t, mlen, 1), GFP_KERNEL);
+	if (!stage)
+		return -ENOMEM;
+	rc = newtcp_read_kern(nsk->tcp, &hdr, sizeof(hdr), MSG_DONTWAIT);
+	if (rc != sizeof(hdr)) {
+		/* Peeked under rx_lock, so it cannot be gone. */
+		kvfree(stage);
+		return rc < 0 ? rc : -EAGAIN;
+	}
+	nsk->rx_stage_size = mlen;
+	nsk->rx_stage_len = 0;
+	WRITE_ONCE(nsk->rx_stage, stage);
+	return 1;
+}
+
+/* Move what has arrived of the staged record out of TCP. */
+static int newtcp_stage_fill(struct newtcp_sock *nsk, int flags)
+{
+	struct sock *isk = nsk->tcp->sk;
+	u32 want = nsk->rx_stage_size - nsk->rx_stage_len;
+	int rc;
+
+	if (!want)
+		return 0;
+	rc = newtcp_read_kern(nsk->tcp, nsk->rx_stage + nsk->rx_stage_len,
+			      want, (flags & MSG_DONTWAIT) | MSG_WAITALL);
+	if (rc < 0)
+		return rc;
+	WRITE_ONCE(nsk->rx_stage_len, nsk->rx_stage_len + rc);
+	if ((u32)rc == want)
+		return 0;
+	/* EOF or a reset cut the record. */
+	if (!rc || (READ_ONCE(isk->sk_shutdown) & RCV_SHUTDOWN))
+		return -ECONNRESET;
+	if (flags & MSG_DONTWAIT || !signal_pending(current))
+		return -EAGAIN;
+	return sock_intr_errno(sock_rcvtimeo(&nsk->sk, false));
+}
+
+/* Hand out the staged record once it is whole; a peek leaves it staged. */
+static int newtcp_stage_recv(struct newtcp_sock *nsk, struct msghdr *msg,
+			     size_t len, int flags)
+{
+	size_t size = nsk->rx_stage_size;
+	size_t n = min(len, size);
+	int rc;
+
+	rc = newtcp_stage_fill(nsk, flags);
+	if (rc)
+		return rc;
+	if (copy_to_iter(nsk->rx_stage, n, &msg->msg_iter) != n)
+		return -EFAULT;
+	msg->msg_flags |= n < size ? MSG_TRUNC : MSG_EOR;
+	rc = flags & MSG_TRUNC ? size : n;
+	if (!(flags & MSG_PEEK)) {
+		atomic64_add(n, &nsk->bytes_received);
+		atomic64_inc(&nsk->msgs_received);
+		newtcp_stage_free(nsk);
+	}
+	return rc;
+}
+
 static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 			      size_t len, int flags)
 {
@@ -968,30 +1089,22 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		if (rc)
 			goto out;
 	}
+	if (!nsk->rx_stage && !nsk->rx_in_msg && !nsk->rx_hdr_got &&
+	    (nb || (flags & MSG_PEEK))) {
+		rc = newtcp_stage_start(nsk, len, flags);
+		if (rc < 0)
+			goto out;
+	}
+	if (nsk->rx_stage) {
+		rc = newtcp_stage_recv(nsk, msg, len, flags);
+		goto out;
+	}
 	if (flags & MSG_PEEK) {
 		rc = newtcp_seq_peek(nsk, msg, len, flags);
 		goto out;
 	}
 
 	if (!nsk->rx_in_msg) {
-		if (nb && !nsk->rx_hdr_got) {
-			__be32 hdr;
-
-			/* Without blocking, hand out whole records only. */
-			rc = newtcp_read_kern(tcp, &hdr, sizeof(hdr),
-					      MSG_PEEK | MSG_DONTWAIT);
-			if (rc <= 0)
-				goto out;
-			if (rc < (int)sizeof(hdr)) {
-				rc = -EAGAIN;
-				goto out;
-			}
-			rc = -EAGAIN;
-			mlen = ntohl(hdr) + sizeof(hdr);
-			if (mlen < (size_t)READ_ONCE(isk->sk_rcvbuf) / 2 &&
-			    tcp_inq(isk) < (int)mlen)
-				goto out;
-		}
 		while (nsk->rx_hdr_got < NEWTCP_FRAME_HDR) {
 			rc = newtcp_read_kern(tcp, nsk->rx_hdr + nsk->rx_hdr_got,
 					      NEWTCP_FRAME_HDR - nsk->rx_hdr_got,
@@ -1156,7 +1269,9 @@ static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
 		if (sk->sk_type == SOCK_SEQPACKET) {
 			/* Size of the next record, as AF_UNIX answers. */
 			mutex_lock(&nsk->rx_lock);
-			if (nsk->rx_in_msg)
+			if (nsk->rx_stage)
+				*karg = nsk->rx_stage_size;
+			else if (nsk->rx_in_msg)
 				*karg = nsk->rx_left;
 			else if (sk->sk_state == TCP_ESTABLISHED &&
 				 !nsk->rx_hdr_got &&
@@ -1339,6 +1454,8 @@ __poll_t newtcp_poll_mask(struct file *file, struct socket *sock)
 		break;
 	case TCP_ESTABLISHED:
 		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL);
+		if (newtcp_stage_ready(nsk))
+			mask |= EPOLLIN | EPOLLRDNORM;
 		break;
 	default:
 		/* As tcp_poll() says for a closed socket. */

@@ -275,6 +275,62 @@ static int t_blocking_big(void)
 	return 0;
 }
 
+/*
+ * Records the TCP window cannot hold whole, read without blocking: the
+ * sender fills the pipe first, so the receiver's window is shut with a
+ * record half in.  A reader that waits for the record to gather in TCP
+ * waits forever; each record must still come, by peek and then by read.
+ */
+static int t_nb_window(void)
+{
+	enum { RLEN = 20000 };
+	static char buf[RLEN + 1];
+	int c, s, fl, n, sent = 0, got = 0;
+	long long t0;
+	ssize_t r;
+
+	CHECK(!ntcp_pair(SOCK_SEQPACKET, &c, &s), "pair");
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		memset(buf, sent & 0xff, RLEN);
+		if (send(c, buf, RLEN, 0) < 0) {
+			CHECK(errno == EAGAIN, "send");
+			break;
+		}
+		sent++;
+	}
+	usleep(200000);
+	printf("# %d records of %d bytes queued\n", sent, RLEN);
+	t0 = now_ms();
+	while (got < sent) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		int flags = got & 1 ? MSG_PEEK : 0;
+
+		CHECK(now_ms() - t0 < 10000, "stuck at record %d of %d", got, sent);
+		CHECK(poll(&p, 1, 3000) == 1, "record %d of %d never readable",
+		      got, sent);
+		r = rmsg(s, buf, sizeof(buf), flags, &fl);
+		if (r < 0) {
+			CHECK(errno == EAGAIN, "recv");
+			continue;
+		}
+		CHECK(r == RLEN && (fl & MSG_EOR) &&
+		      (unsigned char)buf[0] == (got & 0xff) &&
+		      (unsigned char)buf[RLEN - 1] == (got & 0xff),
+		      "record %d: %zd bytes, first %d", got, r,
+		      (unsigned char)buf[0]);
+		if (flags) {
+			CHECK(!ioctl(s, FIONREAD, &n) && n == RLEN,
+			      "FIONREAD %d after peek", n);
+			CHECK(rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl) == RLEN,
+			      "read after peek");
+		}
+		got++;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	static const struct ntcp_test tests[] = {
@@ -284,6 +340,7 @@ int main(void)
 		{ "NEWTCP_MAXMSG: default, EMSGSIZE, bounds, big records", t_maxmsg, 10 },
 		{ "MSG_PEEK, FIONREAD record size, EAGAIN", t_peek_ioctl, 10 },
 		{ "3000 random-size records non-blocking, NEWTCP_INFO counts", t_many, 60 },
+		{ "non-blocking reads of records the TCP window cannot hold", t_nb_window, 30 },
 		{ "1 MiB records blocking", t_blocking_big, 30 },
 		{ "socket type mismatch refused both ways, listener survives", t_type_mismatch, 10 },
 		{ "unconnected: ENOTCONN", t_unconnected, 10 },
