@@ -151,6 +151,9 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
           break rounds;
         }
       }
+      // While the module is loaded, so its frames in a leak's backtrace have names.
+      const leaks = await runner.leakReports();
+      if (leaks) run.guest.kmemleak = leaks;
       const unloadFindings = await runner.unloadModules(run.guest);
       if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
       await saveDmesg(dir, lab);
@@ -168,7 +171,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     }
   }
 
-  const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0);
+  const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0);
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
   run.exitCode = run.infraError ? 2 : failedSuites ? 1 : 0;

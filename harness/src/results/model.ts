@@ -55,6 +55,8 @@ export interface RunResult {
     family?: number;
     /** Kernel reports (BUG, WARNING, …) raised while unloading the module: they fail the run. */
     unloadFindings?: string[];
+    /** kmemleak's reports after the suites (kernels with kmemleak only; [] = scanned, none). */
+    kmemleak?: string[];
   };
   suites: SuiteResult[];
 }

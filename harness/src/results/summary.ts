@@ -15,12 +15,23 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     out.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${secs(s.durationMs)}${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
     for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
   }
-  for (const k of run.guest?.unloadFindings?.slice(0, 5) ?? []) out.push(`  ✗ rmmod newtcp: ${k}`);
+  out.push(...endOfRunFindings(run, '  '));
   if (run.infraError) {
     const [first, ...detail] = run.infraError.split('\n');
     out.push(`error: ${first}`);
     if (detail.length) out.push(`  ${detail.slice(-8).join('\n  ')}`, `  (full detail in ${join(dir, 'results.json')} and console.log)`);
   }
+  return out;
+}
+
+/** What the end of the run found outside any suite: rmmod reports, kmemleak's verdict. */
+function endOfRunFindings(run: RunResult, prefix: string): string[] {
+  const out = (run.guest?.unloadFindings ?? []).slice(0, 5).map((k) => `${prefix}✗ rmmod newtcp: ${k}`);
+  const leaks = run.guest?.kmemleak;
+  if (!leaks) return out;
+  const count = leaks.filter((l) => /unreferenced object/.test(l)).length;
+  out.push(leaks.length ? `${prefix}✗ kmemleak: ${count} distinct leak(s)` : `${prefix}✓ kmemleak: scanned after the suites, no leaks`);
+  out.push(...leaks.slice(0, 12).map((k) => `${prefix}    ${k}`));
   return out;
 }
 
@@ -44,6 +55,7 @@ export function matrixTable(runs: RunResult[]): string[] {
   const out = [line(header), ...rows.map(line)];
   for (const r of runs) {
     if (r.infraError) out.push(`${r.target}: ${r.infraError.split('\n')[0]}`);
+    out.push(...endOfRunFindings(r, `${r.target}: `));
     for (const s of r.suites.filter((x) => x.status !== 'pass')) {
       const failed = s.tests.filter((t) => t.status === 'fail').map((t) => t.name);
       out.push(`${r.target}/${s.name}: ${[...s.errors, ...failed.map((n) => `not ok: ${n}`)].slice(0, 4).join('; ')}`);

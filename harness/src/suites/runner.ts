@@ -5,6 +5,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
+import { kmemleakBaseline, kmemleakReports } from '../guest/kmemleak.js';
 import type { ExecResult, Guest } from '../guest/ssh.js';
 import type { RunResult, SuiteResult } from '../results/model.js';
 import { reportLines, scanDmesg, unexpectedTaint } from '../results/dmesg-scan.js';
@@ -55,6 +56,9 @@ async function answers(guest: Guest): Promise<boolean> {
 }
 
 export class SuiteRunner {
+  /** Guests (by index) whose kernel has kmemleak, baselined before the module loaded. */
+  private readonly kmemleak = new Set<number>();
+
   constructor(
     private readonly lab: Lab,
     private readonly bus: EventBus,
@@ -66,6 +70,7 @@ export class SuiteRunner {
     for (const g of this.lab.guests) {
       const f: GuestFacts = {};
       await checkE1000(g.ssh, g.mgmtMac, f);
+      if (await kmemleakBaseline(g.ssh)) this.kmemleak.add(g.index);
       await this.loadModule(g, f);
       if (g.index === 1) Object.assign(facts, f);
     }
@@ -79,6 +84,18 @@ export class SuiteRunner {
     }
     facts.moduleLoaded = true;
     facts.family = Number((await g.ssh.run('cat /sys/module/newtcp/parameters/family')).trim());
+  }
+
+  /** kmemleak's reports after the suites, on guests whose kernel has it; undefined when none has. */
+  async leakReports(): Promise<string[] | undefined> {
+    if (!this.kmemleak.size) return undefined;
+    const found: string[] = [];
+    for (const g of this.lab.guests) {
+      if (!this.kmemleak.has(g.index)) continue;
+      const reports = await kmemleakReports(g.ssh);
+      found.push(...(this.lab.guests.length > 1 ? reports.map((l) => `[${g.name}] ${l}`) : reports));
+    }
+    return found;
   }
 
   /** Unloads newtcp.ko everywhere; kernel reports raised by the unload itself are returned. */
