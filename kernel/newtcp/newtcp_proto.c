@@ -1307,6 +1307,21 @@ static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
 }
 NEWTCP_DEFINE_PROTO_IOCTL(newtcp_ioctl, newtcp_ioctl_impl)
 
+/*
+ * The inner TCP socket's option handlers answer SOL_TCP, SOL_IP and the
+ * other levels for us, and their answer goes to user space as is --
+ * except -ENOTSUPP, which is kernel-internal (524, not in <errno.h>) and
+ * can come from option code that is not ours (a ULP on the inner
+ * socket).  SOL_SOCKET never gets here: sock_setsockopt() answers it on
+ * our own socket, so its ENOTSUPP for SO_ZEROCOPY on 5.10 (every family
+ * but inet and RDS, AF_UNIX too, until 869420a8be19 in 5.18) is out of
+ * any protocol's reach.  See COMPAT.md.
+ */
+static int newtcp_inner_err(int err)
+{
+	return err == -ENOTSUPP ? -EOPNOTSUPP : err;
+}
+
 static int newtcp_setsockopt(struct sock *sk, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
@@ -1315,9 +1330,11 @@ static int newtcp_setsockopt(struct sock *sk, int level, int optname,
 	int rc;
 
 	/* SOL_TCP, SOL_IP, ...: the inner TCP socket owns those. */
-	if (level != SOL_NEWTCP)
-		return nsk->tcp->ops->setsockopt(nsk->tcp, level, optname,
-						 optval, optlen);
+	if (level != SOL_NEWTCP) {
+		rc = nsk->tcp->ops->setsockopt(nsk->tcp, level, optname,
+					       optval, optlen);
+		return newtcp_inner_err(rc);
+	}
 	switch (optname) {
 	case NEWTCP_NODELAY:
 	case NEWTCP_MAXMSG:
@@ -1376,9 +1393,11 @@ static int newtcp_getsockopt(struct sock *sk, int level, int optname,
 	struct newtcp_info info;
 	int len, val;
 
-	if (level != SOL_NEWTCP)
-		return nsk->tcp->ops->getsockopt(nsk->tcp, level, optname,
-						 optval, optlen);
+	if (level != SOL_NEWTCP) {
+		val = nsk->tcp->ops->getsockopt(nsk->tcp, level, optname,
+						optval, optlen);
+		return newtcp_inner_err(val);
+	}
 	if (get_user(len, optlen))
 		return -EFAULT;
 	if (len < 0)

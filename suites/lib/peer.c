@@ -1030,7 +1030,7 @@ int peer_server(ctl_extra_fn extra)
 		PEER_PORT_HANGUP, PEER_PORT_ECHO, PEER_PORT_BANNER,
 		PEER_PORT_SILENT,
 	};
-	struct timeval tv = { .tv_sec = 120 };
+	struct timeval tv = { .tv_sec = 120 }, no_timeout = { 0 };
 	int ctl, i;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1068,6 +1068,12 @@ int peer_server(ctl_extra_fn extra)
 			}
 			continue;
 		}
+		/*
+		 * The listener's 120 s wait is inherited; the suite-long
+		 * connection idles while the tests run, however long they take.
+		 */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &no_timeout,
+			   sizeof(no_timeout));
 		c = malloc(sizeof(*c));
 		c->fd = fd;
 		c->type = ctl_first;
