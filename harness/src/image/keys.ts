@@ -22,12 +22,25 @@ export function publicBlob(line: string): Buffer {
   return Buffer.from(b64, 'base64');
 }
 
+/**
+ * An ed25519 pair ssh2 can read back. ssh2's keygen strips leading zero bytes from the public
+ * key, so about 1 pair in 256 comes out malformed (mscdex/ssh2#1390, #1513); such a pair is
+ * thrown away and another made.
+ */
+export function clientKeyPair(generate = () => ssh2.utils.generateKeyPairSync('ed25519', { comment: 'sockvm' })): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = generate();
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
+    if (attempt >= 20) throw new Error('ssh2 made 20 unreadable ed25519 key pairs in a row');
+  }
+}
+
 export async function makeRunKeys(dir: string): Promise<RunKeys> {
   const hostKeyPath = join(dir, 'dropbear_host_key');
   await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyPath], { stdin: 'ignore' });
   const pub = await execa('dropbearkey', ['-y', '-f', hostKeyPath], { stdin: 'ignore' });
   const hostPublicLine = pub.stdout.split('\n').find((l) => l.startsWith('ssh-')) ?? '';
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'sockvm' });
+  const client = clientKeyPair();
   return {
     hostKey: await readFile(hostKeyPath),
     hostPublicBlob: publicBlob(hostPublicLine),
