@@ -42,3 +42,21 @@ t.test('SIGINT during boot: results written, exit 130, no QEMU left', async (t) 
   t.match(run.infraError ?? '', /interrupted by SIGINT/);
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
+
+t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest booted again', async (t) => {
+  let sent = false;
+  const r = await runSockvm(['--suite', 'create', '--suite', 'stream'], (out, child) => {
+    if (!sent && /suite create: PASS/.test(out)) {
+      sent = true;
+      setTimeout(() => child.kill('SIGINT'), 2000);
+    }
+  });
+  t.ok(sent, 'interrupted while stream ran');
+  t.equal(r.code, 130, r.output);
+  const run = readResults(r.resultsRoot);
+  t.match(run.infraError ?? '', /interrupted by SIGINT/);
+  t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'create kept');
+  t.notOk(run.suites.some((s) => s.status === 'error'), 'the interrupted suite is not reported as a crash');
+  t.notMatch(r.output, /rebooting the guest/);
+  t.same(qemuLeftBehind(r.resultsRoot), []);
+});

@@ -98,7 +98,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const dir = matrix ? join(runDir, target.name) : runDir;
       const reproduce = matrix ? commandLine(['sockvm', 'run', ...targetArgv(ctx.argv, target.name)]) : command;
-      return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, suites });
+      return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, suites });
     },
     ctx.isInterrupted,
   );

@@ -36,6 +36,8 @@ export interface TargetContext {
   dir: string;
   /** Rejects when the user interrupts; the run then shuts down in order. */
   interrupted: Promise<never>;
+  /** True once the user interrupted: work still in flight then stops instead of going on. */
+  isInterrupted: () => boolean;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
 }
@@ -133,6 +135,8 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         for (const suite of selected) {
           const name = roundName(suite.name, round, plan.repeat);
           const result = await runner.runSuite(suite, name);
+          // Interrupted: the guests were shut down under this suite; it did not crash.
+          if (ctx.isInterrupted()) return;
           run.suites.push(result);
           run.phases[`suite:${name}`] = result.durationMs;
           await writeResults(run, dir);

@@ -1,5 +1,6 @@
 // The guests of a run: one, or two joined by an e1000 link. Boots them together, reboots them
 // after a crash, and always shuts them down.
+import { InfraError } from '../util/errors.js';
 import type { Guest } from '../guest/ssh.js';
 import { bootGuest, guestIdentity, type BootOptions, type BootTimings } from './boot.js';
 import { freeLocalUdpPort } from './ports.js';
@@ -21,6 +22,8 @@ export class Lab {
   readonly guests: LabGuest[] = [];
   private readonly vms: Vm[] = [];
   private boots = 0;
+  /** Set by shutdown(): an interrupted run's late work must not start guests again. */
+  private closed = false;
 
   constructor(
     readonly size: 1 | 2,
@@ -29,12 +32,13 @@ export class Lab {
 
   /** Boots every guest (in parallel); returns guest 1's timings. */
   async boot(): Promise<BootTimings> {
+    if (this.closed) throw new InfraError('the guests were shut down (run interrupted); not booting again');
     this.boots++;
     const ports = this.size === 2 ? [await freeLocalUdpPort(), await freeLocalUdpPort()] : [];
     const booted = await Promise.all(
       Array.from({ length: this.size }, (_, i) => {
         const index = i + 1;
-        const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => this.vms.push(vm) };
+        const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => (this.closed ? void vm.stop() : this.vms.push(vm)) };
         if (this.size === 2) opts.link = { localPort: ports[i] as number, remotePort: ports[1 - i] as number };
         return bootGuest(opts).then((b) => ({ index, ...b }));
       }),
@@ -61,8 +65,18 @@ export class Lab {
     return this.guests.map((g) => (this.size > 1 ? `[${g.name}]\n${g.vm.consoleTail(lines)}` : g.vm.consoleTail(lines))).join('\n');
   }
 
-  /** Powers the guests off (politely if they answer) and reaps every QEMU this lab started. */
+  /** Powers the guests off (politely if they answer) and reaps every QEMU this lab started; for good. */
   async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.stopGuests();
+  }
+
+  async reboot(): Promise<BootTimings> {
+    await this.stopGuests();
+    return this.boot();
+  }
+
+  private async stopGuests(): Promise<void> {
     await Promise.all(
       this.guests.map(async (g) => {
         if (g.vm.running) {
@@ -75,10 +89,5 @@ export class Lab {
     await Promise.all(this.vms.map((vm) => vm.stop()));
     this.guests.length = 0;
     this.vms.length = 0;
-  }
-
-  async reboot(): Promise<BootTimings> {
-    await this.shutdown();
-    return this.boot();
   }
 }
