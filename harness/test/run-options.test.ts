@@ -11,7 +11,7 @@ t.test('defaults', async (t) => {
   const p = plan([]);
   t.equal(p.accel, 'auto');
   t.equal(p.resultsRoot, '/w/results');
-  t.equal(p.cpus, 2);
+  t.equal(p.cpus, undefined, 'no --cpus: the target decides');
   t.equal(p.kernel, undefined);
   t.same(p.only, []);
 });

@@ -23,6 +23,8 @@ t.test('errors name the file, the key and the fix', async (t) => {
   t.throws(() => parseConfig('{"targets": {}}', f), /"targets" must be an object of named targets/);
   t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host"}}, "default": "y"}', f), /"default" must name one of the targets \(x\)/);
   t.throws(() => parseConfig('{"target": {}}', f), /unknown key "target"/);
+  t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 0}}}', f), /targets\.x: "tcgCpus" must be a whole number of guest CPUs from 1 to 64/);
+  t.equal(parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 1}}}', f).targets[0]?.tcgCpus, 1);
   t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
 });
 

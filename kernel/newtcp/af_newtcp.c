@@ -352,12 +352,19 @@ static int __init newtcp_init(void)
 
 	rc = sock_register(&newtcp_family_ops);
 	if (rc) {
-		if (rc == -EEXIST)
+		/*
+		 * A taken slot is EBUSY: EEXIST from finit_module() means
+		 * "already loaded", which modprobe reports as success, and
+		 * since 743f8cae549a the loader rewrites it to EBUSY anyway.
+		 */
+		if (rc == -EEXIST) {
 			pr_err("address family %d is already registered; load with family=<free slot>\n",
 			       newtcp_family);
-		else
+			rc = -EBUSY;
+		} else {
 			pr_err("sock_register(family=%d) failed: %d\n",
 			       newtcp_family, rc);
+		}
 		newtcp_proc_exit();
 		newtcp_proto_unregister();
 		return rc;

@@ -121,7 +121,9 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     run.accelReason = accel.reason;
     if (accel.accel === 'tcg' && plan.accel === 'auto') bus.emit({ type: 'notice', message: accel.reason });
 
-    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus: plan.cpus, keys, dir, timeoutMs: plan.bootTimeoutMs });
+    const cpus = plan.cpus ?? (accel.accel === 'tcg' ? target.tcgCpus : undefined) ?? 2;
+    run.cpus = cpus;
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: plan.bootTimeoutMs });
     live.lab = lab;
     const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);

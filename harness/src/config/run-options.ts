@@ -35,7 +35,8 @@ export interface RunPlan {
   bootTimeoutMs: number;
   suiteTimeoutMs: number;
   memoryMiB: number;
-  cpus: number;
+  /** Guest CPUs; undefined: the target's tcgCpus under TCG, else 2. */
+  cpus?: number;
   verbose: boolean;
 }
 
@@ -73,7 +74,7 @@ Run:
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
   --memory <MiB>           guest memory (default 1024)
-  --cpus <n>               guest CPUs (default 2)
+  --cpus <n>               guest CPUs (default 2; under TCG a target's "tcgCpus" if it sets one)
   --boot-timeout <s>       boot-to-SSH limit in seconds (default 120)
   --suite-timeout <s>      per-suite limit in seconds (default 600)
   --results-dir <dir>      where run directories go (default ./results)
@@ -156,9 +157,9 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     bootTimeoutMs: positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000,
     suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
     memoryMiB: positiveInt('memory', v.memory, 1024, 65536),
-    cpus: positiveInt('cpus', v.cpus, 2, 64),
     verbose: v.verbose ?? false,
   };
+  if (v.cpus !== undefined) plan.cpus = positiveInt('cpus', v.cpus, 2, 64);
   if (v.test !== undefined) plan.testFilter = v.test;
   if (v['module-src'] !== undefined) plan.moduleSrc = resolve(cwd, v['module-src']);
   if (v.seed !== undefined) plan.seed = Number(v.seed);

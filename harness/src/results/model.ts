@@ -42,6 +42,8 @@ export interface RunResult {
   /** Distro packages the kernel came from, with exact versions. */
   packages?: { name: string; version: string }[];
   accelerator?: string;
+  /** Guest CPUs each guest had. */
+  cpus?: number;
   accelReason?: string;
   /** Where boot-to-SSH time went (host ms and guest uptime in s). */
   boot?: { toReadyMs: number; sshMs: number; guestInitUptime?: number; guestReadyUptime?: number; kernelFormat: string; guests: number };
