@@ -80,6 +80,9 @@ struct newtcp_sock {
 	u32			maxmsg;
 	int			nodelay;
 
+	/* Pages this socket counts in newtcp_prot's memory_allocated. */
+	atomic_long_t		mem_pages;
+
 	/* NEWTCP_INFO */
 	atomic64_t		bytes_sent;
 	atomic64_t		bytes_received;

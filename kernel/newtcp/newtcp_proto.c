@@ -52,6 +52,35 @@ static void newtcp_queue(struct sock *sk, struct work_struct *work)
 		sock_put(sk);
 }
 
+/* ---- memory accounting ------------------------------------------------ */
+
+/*
+ * A NEW_TCP socket's memory is its inner TCP socket's queues and a
+ * staged record.  TCP charges the queues to TCP; our share is mirrored
+ * into newtcp_prot's memory_allocated (pages, as every protocol counts)
+ * whenever data is sent, received, arrives or is polled for, so the
+ * NEW_TCP line of /proc/net/protocols shows what NEW_TCP holds.
+ */
+static void newtcp_mem_sync(struct newtcp_sock *nsk, struct sock *isk)
+{
+	long bytes = READ_ONCE(isk->sk_wmem_queued) +
+		     atomic_read(&isk->sk_rmem_alloc);
+	long pages, old;
+
+	if (READ_ONCE(nsk->rx_stage))
+		bytes += READ_ONCE(nsk->rx_stage_size);
+	pages = DIV_ROUND_UP(max(bytes, 0L), PAGE_SIZE);
+	old = atomic_long_xchg(&nsk->mem_pages, pages);
+	if (pages != old)
+		atomic_long_add(pages - old, &newtcp_memory_allocated);
+}
+
+static void newtcp_mem_uncharge(struct newtcp_sock *nsk)
+{
+	atomic_long_sub(atomic_long_xchg(&nsk->mem_pages, 0),
+			&newtcp_memory_allocated);
+}
+
 /* ---- callback forwarding ---------------------------------------------- */
 
 static struct newtcp_sock *newtcp_from_inner(const struct sock *isk)
@@ -68,6 +97,7 @@ static void newtcp_inner_data_ready(struct sock *isk)
 	nsk = newtcp_from_inner(isk);
 	if (nsk) {
 		nsk->saved_data_ready(isk);
+		newtcp_mem_sync(nsk, isk);
 		if (READ_ONCE(nsk->sk.sk_state) == TCP_LISTEN)
 			newtcp_queue(&nsk->sk, &nsk->listen_work);
 		else
@@ -84,6 +114,7 @@ static void newtcp_inner_write_space(struct sock *isk)
 	nsk = newtcp_from_inner(isk);
 	if (nsk) {
 		nsk->saved_write_space(isk);
+		newtcp_mem_sync(nsk, isk);
 		nsk->sk.sk_write_space(&nsk->sk);
 	}
 	read_unlock_bh(&isk->sk_callback_lock);
@@ -245,6 +276,7 @@ static void newtcp_sk_setup(struct sock *sk)
 	nsk->rx_stage_len = 0;
 	nsk->maxmsg = NEWTCP_MAXMSG_DEFAULT;
 	nsk->nodelay = 0;
+	atomic_long_set(&nsk->mem_pages, 0);
 	atomic64_set(&nsk->bytes_sent, 0);
 	atomic64_set(&nsk->bytes_received, 0);
 	atomic64_set(&nsk->msgs_sent, 0);
@@ -332,6 +364,8 @@ static void newtcp_close(struct sock *sk, long timeout)
 	sk->sk_prot->destroy(sk);
 
 	newtcp_restore_callbacks(nsk, tcp->sk);
+	/* No callback can charge it now: the inner socket is not ours. */
+	newtcp_mem_uncharge(nsk);
 	/* Abort a handshake in flight so the work below finishes quickly. */
 	if (old == TCP_SYN_SENT)
 		kernel_sock_shutdown(tcp, SHUT_RDWR);
@@ -1211,6 +1245,7 @@ static int newtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 			atomic64_inc(&nsk->msgs_sent);
 		}
 	}
+	newtcp_mem_sync(nsk, nsk->tcp->sk);
 	newtcp_error_reported(sk, rc);
 	return rc;
 }
@@ -1233,6 +1268,7 @@ static int newtcp_recvmsg_impl(struct sock *sk, struct msghdr *msg, size_t len,
 		if (rc > 0 && !(flags & MSG_PEEK))
 			atomic64_add(rc, &nsk->bytes_received);
 	}
+	newtcp_mem_sync(nsk, nsk->tcp->sk);
 	newtcp_error_reported(sk, rc);
 	return rc;
 }
@@ -1472,6 +1508,7 @@ __poll_t newtcp_poll_mask(struct file *file, struct socket *sock)
 		mask = 0;
 		break;
 	case TCP_ESTABLISHED:
+		newtcp_mem_sync(nsk, nsk->tcp->sk);
 		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL);
 		if (newtcp_stage_ready(nsk))
 			mask |= EPOLLIN | EPOLLRDNORM;

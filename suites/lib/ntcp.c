@@ -174,23 +174,34 @@ int proc_newtcp_has_port(uint16_t port)
 	return n;
 }
 
-long proc_protocols_sockets(const char *name)
+/* Column 2 (sockets) or 3 (memory, pages) of a protocol's line. */
+static long proc_protocols_field(const char *name, int memory)
 {
 	char line[512], n[64];
-	long sockets = -1;
+	long sockets = -1, pages = -1;
 	unsigned int size;
 	FILE *f = fopen("/proc/net/protocols", "r");
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %u %ld", n, &size, &sockets) == 3 &&
-		    !strcmp(n, name)) {
+		if (sscanf(line, "%63s %u %ld %ld", n, &size, &sockets,
+			   &pages) == 4 && !strcmp(n, name)) {
 			fclose(f);
-			return sockets;
+			return memory ? pages : sockets;
 		}
 	fclose(f);
 	return -1;
+}
+
+long proc_protocols_sockets(const char *name)
+{
+	return proc_protocols_field(name, 0);
+}
+
+long proc_protocols_memory(const char *name)
+{
+	return proc_protocols_field(name, 1);
 }
 
 int ntcp_info(int fd, struct newtcp_info *info)

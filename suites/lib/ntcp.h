@@ -39,6 +39,8 @@ int proc_newtcp_has_port(uint16_t port);
 
 /* NEW_TCP's "sockets" column of /proc/net/protocols (this netns), -1 if absent. */
 long proc_protocols_sockets(const char *name);
+/* Its memory column: pages; -1 when the protocol is not listed. */
+long proc_protocols_memory(const char *name);
 /* NEWTCP_INFO of @fd; 0 when the whole struct came back. */
 int ntcp_info(int fd, struct newtcp_info *info);
 /* Bring "lo" up (in a fresh network namespace); 0 on success. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -714,6 +715,14 @@ static void drain(int fd)
 		;
 }
 
+/* A dying writer's word that it starts writing now. */
+static void ds_tell_started(int fd)
+{
+	if (write(fd, "w", 1) < 0)
+		_exit(1);
+	close(fd);
+}
+
 static void serve_data(int fd, int type)
 {
 	static __thread unsigned char sbuf[CHUNK];
@@ -722,6 +731,7 @@ static void serve_data(int fd, int type)
 	unsigned char *buf;
 	ssize_t r;
 	pid_t pid;
+	int started[2];
 
 	if (ds_read_req(fd, type, &q)) {
 		printf("# server: bad or missing request on a %s connection\n",
@@ -780,8 +790,16 @@ static void serve_data(int fd, int type)
 		break;
 	case DS_DIE_READ:
 	case DS_DIE_WRITE:
+		/*
+		 * The writer says when it starts writing: the kill must land
+		 * mid-transfer however long preparing the data takes (16 MiB
+		 * of pattern is slow on a KASAN kernel under TCG).
+		 */
+		if (pipe(started))
+			started[0] = started[1] = -1;
 		pid = fork();
 		if (pid == 0) {
+			close(started[0]);
 			if (q.arg2) {
 				struct linger lg = { 1, 0 };
 
@@ -807,6 +825,7 @@ static void serve_data(int fd, int type)
 				_exit(0);
 			}
 			if (type == SOCK_STREAM) {
+				ds_tell_started(started[1]);
 				ds_stream_send(fd, q.seed, q.size);
 			} else {
 				uint32_t m = NEWTCP_MAXMSG_MAX;
@@ -814,17 +833,24 @@ static void serve_data(int fd, int type)
 				setsockopt(fd, SOL_NEWTCP, NEWTCP_MAXMSG, &m, sizeof(m));
 				buf = malloc(q.size);
 				pat_fill(q.seed, 0, buf, q.size);
+				ds_tell_started(started[1]);
 				send(fd, buf, q.size, MSG_NOSIGNAL);
 			}
 			pause();
 			_exit(0);
 		}
 		close(fd);
+		close(started[1]);
 		if (pid > 0 && q.op == DS_DIE_WRITE) {
+			struct pollfd p = { .fd = started[0], .events = POLLIN };
+
+			if (started[0] >= 0)
+				poll(&p, 1, 30000);
 			usleep(q.arg * 1000);
 			printf("# server: killing the writer after %u ms\n", q.arg);
 			kill(pid, SIGKILL);
 		}
+		close(started[0]);
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
 		return;

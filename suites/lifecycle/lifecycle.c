@@ -134,6 +134,35 @@ static int t_protocols_count(void)
 	return 0;
 }
 
+/*
+ * The memory column follows what NEW_TCP sockets hold: unread data
+ * queued on a pair shows as pages, closing gives them back.
+ */
+static int t_protocols_memory(void)
+{
+	static char buf[65536];
+	long base = proc_protocols_memory("NEW_TCP"), held, now;
+	long long queued = 0;
+	int c, s;
+	ssize_t r;
+
+	CHECK(base == 0, "no NEW_TCP memory at the start: %ld pages", base);
+	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s), "pair");
+	while ((r = send(c, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		queued += r;
+	usleep(200000);
+	held = proc_protocols_memory("NEW_TCP");
+	printf("# %lld bytes queued unread: %ld pages\n", queued, held);
+	CHECK(held * 4096 >= queued / 2,
+	      "memory column shows the queued data: %ld pages for %lld bytes",
+	      held, queued);
+	close(c);
+	close(s);
+	CHECK((now = proc_protocols_memory("NEW_TCP")) == 0,
+	      "closed: back to 0, got %ld pages", now);
+	return 0;
+}
+
 /* Unaccepted connections are no NEW_TCP sockets; closing drops them. */
 static int t_protocols_unaccepted(void)
 {
@@ -508,6 +537,7 @@ int main(void)
 {
 	static const struct ntcp_test tests[] = {
 		{ "/proc/net/protocols counts opens, accepts and closes exactly", t_protocols_count, 10 },
+		{ "/proc/net/protocols memory column follows queued data", t_protocols_memory, 10 },
 		{ "/proc/net/protocols: unaccepted connections are no sockets, closing drops them", t_protocols_unaccepted, 10 },
 		{ "/proc/net/newtcp header, empty without sockets", t_proc_header, 10 },
 		{ "/proc/net/newtcp rows: listener, pending, both ends, addresses, inode, queues, removal", t_proc_rows, 10 },
