@@ -35,19 +35,6 @@
 
 static int leaks, core_leaks;
 
-/* errno of setsockopt on a fresh AF_UNIX socket: the core's answer. */
-static int unix_set_errno(int level, int name, const void *buf, socklen_t len)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0), e = 0;
-
-	if (fd < 0)
-		return 0;
-	if (setsockopt(fd, level, name, buf, len))
-		e = errno;
-	close(fd);
-	return e;
-}
-
 static int unix_get_errno(int level, int name, socklen_t len)
 {
 	char buf[256] = { 0 };
@@ -119,7 +106,7 @@ static void sweep_opts(int fd, const char *state)
 						continue;
 					leak("setsockopt", state, lvl, name, errno,
 					     lvl == SOL_SOCKET &&
-					     unix_set_errno(lvl, name, buf, lens[k]) ==
+					     ntcp_unix_setsockopt_errno(lvl, name, buf, lens[k]) ==
 					     errno);
 				}
 			}

@@ -221,13 +221,10 @@ static int core_zerocopy_enotsupp;
 
 static void probe_core(void)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0), v = 1;
+	int v = 1;
 
-	core_zerocopy_enotsupp = fd >= 0 &&
-		setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &v, sizeof(v)) &&
-		errno == 524;
-	if (fd >= 0)
-		close(fd);
+	core_zerocopy_enotsupp = ntcp_unix_setsockopt_errno(SOL_SOCKET, SO_ZEROCOPY,
+							    &v, sizeof(v)) == 524;
 	if (core_zerocopy_enotsupp)
 		tap_diag("core: SO_ZEROCOPY gives ENOTSUPP on AF_UNIX too (before 869420a8be19); tolerated for SOL_SOCKET/SO_ZEROCOPY only");
 }

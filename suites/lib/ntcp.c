@@ -204,6 +204,19 @@ long proc_protocols_memory(const char *name)
 	return proc_protocols_field(name, 1);
 }
 
+int ntcp_unix_setsockopt_errno(int level, int name, const void *buf,
+			       socklen_t len)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), e = 0;
+
+	if (fd < 0)
+		return 0;
+	if (setsockopt(fd, level, name, buf, len))
+		e = errno;
+	close(fd);
+	return e;
+}
+
 int ntcp_info(int fd, struct newtcp_info *info)
 {
 	socklen_t len = sizeof(*info);

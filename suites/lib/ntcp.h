@@ -41,6 +41,12 @@ int proc_newtcp_has_port(uint16_t port);
 long proc_protocols_sockets(const char *name);
 /* Its memory column: pages; -1 when the protocol is not listed. */
 long proc_protocols_memory(const char *name);
+/*
+ * errno of setsockopt on a fresh AF_UNIX socket (0: it worked): what the
+ * socket core answers, before any protocol code runs.
+ */
+int ntcp_unix_setsockopt_errno(int level, int name, const void *buf,
+			       socklen_t len);
 /* NEWTCP_INFO of @fd; 0 when the whole struct came back. */
 int ntcp_info(int fd, struct newtcp_info *info);
 /* Bring "lo" up (in a fresh network namespace); 0 on success. */
