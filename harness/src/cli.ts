@@ -6,6 +6,7 @@ import { runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
+import { resultsWriter } from './results/writer.js';
 import { consoleReporter } from './ui/console-reporter.js';
 import { InfraError, UsageError, errorMessage } from './util/errors.js';
 
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
   // A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever).
   const interactive = Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) > 0 && !process.env.CI;
   bus.on(consoleReporter({ interactive, verbose: plan.verbose }));
+  bus.on(resultsWriter());
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const interrupted = new Promise<never>((_, reject) => {
     onSignal = (signal) => reject(new InfraError(`interrupted by ${signal}`));

@@ -1,5 +1,5 @@
 // Typed events: orchestration emits these and never prints; reporters and writers consume them.
-import type { TestResult } from './results/model.js';
+import type { MatrixResult, RunResult, TestResult } from './results/model.js';
 
 export type Phase = 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
 
@@ -14,19 +14,36 @@ export type SockvmEvent =
   | { type: 'suite-line'; suite: string; line: string }
   | { type: 'test-result'; suite: string; test: TestResult }
   | { type: 'suite-ended'; suite: string; status: 'pass' | 'fail' | 'error'; durationMs: number; reason?: string }
+  /** A target's results as they stand (after every suite, and at its end). */
+  | { type: 'target-results'; dir: string; run: RunResult }
+  /** The run is over: the matrix verdict when there is one; results/latest may point here. */
+  | { type: 'run-results'; dir: string; matrix?: MatrixResult }
   | { type: 'run-ended'; exitCode: number; resultsDir: string; summary: string[] };
 
-export type Listener = (event: SockvmEvent) => void;
+/** A listener may return a promise (a file write); settled() waits for all of them. */
+export type Listener = (event: SockvmEvent) => void | Promise<void>;
 
-/** A minimal synchronous event bus; listeners run in subscription order. */
+/** A minimal event bus; listeners run synchronously in subscription order. */
 export class EventBus {
   private readonly listeners: Listener[] = [];
+  private readonly pending = new Set<Promise<void>>();
 
   on(listener: Listener): void {
     this.listeners.push(listener);
   }
 
   emit(event: SockvmEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      const done = listener(event);
+      if (done) {
+        this.pending.add(done);
+        void done.finally(() => this.pending.delete(done)).catch(() => {});
+      }
+    }
+  }
+
+  /** Resolves when the listeners' work so far is done; rejects with its first failure. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 }

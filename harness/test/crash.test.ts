@@ -16,7 +16,8 @@ t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the 
   t.match(run.infraError ?? '', /the guest crashed during panic/);
   const suite = run.suites.find((s) => s.name === 'panic');
   t.equal(suite?.status, 'error');
-  t.match(suite?.errors[0] ?? '', /crashed: the guest died during the suite \(test 2 was running\): the guest kernel panicked/);
+  t.match(suite?.errors[0] ?? '', /crashed: the guest died during the suite \(test 2 \(sysrq crash\) was running\): the guest kernel panicked/);
+  t.match(suite?.tests[1] ?? {}, { id: 2, name: 'sysrq crash', status: 'error' }, 'the running test is marked crashed');
   t.match(suite?.kernelFindings.join('\n') ?? '', /Kernel panic - not syncing: sysrq triggered crash/);
   t.equal(suite?.tests[0]?.status, 'pass', 'the test reported before the crash is kept');
   const create = run.suites.find((s) => s.name === 'create');
@@ -25,6 +26,28 @@ t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the 
   const dir = join(r.resultsRoot, 'latest');
   t.match(readFileSync(join(dir, 'console.log'), 'utf8'), /Kernel panic - not syncing/);
   for (const f of ['panic.tap', 'junit.xml', 'results.tap', 'dmesg.txt']) t.ok(existsSync(join(dir, f)), `${f} written`);
+  t.same(qemuLeftBehind(r.resultsRoot), []);
+});
+
+t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suite naming the test, fresh guest for the next, no QEMU left', async (t) => {
+  let stopped = '';
+  const r = await runSockvm(['-v', '--suites-dir', panicSuites, '--suite', 'hang', '--suite', 'create'], (out, _child, root) => {
+    if (stopped || !/# running 2 - the guest stops answering/.test(out)) return;
+    const [pid] = qemuLeftBehind(root).map((l) => l.trim().split(/\s+/)[0]);
+    if (pid) {
+      stopped = pid;
+      process.kill(Number(pid), 'SIGSTOP');
+    }
+  });
+  t.ok(stopped, 'QEMU stopped mid-suite');
+  t.equal(r.code, 2, r.output);
+  const run = readResults(r.resultsRoot);
+  const suite = run.suites.find((s) => s.name === 'hang');
+  t.equal(suite?.status, 'error');
+  t.match(suite?.errors[0] ?? '', /\(test 2 \(the guest stops answering\) was running\): guest1 stopped answering over SSH \(hung kernel\?; guest1's console silent for \d+ s\)/);
+  t.match(suite?.tests[1] ?? {}, { id: 2, status: 'error' });
+  t.ok((suite?.durationMs ?? Infinity) < 120000, `noticed in ${suite?.durationMs} ms, long before the suite's 600 s limit`);
+  t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'the next suite ran green on a fresh guest');
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 

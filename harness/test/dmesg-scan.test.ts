@@ -10,6 +10,22 @@ t.test('finds oopses and warnings with context', async (t) => {
   t.same(scanDmesg(['[1.0] newtcp: loaded, family 22', '[1.1] a WARNING without colon is fine']), []);
   t.equal(scanDmesg(['[5.0] INFO: task suite:77 blocked for more than 120 seconds.'], 0).length, 1, 'hung task');
   t.equal(scanDmesg(['[5.0] refcount_t: underflow; use-after-free.'], 0).length, 1, 'refcount');
+  t.equal(scanDmesg(['[9.0] rcu: INFO: rcu_preempt self-detected stall on CPU'], 0).length, 1, 'RCU stall');
+  t.equal(scanDmesg(['[9.0] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'], 0).length, 1, 'RCU stall seen by another CPU');
+});
+
+t.test('a report that ended does not hide the next one, close behind it', async (t) => {
+  const lines = [
+    '[1.0] WARNING: CPU: 0 PID: 1 at net/newtcp/newtcp_proto.c:88 newtcp_close+0x1f/0x40 [newtcp]',
+    '[1.0] Modules linked in: newtcp(OE)',
+    '[1.0] ---[ end trace 0000000000000000 ]---',
+    '[1.1] BUG: kernel NULL pointer dereference, address: 0000000000000008',
+    '[1.1] Oops: 0000 [#1] PREEMPT SMP NOPTI',
+  ];
+  const found = scanDmesg(lines);
+  t.equal(found.length, 2, 'the warning and the oops');
+  t.same(found[0]?.lines, lines.slice(0, 3), 'the warning ends at its end line');
+  t.same(found[1]?.lines, lines.slice(3), 'the oops keeps its own Oops line');
 });
 
 t.test('the same report repeated is kept once, counted', async (t) => {

@@ -27,7 +27,12 @@ t.test('sockvm run boots the guest, runs every suite over SSH and writes every r
   for (const phase of ['module-build', 'image-build', 'boot', 'suite:create']) t.type(run.phases[phase], 'number', `phase ${phase} timed`);
   t.ok(run.kernel?.release, 'kernel release recorded');
   t.ok(run.accelerator === 'tcg' || run.accelerator === 'kvm', 'accelerator recorded');
-  t.match(run.command, /^sockvm run /);
+  // The reproduce line pins what auto chose: the accelerator, and the fuzzer's seed.
+  t.match(run.command, /^npm run sockvm -- run .* --accel (kvm|tcg)( --seed \d+)?$/);
+  const fuzz = run.suites.find((s) => s.name === 'fuzz');
+  if (fuzz) t.match(run.command, new RegExp(` --seed ${fuzz.seed}$`), 'the fuzz seed is pinned');
+  const untimed = run.suites.flatMap((s) => s.tests.filter((x) => typeof x.durationMs !== 'number').map((x) => `${s.name}: ${x.name}`));
+  t.same(untimed, [], 'every test has a duration');
   for (const f of ['console.log', 'dmesg.txt', 'create.tap', 'results.tap', 'junit.xml', 'results.json']) t.ok(existsSync(join(dir, f)), `${f} written`);
   t.match(readFileSync(join(dir, 'results.tap'), 'utf8'), /^TAP version 14\n# Subtest: create\n/);
   t.match(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testsuite name="create" tests="\d+" failures="0"/);

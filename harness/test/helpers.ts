@@ -16,7 +16,7 @@ export interface CliRun {
 }
 
 /** Runs `sockvm run` with CI=true into a fresh results dir; `onOutput` may act mid-run. */
-export function runSockvm(args: string[], onOutput?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
+export function runSockvm(args: string[], onOutput?: (text: string, child: ReturnType<typeof spawn>, resultsRoot: string) => void): Promise<CliRun> {
   const resultsRoot = mkdtempSync(join(tmpdir(), 'sockvm-e2e-'));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, 'run', '--results-dir', resultsRoot, ...args], {
@@ -26,7 +26,7 @@ export function runSockvm(args: string[], onOutput?: (text: string, child: Retur
     let output = '';
     const take = (chunk: Buffer): void => {
       output += chunk.toString();
-      onOutput?.(output, child);
+      onOutput?.(output, child, resultsRoot);
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);

@@ -2,7 +2,8 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareReleases, findHostKernel, userKernel } from '../src/kernel/host.js';
+import { fileURLToPath } from 'node:url';
+import { bzImageRelease, compareReleases, findHostKernel, userKernel } from '../src/kernel/host.js';
 
 function fakeRoot(releases: { rel: string; modules?: boolean; build?: boolean }[]): { boot: string; mods: string } {
   const root = mkdtempSync(join(tmpdir(), 'sockvm-host-'));
@@ -54,4 +55,15 @@ t.test('a user kernel must come with matching modules and build dir', async (t) 
   mkdirSync(join(build, 'include', 'config'), { recursive: true });
   writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.2.0\n');
   await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /does not match --build-dir release 6\.2\.0/);
+});
+
+t.test('a user kernel image must be the release its modules and build dir are', async (t) => {
+  const host = await findHostKernel();
+  t.equal(await bzImageRelease(host.image), host.release, `the installed ${host.image} names its release`);
+  t.equal(await bzImageRelease(fileURLToPath(import.meta.url)), undefined, 'no bzImage: nothing to compare');
+  const r = fakeRoot([{ rel: '6.0.9-other', modules: true, build: true }]);
+  const build = join(r.mods, '6.0.9-other', 'build');
+  mkdirSync(join(build, 'include', 'config'), { recursive: true });
+  writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.0.9-other\n');
+  await t.rejects(userKernel(host.image, join(r.mods, '6.0.9-other'), build), new RegExp(`is release ${host.release.replace(/\./g, '\\.')}, but --build-dir is 6\\.0\\.9-other`));
 });

@@ -35,3 +35,25 @@ t.test('streaming returns each test as its line arrives', async (t) => {
   t.equal(p.line('ok 1 - x')?.name, 'x');
   t.same(p.finish().errors, []);
 });
+
+t.test('durations: the suite\'s own # time= wins, else the time since the test began', async (t) => {
+  let clock = 1000;
+  const p = new TapParser(() => clock);
+  p.line('TAP version 14');
+  p.line('1..3');
+  p.line('# running 1 - timed by the suite');
+  clock = 1400;
+  const a = p.line('ok 1 - timed by the suite # time=12.5ms');
+  t.match(a, { name: 'timed by the suite', status: 'pass', durationMs: 12.5 });
+  t.notOk(a?.directive, 'time= is no directive');
+  p.line('# running 2 - timed by arrival');
+  t.match(p.running, { id: 2, name: 'timed by arrival', since: 1400 }, 'the running test is known before it ends');
+  clock = 1650;
+  t.match(p.line('not ok 2 - timed by arrival'), { status: 'fail', durationMs: 250 });
+  t.equal(p.running, undefined, 'nothing runs between tests');
+  const skip = p.line('ok 3 - skipped # SKIP filtered by SOCKVM_TEST');
+  t.match(skip, { status: 'skip', directive: 'SKIP filtered by SOCKVM_TEST' });
+  const done = p.finish();
+  t.same(done.errors, []);
+  t.same(done.tests.map((x) => x.diagnostics), [[], [], []], '"# running" lines are no diagnostics');
+});

@@ -1,16 +1,13 @@
 // `sockvm run`: builds the suites once, runs each chosen target (one by default, a matrix with
 // --target/--all-targets), writes the run's results and a summary event. Never prints.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildSuites } from '../build/suites.js';
 import type { RunPlan } from '../config/run-options.js';
 import { chooseTargets, loadConfig, type Target } from '../config/targets.js';
 import type { EventBus } from '../events.js';
-import { toMatrixJUnit } from '../results/junit.js';
 import { countTests, type MatrixResult } from '../results/model.js';
 import { matrixTable, targetSummary } from '../results/summary.js';
-import { toMatrixTap } from '../results/tap-writer.js';
-import { linkLatest } from '../results/writer.js';
 import { readManifest } from '../suites/manifest.js';
 import type { SuiteSpec } from '../suites/select.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
@@ -71,7 +68,8 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   const runId = newRunId();
   const runDir = join(plan.resultsRoot, runId);
   await mkdir(runDir, { recursive: true });
-  const command = commandLine(['sockvm', 'run', ...ctx.argv]);
+  // npm's script works from any clone; a linked `sockvm` bin takes the same arguments.
+  const command = commandLine(['npm', 'run', 'sockvm', '--', 'run', ...ctx.argv]);
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 
   const matrix = plan.targets.length > 0 || plan.allTargets;
@@ -97,7 +95,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const dir = matrix ? join(runDir, target.name) : runDir;
-      const reproduce = matrix ? commandLine(['sockvm', 'run', ...targetArgv(ctx.argv, target.name)]) : command;
+      const reproduce = matrix ? commandLine(['npm', 'run', 'sockvm', '--', 'run', ...targetArgv(ctx.argv, target.name)]) : command;
       return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, suites });
     },
     ctx.isInterrupted,
@@ -113,13 +111,12 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
       targets: runs,
       ...(setupError ? { infraError: setupError } : {}),
     };
-    if (matrix || !runs.length) {
-      await writeFile(join(runDir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
-      await writeFile(join(runDir, 'results.tap'), toMatrixTap(runs, setupError));
-      await writeFile(join(runDir, 'junit.xml'), toMatrixJUnit(runs, setupError));
-    }
+    bus.emit(matrix || !runs.length ? { type: 'run-results', dir: runDir, matrix: result } : { type: 'run-results', dir: runDir });
+  } else {
+    bus.emit({ type: 'run-results', dir: runDir });
   }
-  await linkLatest(runDir);
+  // Every result file is on disk before the summary says where they are.
+  await bus.settled();
 
   const summary: string[] = [];
   if (matrix) summary.push(...matrixTable(runs));

@@ -12,7 +12,6 @@ import type { BuildProgress } from '../kernel/kbuild.js';
 import { resolveKernel } from '../kernel/resolve.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
-import { writeResults } from '../results/writer.js';
 import { SuiteRunner } from '../suites/runner.js';
 import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
@@ -129,7 +128,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
     run.boot = { ...timings, kernelFormat, guests: labSize };
 
-    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, resultsDir: dir, seed: plan.seed, testFilter: plan.testFilter });
+    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, overrideTimeout: plan.suiteTimeoutOverride ?? false, resultsDir: dir, seed: plan.seed, testFilter: plan.testFilter });
     await phase('suites', async () => {
       run.guest = {};
       await runner.prepareGuests(run.guest);
@@ -141,7 +140,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
           if (ctx.isInterrupted()) return;
           run.suites.push(result);
           run.phases[`suite:${name}`] = result.durationMs;
-          await writeResults(run, dir);
+          bus.emit({ type: 'target-results', dir, run });
           if (result.status === 'error') {
             // The guest crashed or hung: a fresh one takes over for the suites that remain.
             bus.emit({ type: 'notice', message: `suite ${name} crashed; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
@@ -177,13 +176,23 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     }
   }
 
+  run.command = pinnedCommand(run);
   const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0);
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
   run.exitCode = run.infraError ? 2 : failedSuites ? 1 : 0;
   run.status = run.infraError ? 'error' : failedSuites ? 'fail' : 'pass';
-  await writeResults(run, dir);
+  bus.emit({ type: 'target-results', dir, run });
   return run;
+}
+
+/** The command that reruns this target as it ran: what auto chose (accelerator, seed) pinned. */
+function pinnedCommand(run: RunResult): string {
+  let command = run.command;
+  if (run.accelerator && !/ --accel\b/.test(command)) command += ` --accel ${run.accelerator}`;
+  const seed = run.suites.find((s) => s.seed !== undefined)?.seed;
+  if (seed !== undefined && !/ --seed\b/.test(command)) command += ` --seed ${seed}`;
+  return command;
 }
 
 /** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt. */

@@ -33,7 +33,10 @@ export interface RunPlan {
   suiteDirs: string[];
   resultsRoot: string;
   bootTimeoutMs: number;
+  /** A suite's limit when its suite.json names none (600 s). */
   suiteTimeoutMs: number;
+  /** --suite-timeout: overrides every suite's own limit. */
+  suiteTimeoutOverride?: boolean;
   memoryMiB: number;
   /** Guest CPUs; undefined: the target's tcgCpus under TCG, else 2. */
   cpus?: number;
@@ -65,7 +68,8 @@ Run:
   --suite <name>           run only this suite (repeatable, runs in the order given;
                            default: every suite)
   --tag <tag>              run only suites whose suite.json has this tag (repeatable)
-  --test <glob>            run only tests whose name matches (e.g. 'bind*'); others SKIP
+  --test <glob>            run only tests whose name (or <suite>/<name>) matches the fnmatch
+                           glob (e.g. 'bind*', 'stream/*EPIPE*'); others SKIP
   --repeat <n>             run the selection n times (results named <suite>#<round>)
   --until-fail             with --repeat: stop after the first round with a failure
                            (without --repeat: up to 100 rounds)
@@ -76,7 +80,8 @@ Run:
   --memory <MiB>           guest memory (default 1024)
   --cpus <n>               guest CPUs (default 2; under TCG a target's "tcgCpus" if it sets one)
   --boot-timeout <s>       boot-to-SSH limit in seconds (default 120)
-  --suite-timeout <s>      per-suite limit in seconds (default 600)
+  --suite-timeout <s>      per-suite limit in seconds, overriding each suite.json "timeout"
+                           (default: the suite.json value, else 600)
   --results-dir <dir>      where run directories go (default ./results)
   -v, --verbose            echo every TAP line as it streams
   -h, --help               this text
@@ -139,7 +144,8 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
   }
   if (v.seed !== undefined && !/^\d{1,10}$/.test(v.seed)) throw new UsageError(`--seed ${v.seed}: expected a whole number (as printed by a fuzz run)`);
-  if (v.test !== undefined && !/^[\w*?[\]. -]+$/.test(v.test)) throw new UsageError(`--test ${v.test}: use a glob of letters, digits, spaces and * ? [ ] . - _`);
+  // The glob reaches the guest in single quotes: any printable character but the quote.
+  if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test)) throw new UsageError(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
   const untilFail = v['until-fail'] ?? false;
   if (v.target?.length && v['all-targets']) throw new UsageError('--target and --all-targets exclude each other: name targets, or take them all');
   const plan: RunPlan = {
@@ -159,6 +165,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     memoryMiB: positiveInt('memory', v.memory, 1024, 65536),
     verbose: v.verbose ?? false,
   };
+  if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
   if (v.cpus !== undefined) plan.cpus = positiveInt('cpus', v.cpus, 2, 64);
   if (v.test !== undefined) plan.testFilter = v.test;
   if (v['module-src'] !== undefined) plan.moduleSrc = resolve(cwd, v['module-src']);

@@ -1,5 +1,5 @@
 // The embedded default kernel: the distro kernel installed on this machine.
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
@@ -78,5 +78,29 @@ export async function userKernel(image: string, modulesDir: string | undefined, 
   if (basename(modulesDir) !== release) {
     throw new UsageError(`--modules-dir ${modulesDir} does not match --build-dir release ${release}: modules and kbuild tree must come from the same kernel`);
   }
+  const imageRelease = await bzImageRelease(image);
+  if (imageRelease !== undefined && imageRelease !== release) {
+    throw new UsageError(`--kernel ${image} is release ${imageRelease}, but --build-dir is ${release}: boot the image the modules and kbuild tree were built with`);
+  }
   return { image, modulesDir, buildDir, release };
+}
+
+/**
+ * The release a bzImage names in its setup header (Documentation/x86/boot.rst: kernel_version
+ * at 0x20e points at "6.1.0-56-amd64 (…) #1 SMP …", 0x200 bytes on). Undefined when the file
+ * is no bzImage (a vmlinux, another arch): then nothing is checked here.
+ */
+export async function bzImageRelease(image: string): Promise<string | undefined> {
+  const fh = await open(image, 'r');
+  try {
+    const head = Buffer.alloc(0x8000);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    if (bytesRead < 0x210 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') return undefined;
+    const at = head.readUInt16LE(0x20e) + 0x200;
+    if (head.readUInt16LE(0x20e) === 0 || at >= bytesRead) return undefined;
+    const text = head.toString('latin1', at, Math.min(bytesRead, at + 256));
+    return /^(\S+)/.exec(text)?.[1];
+  } finally {
+    await fh.close();
+  }
 }

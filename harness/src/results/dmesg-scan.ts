@@ -17,7 +17,12 @@ const TROUBLE = [
   /refcount_t: /,
   /unreferenced object/,
   /\bODEBUG:/,
+  /rcu: INFO: rcu_\w+ (self-)?detected (expedited )?stalls?/,
+  /detected (hard|soft) LOCKUP/,
 ];
+
+/** The line a kernel report ends with; a report seen after it is a new one. */
+const REPORT_END = /---\[ end (trace|Kernel panic)/;
 
 /** Taint letters that loading our own out-of-tree, unsigned module is expected to set. */
 const EXPECTED_TAINT = new Set(['O', 'E']);
@@ -55,17 +60,24 @@ export function fingerprint(line: string): string {
     .trim();
 }
 
-/** Distinct reports, each with up to `context` lines after its first line. */
+/**
+ * Distinct reports, each with up to `context` lines after its first line. Trouble lines inside
+ * a report's context (an oops's "BUG:" then "Oops:") belong to it, unless the report ended
+ * ("---[ end trace") first.
+ */
 export function scanDmesg(lines: string[], context = 12): KernelReport[] {
   const reports = new Map<string, KernelReport>();
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
     if (!TROUBLE.some((re) => re.test(line))) continue;
+    let end = Math.min(lines.length, i + 1 + context);
+    const close = lines.slice(i + 1, end).findIndex((l) => REPORT_END.test(l));
+    if (close >= 0) end = i + 2 + close;
     const fp = fingerprint(line);
     const seen = reports.get(fp);
     if (seen) seen.count++;
-    else reports.set(fp, { fingerprint: fp, lines: lines.slice(i, i + 1 + context), count: 1 });
-    i += context;
+    else reports.set(fp, { fingerprint: fp, lines: lines.slice(i, end), count: 1 });
+    i = end - 1;
   }
   return [...reports.values()];
 }

@@ -15,15 +15,19 @@ const seconds = (ms: number | undefined): string => ((ms ?? 0) / 1000).toFixed(3
 function suiteXml(suite: SuiteResult, prefix = ''): string {
   const failures = suite.tests.filter((t) => t.status === 'fail').length;
   const skipped = suite.tests.filter((t) => t.status === 'skip').length;
+  const crashed = suite.tests.filter((t) => t.status === 'error').length;
   const errors = suite.errors.length + suite.kernelFindings.length > 0 ? 1 : 0;
   const lines = [
-    `  <testsuite name="${xmlEscape(prefix + suite.name)}" tests="${suite.tests.length + errors}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(suite.durationMs)}">`,
+    `  <testsuite name="${xmlEscape(prefix + suite.name)}" tests="${suite.tests.length + errors}" failures="${failures}" errors="${errors + crashed}" skipped="${skipped}" time="${seconds(suite.durationMs)}">`,
   ];
   for (const test of suite.tests) {
     const open = `    <testcase classname="${xmlEscape(prefix + suite.name)}" name="${xmlEscape(test.name)}" time="${seconds(test.durationMs)}"`;
     const body = test.diagnostics.length ? xmlEscape(test.diagnostics.join('\n')) : '';
-    if (test.status === 'fail' || test.status === 'error') {
+    if (test.status === 'fail') {
       lines.push(`${open}>`, `      <failure message="${xmlEscape(test.name)}">${body}</failure>`, '    </testcase>');
+    } else if (test.status === 'error') {
+      // The test a crash interrupted: it neither passed nor failed.
+      lines.push(`${open}>`, `      <error message="${xmlEscape(test.diagnostics[0] ?? 'crashed')}">${body}</error>`, '    </testcase>');
     } else if (test.status === 'skip') {
       lines.push(`${open}>`, `      <skipped message="${xmlEscape(test.directive ?? 'SKIP')}"/>`, '    </testcase>');
     } else {

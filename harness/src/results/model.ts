@@ -23,6 +23,8 @@ export interface SuiteResult {
   errors: string[];
   /** dmesg lines that failed the suite (oops, warnings, new taint). */
   kernelFindings: string[];
+  /** The seed a randomised suite printed ("# seed N"), for --seed. */
+  seed?: number;
 }
 
 export interface RunResult {

@@ -1,6 +1,13 @@
 // Parses the TAP a suite prints (TAP 13/14 and the KTAP subset our C library emits) into tests.
 import type { Status, TestResult } from './model.js';
 
+export interface RunningTest {
+  id: number;
+  name: string;
+  /** When its "# running" line arrived (the parser's clock). */
+  since: number;
+}
+
 export interface ParsedTap {
   version?: number;
   plan?: { start: number; end: number; skipReason?: string };
@@ -10,7 +17,9 @@ export interface ParsedTap {
   errors: string[];
 }
 
-const TEST_LINE = /^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(\w+)\b\s*(.*))?$/i;
+const TEST_LINE = /^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$/i;
+/** Our C library's "test N starts now" line, printed before the test runs. */
+const RUNNING_LINE = /^#\s*running\s+(\d+)\s+-\s+(.*)$/;
 const PLAN_LINE = /^(\d+)\.\.(\d+)\s*(?:#\s*(.*))?$/;
 
 /** Incremental parser: feed lines as they stream in, then finish(). */
@@ -19,10 +28,25 @@ export class TapParser {
   private last: TestResult | undefined;
   private inYaml = false;
   private nextId = 1;
+  /** When the current test began: its "# running" line, else the previous result. */
+  private mark: number;
+  /** The test announced by "# running" and not yet reported. */
+  running: RunningTest | undefined;
+
+  /** now: the clock for durations a suite does not report itself (ms). */
+  constructor(private readonly now: () => number = Date.now) {
+    this.mark = now();
+  }
 
   /** Returns the test this line completed, if any, so callers can stream results. */
   line(raw: string): TestResult | undefined {
     const line = raw.replace(/\r$/, '');
+    const running = RUNNING_LINE.exec(line);
+    if (running && !this.inYaml) {
+      this.mark = this.now();
+      this.running = { id: Number(running[1]), name: (running[2] ?? '').trim(), since: this.mark };
+      return undefined;
+    }
     if (this.inYaml) {
       if (/^\s*\.\.\.\s*$/.test(line)) this.inYaml = false;
       else this.last?.diagnostics.push(line.trim());
@@ -60,14 +84,19 @@ export class TapParser {
     const id = test[2] ? Number(test[2]) : this.nextId;
     if (id !== this.nextId) this.result.errors.push(`test ${id} out of order (expected ${this.nextId})`);
     this.nextId = id + 1;
-    const directive = test[4]?.toUpperCase();
+    const comment = test[4] ?? '';
+    const directive = /^(skip|todo)\b\s*(.*)$/i.exec(comment);
     let status: Status = test[1] ? 'fail' : 'pass';
-    if (directive === 'SKIP') status = 'skip';
-    else if (directive === 'TODO') status = 'todo';
+    if (directive?.[1]?.toUpperCase() === 'SKIP') status = 'skip';
+    else if (directive) status = 'todo';
     const result: TestResult = { id, name: (test[3] ?? '').trim() || `test ${id}`, status, diagnostics: [] };
-    if (directive) result.directive = `${directive}${test[5] ? ` ${test[5]}` : ''}`;
-    const time = /time=([\d.]+)ms/.exec(test[5] ?? '');
-    if (time) result.durationMs = Number(time[1]);
+    if (directive) result.directive = `${directive[1]?.toUpperCase()}${directive[2] ? ` ${directive[2]}` : ''}`;
+    // The suite's own measurement (# time=12.3ms) wins; else the time since the test began.
+    const time = /\btime=([\d.]+)ms\b/.exec(comment);
+    const now = this.now();
+    result.durationMs = time ? Number(time[1]) : Math.max(0, now - this.mark);
+    this.mark = now;
+    this.running = undefined;
     this.result.tests.push(result);
     this.last = result;
     return result;

@@ -4,7 +4,8 @@ import type { RunResult, SuiteResult, TestResult } from './model.js';
 function testLine(test: TestResult, index: number): string {
   const ok = test.status === 'fail' || test.status === 'error' ? 'not ok' : 'ok';
   const directive = test.status === 'skip' || test.status === 'todo' ? ` # ${test.directive ?? test.status.toUpperCase()}` : '';
-  return `${ok} ${index} - ${test.name}${directive}`;
+  const time = !directive && test.durationMs !== undefined ? ` # time=${test.durationMs.toFixed(3)}ms` : '';
+  return `${ok} ${index} - ${test.name}${directive}${time}`;
 }
 
 function suiteBlock(suite: SuiteResult, index: number): string[] {

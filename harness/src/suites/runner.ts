@@ -15,7 +15,10 @@ import type { Lab, LabGuest } from '../vm/lab.js';
 import type { SuiteSpec } from './select.js';
 
 export interface SuiteRunOptions {
+  /** A suite's limit when its suite.json names none. */
   defaultTimeoutMs: number;
+  /** --suite-timeout: this limit for every suite, whatever its suite.json says. */
+  overrideTimeout?: boolean;
   resultsDir: string;
   /** Passed to every suite as SOCKVM_SEED (the fuzzer's seed). */
   seed?: number;
@@ -147,7 +150,8 @@ export class SuiteRunner {
     this.bus.emit({ type: 'suite-started', suite: resultName });
     const tapFile = join(this.o.resultsDir, `${resultName}.tap`);
     await writeFile(tapFile, '');
-    const seconds = suite.manifest.timeoutSec ?? Math.ceil(this.o.defaultTimeoutMs / 1000);
+    const fallback = Math.ceil(this.o.defaultTimeoutMs / 1000);
+    const seconds = this.o.overrideTimeout ? fallback : (suite.manifest.timeoutSec ?? fallback);
     const guests = this.lab.guests;
     const before = await Promise.all(guests.map(async (g) => ({ dmesg: (await dmesgLines(g.ssh)).length, taint: await taint(g.ssh) })));
     const client = guests[0] as LabGuest;
@@ -167,6 +171,8 @@ export class SuiteRunner {
         onStdoutLine: (line) => {
           pending = pending.then(() => appendFile(tapFile, `${line}\n`));
           this.bus.emit({ type: 'suite-line', suite: resultName, line });
+          const seed = /^#\s*seed (\d+)\s*$/.exec(line);
+          if (seed && result.seed === undefined) result.seed = Number(seed[1]);
           const test = parser.line(line);
           if (test) this.bus.emit({ type: 'test-result', suite: resultName, test });
         },
@@ -199,12 +205,21 @@ export class SuiteRunner {
     if (!gone && (r?.lost || r?.timedOut || r?.code === 137)) {
       const alive = await Promise.all(guests.map((g) => answers(g.ssh)));
       const dead = guests.filter((_, i) => !alive[i]);
-      if (dead.length) gone = `${dead.map((g) => g.name).join(' and ')} stopped answering (hung kernel?)`;
+      if (dead.length) {
+        const silent = dead.map((g) => `${g.name}'s console silent for ${Math.round(g.vm.consoleSilentMs() / 1000)} s`).join(', ');
+        gone = `${dead.map((g) => g.name).join(' and ')} stopped answering over SSH (hung kernel?; ${silent})`;
+      }
     }
     if (gone) {
       result.status = 'error';
-      const running = result.tests.length + 1;
-      result.errors.unshift(`crashed: the guest died during the suite (test ${running} was running): ${gone}`);
+      // The test the suite announced ("# running N - name") and never reported crashed with it.
+      const running = parser.running;
+      const what = running ? `test ${running.id} (${running.name}) was running` : `test ${result.tests.length + 1} was running`;
+      const why = `crashed: the guest died during the suite (${what}): ${gone}`;
+      if (running && !result.tests.some((t) => t.id === running.id)) {
+        result.tests.push({ id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [why] });
+      }
+      result.errors.unshift(why);
       result.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
       if (!result.kernelFindings.length) result.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {

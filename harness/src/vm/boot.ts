@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Guest } from '../guest/ssh.js';
+import { InfraError } from '../util/errors.js';
 import type { RunKeys } from '../image/keys.js';
 import { exists } from '../util/fs.js';
 import { freeLocalPort } from './ports.js';
@@ -70,8 +71,23 @@ const uptimeOf = (line: string | undefined): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
+/** QEMU's words when the forward's port was taken between our probe and its bind. */
+const PORT_TAKEN = /Could not set up host forwarding rule/;
+
 export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest; timings: BootTimings }> {
-  const port = await freeLocalPort();
+  // A free port can be taken by another run before QEMU binds it: try a fresh one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bootOnce(o, await freeLocalPort(), attempt > 1);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function bootOnce(o: BootOptions, port: number, retry: boolean): Promise<{ vm: Vm; guest: Guest; timings: BootTimings }> {
   const id = guestIdentity(o.index ?? 1);
   const qemu: QemuOptions = {
     kernel: o.kernel,
@@ -92,9 +108,12 @@ export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest;
   if (o.editArgs) args = o.editArgs(args);
   await writeFile(join(o.dir, `qemu${id.suffix}.cmdline`), `${commandLine([QEMU, ...args])}\n`);
   const start = Date.now();
-  const vm = new Vm(QEMU, args, join(o.dir, `console${id.suffix}.log`), o.appendConsole ?? false);
+  const vm = new Vm(QEMU, args, join(o.dir, `console${id.suffix}.log`), (o.appendConsole ?? false) || retry);
   o.onVm?.(vm);
-  const ready = await vm.waitForLine(/SOCKVM-READY/, o.timeoutMs, 'booting the guest');
+  const ready = await vm.waitForLine(/SOCKVM-READY/, o.timeoutMs, 'booting the guest').catch((err: unknown) => {
+    if (vm.exit && PORT_TAKEN.test(vm.qemuErrors())) throw new PortTaken(vm.qemuErrors());
+    throw err;
+  });
   const readyAt = Date.now();
   const guest = await Guest.connect({
     port,
@@ -102,6 +121,10 @@ export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest;
     hostKeyBlob: o.keys.hostPublicBlob,
     guestGone: () => vm.deathReason(),
     deadlineMs: o.timeoutMs - (readyAt - start),
+  }).catch((err: unknown) => {
+    // The guest said it was ready: what its console said since is the best clue.
+    if (err instanceof InfraError && !err.detail) throw new InfraError(`${err.message}; console tail:`, vm.consoleTail());
+    throw err;
   });
   const timings: BootTimings = { toReadyMs: readyAt - start, sshMs: Date.now() - readyAt };
   const initUptime = uptimeOf(await vm.waitForLine(/sockvm: init started/, 1, 'init line').catch(() => undefined));

@@ -36,6 +36,10 @@ export function kernelCommandLine(extra: string[] = []): string {
     // No PS/2 hardware here: skip the controller probe.
     'i8042.noaux',
     'i8042.nokbd',
+    // A ring that does not wrap within a run, so per-suite dmesg reading by line counts holds.
+    'log_buf_len=8M',
+    // A task stuck uninterruptibly is reported within a suite's time, not after 120 s.
+    'sysctl.kernel.hung_task_timeout_secs=60',
     ...extra,
   ].join(' ');
 }

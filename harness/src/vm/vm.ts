@@ -19,6 +19,7 @@ export class Vm {
   private readonly lines: string[] = [];
   private partial = '';
   private stderr = '';
+  private lastOutputAt = Date.now();
   private watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
   readonly exited: Promise<VmExit>;
   exit: VmExit | undefined;
@@ -66,7 +67,13 @@ export class Vm {
     return all.slice(-n).join('\n');
   }
 
+  /** How long the serial console has been quiet (a hung kernel says nothing). */
+  consoleSilentMs(): number {
+    return Date.now() - this.lastOutputAt;
+  }
+
   private onConsole(chunk: Buffer): void {
+    this.lastOutputAt = Date.now();
     this.log.write(chunk);
     const text = this.partial + chunk.toString('utf8');
     const parts = text.split('\n');
