@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/sockios.h>
 
@@ -689,6 +690,190 @@ static int t_netns(void)
 	return 0;
 }
 
+/* ---- many connections at once ---------------------------------------- */
+
+#define NCONN	256
+
+/* One end of one of the NCONN connections: what it sends and expects. */
+struct conn_end {
+	int fd;
+	uint64_t tx_seed, rx_seed;
+	size_t tx_len, tx_off, rx_len, rx_off;
+	int eof;
+	uint32_t events;	/* what epoll waits for on it now */
+};
+
+static int raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur >= want)
+		return 0;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static uint64_t end_seed(int k) { return 0x5eed000000ULL + k; }
+static size_t end_len(int k) { return 2048 + (size_t)k * 29; }
+
+/* Send or receive once on end @k; 0, or 1 after printing why not. */
+static int conn_end_step(struct conn_end *e, int k, uint32_t ev, char *buf)
+{
+	size_t n;
+	ssize_t r;
+
+	if ((ev & EPOLLOUT) && e->tx_off < e->tx_len) {
+		n = 1 + (e->tx_off * 7 + k) % 3001;
+		if (n > e->tx_len - e->tx_off)
+			n = e->tx_len - e->tx_off;
+		ntcp_pattern(buf, n, e->tx_seed, e->tx_off);
+		r = send(e->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		CHECK(r > 0 || (r < 0 && errno == EAGAIN), "end %d send", k);
+		if (r > 0)
+			e->tx_off += r;
+		if (e->tx_off == e->tx_len)
+			CHECK(!shutdown(e->fd, SHUT_WR), "end %d SHUT_WR", k);
+	}
+	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !e->eof) {
+		n = 1 + (e->rx_off * 13 + k) % 2999;
+		r = recv(e->fd, buf, n, MSG_DONTWAIT);
+		CHECK(r >= 0 || errno == EAGAIN, "end %d recv at %zu", k,
+		      e->rx_off);
+		if (r == 0) {
+			CHECK(e->rx_off == e->rx_len, "end %d: EOF at %zu of %zu",
+			      k, e->rx_off, e->rx_len);
+			e->eof = 1;
+		} else if (r > 0) {
+			CHECK(e->rx_off + r <= e->rx_len,
+			      "end %d: %zu bytes, %zu expected", k,
+			      e->rx_off + r, e->rx_len);
+			n = ntcp_pattern_check(buf, r, e->rx_seed, e->rx_off);
+			CHECK(n == (size_t)r, "end %d: wrong byte at %zu", k,
+			      e->rx_off + n);
+			e->rx_off += r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * NCONN connections made at once (non-blocking connects, one listener),
+ * then every end sends its own pattern to its peer and reads the peer's
+ * to EOF, all through one epoll set; none is closed before all are done.
+ */
+static int t_many_conns(void)
+{
+	static struct conn_end e[2 * NCONN];
+	static int by_port[65536], acc[NCONN];
+	static char buf[4096];
+	struct epoll_event ev, out[64];
+	struct sockaddr_newtcp a;
+	socklen_t len;
+	uint16_t port;
+	int l, ep, i, k, n, err, live = 2 * NCONN;
+	long long t0 = now_ms(), t1;
+	long socks;
+
+	CHECK(!raise_nofile(2 * NCONN + 64), "RLIMIT_NOFILE");
+	l = ntcp_listener(SOCK_STREAM, &port);
+	CHECK(l >= 0 && !listen(l, 2 * NCONN), "listener, backlog %d",
+	      2 * NCONN);
+	a = ntcp_addr(port);
+	for (i = 0; i < NCONN; i++) {
+		k = socket(ntcp_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		CHECK(k >= 0, "socket %d", i);
+		CHECK(!connect(k, (struct sockaddr *)&a, sizeof(a)) ||
+		      errno == EINPROGRESS, "connect %d", i);
+		e[2 * i].fd = k;
+	}
+	/* Accept them all, in whatever order the handshakes finish. */
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < NCONN; ) {
+		struct pollfd p = { .fd = l, .events = POLLIN };
+
+		k = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+		if (k >= 0) {
+			acc[i++] = k;
+			continue;
+		}
+		CHECK(errno == EAGAIN, "accept %d", i);
+		CHECK(poll(&p, 1, 10000) == 1, "only %d of %d accepted", i,
+		      NCONN);
+	}
+	/* Pair each accepted end with its client by the client's port. */
+	memset(by_port, 0xff, sizeof(by_port));
+	for (i = 0; i < NCONN; i++) {
+		struct pollfd p = { .fd = e[2 * i].fd, .events = POLLOUT };
+
+		CHECK(poll(&p, 1, 10000) == 1 && (p.revents & POLLOUT),
+		      "client %d connected, revents %x", i, p.revents);
+		len = sizeof(err);
+		CHECK(!getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len) &&
+		      !err, "client %d SO_ERROR %d", i, err);
+		len = sizeof(a);
+		CHECK(!getsockname(p.fd, (struct sockaddr *)&a, &len), "gsn");
+		by_port[ntohs(a.snt_port)] = i;
+	}
+	for (i = 0; i < NCONN; i++) {
+		len = sizeof(a);
+		CHECK(!getpeername(acc[i], (struct sockaddr *)&a, &len), "gpn");
+		k = by_port[ntohs(a.snt_port)];
+		CHECK(k >= 0, "accepted end %d: no client on port %u", i,
+		      ntohs(a.snt_port));
+		by_port[ntohs(a.snt_port)] = -1;	/* taken */
+		e[2 * k + 1].fd = acc[i];
+	}
+	t1 = now_ms();
+	socks = proc_protocols_sockets("NEW_TCP");
+	printf("# %d connections up in %lld ms, %ld NEW_TCP sockets\n", NCONN,
+	       t1 - t0, socks);
+	CHECK(socks >= 2 * NCONN, "/proc/net/protocols counts %ld sockets",
+	      socks);
+
+	ep = epoll_create1(0);
+	CHECK(ep >= 0, "epoll");
+	for (k = 0; k < 2 * NCONN; k++) {
+		e[k].tx_seed = end_seed(k);
+		e[k].tx_len = end_len(k);
+		e[k].rx_seed = end_seed(k ^ 1);
+		e[k].rx_len = end_len(k ^ 1);
+		e[k].events = EPOLLIN | EPOLLOUT;
+		ev = (struct epoll_event){ .events = e[k].events, .data.u32 = k };
+		CHECK(!epoll_ctl(ep, EPOLL_CTL_ADD, e[k].fd, &ev), "add %d", k);
+	}
+	while (live) {
+		n = epoll_wait(ep, out, ARRAY_SIZE(out), 10000);
+		CHECK(n > 0, "no progress, %d ends not done", live);
+		for (i = 0; i < n; i++) {
+			struct conn_end *c = &e[out[i].data.u32];
+			uint32_t want;
+
+			if (conn_end_step(c, out[i].data.u32, out[i].events, buf))
+				return 1;
+			want = (c->tx_off < c->tx_len ? EPOLLOUT : 0) |
+			       (c->eof ? 0 : EPOLLIN);
+			if (want == c->events)
+				continue;
+			c->events = want;
+			ev = (struct epoll_event){ .events = want,
+						   .data.u32 = out[i].data.u32 };
+			CHECK(!epoll_ctl(ep, want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL,
+					 c->fd, &ev), "epoll_ctl");
+			if (!want)
+				live--;
+		}
+	}
+	printf("# patterns both ways on all %d in %lld ms\n", NCONN,
+	       now_ms() - t1);
+	for (k = 0; k < 2 * NCONN; k++)
+		close(e[k].fd);
+	return 0;
+}
+
 int main(void)
 {
 	static const struct ntcp_test tests[] = {
@@ -718,6 +903,7 @@ int main(void)
 		{ "SOL_NEWTCP options, optlen and unknown options, SOL_SOCKET mirroring", t_sockopts, 10 },
 		{ "/proc/net/newtcp lists sockets", t_proc, 10 },
 		{ "network namespaces are separate", t_netns, 10 },
+		{ "256 connections open at once, each moves its own pattern both ways", t_many_conns, 60 },
 	};
 
 	return ntcp_run_suite(tests, ARRAY_SIZE(tests));
