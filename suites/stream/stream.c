@@ -874,6 +874,113 @@ static int t_many_conns(void)
 	return 0;
 }
 
+/* ---- transfer sizes ---------------------------------------------------- */
+
+struct sized {
+	int fd;
+	size_t n;
+	uint64_t seed;
+	int rc;
+};
+
+/* Sends z->n pattern bytes in odd-sized writes, then SHUT_WR. */
+static void *sized_sender(void *arg)
+{
+	static const size_t chunk[] = { 1, 4093, 65537, 3, 262147, 1021 };
+	struct sized *z = arg;
+	char *buf = malloc(262147);
+	size_t off = 0, n;
+	int i = 0;
+
+	z->rc = -1;
+	if (!buf)
+		return NULL;
+	while (off < z->n) {
+		n = chunk[i++ % ARRAY_SIZE(chunk)];
+		if (n > z->n - off)
+			n = z->n - off;
+		ntcp_pattern(buf, n, z->seed, off);
+		if (write_full(z->fd, buf, n) != (ssize_t)n)
+			goto out;
+		off += n;
+	}
+	z->rc = shutdown(z->fd, SHUT_WR);
+out:
+	free(buf);
+	return NULL;
+}
+
+/* @n bytes over a fresh pair, every byte checked, then EOF. */
+static int sized_xfer(size_t n, uint64_t seed, char *buf)
+{
+	static const size_t chunk[] = { 4099, 1, 131071, 17, 65521, 7, 200003 };
+	struct sized z = { .n = n, .seed = seed };
+	struct newtcp_info ci, si;
+	size_t off = 0, want, bad;
+	pthread_t th;
+	long long t0 = now_ms();
+	int c, s, i = 0;
+	ssize_t r;
+
+	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s), "pair");
+	z.fd = c;
+	CHECK(!pthread_create(&th, NULL, sized_sender, &z), "thread");
+	for (;;) {
+		want = chunk[i++ % ARRAY_SIZE(chunk)];
+		r = read(s, buf, want);
+		CHECK(r >= 0, "%zu bytes: read at %zu", n, off);
+		if (!r)
+			break;
+		CHECK(off + r <= n, "%zu bytes: %zu arrived", n, off + r);
+		bad = ntcp_pattern_check(buf, r, seed, off);
+		CHECK(bad == (size_t)r, "%zu bytes: wrong byte at offset %zu",
+		      n, off + bad);
+		off += r;
+	}
+	pthread_join(th, NULL);
+	CHECK(!z.rc, "%zu bytes: sender failed", n);
+	CHECK(off == n, "%zu bytes: EOF after %zu", n, off);
+	CHECK(!ntcp_info(c, &ci) && !ntcp_info(s, &si), "INFO");
+	CHECK(ci.nti_bytes_sent == n && si.nti_bytes_received == n,
+	      "%zu bytes: INFO sent %llu received %llu", n,
+	      (unsigned long long)ci.nti_bytes_sent,
+	      (unsigned long long)si.nti_bytes_received);
+	printf("# %zu bytes in %lld ms\n", n, now_ms() - t0);
+	close(c);
+	close(s);
+	return 0;
+}
+
+static int t_sizes(void)
+{
+	static const size_t sizes[] = {
+		1, 2, 1023, 4096, 65483, 65536, 65537, (1 << 20) + 3,
+		8 << 20, BIG,
+	};
+	static char buf[200003];
+	struct pollfd p;
+	unsigned int i;
+	int c, s;
+
+	/* 0 bytes: the call says 0 and the peer sees nothing but EOF. */
+	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s), "pair");
+	CHECK(send(c, buf, 0, 0) == 0, "0-byte send returns 0");
+	CHECK(write(c, buf, 0) == 0, "0-byte write returns 0");
+	p = (struct pollfd){ .fd = s, .events = POLLIN };
+	CHECK(poll(&p, 1, 300) == 0, "peer readable after 0 bytes, %x",
+	      p.revents);
+	CHECK(recv(s, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == EAGAIN,
+	      "nothing to read");
+	CHECK(!shutdown(c, SHUT_WR), "SHUT_WR");
+	CHECK(read(s, buf, sizeof(buf)) == 0, "EOF, no bytes");
+	close(c);
+	close(s);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (sized_xfer(sizes[i], 0x512e0000ULL + i, buf))
+			return 1;
+	return 0;
+}
+
 int main(void)
 {
 	static const struct ntcp_test tests[] = {
@@ -904,6 +1011,7 @@ int main(void)
 		{ "/proc/net/newtcp lists sockets", t_proc, 10 },
 		{ "network namespaces are separate", t_netns, 10 },
 		{ "256 connections open at once, each moves its own pattern both ways", t_many_conns, 60 },
+		{ "sizes 0 B .. 64 MiB, pattern-verified", t_sizes, 90 },
 	};
 
 	return ntcp_run_suite(tests, ARRAY_SIZE(tests));
