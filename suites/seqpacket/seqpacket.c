@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,6 +333,239 @@ static int t_nb_window(void)
 	return 0;
 }
 
+/* ---- interleaved senders ------------------------------------------------ */
+
+#define NSEND		4
+#define NREC		200
+#define REC_MAX		65536	/* the default NEWTCP_MAXMSG */
+#define REC_MAGIC	0x52454331u
+
+/*
+ * A record of @len >= sizeof(struct rec_tag) starts with this tag; the
+ * rest is pattern (seed rec_seed(id, seq), offsets from the record's
+ * start).  Records are 0 bytes or at least a tag long: a zero-length
+ * record carries nothing, so those are only counted.
+ */
+struct rec_tag {
+	uint32_t magic, id, seq, len;
+};
+
+static uint32_t rec_len[NSEND][NREC];
+
+static uint64_t rec_seed(uint32_t id, uint32_t seq)
+{
+	return (uint64_t)id << 32 | seq;
+}
+
+static uint32_t rec_xs(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* Sizes: 1/16 empty, 3/16 small, the rest anything up to REC_MAX. */
+static void rec_plan(void)
+{
+	uint32_t s, r, id, i;
+
+	for (id = 0; id < NSEND; id++) {
+		s = 0x9e3779b9u * (id + 1);
+		for (i = 0; i < NREC; i++) {
+			r = rec_xs(&s);
+			if ((r & 15) == 0)
+				rec_len[id][i] = 0;
+			else if ((r & 15) < 4)
+				rec_len[id][i] = sizeof(struct rec_tag) +
+						 (r >> 8) % 241;
+			else
+				rec_len[id][i] = sizeof(struct rec_tag) +
+					(r >> 8) % (REC_MAX + 1 -
+						    sizeof(struct rec_tag));
+		}
+	}
+}
+
+struct rec_sender {
+	int fd, id, nonblock;
+	long eagain;
+	int rc;
+};
+
+static void rec_fill(char *buf, uint32_t id, uint32_t seq, uint32_t len)
+{
+	struct rec_tag t = { REC_MAGIC, id, seq, len };
+
+	if (!len)
+		return;
+	memcpy(buf, &t, sizeof(t));
+	ntcp_pattern(buf + sizeof(t), len - sizeof(t), rec_seed(id, seq),
+		     sizeof(t));
+}
+
+/* Sends sender @id's NREC records; without blocking, retries on EAGAIN. */
+static void *rec_send(void *arg)
+{
+	struct rec_sender *x = arg;
+	char *buf = malloc(REC_MAX);
+	uint32_t i, n;
+	ssize_t r;
+
+	x->rc = 1;
+	if (!buf)
+		return NULL;
+	for (i = 0; i < NREC; i++) {
+		n = rec_len[x->id][i];
+		rec_fill(buf, x->id, i, n);
+		for (;;) {
+			r = send(x->fd, buf, n, MSG_NOSIGNAL |
+				 (x->nonblock ? MSG_DONTWAIT : 0));
+			if (r >= 0 || !x->nonblock || errno != EAGAIN)
+				break;
+			x->eagain++;
+			if (x->eagain % 4) {
+				struct pollfd p = { .fd = x->fd,
+						    .events = POLLOUT };
+
+				poll(&p, 1, 100);
+			} else {
+				usleep(500);	/* EAGAIN from the send lock */
+			}
+		}
+		if (r != (ssize_t)n) {
+			printf("# sender %d record %u: send %zd of %u (%s)\n",
+			       x->id, i, r, n, ntcp_errname(errno));
+			goto out;
+		}
+	}
+	x->rc = 0;
+out:
+	free(buf);
+	return NULL;
+}
+
+/* Checks one received record of @r bytes; 0, or 1 after saying why. */
+static int rec_check(const char *buf, ssize_t r, uint32_t *next,
+		     long *zeros)
+{
+	struct rec_tag t;
+	uint32_t id;
+	size_t bad;
+
+	if (!r) {
+		(*zeros)++;
+		return 0;
+	}
+	CHECK(r >= (ssize_t)sizeof(t), "a %zd-byte record: no sender makes one",
+	      r);
+	memcpy(&t, buf, sizeof(t));
+	CHECK(t.magic == REC_MAGIC && t.id < NSEND && t.len == r,
+	      "%zd-byte record tagged %08x id %u seq %u len %u: not a record's start",
+	      r, t.magic, t.id, t.seq, t.len);
+	id = t.id;
+	while (next[id] < NREC && !rec_len[id][next[id]])
+		next[id]++;	/* its empty records are only counted */
+	CHECK(next[id] < NREC && t.seq == next[id],
+	      "sender %u: record %u arrived, %u expected", id, t.seq,
+	      next[id]);
+	CHECK(t.len == rec_len[id][t.seq], "sender %u record %u: %u bytes, sent %u",
+	      id, t.seq, t.len, rec_len[id][t.seq]);
+	bad = ntcp_pattern_check(buf + sizeof(t), r - sizeof(t),
+				 rec_seed(id, t.seq), sizeof(t));
+	CHECK(bad == r - sizeof(t),
+	      "sender %u record %u (%zd bytes): wrong byte at %zu", id, t.seq,
+	      r, sizeof(t) + bad);
+	next[id]++;
+	return 0;
+}
+
+/*
+ * NSEND senders share one socket: two threads and two processes, all
+ * blocking, or with the last one sending MSG_DONTWAIT and retrying on
+ * EAGAIN.  The peer must get every record whole, each sender's in order.
+ */
+static int interleaved(int nonblock)
+{
+	static struct rec_sender x[NSEND];
+	static char buf[REC_MAX + 1];
+	struct timeval tv = { .tv_sec = 10 };
+	uint32_t next[NSEND] = { 0 }, id;
+	long zeros = 0, want_zeros = 0, want = 0, got = 0;
+	long long t0 = now_ms(), bytes = 0;
+	pthread_t th[NSEND];
+	pid_t pid[NSEND] = { 0 };
+	int c, s, fl, i, st;
+	ssize_t r;
+
+	rec_plan();
+	for (id = 0; id < NSEND; id++)
+		for (i = 0; i < NREC; i++) {
+			want += rec_len[id][i] != 0;
+			want_zeros += !rec_len[id][i];
+		}
+	CHECK(!ntcp_pair(SOCK_SEQPACKET, &c, &s), "pair");
+	CHECK(!setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), "tmo");
+	for (id = 0; id < NSEND; id++) {
+		x[id] = (struct rec_sender){ .fd = c, .id = id,
+			.nonblock = nonblock && id == NSEND - 1 };
+		if (id < 2)
+			continue;
+		pid[id] = fork();
+		CHECK(pid[id] >= 0, "fork");
+		if (!pid[id]) {
+			close(s);
+			rec_send(&x[id]);
+			if (x[id].nonblock)
+				printf("# non-blocking sender: %ld EAGAIN\n",
+				       x[id].eagain);
+			fflush(stdout);
+			_exit(x[id].rc);
+		}
+	}
+	for (id = 0; id < 2; id++)
+		CHECK(!pthread_create(&th[id], NULL, rec_send, &x[id]), "thread");
+
+	while (got + zeros < want + want_zeros) {
+		r = rmsg(s, buf, sizeof(buf), 0, &fl);
+		CHECK(r >= 0, "recv after %ld records and %ld empty ones", got,
+		      zeros);
+		CHECK(r || (fl & MSG_EOR), "EOF after %ld records and %ld empty ones",
+		      got, zeros);
+		CHECK((fl & MSG_EOR) && !(fl & MSG_TRUNC) && r <= REC_MAX,
+		      "record %ld: %zd bytes, flags %x", got, r, fl);
+		if (rec_check(buf, r, next, &zeros))
+			return 1;
+		got += r > 0;
+		bytes += r;
+	}
+	for (id = 0; id < 2; id++) {
+		pthread_join(th[id], NULL);
+		CHECK(!x[id].rc, "sender thread %u", id);
+	}
+	for (id = 2; id < NSEND; id++) {
+		waitpid(pid[id], &st, 0);
+		CHECK(WIFEXITED(st) && !WEXITSTATUS(st), "sender process %u", id);
+	}
+	close(c);
+	r = rmsg(s, buf, sizeof(buf), 0, &fl);
+	CHECK(r == 0 && !(fl & MSG_EOR), "EOF after the last record: %zd, %x",
+	      r, fl);
+	for (id = 0; id < NSEND; id++) {
+		while (next[id] < NREC && !rec_len[id][next[id]])
+			next[id]++;
+		CHECK(next[id] == NREC, "sender %u: %u records", id, next[id]);
+	}
+	CHECK(zeros == want_zeros, "%ld empty records, %ld sent", zeros,
+	      want_zeros);
+	printf("# %ld records (%ld empty), %lld bytes in %lld ms\n",
+	       got + zeros, zeros, bytes, now_ms() - t0);
+	return 0;
+}
+
+static int t_interleaved(void) { return interleaved(0); }
+static int t_interleaved_nb(void) { return interleaved(1); }
+
 int main(void)
 {
 	static const struct ntcp_test tests[] = {
@@ -344,6 +579,8 @@ int main(void)
 		{ "1 MiB records blocking", t_blocking_big, 30 },
 		{ "socket type mismatch refused both ways, listener survives", t_type_mismatch, 10 },
 		{ "unconnected: ENOTCONN", t_unconnected, 10 },
+		{ "interleaved senders: 4 threads and processes sending records on one socket, every record arrives whole", t_interleaved, 60 },
+		{ "interleaved senders, one non-blocking retrying on EAGAIN: every record arrives whole", t_interleaved_nb, 60 },
 	};
 
 	return ntcp_run_suite(tests, ARRAY_SIZE(tests));
