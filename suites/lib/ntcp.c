@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Helpers shared by the NEW_TCP suites; see ntcp.h. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -297,6 +298,13 @@ uint64_t ntcp_checksum(uint64_t sum, const void *buf, size_t n)
 /* The suite's real stdout while a test child's output is captured. */
 static int real_stdout = -1;
 
+/*
+ * In a run_test() child this marks a line for the parent to pass on at
+ * once (without the mark), as it does "# ready".
+ */
+#define NOW_MARK	'\001'
+static int in_test_child;
+
 void tap_diag_now(const char *fmt, ...)
 {
 	char buf[1024];
@@ -304,18 +312,23 @@ void tap_diag_now(const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf + 2, sizeof(buf) - 3, fmt, ap);
+	n = vsnprintf(buf + 3, sizeof(buf) - 4, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof(buf) - 4)
-		n = sizeof(buf) - 4;
-	buf[0] = '#';
-	buf[1] = ' ';
-	buf[n + 2] = '\n';
+	if (n > (int)sizeof(buf) - 5)
+		n = sizeof(buf) - 5;
+	buf[0] = NOW_MARK;
+	buf[1] = '#';
+	buf[2] = ' ';
+	buf[n + 3] = '\n';
 	fflush(stdout);
-	if (write(real_stdout >= 0 ? real_stdout : 1, buf, n + 3) < 0)
+	if (in_test_child) {
+		if (write(1, buf, n + 4) < 0)
+			return;
+	} else if (write(real_stdout >= 0 ? real_stdout : 1, buf + 1, n + 3) < 0) {
 		return;
+	}
 }
 
 int test_selected(const char *name)
@@ -379,8 +392,10 @@ static void cap_read(int fd, struct capture *c, size_t *passed)
 
 		if (!nl)
 			break;
-		if (!strncmp(start, "# ready", 7)) {
+		if (!strncmp(start, "# ready", 7) || *start == NOW_MARK) {
 			fflush(stdout);
+			if (*start == NOW_MARK)
+				start++;
 			if (write(1, start, nl + 1 - start) < 0)
 				break;
 		}
@@ -412,7 +427,7 @@ static void emit_captured(struct capture *c, int subtests)
 	for (line = strtok_r(c->buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "    ", 4) || !strncmp(line, "# ready", 7) ||
-		    !strncmp(line, "# skip: ", 8))
+		    !strncmp(line, "# skip: ", 8) || line[0] == NOW_MARK)
 			continue;
 		if (line[0] == '#')
 			printf("%s\n", line);
@@ -442,29 +457,115 @@ static const char *skip_reason(const struct capture *c, char *out, size_t n)
 	return out;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* One line of a /proc file (wchan, the State: line of status), or "?". */
+static const char *proc_line(const char *path, const char *prefix,
+			     char *out, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+
+	snprintf(out, n, "?");
+	if (!f)
+		return out;
+	while (fgets(line, sizeof(line), f)) {
+		if (prefix && strncmp(line, prefix, strlen(prefix)))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(out, n, "%s", line + (prefix ? strlen(prefix) : 0) +
+			 strspn(line + (prefix ? strlen(prefix) : 0), " \t"));
+		break;
+	}
+	fclose(f);
+	return out;
+}
+
+/* Where in the kernel one task of a child that would not die sleeps. */
+static void diag_task_stack(const char *dir, const char *who)
+{
+	char path[450], line[256], state[64], wchan[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/status", dir);
+	proc_line(path, "State:", state, sizeof(state));
+	snprintf(path, sizeof(path), "%s/wchan", dir);
+	proc_line(path, NULL, wchan, sizeof(wchan));
+	tap_diag("%s: state %s, wchan %s", who, state, wchan);
+	snprintf(path, sizeof(path), "%s/stack", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		tap_diag("  %s: %s", path, strerror(errno));
+		return;
+	}
+	tap_diag("  %s:", path);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		tap_diag("    %s", line);
+	}
+	fclose(f);
+}
+
+static void diag_stuck(pid_t pid)
+{
+	char dir[64], tdir[400], who[300];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
+	snprintf(who, sizeof(who), "pid %d", (int)pid);
+	diag_task_stack(dir, who);
+	snprintf(tdir, sizeof(tdir), "%s/task", dir);
+	d = opendir(tdir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == pid)
+			continue;
+		snprintf(tdir, sizeof(tdir), "%s/task/%s", dir, e->d_name);
+		snprintf(who, sizeof(who), "thread %s", e->d_name);
+		diag_task_stack(tdir, who);
+	}
+	closedir(d);
+}
+
+/* How long a SIGKILLed child may take to die before we leave it. */
+#define REAP_GRACE_MS	10000
+
 int run_test(const char *name, int (*fn)(void), int timeout_s)
 {
 	struct capture cap = { 0 };
+	struct timespec t0;
 	char reason[256];
 	long long deadline;
 	size_t passed = 0;
-	int status = 0, pfd[2], timed_out = 0, rc;
+	int status = 0, pfd[2], timed_out = 0, stuck = 0, rc;
+	double ms;
 	pid_t pid;
 
 	if (!test_selected(name)) {
 		tap_skip("filtered by SOCKVM_TEST", "%s", name);
 		return 1;
 	}
-	fflush(stdout);
+	tap_running("%s", name);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (pipe2(pfd, O_CLOEXEC))
-		return tap_ok(0, "%s (pipe: %s)", name, strerror(errno));
+		return tap_ok_time(0, ms_since(&t0), "%s (pipe: %s)", name,
+				   strerror(errno));
 	if (real_stdout < 0)
 		real_stdout = fcntl(1, F_DUPFD_CLOEXEC, 10);
 	pid = fork();
 	if (pid < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
-		return tap_ok(0, "%s (fork: %s)", name, strerror(errno));
+		return tap_ok_time(0, ms_since(&t0), "%s (fork: %s)", name,
+				   strerror(errno));
 	}
 	if (!pid) {
 		/* Own process group: a timeout kills its helpers too. */
@@ -472,6 +573,15 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 		signal(SIGPIPE, SIG_IGN);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
+		/*
+		 * Hold nothing of the suite's own output (the SSH channel):
+		 * a child that never dies must not keep it open.
+		 * tap_diag_now() goes through the pipe, marked.
+		 */
+		if (real_stdout >= 0)
+			close(real_stdout);
+		real_stdout = -1;
+		in_test_child = 1;
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		fflush(stdout);
 		exit(fn());
@@ -487,11 +597,19 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 		rc = waitpid(pid, &status, WNOHANG);
 		if (rc == pid)
 			break;
-		if (left <= 0) {
+		if (left <= 0 && !timed_out) {
 			timed_out = 1;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
+			/*
+			 * It dies at once unless it sleeps uninterruptibly
+			 * in the kernel; then give it a while, not forever.
+			 */
+			deadline = now_ms() + REAP_GRACE_MS;
+			continue;
+		}
+		if (left <= 0) {
+			stuck = 1;
 			break;
 		}
 		/* Short naps: waitpid is the end, not EOF (helpers may
@@ -499,6 +617,7 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 		poll(&p, 1, left < 50 ? (int)left : 50);
 		cap_read(pfd[0], &cap, &passed);
 	}
+	ms = ms_since(&t0);
 	/* Whatever the test left behind (helpers, their sockets) dies now. */
 	kill(-pid, SIGKILL);
 	cap_read(pfd[0], &cap, &passed);
@@ -512,11 +631,16 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 		tap_skip(skip_reason(&cap, reason, sizeof(reason)), "%s", name);
 		rc = 1;
 	} else {
-		rc = tap_ok(!timed_out && WIFEXITED(status) &&
-			    WEXITSTATUS(status) == 0, "%s", name);
+		rc = tap_ok_time(!timed_out && WIFEXITED(status) &&
+				 WEXITSTATUS(status) == 0, ms, "%s", name);
 	}
 	emit_captured(&cap, 0);
-	if (timed_out)
+	if (stuck) {
+		/* Left as it is: never waited for again, not even at exit. */
+		tap_diag("timed out after %d s; the child did not die after SIGKILL (uninterruptible in the kernel)",
+			 timeout_s);
+		diag_stuck(pid);
+	} else if (timed_out)
 		tap_diag("timed out after %d s, killed", timeout_s);
 	else if (WIFSIGNALED(status))
 		tap_diag("crashed: killed by signal %d (SIG%s)%s",

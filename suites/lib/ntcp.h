@@ -70,14 +70,24 @@ uint64_t ntcp_checksum(uint64_t sum, const void *buf, size_t n);
  * - SOCKVM_TEST (a glob, fnmatch(3)) selects tests by name or by
  *   "<suite>/<name>" (SOCKVM_SUITE); others print
  *   "ok N - name # SKIP filtered by SOCKVM_TEST" without running.
+ * - A selected test is announced before it starts, flushed at once, by
+ *   "# running N - name" (N: the number its TAP line will get), so a
+ *   guest crash mid-test still names it.  Its line carries the time the
+ *   parent measured (monotonic clock): "ok N - name # time=12.345ms"
+ *   (not ok alike; a SKIP line keeps "# SKIP reason" and has no time).
  * - The child runs in its own process group.  At the timeout the whole
  *   group is SIGKILLed and the test is "not ok" with a "# timed out"
  *   diagnostic; a child killed by a signal is "not ok" with the signal
- *   named.  Helpers a test leaves behind are killed when it ends.
+ *   named.  Helpers a test leaves behind are killed when it ends.  A
+ *   child that is not dead 10 s after SIGKILL (asleep uninterruptibly in
+ *   the kernel) is left there: "not ok", the kernel stack and wchan of
+ *   each of its threads as diagnostics, and the suite goes on; it holds
+ *   none of the suite's own output.
  * - The child's stdout/stderr are captured and printed after the test
  *   line, as "# ..." diagnostics, so they belong to this test.  Lines
  *   starting "# ready" pass through at once (a peer may wait on them);
- *   tap_diag_now() prints a diagnostic at once.  Lines indented by four
+ *   tap_diag_now() prints a diagnostic at once (from a test child, it
+ *   goes through the capture pipe, marked, and the parent passes it on).  Lines indented by four
  *   spaces (tap_sub_ok()) are KTAP subtests, printed before the test
  *   line under "    # Subtest: name".
  * - fn returns 0 (pass), TEST_SKIP (after SKIP_TEST's reason) or

@@ -52,15 +52,20 @@ static void tap_vdesc(const char *fmt, va_list ap)
 	fputs(buf, stdout);
 }
 
-/* One "ok"/"not ok" line after @indent, numbered from *count. */
+/*
+ * One "ok"/"not ok" line after @indent, numbered from *count, with
+ * @suffix (a comment such as " # time=...", or NULL) after the description.
+ */
 static int tap_result(const char *indent, int cond, int *count, int *failed,
-		      const char *fmt, va_list ap)
+		      const char *suffix, const char *fmt, va_list ap)
 {
 	cond = !!cond;
 	if (!cond)
 		(*failed)++;
 	printf("%s%sok %d - ", indent, cond ? "" : "not ", ++*count);
 	tap_vdesc(fmt, ap);
+	if (suffix)
+		fputs(suffix, stdout);
 	putchar('\n');
 	fflush(stdout);
 	return cond;
@@ -72,9 +77,40 @@ int tap_ok(int cond, const char *fmt, ...)
 
 	tap_start();
 	va_start(ap, fmt);
-	cond = tap_result("", cond, &tap_count, &tap_failed, fmt, ap);
+	cond = tap_result("", cond, &tap_count, &tap_failed, NULL, fmt, ap);
 	va_end(ap);
 	return cond;
+}
+
+int tap_ok_time(int cond, double ms, const char *fmt, ...)
+{
+	char suffix[48];
+	va_list ap;
+
+	tap_start();
+	snprintf(suffix, sizeof(suffix), " # time=%.3fms", ms < 0 ? 0.0 : ms);
+	va_start(ap, fmt);
+	cond = tap_result("", cond, &tap_count, &tap_failed, suffix, fmt, ap);
+	va_end(ap);
+	return cond;
+}
+
+int tap_next(void)
+{
+	return tap_count + 1;
+}
+
+void tap_running(const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_start();
+	printf("# running %d - ", tap_count + 1);
+	va_start(ap, fmt);
+	tap_vdesc(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
 }
 
 void tap_diag(const char *fmt, ...)
@@ -201,7 +237,7 @@ int tap_sub_ok(int cond, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	cond = tap_result("    ", cond, &sub_count, &sub_failed, fmt, ap);
+	cond = tap_result("    ", cond, &sub_count, &sub_failed, NULL, fmt, ap);
 	va_end(ap);
 	return cond;
 }

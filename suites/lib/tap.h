@@ -18,6 +18,22 @@ void tap_plan(int n);
 /* Report one test; returns cond (normalised to 0/1) for chaining. */
 int tap_ok(int cond, const char *fmt, ...) TAP_PRINTF(2, 3);
 
+/*
+ * tap_ok() with the test's duration as a comment after the description:
+ * "ok N - desc # time=12.345ms" (TAP ignores it; our harness reads it).
+ */
+int tap_ok_time(int cond, double ms, const char *fmt, ...) TAP_PRINTF(3, 4);
+
+/* The number the next test point will get. */
+int tap_next(void);
+
+/*
+ * "# running N - desc" for the test about to start (N = tap_next()),
+ * flushed at once: if the guest dies before the test's own line, the
+ * console still names the test that was running.
+ */
+void tap_running(const char *fmt, ...) TAP_PRINTF(1, 2);
+
 /* "# ..." diagnostic line. */
 void tap_diag(const char *fmt, ...) TAP_PRINTF(1, 2);
 
