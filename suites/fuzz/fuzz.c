@@ -22,6 +22,13 @@
  * EFAULT with valid buffers, a result the model rejects -- prints the
  * seed and the last calls of every thread.  The harness also fails the
  * suite on any BUG/WARNING the kernel logs meanwhile.
+ *
+ * A kernel crash loses the test's buffered output, so the fuzzer also
+ * leaves a replay trail in the kernel log (/dev/kmsg, KERN_ERR: on the
+ * serial console even with "quiet loglevel=4"), "sockvm-fuzz: ..." lines:
+ * the seed, the test and its replay command as each test starts, then
+ * every TRAIL_EVERY-th call of each thread.  Nothing when /dev/kmsg
+ * cannot be opened.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +55,7 @@
 #define NSLOT		24
 #define NTHREAD		4
 #define RING		24
+#define TRAIL_EVERY	64
 
 static uint32_t seed;
 
@@ -79,6 +87,63 @@ static void rng_init(struct rng *r, int phase, int thread)
 	rnd(r);
 }
 
+/* ---- replay trail in the kernel log ---- */
+
+static int trail_on = 1;	/* cleared when /dev/kmsg cannot be opened */
+static int cur_test;		/* 1-based, as in the TAP line */
+
+/*
+ * One "sockvm-fuzz: ..." line at KERN_ERR.  The harness flags kernel
+ * log lines with BUG:, Oops, WARNING:, panic and the like: none of
+ * those words may appear here.  A fresh open each time: /dev/kmsg
+ * rate-limits every open file to 10 lines in 5 s (printk.devkmsg).
+ */
+static void trail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trail(const char *fmt, ...)
+{
+	static const char pre[] = "<3>sockvm-fuzz: ";
+	char buf[400];
+	va_list ap;
+	int fd, n;
+
+	if (!trail_on)
+		return;
+	memcpy(buf, pre, sizeof(pre));
+	va_start(ap, fmt);
+	vsnprintf(buf + sizeof(pre) - 1, sizeof(buf) - sizeof(pre) + 1, fmt, ap);
+	va_end(ap);
+	for (char *p = buf + sizeof(pre) - 1; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = ' ';
+	n = strlen(buf);
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		trail_on = 0;
+		return;
+	}
+	if (write(fd, buf, n) < 0)
+		trail_on = 0;
+	close(fd);
+}
+
+/*
+ * A --test glob the harness accepts ([\w*?[\]. -] only) that matches
+ * @name: every other character becomes '?'.
+ */
+static void test_glob(const char *name, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < n; i++) {
+		char c = name[i];
+
+		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '_' || c == '*' ||
+			 c == '.' || c == ' ' || c == '-' ? c : '?';
+	}
+	out[i] = 0;
+}
+
 /* ---- call log and watchdog ---- */
 
 struct tlog {
@@ -102,6 +167,9 @@ static void logf_(struct tlog *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(l->ring[l->n % RING], sizeof(l->ring[0]), fmt, ap);
 	va_end(ap);
+	if (l->n % TRAIL_EVERY == 0)
+		trail("seed %u test %d thread %d call %u: %s", seed, cur_test,
+		      (int)(l - logs), l->n, l->ring[l->n % RING]);
 	l->n++;
 	l->tid = (pid_t)syscall(SYS_gettid);
 	l->since = now_ms();
@@ -1345,8 +1413,20 @@ int main(int argc, char **argv)
 	ntcp_suite_start(ARRAY_SIZE(tests));
 	signal(SIGPIPE, SIG_IGN);
 	baseline_socks = protocols_sockets();
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		char glob[256];
+
+		cur_test = tap_next();
+		if (test_selected(tests[i].name)) {
+			test_glob(tests[i].name, glob, sizeof(glob));
+			trail("seed %u test %d starts: %s", seed, cur_test,
+			      tests[i].name);
+			trail("replay: --suite fuzz --seed %u --test '%s'", seed,
+			      glob);
+		}
 		if (!run_test(tests[i].name, tests[i].fn, tests[i].timeout))
 			tap_diag("seed %u: replay with --seed %u", seed, seed);
+	}
+	trail("seed %u: all %zu tests ran", seed, ARRAY_SIZE(tests));
 	return tap_done();
 }
