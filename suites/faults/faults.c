@@ -474,7 +474,12 @@ static void *wait_dead(void *arg)
 	return NULL;
 }
 
-static int t_peer_gone(void)
+/*
+ * Three idle connections to the peer, then the peer goes silent: its link
+ * down (@kill_guest 0) or the whole guest crashed (1).  No RST ever
+ * comes; TCP_USER_TIMEOUT and keepalive must end the waits.
+ */
+static int peer_silenced(int kill_guest)
 {
 	struct waiter w[3];
 	unsigned int uto = 2000;
@@ -505,9 +510,14 @@ static int t_peer_gone(void)
 	      !setsockopt(w[1].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
 	      "backstop timeouts");
 	tv.tv_sec = 1;
-	/* The peer's link goes away 300 ms from now for 9 s. */
-	CHECK(!ctl_cmd(c, r, sizeof(r), "linkdown 300 9000"), "%s", r);
-	close(c);
+	if (kill_guest) {
+		close(c);
+		CHECK(!peer_kill(300), "the peer guest takes the order to crash");
+	} else {
+		/* The peer's link goes away 300 ms from now for 9 s. */
+		CHECK(!ctl_cmd(c, r, sizeof(r), "linkdown 300 9000"), "%s", r);
+		close(c);
+	}
 	usleep(300000);
 	for (i = 0; i < 3; i++)
 		pthread_create(&th[i], NULL, wait_dead, &w[i]);
@@ -529,6 +539,16 @@ static int t_peer_gone(void)
 	CHECK(send(w[0].fd, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE,
 	      "later sends: EPIPE");
 	return 0;
+}
+
+static int t_peer_gone(void)
+{
+	return peer_silenced(0);
+}
+
+static int t_peer_dies(void)
+{
+	return peer_silenced(1);
 }
 
 static int t_peer_back(void)
@@ -589,7 +609,9 @@ static void cleanup(void)
 {
 	peer_sh("$TC qdisc del dev %s root 2>/dev/null; ip link set %s up",
 		peer_cfg.link, peer_cfg.link);
-	if (peer_back(20000) == 0) {
+	if (peer_killed()) {
+		printf("# cleanup: the peer guest was crashed on purpose\n");
+	} else if (peer_back(20000) == 0) {
 		int c = ctl_open(2000);
 
 		if (c >= 0) {
@@ -653,6 +675,8 @@ int main(int argc, char **argv)
 		{ "after the peer's link is back: new transfers both ways", t_peer_back, 60 },
 		{ "our link gone: seqpacket writer with TCP_USER_TIMEOUT gets ETIMEDOUT", t_local_gone, 40 },
 		{ "no netem left and both links up at the end", t_clean, 20 },
+		/* Last: the peer guest is gone for good (suite.json "killsPeer"). */
+		{ "peer guest crashes: TCP_USER_TIMEOUT writer and keepalive reader get ETIMEDOUT, SO_RCVTIMEO reader EAGAIN", t_peer_dies, 40 },
 	};
 
 	ntcp_family = tap_newtcp_family();

@@ -21,6 +21,9 @@
 #include "peer.h"
 #include "tap.h"
 
+/* Made by peer_kill(): the peer guest is gone for good. */
+#define PEER_KILLED_MARK "/tmp/sockvm-peer-killed"
+
 struct peer_args peer_cfg;
 static struct peer_counters peer_counters;
 struct peer_counters *peer_ctr = &peer_counters;
@@ -1013,6 +1016,18 @@ static void ctl_handle(const char *cmd, char *reply, size_t len)
 		}
 		linkdown_pids[linkdown_n++] = pid;
 		snprintf(reply, len, "ok pid=%d", pid);
+	} else if (sscanf(cmd, "panic %d", &a) == 1) {
+		/* The whole guest dies @a ms from now, as a crashed host would. */
+		pid_t pid = fork();
+
+		if (!pid) {
+			int fd;
+
+			usleep(a * 1000);
+			fd = open("/proc/sysrq-trigger", O_WRONLY);
+			_exit(fd < 0 || write(fd, "c", 1) != 1);
+		}
+		snprintf(reply, len, pid > 0 ? "ok pid=%d" : "err fork %d", pid);
 	} else if (ctl_extra && ctl_extra(cmd, reply, len)) {
 		return;
 	} else {
@@ -1119,6 +1134,7 @@ int peer_client_run(const struct ntcp_test *tests, size_t n,
 	tap_plan(n);
 	if (ntcp_family < 0)
 		tap_bail("newtcp module not loaded");
+	unlink(PEER_KILLED_MARK);
 	ctl = ctl_open(20000);
 	if (ctl < 0)
 		tap_bail("no control connection to the server at %s:%d: %s",
@@ -1134,6 +1150,28 @@ int peer_client_run(const struct ntcp_test *tests, size_t n,
 	}
 	if (teardown)
 		teardown();
-	ctl_cmd(ctl, reply, sizeof(reply), "quit");
+	if (!peer_killed())
+		ctl_cmd(ctl, reply, sizeof(reply), "quit");
 	return tap_done();
+}
+
+int peer_kill(int delay_ms)
+{
+	char r[64];
+	int c = ctl_open(5000), fd, rc;
+
+	if (c < 0)
+		return -1;
+	/* Tests run in children: the mark tells the suite's parent too. */
+	fd = open(PEER_KILLED_MARK, O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0)
+		close(fd);
+	rc = ctl_cmd(c, r, sizeof(r), "panic %d", delay_ms);
+	close(c);
+	return rc;
+}
+
+int peer_killed(void)
+{
+	return !access(PEER_KILLED_MARK, F_OK);
 }

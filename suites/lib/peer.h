@@ -169,6 +169,16 @@ int peer_client_run(const struct ntcp_test *tests, size_t n,
 		    void (*setup)(void), void (*after_each)(void),
 		    void (*teardown)(void));
 
+/*
+ * Kill the peer guest outright (a kernel crash through sysrq) @delay_ms
+ * from now; 0 once the server took the order.  From then on
+ * peer_killed() is true in every process of this guest, and the client
+ * no longer talks to the server.  The suite's manifest must say
+ * "killsPeer": true, so the harness expects the death and reboots it.
+ */
+int peer_kill(int delay_ms);
+int peer_killed(void);
+
 /* Run a shell command, 0 if it exited 0; its output goes to stdout as "# ". */
 int peer_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

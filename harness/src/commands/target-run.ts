@@ -141,9 +141,10 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
           run.suites.push(result);
           run.phases[`suite:${name}`] = result.durationMs;
           bus.emit({ type: 'target-results', dir, run });
-          if (result.status === 'error') {
-            // The guest crashed or hung: a fresh one takes over for the suites that remain.
-            bus.emit({ type: 'notice', message: `suite ${name} crashed; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
+          if (result.status === 'error' || result.peerKilled) {
+            // The guest crashed or hung (or the suite crashed its peer): fresh ones take over.
+            const why = result.status === 'error' ? 'crashed' : `crashed guest 2 on purpose (${result.peerKilled})`;
+            bus.emit({ type: 'notice', message: `suite ${name} ${why}; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
             await saveCrashConsole(dir, lab, `crash-${name}`);
             const reboot = Date.now();
             await lab.reboot();

@@ -25,6 +25,8 @@ export interface SuiteResult {
   kernelFindings: string[];
   /** The seed a randomised suite printed ("# seed N"), for --seed. */
   seed?: number;
+  /** How the peer guest died when the suite crashed it on purpose (suite.json "killsPeer"). */
+  peerKilled?: string;
 }
 
 export interface RunResult {
@@ -48,6 +50,7 @@ export interface RunResult {
   cpus?: number;
   accelReason?: string;
   /** Where boot-to-SSH time went (host ms and guest uptime in s). */
+  /** Guest 1's boot (QEMU start → console ready → SSH up); phases.boot is until every guest was up. */
   boot?: { toReadyMs: number; sshMs: number; guestInitUptime?: number; guestReadyUptime?: number; kernelFormat: string; guests: number };
   /** Phase name → milliseconds. */
   phases: Record<string, number>;

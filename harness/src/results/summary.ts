@@ -7,7 +7,11 @@ const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 export function targetSummary(run: RunResult, dir: string): string[] {
   const out: string[] = [];
   if (run.kernel) {
-    const boot = run.phases.boot !== undefined ? ` · boot to SSH ${secs(run.phases.boot)}` : '';
+    const b = run.boot;
+    // Guest 1's own boot to SSH; with two guests booting side by side, also when both were up.
+    const guest1 = b ? b.toReadyMs + b.sshMs : run.phases.boot;
+    const both = b && b.guests > 1 && run.phases.boot !== undefined ? ` (guest 1; both guests ${secs(run.phases.boot)})` : '';
+    const boot = guest1 !== undefined ? ` · boot to SSH ${secs(guest1)}${both}` : '';
     out.push(`kernel ${run.kernel.release} · ${run.accelerator ?? 'no accel chosen'}${boot}`);
   }
   for (const s of run.suites) {

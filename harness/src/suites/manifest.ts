@@ -16,11 +16,13 @@ export interface SuiteManifest {
   /** Host programs (by name, e.g. tc) copied into the guest's /usr/local/bin with their libraries. */
   tools: string[];
   description?: string;
+  /** A test crashes guest 2 on purpose (a dead peer): its death is no crash, and both guests are rebooted after. */
+  killsPeer: boolean;
 }
 
-const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'description']);
+const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'description', 'killsPeer']);
 
-const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [] });
+const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], killsPeer: false });
 
 export function parseManifest(text: string, where: string): SuiteManifest {
   let raw: unknown;
@@ -62,6 +64,11 @@ export function parseManifest(text: string, where: string): SuiteManifest {
       throw new UsageError(`${where}: "${key}" must be a list of names like ${key === 'modules' ? '["sch_netem"]' : '["tc"]'}`);
     }
     m[key] = v as string[];
+  }
+  if (obj.killsPeer !== undefined) {
+    if (typeof obj.killsPeer !== 'boolean') throw new UsageError(`${where}: "killsPeer" must be true or false`);
+    if (obj.killsPeer && m.guests !== 2) throw new UsageError(`${where}: "killsPeer" needs "guests": 2 (the peer is guest 2)`);
+    m.killsPeer = obj.killsPeer;
   }
   if (obj.description !== undefined) {
     if (typeof obj.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);

@@ -197,14 +197,24 @@ export class SuiteRunner {
 
     // A lost connection usually means a crash whose console lines are still arriving; a hung
     // kernel shows as a timeout after which the guest no longer answers.
-    let gone = this.lab.deathReason();
+    // A suite that crashes its peer on purpose: guest 2's death is expected, not a crash.
+    const expected = suite.manifest.killsPeer ? [2] : [];
+    let gone = this.lab.deathReason(expected);
     for (let i = 0; r?.lost && !gone && i < 30; i++) {
       await sleep(100);
-      gone = this.lab.deathReason();
+      gone = this.lab.deathReason(expected);
     }
+    const peer = suite.manifest.killsPeer ? guests.find((g) => g.index === 2) : undefined;
+    if (peer) {
+      // Its console still has to say so: give a panicking kernel a moment to finish.
+      for (let i = 0; peer.vm.running && !peer.vm.deathReason() && i < 50; i++) await sleep(100);
+      const how = peer.vm.deathReason();
+      if (how) result.peerKilled = how;
+    }
+    const living = guests.filter((g) => !(result.peerKilled && g === peer));
     if (!gone && (r?.lost || r?.timedOut || r?.code === 137)) {
-      const alive = await Promise.all(guests.map((g) => answers(g.ssh)));
-      const dead = guests.filter((_, i) => !alive[i]);
+      const alive = await Promise.all(living.map((g) => answers(g.ssh)));
+      const dead = living.filter((_, i) => !alive[i]);
       if (dead.length) {
         const silent = dead.map((g) => `${g.name}'s console silent for ${Math.round(g.vm.consoleSilentMs() / 1000)} s`).join(', ');
         gone = `${dead.map((g) => g.name).join(' and ')} stopped answering over SSH (hung kernel?; ${silent})`;
@@ -227,6 +237,7 @@ export class SuiteRunner {
       else if (r && r.code !== 0 && !result.tests.some((t) => t.status === 'fail')) result.errors.push(`exited with code ${r.code} without a failing test`);
       if (r?.stderr.trim()) await writeFile(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
       for (const [i, g] of guests.entries()) {
+        if (!living.includes(g)) continue;
         const fresh = (await dmesgLines(g.ssh)).slice(before[i]?.dmesg ?? 0);
         const found = reportLines(scanDmesg(fresh));
         result.kernelFindings.push(...(guests.length > 1 ? found.map((l) => `[${g.name}] ${l}`) : found));

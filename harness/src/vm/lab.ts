@@ -52,9 +52,10 @@ export class Lab {
     return (booted[0] as { timings: BootTimings }).timings;
   }
 
-  /** Why a guest is gone (panic, QEMU exit), if one is. */
-  deathReason(): string | undefined {
+  /** Why a guest is gone (panic, QEMU exit), if one is; `except` names guests whose death is expected. */
+  deathReason(except: number[] = []): string | undefined {
     for (const g of this.guests) {
+      if (except.includes(g.index)) continue;
       const reason = g.vm.deathReason();
       if (reason) return this.size > 1 ? `${g.name}: ${reason}` : reason;
     }
