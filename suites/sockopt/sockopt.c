@@ -6,11 +6,13 @@
  * option), inheritance by accepted sockets, and the options' effects
  * (buffer sizes limit what queues, timeouts expire, keepalive arms the
  * inner TCP's timer, SO_REUSEADDR/SO_REUSEPORT change what binds,
- * NEWTCP_INFO counts exact bytes and messages).
+ * SO_RCVLOWAT holds back reads and POLLIN as on TCP, NEWTCP_INFO counts
+ * exact bytes and messages).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +270,253 @@ static int t_timeo_bad(void)
 	tv.tv_usec = 0;
 	CHECK(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv) - 1) &&
 	      errno == EINVAL, "short timeval: EINVAL");
+	return 0;
+}
+
+/* ---- SO_RCVLOWAT ---------------------------------------------------------- */
+
+/* A plain TCP pair over loopback: what NEW_TCP is held to. */
+static int tcp_pair(int *c, int *s)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET };
+	uint16_t port;
+	int l = tcp_listener(&port);
+
+	if (l < 0)
+		return -1;
+	in.sin_port = htons(port);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*c < 0 || connect(*c, (struct sockaddr *)&in, sizeof(in)))
+		return -1;
+	*s = accept(l, NULL, NULL);
+	close(l);
+	return *s < 0 ? -1 : 0;
+}
+
+static int pollin(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+/*
+ * From a helper process: after @ms1 write @n1 bytes to @fd, after @ms2
+ * more write @n2 (0: shut down writing instead), after @ms3 more set
+ * SO_RCVLOWAT 1 on @lfd (when @lfd >= 0).
+ */
+static int later(int fd, size_t n1, int ms1, size_t n2, int ms2, int lfd,
+		 int ms3)
+{
+	static char buf[4096];
+	pid_t pid = fork();
+
+	if (pid)
+		return pid < 0 ? -1 : 0;
+	usleep(ms1 * 1000);
+	if (n1 && write_full(fd, buf, n1) != (ssize_t)n1)
+		_exit(1);
+	if (ms2 >= 0) {
+		usleep(ms2 * 1000);
+		if (n2 ? write_full(fd, buf, n2) != (ssize_t)n2 :
+			 shutdown(fd, SHUT_WR) != 0)
+			_exit(1);
+	}
+	if (lfd >= 0) {
+		usleep(ms3 * 1000);
+		if (seti(lfd, SOL_SOCKET, SO_RCVLOWAT, 1))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/*
+ * Receiver @s with SO_RCVLOWAT 1000, its peer @c.  A blocking recv
+ * sleeps through 500 bytes and wakes for 1000; poll reports no POLLIN
+ * for 500 and wakes when 1000 are there; lowering the mark to 1 wakes a
+ * poller; the timeout and EOF end the wait with what there is.
+ * Each recv starts with nothing queued: one that copied part of its
+ * mark already waits for a whole mark more, as TCP's does.
+ */
+static int rcvlowat_effect(int c, int s, const char *who)
+{
+	struct timeval tv = { 0, 400000 };
+	static char buf[4096];
+	long long t0, dt;
+	ssize_t r;
+	int v;
+
+	CHECK(!seti(s, SOL_SOCKET, SO_RCVLOWAT, 1000), "%s: set 1000", who);
+	CHECK(!geti(s, SOL_SOCKET, SO_RCVLOWAT, &v) && v == 1000,
+	      "%s: reads %d", who, v);
+
+	/* recv: 500 at 100 ms do not wake it, 1000 at 400 ms do. */
+	CHECK(!later(c, 500, 100, 500, 300, -1, 0), "%s: helper", who);
+	t0 = now_ms();
+	r = recv(s, buf, sizeof(buf), 0);
+	dt = now_ms() - t0;
+	CHECK(r == 1000, "%s: recv returns the 1000, got %zd after %lld ms",
+	      who, r, dt);
+	CHECK(dt >= 350, "%s: recv waited for the second 500 bytes, returned after %lld ms",
+	      who, dt);
+
+	/* poll: no POLLIN for 500, woken for 1000. */
+	CHECK(write_full(c, buf, 500) == 500, "%s: send 500", who);
+	usleep(100000);
+	CHECK(!pollin(s, 0), "%s: 500 bytes queued, mark 1000: no POLLIN", who);
+	CHECK(!later(c, 500, 300, 0, -1, -1, 0), "%s: helper", who);
+	t0 = now_ms();
+	CHECK(pollin(s, 3000), "%s: POLLIN once 1000 are queued", who);
+	dt = now_ms() - t0;
+	CHECK(dt >= 250, "%s: not before the second 500 bytes (%lld ms)", who, dt);
+	CHECK(recv(s, buf, sizeof(buf), 0) == 1000, "%s: read the 1000", who);
+
+	/* Lowering the mark with 500 queued wakes a poller. */
+	CHECK(write_full(c, buf, 500) == 500, "%s: send 500", who);
+	usleep(100000);
+	CHECK(!pollin(s, 0), "%s: no POLLIN for 500", who);
+	CHECK(!later(c, 0, 0, 0, -1, s, 300), "%s: helper", who);
+	t0 = now_ms();
+	CHECK(pollin(s, 3000), "%s: SO_RCVLOWAT 1 wakes the poller", who);
+	dt = now_ms() - t0;
+	CHECK(dt >= 250, "%s: when it was lowered (%lld ms)", who, dt);
+	CHECK(recv(s, buf, sizeof(buf), 0) == 500, "%s: read the 500", who);
+
+	/* SO_RCVTIMEO ends the wait with what came: 500. */
+	CHECK(!seti(s, SOL_SOCKET, SO_RCVLOWAT, 1000), "%s: set 1000", who);
+	CHECK(!setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+	      "%s: SO_RCVTIMEO", who);
+	CHECK(!later(c, 500, 50, 0, -1, -1, 0), "%s: helper", who);
+	t0 = now_ms();
+	r = recv(s, buf, sizeof(buf), 0);
+	dt = now_ms() - t0;
+	CHECK(r == 500, "%s: 500 at the timeout, got %zd", who, r);
+	CHECK(dt >= 350 && dt < 3000, "%s: after the timeout, %lld ms", who, dt);
+
+	/* EOF ends it too. */
+	CHECK(!later(c, 500, 50, 0, 300, -1, 0), "%s: helper", who);
+	t0 = now_ms();
+	r = recv(s, buf, sizeof(buf), 0);
+	dt = now_ms() - t0;
+	CHECK(r == 500, "%s: 500 at EOF, got %zd", who, r);
+	CHECK(dt >= 300 && dt < 3000, "%s: when the FIN came, %lld ms", who, dt);
+	CHECK(recv(s, buf, sizeof(buf), 0) == 0, "%s: then EOF", who);
+	return 0;
+}
+
+static int t_rcvlowat_effect(void)
+{
+	int c, s;
+
+	CHECK(!tcp_pair(&c, &s), "TCP pair");
+	if (rcvlowat_effect(c, s, "TCP"))
+		return 1;
+	close(c);
+	close(s);
+	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s), "pair");
+	return rcvlowat_effect(c, s, "NEW_TCP");
+}
+
+/*
+ * Values read back as a TCP socket's: 0 is 1, a negative value or one
+ * above what the receive buffer can hold is capped as tcp_set_rcvlowat()
+ * caps it (half the locked SO_RCVBUF, else half of tcp_rmem[2]).
+ */
+static int t_rcvlowat_values(void)
+{
+	static const int vals[] = { 1, 0, 100, 65536, 1 << 30, INT_MAX, -1,
+				    INT_MIN, 7 };
+	int fd = sock(), tcp = socket(AF_INET, SOCK_STREAM, 0), c, s, v, w;
+	size_t i;
+
+	CHECK(!geti(fd, SOL_SOCKET, SO_RCVLOWAT, &v) && v == 1, "default 1, got %d", v);
+	for (i = 0; i < ARRAY_SIZE(vals); i++) {
+		CHECK(!seti(fd, SOL_SOCKET, SO_RCVLOWAT, vals[i]) &&
+		      !seti(tcp, SOL_SOCKET, SO_RCVLOWAT, vals[i]), "set %d", vals[i]);
+		CHECK(!geti(fd, SOL_SOCKET, SO_RCVLOWAT, &v) &&
+		      !geti(tcp, SOL_SOCKET, SO_RCVLOWAT, &w), "get");
+		CHECK(v == w, "SO_RCVLOWAT %d reads %d, TCP says %d", vals[i], v, w);
+		if (vals[i] <= 0)
+			tap_diag("SO_RCVLOWAT %d reads %d", vals[i], v);
+		if (!vals[i])
+			CHECK(v == 1, "0 reads as 1: %d", v);
+	}
+	CHECK(!seti(fd, SOL_SOCKET, SO_RCVBUF, 4096) &&
+	      !seti(tcp, SOL_SOCKET, SO_RCVBUF, 4096), "SO_RCVBUF 4096");
+	CHECK(!seti(fd, SOL_SOCKET, SO_RCVLOWAT, 100000) &&
+	      !seti(tcp, SOL_SOCKET, SO_RCVLOWAT, 100000), "set 100000");
+	CHECK(!geti(fd, SOL_SOCKET, SO_RCVLOWAT, &v) &&
+	      !geti(tcp, SOL_SOCKET, SO_RCVLOWAT, &w), "get");
+	CHECK(v == w && w < 100000, "with SO_RCVBUF 4096: %d, TCP says %d", v, w);
+	CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, 2) && errno == EINVAL,
+	      "optlen 2: EINVAL");
+	/* On a connected socket too. */
+	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s) && !tcp_pair(&fd, &tcp), "pairs");
+	for (i = 0; i < ARRAY_SIZE(vals); i++) {
+		CHECK(!seti(s, SOL_SOCKET, SO_RCVLOWAT, vals[i]) &&
+		      !seti(tcp, SOL_SOCKET, SO_RCVLOWAT, vals[i]), "set %d", vals[i]);
+		CHECK(!geti(s, SOL_SOCKET, SO_RCVLOWAT, &v) &&
+		      !geti(tcp, SOL_SOCKET, SO_RCVLOWAT, &w), "get");
+		CHECK(v == w, "connected: SO_RCVLOWAT %d reads %d, TCP says %d",
+		      vals[i], v, w);
+	}
+	return 0;
+}
+
+static int lowat_1000(int l)
+{
+	return seti(l, SOL_SOCKET, SO_RCVLOWAT, 1000);
+}
+
+/*
+ * Set before connect() and on the listener: the handshake is not held
+ * back by it, the accepted socket inherits the listener's mark (as
+ * TCP's does), and both ends then honour it.
+ */
+static int t_rcvlowat_early(void)
+{
+	static char buf[4096];
+	struct sockaddr_newtcp a = ntcp_addr(0);
+	socklen_t len = sizeof(a);
+	int l = sock(), c = sock(), s, v, tc, ts;
+	long long t0;
+
+	CHECK(!lowat_1000(l) && !bind(l, (struct sockaddr *)&a, sizeof(a)) &&
+	      !listen(l, 4) && !getsockname(l, (struct sockaddr *)&a, &len),
+	      "listener with SO_RCVLOWAT 1000");
+	CHECK(!lowat_1000(c), "client with SO_RCVLOWAT 1000");
+	t0 = now_ms();
+	CHECK(!connect(c, (struct sockaddr *)&a, sizeof(a)), "connect");
+	s = accept(l, NULL, NULL);
+	CHECK(s >= 0, "accept");
+	CHECK(now_ms() - t0 < 1000, "the handshake is not held back: %lld ms",
+	      now_ms() - t0);
+	CHECK(!geti(s, SOL_SOCKET, SO_RCVLOWAT, &v) && v == 1000,
+	      "accepted socket inherits 1000, got %d", v);
+	{
+		uint16_t port;
+		struct sockaddr_in in = { .sin_family = AF_INET };
+		int tl = tcp_listener(&port);
+
+		in.sin_port = htons(port);
+		in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		tc = socket(AF_INET, SOCK_STREAM, 0);
+		CHECK(tl >= 0 && !lowat_1000(tl) &&
+		      !connect(tc, (struct sockaddr *)&in, sizeof(in)) &&
+		      (ts = accept(tl, NULL, NULL)) >= 0, "TCP pair");
+		CHECK(!geti(ts, SOL_SOCKET, SO_RCVLOWAT, &v) && v == 1000,
+		      "TCP agrees: %d", v);
+	}
+	CHECK(write_full(c, buf, 500) == 500 && write_full(s, buf, 500) == 500,
+	      "500 bytes each way");
+	usleep(100000);
+	CHECK(!pollin(s, 0) && !pollin(c, 0), "no POLLIN below the mark");
+	CHECK(write_full(c, buf, 500) == 500 && write_full(s, buf, 500) == 500,
+	      "500 more each way");
+	CHECK(pollin(s, 2000) && pollin(c, 2000), "POLLIN at the mark");
+	CHECK(recv(s, buf, sizeof(buf), 0) == 1000 &&
+	      recv(c, buf, sizeof(buf), 0) == 1000, "1000 each");
 	return 0;
 }
 
@@ -775,6 +1024,9 @@ int main(void)
 		{ "SO_SNDTIMEO: blocking send on full buffers gives EAGAIN after the timeout [stream]", t_sndtimeo, SOCK_STREAM, 15 },
 		NTCP_BOTH("SO_RCVTIMEO: recv and accept give EAGAIN after the timeout", t_rcvtimeo, 10),
 		{ "SO_RCVTIMEO/SO_SNDTIMEO bad values: EDOM, EINVAL [stream]", t_timeo_bad, SOCK_STREAM, 10 },
+		{ "SO_RCVLOWAT values (0, negative, huge, capped by SO_RCVBUF) read back as TCP's [stream]", t_rcvlowat_values, SOCK_STREAM, 10 },
+		{ "SO_RCVLOWAT: blocking recv and poll wait for the mark, as on TCP; timeout and EOF end the wait [stream]", t_rcvlowat_effect, SOCK_STREAM, 30 },
+		{ "SO_RCVLOWAT before connect and on the listener: handshake unaffected, inherited, honoured [stream]", t_rcvlowat_early, SOCK_STREAM, 10 },
 		NTCP_BOTH("SO_KEEPALIVE arms and disarms the inner TCP keepalive timer", t_keepalive, 10),
 		{ "accepted sockets inherit SO_KEEPALIVE, SO_LINGER, SO_PRIORITY, SO_MARK [stream]", t_inherit, SOCK_STREAM, 10 },
 		{ "SO_LINGER values, short optlen, lingering close with nothing queued [stream]", t_linger_values, SOCK_STREAM, 10 },
