@@ -254,8 +254,10 @@ static int newtcp_ops_recvmsg(struct socket *sock, struct msghdr *msg,
 	.recvmsg	= newtcp_ops_recvmsg,				\
 	.mmap		= sock_no_mmap
 
+/* SEQPACKET reads whole records: SO_RCVLOWAT is only stored, as on AF_UNIX. */
 static struct proto_ops newtcp_stream_ops __ro_after_init = {
 	NEWTCP_OPS,
+	.set_rcvlowat	= newtcp_set_rcvlowat,
 };
 
 static struct proto_ops newtcp_seqpacket_ops __ro_after_init = {

@@ -243,6 +243,42 @@ void newtcp_sync_sockopts(struct sock *sk)
 		}
 		release_sock(isk);
 	}
+
+	/*
+	 * SO_RCVLOWAT holds back the inner socket's reads, poll mask and
+	 * wakeups, so a STREAM socket's reaches it once connected; before,
+	 * it would stall the handshake's reads.
+	 */
+	if (sk->sk_type == SOCK_STREAM &&
+	    READ_ONCE(sk->sk_state) == TCP_ESTABLISHED &&
+	    READ_ONCE(isk->sk_rcvlowat) != READ_ONCE(sk->sk_rcvlowat)) {
+		lock_sock(isk);
+		if (nsk->tcp->ops->set_rcvlowat)
+			nsk->tcp->ops->set_rcvlowat(isk,
+						    READ_ONCE(sk->sk_rcvlowat));
+		else
+			WRITE_ONCE(isk->sk_rcvlowat, READ_ONCE(sk->sk_rcvlowat));
+		release_sock(isk);
+	}
+}
+
+/*
+ * SO_RCVLOWAT on a STREAM socket (sock_setsockopt() already made a
+ * negative value INT_MAX), capped as tcp_set_rcvlowat() caps it: at
+ * half the receive buffer TCP may grow to, so the mark can be reached.
+ * Called with the socket locked.
+ */
+int newtcp_set_rcvlowat(struct sock *sk, int val)
+{
+	int cap;
+
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
+		cap = sk->sk_rcvbuf >> 1;
+	else
+		cap = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]) >> 1;
+	WRITE_ONCE(sk->sk_rcvlowat, min(val, cap) ? : 1);
+	newtcp_sync_sockopts(sk);
+	return 0;
 }
 
 static int newtcp_apply_nodelay(struct newtcp_sock *nsk)
@@ -742,6 +778,7 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	newsk->sk_reuse = sk->sk_reuse;
 	newsk->sk_rcvtimeo = sk->sk_rcvtimeo;
 	newsk->sk_sndtimeo = sk->sk_sndtimeo;
+	newsk->sk_rcvlowat = sk->sk_rcvlowat;
 	newsk->sk_priority = sk->sk_priority;
 	newsk->sk_mark = sk->sk_mark;
 	newsk->sk_lingertime = sk->sk_lingertime;
