@@ -3,7 +3,9 @@
  * ioctl: SIOCINQ/FIONREAD, SIOCOUTQ, SIOCOUTQNSD and FIONBIO on NEW_TCP
  * sockets, checked against what is really queued (the peer's inner TCP
  * receive queue as /proc/net/newtcp shows it), on listeners, unconnected
- * and connecting sockets; unknown ioctls give what a TCP socket gives.
+ * and connecting sockets, with data in flight and data not yet sent
+ * (netem delay on a private loopback); unknown ioctls give what a TCP
+ * socket gives.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -222,6 +225,86 @@ static int t_outq_accounting(void)
 	return 0;
 }
 
+/* A plain TCP pair whose listener has SO_RCVBUF 4096, as small_rcvbuf_pair(). */
+static int tcp_small_rcvbuf_pair(int *c, int *s)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET };
+	uint16_t port;
+	int l = tcp_listener(&port), v = 4096;
+
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)))
+		return -1;
+	in.sin_port = htons(port);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*c < 0 || connect(*c, (struct sockaddr *)&in, sizeof(in)))
+		return -1;
+	*s = accept(l, NULL, NULL);
+	close(l);
+	return *s < 0 ? -1 : 0;
+}
+
+/*
+ * Fill @c (peer @s does not read) without blocking until EAGAIN, read
+ * SIOCOUTQ and SIOCOUTQNSD at once (within the round trip: what was
+ * sent is not acknowledged yet), then again once everything sent is.
+ */
+static int nsd_split(int c, int type, const char *who)
+{
+	int outq, nsd, v = 65536;
+	long sent;
+
+	CHECK(!setsockopt(c, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)),
+	      "%s: SO_SNDBUF 64 KiB", who);
+	sent = ntcp_fill(c, type, 1, 0);
+	outq = q(c, SIOCOUTQ);
+	nsd = q(c, SIOCOUTQNSD);
+	tap_diag("%s: queued %ld until EAGAIN: SIOCOUTQ %d, SIOCOUTQNSD %d",
+		 who, sent, outq, nsd);
+	CHECK(sent > 0 && outq > 0, "%s: something queued", who);
+	CHECK(nsd > 0, "%s: part of it is not sent yet: SIOCOUTQNSD %d", who, nsd);
+	CHECK(nsd < outq, "%s: part of it is sent, unacknowledged: SIOCOUTQNSD %d < SIOCOUTQ %d",
+	      who, nsd, outq);
+	/* Round trips later the window is closed and nothing is in flight. */
+	for (int i = 0; i < 60; i++) {
+		usleep(50000);
+		outq = q(c, SIOCOUTQ);
+		nsd = q(c, SIOCOUTQNSD);
+		if (nsd == outq)
+			break;
+	}
+	tap_diag("%s: settled: SIOCOUTQ %d, SIOCOUTQNSD %d", who, outq, nsd);
+	CHECK(outq > 0 && nsd == outq,
+	      "%s: zero window, all sent data acknowledged: SIOCOUTQNSD %d == SIOCOUTQ %d",
+	      who, nsd, outq);
+	return 0;
+}
+
+/*
+ * Data both in flight and not yet sent.  On plain loopback everything
+ * sent is acknowledged at once, so a stalled sender has SIOCOUTQNSD ==
+ * SIOCOUTQ; with 100 ms of netem delay on a private netns's lo, the
+ * window the peer's small SO_RCVBUF offers goes out and stays
+ * unacknowledged for the round trip while the rest waits behind it:
+ * 0 < SIOCOUTQNSD < SIOCOUTQ, on a TCP pair set up the same way first.
+ */
+static int t_outq_nsd(void)
+{
+	int c, s;
+
+	CHECK(!unshare(CLONE_NEWNET) && !ntcp_lo_up(), "private netns, lo up");
+	/* iproute2's tc, which the harness copies; busybox sh has its own applet. */
+	CHECK(!system(access("/usr/local/bin/tc", X_OK) ?
+		      "tc qdisc add dev lo root netem delay 100ms" :
+		      "/usr/local/bin/tc qdisc add dev lo root netem delay 100ms"),
+	      "netem delay 100ms on lo");
+	CHECK(!tcp_small_rcvbuf_pair(&c, &s), "TCP pair");
+	if (nsd_split(c, SOCK_STREAM, "TCP"))
+		return 1;
+	CHECK(!small_rcvbuf_pair(&c, &s), "pair");
+	return nsd_split(c, ty, "NEW_TCP");
+}
+
 /* ---- states ---------------------------------------------------------------- */
 
 static int t_listener(void)
@@ -402,6 +485,7 @@ int main(void)
 		{ "SIOCINQ/FIONREAD track the stream's unread bytes exactly [stream]", t_inq_stream, SOCK_STREAM, 10 },
 		{ "SIOCINQ is the next record's size; truncation and empty records [seqpacket]", t_inq_seqpacket, SOCK_SEQPACKET, 10 },
 		NTCP_BOTH("SIOCOUTQ + the peer's queue == bytes sent; SIOCOUTQNSD <= SIOCOUTQ; 0 once drained", t_outq_accounting, 20),
+		NTCP_BOTH("SIOCOUTQNSD with data in flight and unsent: 0 < SIOCOUTQNSD < SIOCOUTQ as TCP, == once acknowledged", t_outq_nsd, 30),
 		NTCP_BOTH("SIOCINQ/SIOCOUTQ/SIOCOUTQNSD on a listener: EINVAL as TCP", t_listener, 10),
 		NTCP_BOTH("SIOCINQ/SIOCOUTQ/SIOCOUTQNSD unconnected: 0 as TCP", t_unconnected, 10),
 		NTCP_BOTH("SIOCOUTQ/SIOCOUTQNSD/SIOCINQ 0 while the connect is in SYN_SENT, as TCP", t_connecting, 10),
