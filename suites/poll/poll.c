@@ -427,6 +427,30 @@ static int t_epoll_oneshot(void)
 	return 0;
 }
 
+/* Send 4 KiB records without blocking until EAGAIN came 6 times running. */
+static long fill_records(int fd)
+{
+	static char buf[4096];
+	long n = 0;
+	int idle = 0;
+
+	while (idle < 6) {
+		ssize_t r = send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r == (ssize_t)sizeof(buf)) {
+			n += r;
+			idle = 0;
+			continue;
+		}
+		if (r >= 0 || errno != EAGAIN)
+			return -1;	/* a record is all or nothing */
+		idle++;
+		usleep(50000);
+	}
+	return n;
+}
+
+/* STREAM fills with 4 KiB writes, SEQPACKET with 4 KiB records. */
 static int t_write_space(void)
 {
 	int c, s, ep, sz = 8192, events = 0;
@@ -449,7 +473,7 @@ static int t_write_space(void)
 		CHECK(c >= 0 && s >= 0, "pair");
 	}
 	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	sent = ntcp_fill(c, ty, 6, 50000);
+	sent = ty == SOCK_SEQPACKET ? fill_records(c) : ntcp_fill(c, ty, 6, 50000);
 	CHECK(sent > 0, "filled after %ld bytes", sent);
 	r = revents(c, 0);
 	CHECK(!(r & POLLOUT), "full: not writable, %#x", r);
@@ -459,6 +483,8 @@ static int t_write_space(void)
 		ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n > 0) {
+			CHECK(ty != SOCK_SEQPACKET || n == 4096,
+			      "a whole 4 KiB record, got %zd", n);
 			got += n;
 			continue;
 		}
@@ -473,6 +499,9 @@ static int t_write_space(void)
 	CHECK(events >= 1, "EPOLLOUT edge when space came back");
 	r = revents(c, 0);
 	CHECK(r & POLLOUT, "writable again, %#x", r);
+	if (ty == SOCK_SEQPACKET)
+		CHECK(send(c, buf, 4096, MSG_DONTWAIT) == 4096,
+		      "and a 4 KiB record goes without blocking");
 	tap_diag("%ld bytes queued, %d EPOLLOUT edge(s) while draining",
 		 sent, events);
 	return 0;
@@ -841,7 +870,7 @@ int main(void)
 		NTCP_BOTH("epoll level-triggered: reported until drained", t_epoll_level, 10),
 		NTCP_BOTH("epoll edge-triggered: one EPOLLIN per arrival", t_epoll_edge, 10),
 		NTCP_BOTH("epoll EPOLLONESHOT: one event until EPOLL_CTL_MOD", t_epoll_oneshot, 10),
-		{ "write space: not writable when full, EPOLLOUT edge as the peer drains [stream]", t_write_space, SOCK_STREAM, 20 },
+		NTCP_BOTH("write space: not writable when full, EPOLLOUT edge as the peer drains", t_write_space, 20),
 		NTCP_BOTH("peer SHUT_WR: POLLIN|POLLRDHUP without POLLHUP, EOF after data", t_peer_shut_wr, 10),
 		NTCP_BOTH("both sides SHUT_WR: POLLHUP on both", t_both_shut_wr, 10),
 		NTCP_BOTH("own SHUT_RD: POLLIN|POLLRDHUP, read 0", t_own_shut_rd, 10),
