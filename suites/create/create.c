@@ -3,9 +3,11 @@
  * create: socket creation in the NEW_TCP family.
  *
  * Which (type, protocol) pairs the family accepts and with what errno
- * it refuses the rest, that SOCK_NONBLOCK/SOCK_CLOEXEC are honoured,
- * that SO_DOMAIN/SO_TYPE/SO_PROTOCOL are right, and that the socket
- * count in /proc/net/protocols follows opens and closes exactly.
+ * it refuses the rest (nonsense types and protocols included: the
+ * core's EINVAL or the family's ESOCKTNOSUPPORT/EPROTONOSUPPORT), that
+ * SOCK_NONBLOCK/SOCK_CLOEXEC are honoured, that SO_DOMAIN/SO_TYPE/
+ * SO_PROTOCOL are right, and that the socket count in
+ * /proc/net/protocols follows opens and closes exactly.
  *
  * /proc/net/protocols counts per network namespace, so nothing else in
  * this namespace may create NEW_TCP sockets while the suite runs.
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -50,6 +53,47 @@ static const struct named protos[] = {
 	{ IPPROTO_SCTP, "SCTP" },
 	{ 255, "255" },
 	{ -1, "-1" },
+};
+
+/*
+ * Types nobody should accept, with what socket(2) answers.  The core
+ * refuses flag bits other than SOCK_NONBLOCK/SOCK_CLOEXEC and, in
+ * __sock_create(), a type < 0 or >= SOCK_MAX with EINVAL before any
+ * family is asked; a type in range the family does not support is its
+ * ESOCKTNOSUPPORT.  (The core's SOCK_PACKET rewrite is for PF_INET only.)
+ */
+struct bad_type {
+	int val, want;
+	const char *name;
+};
+
+static const struct bad_type bad_types[] = {
+	{ 0, ESOCKTNOSUPPORT, "0" },
+	{ SOCK_DGRAM, ESOCKTNOSUPPORT, "SOCK_DGRAM" },
+	{ SOCK_RAW, ESOCKTNOSUPPORT, "SOCK_RAW" },
+	{ SOCK_RDM, ESOCKTNOSUPPORT, "SOCK_RDM" },
+	{ SOCK_DCCP, ESOCKTNOSUPPORT, "SOCK_DCCP" },
+	{ 7, ESOCKTNOSUPPORT, "7" },
+	{ SOCK_PACKET, ESOCKTNOSUPPORT, "SOCK_PACKET" },
+	{ SOCK_DGRAM | SOCK_NONBLOCK, ESOCKTNOSUPPORT, "SOCK_DGRAM|SOCK_NONBLOCK" },
+	{ SOCK_NONBLOCK | SOCK_CLOEXEC, ESOCKTNOSUPPORT, "0|SOCK_NONBLOCK|SOCK_CLOEXEC" },
+	{ 11, EINVAL, "11 (SOCK_MAX)" },
+	{ 15, EINVAL, "15" },
+	{ 16, EINVAL, "16" },
+	{ SOCK_STREAM | 0x100, EINVAL, "SOCK_STREAM|0x100" },
+	{ 1 << 30, EINVAL, "1 << 30" },
+	{ INT_MAX, EINVAL, "INT_MAX" },
+	{ -1, EINVAL, "-1" },
+	{ INT_MIN | SOCK_STREAM, EINVAL, "INT_MIN|SOCK_STREAM" },
+};
+
+/* Out-of-range protocols: the family's EPROTONOSUPPORT. */
+static const struct named bad_protos[] = {
+	{ -1, "-1" },
+	{ -IPPROTO_TCP, "-IPPROTO_TCP" },
+	{ INT_MIN, "INT_MIN" },
+	{ IPPROTO_MAX, "IPPROTO_MAX" },
+	{ IPPROTO_TCP | 0x10000, "IPPROTO_TCP|0x10000" },
 };
 
 /* Sockets held at once to watch the counter move. */
@@ -109,6 +153,49 @@ static void test_matrix(void)
 					 errname(err));
 		}
 	}
+}
+
+static void expect_fail(int type, int proto, int want, const char *tname,
+			const char *pname)
+{
+	int fd, err;
+
+	errno = 0;
+	fd = socket(family, type, proto);
+	err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!tap_ok(fd < 0 && err == want, "socket(%s, %s) fails with %s",
+		    tname, pname, errname(want)))
+		tap_diag("got %s", fd >= 0 ? "success" : errname(err));
+}
+
+static void test_bad_types(void)
+{
+	size_t t;
+
+	for (t = 0; t < ARRAY_SIZE(bad_types); t++)
+		expect_fail(bad_types[t].val, 0, bad_types[t].want,
+			    bad_types[t].name, "0");
+}
+
+/*
+ * Bad protocols on good types; with a bad type too, the type decides
+ * (the family checks it first, the core before the family).
+ */
+static void test_bad_protos(void)
+{
+	size_t t, p;
+
+	for (t = 0; t < 2; t++)
+		for (p = 0; p < ARRAY_SIZE(bad_protos); p++)
+			expect_fail(types[t].val, bad_protos[p].val,
+				    EPROTONOSUPPORT, types[t].name,
+				    bad_protos[p].name);
+	expect_fail(SOCK_DGRAM, -1, ESOCKTNOSUPPORT, "SOCK_DGRAM", "-1");
+	expect_fail(0, INT_MIN, ESOCKTNOSUPPORT, "0", "INT_MIN");
+	expect_fail(11, -1, EINVAL, "11 (SOCK_MAX)", "-1");
+	expect_fail(-1, -1, EINVAL, "-1", "-1");
 }
 
 static void test_flags(void)
@@ -337,9 +424,10 @@ static void raise_nofile(void)
 
 int main(void)
 {
-	/* matrix + flags + sockopts + counters */
-	tap_plan(ARRAY_SIZE(types) * ARRAY_SIZE(protos) + 2 * 4 + 2 * 2 * 3 +
-		 7 + 3);
+	/* matrix + bad types + bad protocols + flags + sockopts + counters */
+	tap_plan(ARRAY_SIZE(types) * ARRAY_SIZE(protos) +
+		 ARRAY_SIZE(bad_types) + 2 * ARRAY_SIZE(bad_protos) + 4 +
+		 2 * 4 + 2 * 2 * 3 + 7 + 3);
 
 	family = tap_newtcp_family();
 	if (family < 0)
@@ -349,6 +437,8 @@ int main(void)
 
 	raise_nofile();
 	test_matrix();
+	test_bad_types();
+	test_bad_protos();
 	test_flags();
 	test_sockopts();
 	test_count();
