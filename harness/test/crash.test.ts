@@ -1,4 +1,4 @@
-// The harness under a failing guest: a kernel panic mid-suite, and ^C mid-run.
+// The harness under a failing guest: a kernel panic mid-suite, and ^C or SIGTERM mid-run.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +63,23 @@ t.test('SIGINT during boot: results written, exit 130, no QEMU left', async (t) 
   t.equal(r.code, 130, r.output);
   const run = readResults(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGINT/);
+  t.same(qemuLeftBehind(r.resultsRoot), []);
+});
+
+t.test('SIGTERM during boot: results written, exit 143, no QEMU left', async (t) => {
+  let sent = false;
+  const r = await runSockvm(['--suite', 'create'], (out, child) => {
+    if (!sent && /build initramfs/.test(out)) {
+      sent = true;
+      setTimeout(() => child.kill('SIGTERM'), 1500);
+    }
+  });
+  t.ok(sent, 'terminated mid-run');
+  t.equal(r.signal, null, 'exited by itself, not killed by the signal');
+  t.equal(r.code, 143, r.output);
+  const run = readResults(r.resultsRoot);
+  t.match(run.infraError ?? '', /interrupted by SIGTERM/);
+  t.ok(existsSync(join(r.resultsRoot, 'latest', 'console.log')), 'QEMU had started booting');
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
