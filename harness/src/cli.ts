@@ -77,8 +77,8 @@ async function main(argv: string[]): Promise<number> {
       onSignal(sig);
     });
   }
-  const { exitCode } = await runCommand(plan, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined });
-  if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+  const interruptExit = (): number | undefined => (signalled ? (signalled === 'SIGINT' ? 130 : 143) : undefined);
+  const { exitCode } = await runCommand(plan, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined, interruptExit });
   return exitCode;
 }
 

@@ -63,6 +63,8 @@ t.test('SIGINT during boot: results written, exit 130, no QEMU left', async (t) 
   t.equal(r.code, 130, r.output);
   const run = readResults(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGINT/);
+  t.equal(run.exitCode, 130, 'results.json records the exit code the process gave');
+  t.match(r.output, /\(exit 130\)/);
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
@@ -79,6 +81,7 @@ t.test('SIGTERM during boot: results written, exit 143, no QEMU left', async (t)
   t.equal(r.code, 143, r.output);
   const run = readResults(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGTERM/);
+  t.equal(run.exitCode, 143, 'results.json records the exit code the process gave');
   t.ok(existsSync(join(r.resultsRoot, 'latest', 'console.log')), 'QEMU had started booting');
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });

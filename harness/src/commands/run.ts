@@ -26,6 +26,8 @@ export interface RunContext {
   /** Rejects when the user interrupts; the run then shuts down in order. */
   interrupted: Promise<never>;
   isInterrupted: () => boolean;
+  /** The exit code the interrupt asks for (130 SIGINT, 143 SIGTERM), once interrupted. */
+  interruptExit: () => number | undefined;
 }
 
 async function buildAllSuites(plan: RunPlan, log: string): Promise<SuiteSpec[]> {
@@ -96,12 +98,12 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const dir = matrix ? join(runDir, target.name) : runDir;
       const reproduce = matrix ? commandLine(['npm', 'run', 'sockvm', '--', 'run', ...targetArgv(ctx.argv, target.name)]) : command;
-      return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, suites });
+      return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, interruptExit: ctx.interruptExit, suites });
     },
     ctx.isInterrupted,
   );
 
-  const exitCode = setupError ? 2 : Math.max(0, ...runs.map((r) => r.exitCode));
+  const exitCode = ctx.interruptExit() ?? (setupError ? 2 : Math.max(0, ...runs.map((r) => r.exitCode)));
   if (matrix || setupError) {
     const result: MatrixResult = {
       runId,

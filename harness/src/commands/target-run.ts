@@ -37,6 +37,8 @@ export interface TargetContext {
   interrupted: Promise<never>;
   /** True once the user interrupted: work still in flight then stops instead of going on. */
   isInterrupted: () => boolean;
+  /** The exit code the interrupt asks for (130 SIGINT, 143 SIGTERM), once interrupted. */
+  interruptExit: () => number | undefined;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
 }
@@ -181,7 +183,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0);
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
-  run.exitCode = run.infraError ? 2 : failedSuites ? 1 : 0;
+  run.exitCode = ctx.interruptExit() ?? (run.infraError ? 2 : failedSuites ? 1 : 0);
   run.status = run.infraError ? 'error' : failedSuites ? 'fail' : 'pass';
   bus.emit({ type: 'target-results', dir, run });
   return run;
