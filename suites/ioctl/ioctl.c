@@ -225,25 +225,6 @@ static int t_outq_accounting(void)
 	return 0;
 }
 
-/* A plain TCP pair whose listener has SO_RCVBUF 4096, as small_rcvbuf_pair(). */
-static int tcp_small_rcvbuf_pair(int *c, int *s)
-{
-	struct sockaddr_in in = { .sin_family = AF_INET };
-	uint16_t port;
-	int l = tcp_listener(&port), v = 4096;
-
-	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)))
-		return -1;
-	in.sin_port = htons(port);
-	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*c = socket(AF_INET, SOCK_STREAM, 0);
-	if (*c < 0 || connect(*c, (struct sockaddr *)&in, sizeof(in)))
-		return -1;
-	*s = accept(l, NULL, NULL);
-	close(l);
-	return *s < 0 ? -1 : 0;
-}
-
 /*
  * Fill @c (peer @s does not read) without blocking until EAGAIN, read
  * SIOCOUTQ and SIOCOUTQNSD at once (within the round trip: what was
@@ -298,7 +279,7 @@ static int t_outq_nsd(void)
 		      "tc qdisc add dev lo root netem delay 100ms" :
 		      "/usr/local/bin/tc qdisc add dev lo root netem delay 100ms"),
 	      "netem delay 100ms on lo");
-	CHECK(!tcp_small_rcvbuf_pair(&c, &s), "TCP pair");
+	CHECK(!tcp_pair(&c, &s, 4096), "TCP pair");
 	if (nsd_split(c, SOCK_STREAM, "TCP"))
 		return 1;
 	CHECK(!small_rcvbuf_pair(&c, &s), "pair");

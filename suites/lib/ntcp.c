@@ -112,6 +112,30 @@ int tcp_listener(uint16_t *port)
 	return fd;
 }
 
+int tcp_pair(int *c, int *s, int listener_rcvbuf)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET };
+	uint16_t port;
+	int l = tcp_listener(&port);
+
+	*c = *s = -1;
+	if (l < 0)
+		return -1;
+	if (listener_rcvbuf &&
+	    setsockopt(l, SOL_SOCKET, SO_RCVBUF, &listener_rcvbuf,
+		       sizeof(listener_rcvbuf))) {
+		close(l);
+		return -1;
+	}
+	in.sin_port = htons(port);
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*c >= 0 && !connect(*c, (struct sockaddr *)&in, sizeof(in)))
+		*s = accept(l, NULL, NULL);
+	close(l);
+	return *s < 0 ? -1 : 0;
+}
+
 ssize_t read_full(int fd, void *buf, size_t n)
 {
 	size_t got = 0;

@@ -28,6 +28,12 @@ int ntcp_connect_addr(int type, const struct sockaddr_newtcp *a);
 int ntcp_pair(int type, int *cli, int *srv);
 /* Plain TCP listener on 127.0.0.1:0. */
 int tcp_listener(uint16_t *port);
+/*
+ * Plain TCP pair over loopback (what NEW_TCP is held to); a nonzero
+ * @listener_rcvbuf is set on the listener first, so the accepted end
+ * inherits it.  0 on success.
+ */
+int tcp_pair(int *c, int *s, int listener_rcvbuf);
 /* Read/write exactly n bytes; returns n, or what read/write said. */
 ssize_t read_full(int fd, void *buf, size_t n);
 ssize_t write_full(int fd, const void *buf, size_t n);

@@ -275,25 +275,6 @@ static int t_timeo_bad(void)
 
 /* ---- SO_RCVLOWAT ---------------------------------------------------------- */
 
-/* A plain TCP pair over loopback: what NEW_TCP is held to. */
-static int tcp_pair(int *c, int *s)
-{
-	struct sockaddr_in in = { .sin_family = AF_INET };
-	uint16_t port;
-	int l = tcp_listener(&port);
-
-	if (l < 0)
-		return -1;
-	in.sin_port = htons(port);
-	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*c = socket(AF_INET, SOCK_STREAM, 0);
-	if (*c < 0 || connect(*c, (struct sockaddr *)&in, sizeof(in)))
-		return -1;
-	*s = accept(l, NULL, NULL);
-	close(l);
-	return *s < 0 ? -1 : 0;
-}
-
 static int pollin(int fd, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -412,7 +393,7 @@ static int t_rcvlowat_effect(void)
 {
 	int c, s;
 
-	CHECK(!tcp_pair(&c, &s), "TCP pair");
+	CHECK(!tcp_pair(&c, &s, 0), "TCP pair");
 	if (rcvlowat_effect(c, s, "TCP"))
 		return 1;
 	close(c);
@@ -455,7 +436,7 @@ static int t_rcvlowat_values(void)
 	CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, 2) && errno == EINVAL,
 	      "optlen 2: EINVAL");
 	/* On a connected socket too. */
-	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s) && !tcp_pair(&fd, &tcp), "pairs");
+	CHECK(!ntcp_pair(SOCK_STREAM, &c, &s) && !tcp_pair(&fd, &tcp, 0), "pairs");
 	for (i = 0; i < ARRAY_SIZE(vals); i++) {
 		CHECK(!seti(s, SOL_SOCKET, SO_RCVLOWAT, vals[i]) &&
 		      !seti(tcp, SOL_SOCKET, SO_RCVLOWAT, vals[i]), "set %d", vals[i]);

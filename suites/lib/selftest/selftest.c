@@ -55,25 +55,6 @@ static int t_sub(void)
 static int t_ready(void) { printf("# ready\n"); sleep(1); return 0; }
 static int t_now(void) { tap_diag_now("now line"); sleep(1); return 0; }
 
-/* A connected TCP pair on 127.0.0.1 (sv[1] never reads); 0 on success. */
-static int tcp_pair(int sv[2])
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len))
-		return -1;
-	sv[0] = socket(AF_INET, SOCK_STREAM, 0);
-	if (sv[0] < 0 || connect(sv[0], (struct sockaddr *)&a, sizeof(a)))
-		return -1;
-	sv[1] = accept(l, NULL, NULL);
-	close(l);
-	return sv[1] < 0 ? -1 : 0;
-}
-
 /*
  * A child SIGKILL cannot end: a helper outside the test's process group
  * splices from a pipe into a full TCP loopback socket, holding the pipe's
@@ -88,7 +69,7 @@ static int t_stuck(void)
 
 	/* Not AF_UNIX: 6.1 appends a spliced page to the queue's tail skb
 	 * without waiting for room. */
-	if (tcp_pair(sv) || pipe(p))
+	if (tcp_pair(&sv[0], &sv[1], 0) || pipe(p))
 		return 2;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	while (write(sv[0], buf, sizeof(buf)) > 0)
