@@ -68,6 +68,7 @@ struct newtcp_sock {
 
 	/* SEQPACKET */
 	struct mutex		tx_lock;
+	int			tx_need;	/* room the last EAGAIN record wanted */
 	struct mutex		rx_lock;
 	u32			rx_left;	/* of the current record */
 	bool			rx_in_msg;

@@ -899,9 +899,12 @@ static int newtcp_seq_sendmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 	rc = -EAGAIN;
 	if (nb && total < (size_t)READ_ONCE(isk->sk_sndbuf) / 2 &&
 	    sk_stream_wspace(isk) < (int)(2 * total)) {
+		/* poll() stays unwritable until this record would go. */
+		WRITE_ONCE(nsk->tx_need, 2 * total);
 		set_bit(SOCK_NOSPACE, &tcp->flags);
 		goto out;
 	}
+	WRITE_ONCE(nsk->tx_need, 0);
 
 	hmsg.msg_flags = (msg->msg_flags & (MSG_NOSIGNAL | MSG_DONTWAIT)) |
 			 (len ? MSG_MORE : 0);
@@ -1535,6 +1538,7 @@ __poll_t newtcp_poll_mask(struct file *file, struct socket *sock)
 	struct sock *sk = sock->sk;
 	struct newtcp_sock *nsk = newtcp_sk(sk);
 	__poll_t mask;
+	int need;
 
 	switch (READ_ONCE(sk->sk_state)) {
 	case TCP_LISTEN:
@@ -1549,6 +1553,17 @@ __poll_t newtcp_poll_mask(struct file *file, struct socket *sock)
 		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL);
 		if (newtcp_stage_ready(nsk))
 			mask |= EPOLLIN | EPOLLRDNORM;
+		/*
+		 * TCP's idea of writable is a third of the buffer free; a
+		 * SEQPACKET record that got EAGAIN needs its own room.  Keep
+		 * SOCK_NOSPACE set so each ACK that frees space wakes us.
+		 */
+		need = READ_ONCE(nsk->tx_need);
+		if (need && (mask & EPOLLOUT) &&
+		    sk_stream_wspace(nsk->tcp->sk) < need) {
+			set_bit(SOCK_NOSPACE, &nsk->tcp->flags);
+			mask &= ~(EPOLLOUT | EPOLLWRNORM);
+		}
 		break;
 	default:
 		/* As tcp_poll() says for a closed socket. */
