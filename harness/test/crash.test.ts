@@ -51,40 +51,26 @@ t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suit
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-t.test('SIGINT during boot: results written, exit 130, no QEMU left', async (t) => {
-  let sent = false;
-  const r = await runSockvm(['--suite', 'create'], (out, child) => {
-    if (!sent && /build initramfs/.test(out)) {
-      sent = true;
-      setTimeout(() => child.kill('SIGINT'), 1500);
-    }
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  t.test(`${signal} during boot: results written, exit ${code}, no QEMU left`, async (t) => {
+    let sent = false;
+    const r = await runSockvm(['--suite', 'create'], (out, child) => {
+      if (!sent && /build initramfs/.test(out)) {
+        sent = true;
+        setTimeout(() => child.kill(signal), 1500);
+      }
+    });
+    t.ok(sent, 'interrupted mid-run');
+    t.equal(r.signal, null, 'exited by itself, not killed by the signal');
+    t.equal(r.code, code, r.output);
+    const run = readResults(r.resultsRoot);
+    t.match(run.infraError ?? '', new RegExp(`interrupted by ${signal}`));
+    t.equal(run.exitCode, code, 'results.json records the exit code the process gave');
+    t.match(r.output, new RegExp(`\\(exit ${code}\\)`));
+    t.ok(existsSync(join(r.resultsRoot, 'latest', 'console.log')), 'QEMU had started booting');
+    t.same(qemuLeftBehind(r.resultsRoot), []);
   });
-  t.ok(sent, 'interrupted mid-run');
-  t.equal(r.code, 130, r.output);
-  const run = readResults(r.resultsRoot);
-  t.match(run.infraError ?? '', /interrupted by SIGINT/);
-  t.equal(run.exitCode, 130, 'results.json records the exit code the process gave');
-  t.match(r.output, /\(exit 130\)/);
-  t.same(qemuLeftBehind(r.resultsRoot), []);
-});
-
-t.test('SIGTERM during boot: results written, exit 143, no QEMU left', async (t) => {
-  let sent = false;
-  const r = await runSockvm(['--suite', 'create'], (out, child) => {
-    if (!sent && /build initramfs/.test(out)) {
-      sent = true;
-      setTimeout(() => child.kill('SIGTERM'), 1500);
-    }
-  });
-  t.ok(sent, 'terminated mid-run');
-  t.equal(r.signal, null, 'exited by itself, not killed by the signal');
-  t.equal(r.code, 143, r.output);
-  const run = readResults(r.resultsRoot);
-  t.match(run.infraError ?? '', /interrupted by SIGTERM/);
-  t.equal(run.exitCode, 143, 'results.json records the exit code the process gave');
-  t.ok(existsSync(join(r.resultsRoot, 'latest', 'console.log')), 'QEMU had started booting');
-  t.same(qemuLeftBehind(r.resultsRoot), []);
-});
+}
 
 t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest booted again', async (t) => {
   let sent = false;
