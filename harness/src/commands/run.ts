@@ -65,13 +65,17 @@ async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R
   return out.filter((r) => r !== undefined);
 }
 
+/** The shell line that runs `sockvm run` with these arguments: npm's script works from any clone. */
+function rerunCommand(argv: string[]): string {
+  return commandLine(['npm', 'run', 'sockvm', '--', 'run', ...argv]);
+}
+
 export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exitCode: number; dir: string }> {
   const { bus } = ctx;
   const runId = newRunId();
   const runDir = join(plan.resultsRoot, runId);
   await mkdir(runDir, { recursive: true });
-  // npm's script works from any clone; a linked `sockvm` bin takes the same arguments.
-  const command = commandLine(['npm', 'run', 'sockvm', '--', 'run', ...ctx.argv]);
+  const command = rerunCommand(ctx.argv);
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 
   const matrix = plan.targets.length > 0 || plan.allTargets;
@@ -97,26 +101,19 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const dir = matrix ? join(runDir, target.name) : runDir;
-      const reproduce = matrix ? commandLine(['npm', 'run', 'sockvm', '--', 'run', ...targetArgv(ctx.argv, target.name)]) : command;
+      const reproduce = matrix ? rerunCommand(targetArgv(ctx.argv, target.name)) : command;
       return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, interruptExit: ctx.interruptExit, suites });
     },
     ctx.isInterrupted,
   );
 
   const exitCode = ctx.interruptExit() ?? (setupError ? 2 : Math.max(0, ...runs.map((r) => r.exitCode)));
-  if (matrix || setupError) {
-    const result: MatrixResult = {
-      runId,
-      command,
-      status: exitCode === 0 ? 'pass' : exitCode === 1 ? 'fail' : 'error',
-      exitCode,
-      targets: runs,
-      ...(setupError ? { infraError: setupError } : {}),
-    };
-    bus.emit(matrix || !runs.length ? { type: 'run-results', dir: runDir, matrix: result } : { type: 'run-results', dir: runDir });
-  } else {
-    bus.emit({ type: 'run-results', dir: runDir });
-  }
+  // A matrix, or a run that failed before any target ran, has run-level result files of its own.
+  const result: MatrixResult | undefined =
+    matrix || setupError
+      ? { runId, command, status: exitCode === 0 ? 'pass' : exitCode === 1 ? 'fail' : 'error', exitCode, targets: runs, ...(setupError ? { infraError: setupError } : {}) }
+      : undefined;
+  bus.emit(result ? { type: 'run-results', dir: runDir, matrix: result } : { type: 'run-results', dir: runDir });
   // Every result file is on disk before the summary says where they are.
   await bus.settled();
 

@@ -43,7 +43,7 @@ export function resultsWriter(): Listener {
 }
 
 /** Points results/latest at this run (a relative symlink, replaced atomically). */
-export async function linkLatest(dir: string): Promise<void> {
+async function linkLatest(dir: string): Promise<void> {
   const latest = join(dirname(dir), 'latest');
   const tmp = `${latest}.tmp-${process.pid}`;
   await rm(tmp, { force: true });

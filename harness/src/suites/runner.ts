@@ -160,6 +160,8 @@ export class SuiteRunner {
     let pending = Promise.resolve();
     let r: ExecResult | undefined;
     let server: { done: Promise<ExecResult>; guest: LabGuest } | undefined;
+    /** The server side's SSH session dropped: its guest may be gone. */
+    let serverLost = false;
     try {
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
@@ -179,6 +181,7 @@ export class SuiteRunner {
       });
       if (server) {
         const s = await Promise.race([server.done, sleep(15000).then(() => undefined)]);
+        serverLost = s?.lost ?? false;
         if (!s) {
           await server.guest.ssh.exec(`pkill -KILL -f /suites/${suite.name}`, { timeoutMs: 5000 });
           result.errors.push(`the server side on ${server.guest.name} did not exit within 15 s of the client and was killed`);
@@ -204,7 +207,8 @@ export class SuiteRunner {
       await sleep(100);
       gone = this.lab.deathReason(expected);
     }
-    const peer = suite.manifest.killsPeer ? guests.find((g) => g.index === 2) : undefined;
+    // Only when its session dropped: a suite that did not kill the peer this time waits for nothing.
+    const peer = suite.manifest.killsPeer && serverLost ? guests.find((g) => g.index === 2) : undefined;
     if (peer) {
       // Its console still has to say so: give a panicking kernel a moment to finish.
       for (let i = 0; peer.vm.running && !peer.vm.deathReason() && i < 50; i++) await sleep(100);
