@@ -8,6 +8,7 @@ import { chooseTargets, loadConfig, type Target } from '../config/targets.js';
 import type { EventBus } from '../events.js';
 import { countTests, type MatrixResult } from '../results/model.js';
 import { matrixTable, targetSummary } from '../results/summary.js';
+import { judgeRun } from '../results/verdict.js';
 import { readManifest } from '../suites/manifest.js';
 import type { SuiteSpec } from '../suites/select.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
@@ -107,11 +108,13 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     ctx.isInterrupted,
   );
 
-  const exitCode = ctx.interruptExit() ?? (setupError ? 2 : Math.max(0, ...runs.map((r) => r.exitCode)));
+  const interruptExit = ctx.interruptExit();
+  const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
+  const exitCode = verdict.exitCode;
   // A matrix, or a run that failed before any target ran, has run-level result files of its own.
   const result: MatrixResult | undefined =
     matrix || setupError
-      ? { runId, command, status: exitCode === 0 ? 'pass' : exitCode === 1 ? 'fail' : 'error', exitCode, targets: runs, ...(setupError ? { infraError: setupError } : {}) }
+      ? { runId, command, status: verdict.status, exitCode, targets: runs, ...(setupError ? { infraError: setupError } : {}) }
       : undefined;
   bus.emit(result ? { type: 'run-results', dir: runDir, matrix: result } : { type: 'run-results', dir: runDir });
   // Every result file is on disk before the summary says where they are.

@@ -13,6 +13,7 @@ import { resolveKernel } from '../kernel/resolve.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
 import { SuiteRunner } from '../suites/runner.js';
+import { judgeTarget } from '../results/verdict.js';
 import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
@@ -180,11 +181,13 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   }
 
   run.command = pinnedCommand(run);
-  const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0);
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
-  run.exitCode = ctx.interruptExit() ?? (run.infraError ? 2 : failedSuites ? 1 : 0);
-  run.status = run.infraError ? 'error' : failedSuites ? 'fail' : 'pass';
+  const interruptExit = ctx.interruptExit();
+  const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
+  run.exitCode = verdict.exitCode;
+  run.status = verdict.status;
+  if (verdict.problem) run.problem = verdict.problem;
   bus.emit({ type: 'target-results', dir, run });
   return run;
 }

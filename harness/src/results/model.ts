@@ -38,6 +38,8 @@ export interface RunResult {
   status: 'pass' | 'fail' | 'error';
   exitCode: number;
   infraError?: string;
+  /** Why suites that all passed still do not make a green run (no test ran). */
+  problem?: string;
   kernel?: { release: string; image: string; modulesDir: string; buildDir: string };
   /** Which toolchain built the module, and why. */
   toolchain?: { name: string; reason: string };

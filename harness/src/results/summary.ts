@@ -20,6 +20,7 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
   }
   out.push(...endOfRunFindings(run, '  '));
+  if (run.problem) out.push(`error: ${run.problem}`);
   if (run.infraError) {
     const [first, ...detail] = run.infraError.split('\n');
     out.push(`error: ${first}`);
@@ -59,6 +60,7 @@ export function matrixTable(runs: RunResult[]): string[] {
   const out = [line(header), ...rows.map(line)];
   for (const r of runs) {
     if (r.infraError) out.push(`${r.target}: ${r.infraError.split('\n')[0]}`);
+    if (r.problem) out.push(`${r.target}: ${r.problem}`);
     out.push(...endOfRunFindings(r, `${r.target}: `));
     for (const s of r.suites.filter((x) => x.status !== 'pass')) {
       const failed = s.tests.filter((t) => t.status === 'fail').map((t) => t.name);

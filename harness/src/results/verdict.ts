@@ -1,0 +1,39 @@
+// The one place that decides whether a target, and the run, passed, and with which exit code.
+// Exit codes: 0 every test ran and passed; 1 a test or suite failed, or nothing was tested;
+// 2 infrastructure (build, boot, guest crash); 130/143 interrupted (SIGINT/SIGTERM).
+import { countTests, type RunResult } from './model.js';
+
+export interface Verdict {
+  status: 'pass' | 'fail' | 'error';
+  exitCode: number;
+  /** Why a run whose suites all passed is still not green (nothing was tested). */
+  problem?: string;
+}
+
+/**
+ * A target passes only when at least one test ran (passed or failed, not skipped) and nothing
+ * failed: a filter that matches no test, or suites that skipped everything, prove nothing.
+ */
+export function judgeTarget(run: RunResult, opts: { testFilter?: string; interruptExit?: number } = {}): Verdict {
+  const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0);
+  const { passed, failed, skipped } = countTests(run);
+  let problem: string | undefined;
+  if (!run.infraError && !failedSuites && passed + failed === 0) {
+    if (run.suites.length === 0) problem = 'no test ran: no suite was selected';
+    else if (opts.testFilter !== undefined && skipped > 0)
+      problem = `no test ran: --test '${opts.testFilter}' matched none of the ${skipped} tests of ${run.suites.map((s) => s.name).join(', ')} (a test matches by its name or <suite>/<name>; see the names in the suites' .tap files)`;
+    else problem = `no test ran: ${run.suites.map((s) => s.name).join(', ')} reported ${skipped} skipped and none passed or failed`;
+  }
+  const status = run.infraError ? 'error' : failedSuites || problem ? 'fail' : 'pass';
+  const exitCode = opts.interruptExit ?? (status === 'error' ? 2 : status === 'fail' ? 1 : 0);
+  return problem ? { status, exitCode, problem } : { status, exitCode };
+}
+
+/** The run's verdict over its targets: the worst exit code; a set-up failure is infrastructure. */
+export function judgeRun(targets: { exitCode: number }[], opts: { setupError?: string; interruptExit?: number } = {}): Verdict {
+  if (opts.interruptExit !== undefined) return { status: 'error', exitCode: opts.interruptExit };
+  if (opts.setupError) return { status: 'error', exitCode: 2 };
+  if (targets.length === 0) return { status: 'fail', exitCode: 1, problem: 'no test ran: no target was run' };
+  const exitCode = Math.max(0, ...targets.map((r) => r.exitCode));
+  return { status: exitCode === 0 ? 'pass' : exitCode === 1 ? 'fail' : 'error', exitCode };
+}
