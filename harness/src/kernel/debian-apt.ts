@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { InfraError, UsageError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
 
 export const DEBIAN_RELEASES = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
 export type DebianRelease = (typeof DEBIAN_RELEASES)[number];
@@ -145,8 +146,9 @@ export async function aptSetup(cacheDir: string, release: DebianRelease, opts: A
   return { release, dirs, env: { APT_CONFIG: dirs.config, LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' } };
 }
 
+/** One apt command at a time per release, across processes: apt's own lock would fail the second. */
 async function apt(a: AptEnv, cmd: string, args: string[], cwd?: string): Promise<string> {
-  const r = await execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore' });
+  const r = await withLock(join(a.dirs.base, 'sockvm.lock'), () => execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore' }));
   if (r.failed) {
     const out = (r.all ?? '').trimEnd().split('\n').slice(-15).join('\n');
     throw new InfraError(`${cmd} ${args.join(' ')} failed for Debian ${a.release} (exit ${r.exitCode ?? '?'}; APT_CONFIG=${a.dirs.config})`, out);

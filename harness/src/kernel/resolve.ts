@@ -1,9 +1,12 @@
 // A target's kernel and the toolchain that builds modules for it: the host's installed kernel,
 // a user-given one, or a Debian release's packages (downloaded and cached) with a chroot of the
 // release whose compiler built the kernel.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { KernelSpec } from '../config/targets.js';
 import { ensureToolchain, hostGccVersion } from '../toolchain/chroot.js';
 import { chooseToolchain, type Toolchain } from '../toolchain/toolchain.js';
+import { withLock } from '../util/lock.js';
 import { repoRoot } from '../util/paths.js';
 import type { KernelArtifact } from './artifact.js';
 import { prepareDebianKernel } from './debian.js';
@@ -38,7 +41,19 @@ export interface ResolveOptions {
   force?: boolean;
 }
 
+/**
+ * Resolves a target's kernel. Downloads, chroots and builds happen under a lock per kernel spec,
+ * so concurrent sockvm processes (CI's background preparation, `--jobs`, two clones) wait for
+ * one another and then find the cache entry instead of building it twice.
+ */
 export async function resolveKernel(spec: KernelSpec, o: ResolveOptions): Promise<ResolvedKernel> {
+  if (o.user || spec.provider === 'host') return resolveUnlocked(spec, o);
+  const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  const lock = join(o.cacheDir, 'locks', `kernel-${key}`);
+  return withLock(lock, () => resolveUnlocked(spec, o), { onWait: (pid) => o.log?.(`waiting for sockvm process ${pid}, which is preparing this kernel (${lock})`) });
+}
+
+async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<ResolvedKernel> {
   if (o.user) {
     const kernel = await userKernel(o.user.image, o.user.modulesDir, o.user.buildDir);
     return { kernel, toolchain: { kind: 'host' }, toolchainReason: 'host (a kernel given with --kernel)', binds: [], cached: true };

@@ -8,6 +8,7 @@ import { DEFAULT_MIRROR, type DebianRelease, DEBIAN_RELEASES, parseDebianRelease
 import { parseGccVersionOutput } from '../kernel/kernel-compiler.js';
 import { InfraError, UsageError } from '../util/errors.js';
 import { diskUsage, exists, pidAlive } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
 import { cacheRoot } from '../util/paths.js';
 import { runLogged } from '../util/run-logged.js';
 import { removeTree } from './mounts.js';
@@ -114,13 +115,16 @@ export async function ensureToolchain(releaseName: string, opts: ToolchainOption
   const release = parseDebianRelease(releaseName);
   const cacheDir = opts.cacheDir ?? cacheRoot();
   const dir = toolchainDir(cacheDir, release);
-  const extra = opts.extraPackages ?? [];
-  const info = await readInfo(dir);
-  if (info && [...BASE_PACKAGES, ...extra].every((p) => info.packages.includes(p)) && (await exists(join(dir, 'root', 'usr/bin')))) {
-    return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info, created: false };
-  }
-  const updated = await updateToolchain(release, { ...opts, extraPackages: wanted(info, extra) });
-  return { ...updated, created: true };
+  // One creator per release: a debian-6.12 and a 6.12-patched target share the trixie chroot.
+  return withLock(join(cacheDir, 'locks', `toolchain-${release}`), async () => {
+    const extra = opts.extraPackages ?? [];
+    const info = await readInfo(dir);
+    if (info && [...BASE_PACKAGES, ...extra].every((p) => info.packages.includes(p)) && (await exists(join(dir, 'root', 'usr/bin')))) {
+      return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info, created: false };
+    }
+    const updated = await updateToolchain(release, { ...opts, extraPackages: wanted(info, extra) });
+    return { ...updated, created: true };
+  });
 }
 
 /** Re-creates the release's chroot with current packages and swaps it in atomically. */

@@ -1,0 +1,38 @@
+// The cache lock: holders take turns, a dead owner's lock is taken over, the lock is released on error.
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { withLock } from '../src/util/lock.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sockvm-lock-'));
+
+t.test('two holders of one lock never overlap; the second is told whom it waits for', async (t) => {
+  const lock = join(dir, 'locks', 'a');
+  const events: string[] = [];
+  let waitedFor: number | undefined;
+  const holder = (name: string) =>
+    withLock(
+      lock,
+      async () => {
+        events.push(`${name} in`);
+        await sleep(150);
+        events.push(`${name} out`);
+      },
+      { pollMs: 20, onWait: (pid) => (waitedFor = pid) },
+    );
+  await Promise.all([holder('1'), sleep(30).then(() => holder('2'))]);
+  t.same(events, ['1 in', '1 out', '2 in', '2 out']);
+  t.equal(waitedFor, process.pid);
+  t.notOk(existsSync(lock), 'released');
+});
+
+t.test('a lock left by a dead process is taken over; an error still releases it', async (t) => {
+  const lock = join(dir, 'b');
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'pid'), '2147483646\n');
+  t.equal(await withLock(lock, async () => 42, { pollMs: 20 }), 42);
+  await t.rejects(withLock(lock, async () => Promise.reject(new Error('boom'))), /boom/);
+  t.notOk(existsSync(lock), 'released after the error');
+});
