@@ -11,6 +11,7 @@ import type { RunResult, SuiteResult } from '../results/model.js';
 import { reportLines, scanDmesg, unexpectedTaint } from '../results/dmesg-scan.js';
 import { TapParser } from '../results/tap-parser.js';
 import { InfraError } from '../util/errors.js';
+import { commandLine } from '../vm/boot.js';
 import type { Lab, LabGuest } from '../vm/lab.js';
 import type { SuiteSpec } from './select.js';
 
@@ -115,12 +116,13 @@ export class SuiteRunner {
     return findings;
   }
 
+  /** The guest's shell line for a suite: every word quoted, so names and filters stay data. */
   private command(suite: SuiteSpec, seconds: number, args: string[]): string {
     const env = ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SOCKVM_SUITE=${suite.name}`];
     if (this.o.seed !== undefined) env.push(`SOCKVM_SEED=${this.o.seed}`);
-    if (this.o.testFilter) env.push(`SOCKVM_TEST='${this.o.testFilter.replace(/'/g, '')}'`);
+    if (this.o.testFilter) env.push(`SOCKVM_TEST=${this.o.testFilter}`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.
-    return `cd /tmp && ${env.join(' ')} timeout -s KILL ${seconds} /suites/${suite.name} ${args.join(' ')}`.trim();
+    return `cd /tmp && ${commandLine(['env', ...env, 'timeout', '-s', 'KILL', String(seconds), `/suites/${suite.name}`, ...args])}`;
   }
 
   /** Starts the server side on guest 2 and waits for its "# ready" line. */
