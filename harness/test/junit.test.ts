@@ -35,6 +35,8 @@ t.test('junit counts and escapes', async (t) => {
   t.match(xml, /<skipped message="SKIP why"\/>/);
   t.match(xml, /<error message="BUG: kernel NULL pointer dereference">/);
   t.equal(xmlEscape('\u0001x'), 'x');
+  // XML 1.0 forbids U+FFFE, U+FFFF and unpaired surrogates; a pair (an emoji) stays.
+  t.equal(xmlEscape('a\ufffeb\uffffc\ud800d\udc00e\ud83d\ude00'), 'abcde\ud83d\ude00');
 });
 
 t.test('junit reports an infrastructure error', async (t) => {

@@ -25,6 +25,8 @@ t.test('errors name the file, the key and the fix', async (t) => {
   t.throws(() => parseConfig('{"target": {}}', f), /unknown key "target"/);
   t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 0}}}', f), /targets\.x: "tcgCpus" must be a whole number of guest CPUs from 1 to 64/);
   t.equal(parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 1}}}', f).targets[0]?.tcgCpus, 1);
+  for (const bad of ['.', '..', '-x', 'a/b']) t.throws(() => parseConfig(JSON.stringify({ targets: { [bad]: { kernel: 'host' } } }), f), /a target name is letters, digits/, `target name ${bad} refused`);
+  t.throws(() => chooseTargets(parseConfig(good, f), ['host', 'host'], false), /--target host is named twice/);
   t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
 });
 

@@ -1,6 +1,6 @@
 // One target of `sockvm run`: kernel → module + suites → initramfs → guests → SSH → suites →
 // results. Emits events and never prints; the caller attaches reporters.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
 import type { RunPlan } from '../config/run-options.js';
@@ -47,7 +47,9 @@ export interface TargetContext {
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
 export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContext): Promise<RunResult> {
   const { bus, dir } = ctx;
-  await mkdir(join(dir, 'guest'), { recursive: true });
+  // The run's keys and the image that embeds the guest's host key: readable by us alone.
+  await mkdir(join(dir, 'guest'), { recursive: true, mode: 0o700 });
+  await chmod(join(dir, 'guest'), 0o700);
   const run: RunResult = { runId: ctx.runId, target: target.name, startedAt: new Date().toISOString(), command: ctx.command, status: 'pass', exitCode: 0, phases: {}, suites: [] };
   const cache = cacheRoot();
 
@@ -114,7 +116,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
       });
       const path = join(dir, 'guest', 'initramfs.cpio.gz');
-      await writeFile(path, image.gz);
+      await writeFile(path, image.gz, { mode: 0o600 });
       return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache), keys };
     });
 

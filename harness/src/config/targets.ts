@@ -122,7 +122,8 @@ export function parseConfig(text: string, file: string): SockvmConfig {
   const targets: Target[] = [];
   for (const [name, value] of Object.entries(t as Record<string, unknown>)) {
     const where = `${file}: targets.${name}`;
-    if (!/^[\w.-]+$/.test(name)) throw new UsageError(`${where}: a target name is letters, digits, '.', '-' and '_'`);
+    // A target's name is a results directory: '.', '..' or a leading '-' would escape or confuse it.
+    if (!/^\w[\w.-]*$/.test(name)) throw new UsageError(`${where}: a target name is letters, digits, '.', '-' and '_', starting with a letter, digit or '_'`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${where}: expected an object like {"kernel": "debian:6.1"}`);
     const v = value as Record<string, unknown>;
     for (const key of Object.keys(v)) {
@@ -163,6 +164,8 @@ export async function loadConfig(file: string): Promise<SockvmConfig> {
 export function chooseTargets(config: SockvmConfig, names: string[], all: boolean): Target[] {
   if (all) return config.targets;
   if (!names.length) return config.targets.filter((t) => t.name === config.defaultTarget);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--target ${twice} is named twice: each target runs once per run (use --repeat to run its suites again)`);
   return names.map((n) => {
     const t = config.targets.find((x) => x.name === n);
     if (!t) throw new UsageError(`--target ${n}: no such target in the configuration (known: ${config.targets.map((x) => x.name).join(', ')})`);

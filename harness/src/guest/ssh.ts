@@ -2,6 +2,10 @@
 // commands with timeouts and streamed output.
 import ssh2 from 'ssh2';
 import { InfraError } from '../util/errors.js';
+import { BoundedText, LineSplitter } from '../util/lines.js';
+
+/** What an exec keeps of each stream (the suites' TAP is streamed to files line by line). */
+const MAX_KEPT_OUTPUT = 64 << 20;
 
 export interface ExecResult {
   code: number | null;
@@ -75,7 +79,11 @@ export class Guest {
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve) => {
       const result: ExecResult = { code: null, stdout: '', stderr: '', timedOut: false, lost: false };
-      let partial = '';
+      // Bounded copies and linear line splitting: a guest printing gigabytes, or one endless
+      // line, costs memory up to the caps, never the harness.
+      const stdout = new BoundedText(MAX_KEPT_OUTPUT);
+      const stderr = new BoundedText(MAX_KEPT_OUTPUT);
+      const lines = opts.onStdoutLine ? new LineSplitter(opts.onStdoutLine) : undefined;
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       const settle = (): void => {
@@ -83,7 +91,9 @@ export class Guest {
         settled = true;
         if (timer) clearTimeout(timer);
         this.client.removeListener('close', onClose);
-        if (partial && opts.onStdoutLine) opts.onStdoutLine(partial);
+        lines?.end();
+        result.stdout = stdout.text();
+        result.stderr = result.stderr || stderr.text();
         resolve(result);
       };
       const onClose = (): void => {
@@ -106,16 +116,10 @@ export class Guest {
           }, opts.timeoutMs);
         }
         stream.on('data', (chunk: Buffer) => {
-          const text = chunk.toString('utf8');
-          result.stdout += text;
-          if (!opts.onStdoutLine) return;
-          const lines = (partial + text).split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) opts.onStdoutLine(line);
+          stdout.push(chunk);
+          lines?.push(chunk);
         });
-        stream.stderr.on('data', (chunk: Buffer) => {
-          result.stderr += chunk.toString('utf8');
-        });
+        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
         stream.on('exit', (code: number | null, signal?: string) => {
           result.code = code;
           if (signal) result.signal = signal;

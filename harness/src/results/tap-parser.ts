@@ -17,7 +17,20 @@ export interface ParsedTap {
   errors: string[];
 }
 
-const TEST_LINE = /^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$/i;
+// The head of a result line; its description and '# directive' are split with indexOf, since a
+// lazy description before optional spaces and comment is quadratic on a long run of spaces.
+const TEST_HEAD = /^(not )?ok\b[ \t]*(\d+)?[ \t]*(?:-[ \t]*)?/i;
+
+/** A TAP result line's parts: failed, number, description, comment after '#'. */
+export function splitTestLine(line: string): [boolean, string | undefined, string, string | undefined] | undefined {
+  const head = TEST_HEAD.exec(line);
+  if (!head) return undefined;
+  const rest = line.slice(head[0].length);
+  const hash = rest.indexOf('#');
+  const desc = (hash < 0 ? rest : rest.slice(0, hash)).trim();
+  const comment = hash < 0 ? undefined : rest.slice(hash + 1).trimStart();
+  return [Boolean(head[1]), head[2], desc, comment];
+}
 /** Our C library's "test N starts now" line, printed before the test runs. */
 const RUNNING_LINE = /^#\s*running\s+(\d+)\s+-\s+(.*)$/;
 const PLAN_LINE = /^(\d+)\.\.(\d+)\s*(?:#\s*(.*))?$/;
@@ -79,17 +92,17 @@ export class TapParser {
       this.last?.diagnostics.push(diag[1] ?? '');
       return undefined;
     }
-    const test = TEST_LINE.exec(line);
+    const test = splitTestLine(line);
     if (!test) return undefined;
-    const id = test[2] ? Number(test[2]) : this.nextId;
+    const id = test[1] ? Number(test[1]) : this.nextId;
     if (id !== this.nextId) this.result.errors.push(`test ${id} out of order (expected ${this.nextId})`);
     this.nextId = id + 1;
-    const comment = test[4] ?? '';
+    const comment = test[3] ?? '';
     const directive = /^(skip|todo)\b\s*(.*)$/i.exec(comment);
-    let status: Status = test[1] ? 'fail' : 'pass';
+    let status: Status = test[0] ? 'fail' : 'pass';
     if (directive?.[1]?.toUpperCase() === 'SKIP') status = 'skip';
     else if (directive) status = 'todo';
-    const result: TestResult = { id, name: (test[3] ?? '').trim() || `test ${id}`, status, diagnostics: [] };
+    const result: TestResult = { id, name: test[2] || `test ${id}`, status, diagnostics: [] };
     if (directive) result.directive = `${directive[1]?.toUpperCase()}${directive[2] ? ` ${directive[2]}` : ''}`;
     // The suite's own measurement (# time=12.3ms) wins; else the time since the test began.
     const time = /\btime=([\d.]+)ms\b/.exec(comment);
