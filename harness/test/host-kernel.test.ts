@@ -55,6 +55,9 @@ t.test('a user kernel must come with matching modules and build dir', async (t) 
   mkdirSync(join(build, 'include', 'config'), { recursive: true });
   writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.2.0\n');
   await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /does not match --build-dir release 6\.2\.0/);
+  writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.1.0-56-amd64\n');
+  writeFileSync(image, 'a text file, not a kernel\n');
+  await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /not a kernel image \(neither a bzImage with the "HdrS" setup header nor an ELF vmlinux\)/);
 });
 
 t.test('a user kernel image must be the release its modules and build dir are', async (t) => {

@@ -78,11 +78,29 @@ export async function userKernel(image: string, modulesDir: string | undefined, 
   if (basename(modulesDir) !== release) {
     throw new UsageError(`--modules-dir ${modulesDir} does not match --build-dir release ${release}: modules and kbuild tree must come from the same kernel`);
   }
+  if (!(await isKernelImage(image))) {
+    throw new UsageError(`--kernel ${image}: not a kernel image (neither a bzImage with the "HdrS" setup header nor an ELF vmlinux); pass arch/x86/boot/bzImage or vmlinux from the kernel build`);
+  }
   const imageRelease = await bzImageRelease(image);
   if (imageRelease !== undefined && imageRelease !== release) {
     throw new UsageError(`--kernel ${image} is release ${imageRelease}, but --build-dir is ${release}: boot the image the modules and kbuild tree were built with`);
   }
   return { image, modulesDir, buildDir, release };
+}
+
+/** A bzImage (setup header magic "HdrS" at 0x202) or an ELF file (a vmlinux QEMU boots by PVH). */
+export async function isKernelImage(image: string): Promise<boolean> {
+  const fh = await open(image, 'r');
+  try {
+    const head = Buffer.alloc(0x210);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const elf = bytesRead >= 4 && head.readUInt32BE(0) === 0x7f454c46;
+    return elf || (bytesRead >= 0x206 && head.toString('latin1', 0x202, 0x206) === 'HdrS');
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
 }
 
 /**

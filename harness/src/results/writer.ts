@@ -48,5 +48,11 @@ async function linkLatest(dir: string): Promise<void> {
   const tmp = `${latest}.tmp-${process.pid}`;
   await rm(tmp, { force: true });
   await symlink(basename(dir), tmp);
-  await rename(tmp, latest);
+  try {
+    await rename(tmp, latest);
+  } catch {
+    // A directory named latest is the user's: it stays, the run's results (whose path the
+    // summary prints) do not fail for it.
+    await rm(tmp, { force: true });
+  }
 }
