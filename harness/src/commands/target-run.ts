@@ -177,8 +177,11 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     const { lab } = live;
     if (lab) {
       if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab).catch(() => undefined);
+      const vms = lab.guests.map((g) => g.vm);
       await lab.shutdown();
       run.phases.shutdown = Date.now() - start;
+      const logError = vms.map((vm) => vm.logError).find((e) => e !== undefined);
+      if (logError && !run.infraError) run.infraError = logError;
     }
   }
 

@@ -29,6 +29,11 @@ export class LineSplitter {
     }
   }
 
+  /** The line so far, before its newline came. */
+  pending(): string {
+    return this.parts.join('');
+  }
+
   /** The last line, when the stream ended without a newline. */
   end(): void {
     this.add(this.decoder.end());

@@ -4,6 +4,7 @@
 // the harness even if the harness is killed outright.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { LineSplitter } from '../util/lines.js';
 import { InfraError } from '../util/errors.js';
 
 export interface VmExit {
@@ -17,16 +18,24 @@ export class Vm {
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private readonly lines: string[] = [];
-  private partial = '';
+  // Linear splitting with a line cap: a guest printing one endless line costs nothing more.
+  private readonly splitter = new LineSplitter((line) => this.onConsoleLine(line));
   private stderr = '';
   private lastOutputAt = Date.now();
   private watchers: { re: RegExp; resolve: (line: string) => void }[] = [];
   readonly exited: Promise<VmExit>;
   exit: VmExit | undefined;
   panicLine: string | undefined;
+  /** Set when the console log could not be written (ENOSPC, EACCES, …). */
+  logError: string | undefined;
 
   constructor(qemu: string, args: string[], consoleLog: string, append = false) {
     this.log = createWriteStream(consoleLog, { flags: append ? 'a' : 'w' });
+    // A full disk or a vanished results dir: the run ends as infrastructure naming the file;
+    // the guest and what was gathered so far are not lost to an unhandled stream error.
+    this.log.on('error', (err: NodeJS.ErrnoException) => {
+      this.logError ??= `cannot write the console log ${consoleLog}: ${err.code ?? err.message}`;
+    });
     if (append) this.log.write(`\n===== sockvm: guest restarted at ${new Date().toISOString()} =====\n`);
     const setpriv = '/usr/bin/setpriv';
     const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
@@ -63,7 +72,8 @@ export class Vm {
   }
 
   consoleTail(n = 25): string {
-    const all = this.partial ? [...this.lines, this.partial] : this.lines;
+    const partial = this.splitter.pending();
+    const all = partial ? [...this.lines, partial] : this.lines;
     return all.slice(-n).join('\n');
   }
 
@@ -75,20 +85,19 @@ export class Vm {
   private onConsole(chunk: Buffer): void {
     this.lastOutputAt = Date.now();
     this.log.write(chunk);
-    const text = this.partial + chunk.toString('utf8');
-    const parts = text.split('\n');
-    this.partial = parts.pop() ?? '';
-    for (const raw of parts) {
-      const line = raw.replace(/\r$/, '');
-      this.lines.push(line);
-      if (this.lines.length > 5000) this.lines.splice(0, 1000);
-      if (!this.panicLine && PANIC.test(line)) this.panicLine = line;
-      this.watchers = this.watchers.filter((w) => {
-        if (!w.re.test(line)) return true;
-        w.resolve(line);
-        return false;
-      });
-    }
+    this.splitter.push(chunk);
+  }
+
+  private onConsoleLine(raw: string): void {
+    const line = raw.replace(/\r$/, '');
+    this.lines.push(line);
+    if (this.lines.length > 5000) this.lines.splice(0, 1000);
+    if (!this.panicLine && PANIC.test(line)) this.panicLine = line;
+    this.watchers = this.watchers.filter((w) => {
+      if (!w.re.test(line)) return true;
+      w.resolve(line);
+      return false;
+    });
   }
 
   /** The reason the guest is gone, or undefined while it runs normally. */
