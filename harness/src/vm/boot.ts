@@ -37,8 +37,8 @@ export interface BootOptions {
   dir: string;
   /** Which guest of the run this is (1-based); default 1. */
   index?: number;
-  /** The inter-guest link's UDP ports, when the run has two guests. */
-  link?: { localPort: number; remotePort: number };
+  /** The inter-guest link's unix datagram sockets (ours, the peer's), when the run has two guests. */
+  link?: { localPath: string; remotePath: string };
   /** Appends to an existing console log (a reboot after a crash) instead of replacing it. */
   appendConsole?: boolean;
   timeoutMs: number;

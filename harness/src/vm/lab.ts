@@ -1,9 +1,11 @@
 // The guests of a run: one, or two joined by an e1000 link. Boots them together, reboots them
 // after a crash, and always shuts them down.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InfraError } from '../util/errors.js';
 import type { Guest } from '../guest/ssh.js';
 import { bootGuest, guestIdentity, type BootOptions, type BootTimings } from './boot.js';
-import { freeLocalUdpPort } from './ports.js';
 import type { Vm } from './vm.js';
 
 export interface LabGuest {
@@ -24,6 +26,7 @@ export class Lab {
   private boots = 0;
   /** Set by shutdown(): an interrupted run's late work must not start guests again. */
   private closed = false;
+  private linkDir: string | undefined;
 
   constructor(
     readonly size: 1 | 2,
@@ -34,12 +37,12 @@ export class Lab {
   async boot(): Promise<BootTimings> {
     if (this.closed) throw new InfraError('the guests were shut down (run interrupted); not booting again');
     this.boots++;
-    const ports = this.size === 2 ? [await freeLocalUdpPort(), await freeLocalUdpPort()] : [];
+    const sockets = this.size === 2 ? await this.linkSockets() : [];
     const booted = await Promise.all(
       Array.from({ length: this.size }, (_, i) => {
         const index = i + 1;
         const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => (this.closed ? void vm.stop() : this.vms.push(vm)) };
-        if (this.size === 2) opts.link = { localPort: ports[i] as number, remotePort: ports[1 - i] as number };
+        if (this.size === 2) opts.link = { localPath: sockets[i] as string, remotePath: sockets[1 - i] as string };
         return bootGuest(opts).then((b) => ({ index, ...b }));
       }),
     );
@@ -70,6 +73,19 @@ export class Lab {
   async shutdown(): Promise<void> {
     this.closed = true;
     await this.stopGuests();
+    if (this.linkDir) await rm(this.linkDir, { recursive: true, force: true });
+  }
+
+  /**
+   * The link's two socket paths, in a 0700 directory of our own (short, under the temp dir:
+   * a unix socket path has 108 bytes); a reboot's QEMUs bind them afresh.
+   */
+  private async linkSockets(): Promise<string[]> {
+    this.linkDir ??= await mkdtemp(join(tmpdir(), 'sockvm-link-'));
+    if (this.linkDir.includes(',')) throw new InfraError(`the temp dir ${this.linkDir} holds a ',', which QEMU's -netdev cannot take; set TMPDIR to a plain path`);
+    const paths = [join(this.linkDir, 'guest1'), join(this.linkDir, 'guest2')];
+    await Promise.all(paths.map((p) => rm(p, { force: true })));
+    return paths;
   }
 
   async reboot(): Promise<BootTimings> {

@@ -11,8 +11,11 @@ export interface QemuOptions {
   /** Host port forwarded (on 127.0.0.1 only) to the guest's SSH port. */
   sshPort: number;
   mgmtMac: string;
-  /** A second e1000 on a private L2 segment: UDP datagrams between two QEMUs on 127.0.0.1. */
-  link?: { mac: string; localPort: number; remotePort: number };
+  /**
+   * A second e1000 on a private L2 segment: datagrams between two QEMUs over unix sockets in a
+   * directory only we can enter (a UDP port on 127.0.0.1 took frames from any local process).
+   */
+  link?: { mac: string; localPath: string; remotePath: string };
   /** Per-guest settings for the guest's init, passed as sockvm.<key>=<value>. */
   guestParams?: Record<string, string>;
   extraAppend?: string[];
@@ -64,7 +67,7 @@ export function qemuArgs(o: QemuOptions): string[] {
   if (o.link) {
     args.push(
       '-netdev',
-      `socket,id=link,udp=127.0.0.1:${o.link.remotePort},localaddr=127.0.0.1:${o.link.localPort}`,
+      `dgram,id=link,local.type=unix,local.path=${o.link.localPath},remote.type=unix,remote.path=${o.link.remotePath}`,
       '-device',
       `e1000,netdev=link,mac=${o.link.mac},romfile=,autonegotiation=off`,
     );
