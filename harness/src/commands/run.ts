@@ -1,6 +1,5 @@
 // `sockvm run`: builds the suites once, runs each chosen target (one by default, a matrix with
 // --target/--all-targets), writes the run's results and a summary event. Never prints.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildSuites } from '../build/suites.js';
 import type { RunPlan } from '../config/run-options.js';
@@ -12,6 +11,7 @@ import { judgeRun } from '../results/verdict.js';
 import { readManifest } from '../suites/manifest.js';
 import type { SuiteSpec } from '../suites/select.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
+import { makeDirs } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { commandLine } from '../vm/boot.js';
 import { runTarget } from './target-run.js';
@@ -75,7 +75,11 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   const { bus } = ctx;
   const runId = newRunId();
   const runDir = join(plan.resultsRoot, runId);
-  await mkdir(runDir, { recursive: true });
+  try {
+    await makeDirs(runDir);
+  } catch (err) {
+    throw new UsageError(`--results-dir ${plan.resultsRoot}: ${errorMessage(err)}; choose a writable directory`);
+  }
   const command = rerunCommand(ctx.argv);
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 

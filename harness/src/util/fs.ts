@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 
 export async function exists(path: string): Promise<boolean> {
@@ -9,6 +9,26 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * mkdir -p one component at a time. Node's recursive mkdir loops forever where the parent
+ * refuses new entries with ENOENT (/proc); here the first refusal is an error naming the path.
+ */
+export async function makeDirs(path: string, mode?: number): Promise<void> {
+  const parts = resolve(path).split(sep).filter(Boolean);
+  let at: string = sep;
+  for (const part of parts) {
+    at = join(at, part);
+    try {
+      await mkdir(at, mode === undefined ? {} : { mode });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(at)).isDirectory()) continue;
+      const why = code === 'EEXIST' ? 'it exists and is not a directory' : (code ?? String(err));
+      throw Object.assign(new Error(`cannot create ${at}${at === resolve(path) ? '' : ` (for ${path})`}: ${why}`), { code });
+    }
   }
 }
 

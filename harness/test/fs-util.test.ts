@@ -1,4 +1,4 @@
-// The cache lock: holders take turns, a dead owner's lock is taken over, the lock is released on error.
+// Cache locks (holders take turns, a dead owner's lock is taken over, released on error) and makeDirs.
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,4 +35,14 @@ t.test('a lock left by a dead process is taken over; an error still releases it'
   t.equal(await withLock(lock, async () => 42, { pollMs: 20 }), 42);
   await t.rejects(withLock(lock, async () => Promise.reject(new Error('boom'))), /boom/);
   t.notOk(existsSync(lock), 'released after the error');
+});
+
+t.test('makeDirs: creates missing parents, fails at once under /proc and below a file', async (t) => {
+  const { makeDirs } = await import('../src/util/fs.js');
+  await makeDirs(join(dir, 'x', 'y', 'z'));
+  t.ok(existsSync(join(dir, 'x', 'y', 'z')));
+  await makeDirs(join(dir, 'x', 'y'));
+  await t.rejects(makeDirs('/proc/sockvm-test/x'), /cannot create \/proc\/sockvm-test \(for \/proc\/sockvm-test\/x\): ENOENT/);
+  writeFileSync(join(dir, 'file'), '');
+  await t.rejects(makeDirs(join(dir, 'file', 'x')), /it exists and is not a directory/);
 });
