@@ -12,3 +12,17 @@ t.test('--test matching no test: exit 1, the summary and results.json say no tes
   t.ok(res.suites[0]?.tests.every((x) => x.status === 'skip'), 'every test reported skipped');
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
 });
+
+t.test('--suite and --tag typos and a bad --module-src are all reported before any kernel work', async (t) => {
+  const start = Date.now();
+  // 6.12-patched is a source kernel (minutes to build when not cached): nothing of it may start.
+  const r = await runSockvm(['--target', '6.12-patched', '--target', 'host', '--suite', 'nosuch', '--module-src', '/nonexistent']);
+  t.equal(r.code, 2);
+  t.match(r.output, /--suite nosuch: no such suite/);
+  t.match(r.output, /--module-src \/nonexistent: no Kbuild or Makefile there/);
+  t.notMatch(r.output, /✓ kernel|kernel build|compiling/, 'no kernel phase started');
+  const tag = await runSockvm(['--target', '6.12-patched', '--tag', 'nosuch']);
+  t.equal(tag.code, 2);
+  t.match(tag.output, /--tag nosuch: no suite has this tag/);
+  t.ok(Date.now() - start < 30000, `both reported in ${Date.now() - start} ms`);
+});

@@ -14,7 +14,7 @@ import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { makeDirs } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { commandLine } from '../vm/boot.js';
-import { runTarget } from './target-run.js';
+import { moduleSource, runTarget, targetSuites } from './target-run.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
@@ -95,6 +95,18 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     const start = Date.now();
     suites = await Promise.race([buildAllSuites(plan, join(runDir, 'build.log')), ctx.interrupted]);
     bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
+    // Every target's selection and the module source, checked before any target's kernel work;
+    // all the usage errors at once.
+    const problems: string[] = [];
+    for (const target of targets) {
+      try {
+        targetSuites(plan, target, suites);
+      } catch (err) {
+        problems.push(errorMessage(err));
+      }
+    }
+    await moduleSource(plan).catch((err: unknown) => problems.push(errorMessage(err)));
+    if (problems.length) throw new UsageError([...new Set(problems)].join('\n'));
   } catch (err) {
     targets = [];
     setupError = errorMessage(err) + (err instanceof InfraError && err.detail ? `\n${err.detail}` : '');

@@ -66,6 +66,9 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   };
 
   try {
+    // Cheap checks before any kernel work (a typo must not cost a kernel build first).
+    const selected = targetSuites(plan, target, ctx.suites);
+    const moduleSrc = await moduleSource(plan);
     const resolved = await phase(
       'kernel',
       () =>
@@ -85,17 +88,8 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
 
     const buildLog = join(dir, 'build.log');
-    const moduleSrc = plan.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
-    if (!(await exists(join(moduleSrc, 'Kbuild'))) && !(await exists(join(moduleSrc, 'Makefile')))) {
-      throw new UsageError(`--module-src ${moduleSrc}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
-    }
     const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds }), (m) => (m.cached ? 'cached' : undefined));
 
-    const specs = ctx.suites;
-    const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
-    const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
-    const selected = selectSuites(specs, { only, tags, repeat: plan.repeat });
-    if (!selected.length) throw new UsageError('no suite selected: check --suite and --tag');
     const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
 
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
@@ -195,6 +189,24 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   if (verdict.problem) run.problem = verdict.problem;
   bus.emit({ type: 'target-results', dir, run });
   return run;
+}
+
+/** The suites a target runs: --suite/--tag when given, else the target's own; none is an error. */
+export function targetSuites(plan: RunPlan, target: Target, specs: SuiteSpec[]): SuiteSpec[] {
+  const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
+  const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
+  const selected = selectSuites(specs, { only, tags, repeat: plan.repeat });
+  if (!selected.length) throw new UsageError(`target ${target.name}: no suite selected: check --suite and --tag`);
+  return selected;
+}
+
+/** The module's source tree: --module-src or kernel/newtcp, checked to be one. */
+export async function moduleSource(plan: RunPlan): Promise<string> {
+  const moduleSrc = plan.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
+  if (!(await exists(join(moduleSrc, 'Kbuild'))) && !(await exists(join(moduleSrc, 'Makefile')))) {
+    throw new UsageError(`--module-src ${moduleSrc}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
+  }
+  return moduleSrc;
 }
 
 /** The command that reruns this target as it ran: what auto chose (accelerator, seed) pinned. */
