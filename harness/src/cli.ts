@@ -8,6 +8,7 @@ import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
 import { resultsWriter } from './results/writer.js';
 import { consoleReporter } from './ui/console-reporter.js';
+import { cancelAll } from './util/cancel.js';
 import { InfraError, UsageError, errorMessage } from './util/errors.js';
 
 const USAGE = `Usage: sockvm <command> [options]
@@ -27,6 +28,15 @@ async function main(argv: string[]): Promise<number> {
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
+  }
+  if (command !== 'run') {
+    // kernel and toolchain builds: a signal cancels their process groups; the exit says so.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        interruptedExit = sig === 'SIGINT' ? 130 : 143;
+        cancelAll(`interrupted by ${sig}`);
+      });
+    }
   }
   if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'kernel') {
@@ -74,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     process.on(sig, () => {
       if (signalled) return; // a second ^C while shutting down changes nothing: cleanup is bounded
       signalled = sig;
+      cancelAll(`interrupted by ${sig}`);
       onSignal(sig);
     });
   }
@@ -82,13 +93,16 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/** Set when a kernel or toolchain command was interrupted: 130 SIGINT, 143 SIGTERM. */
+let interruptedExit: number | undefined;
+
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = interruptedExit ?? code;
   },
   (err: unknown) => {
     process.stderr.write(`sockvm: ${errorMessage(err)}\n`);
-    if (err instanceof InfraError && err.detail) process.stderr.write(`${err.detail}\n`);
-    process.exitCode = 2;
+    if (err instanceof InfraError && err.detail && interruptedExit === undefined) process.stderr.write(`${err.detail}\n`);
+    process.exitCode = interruptedExit ?? 2;
   },
 );

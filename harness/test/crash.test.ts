@@ -1,8 +1,10 @@
-// The harness under a failing guest: a kernel panic mid-suite, and ^C or SIGTERM mid-run.
+// The harness under a failing guest: a kernel panic mid-suite, and ^C or SIGTERM mid-run (boot, suite, build).
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../src/util/paths.js';
+import { cacheRoot, repoRoot } from '../src/util/paths.js';
 import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
 const panicSuites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-panic');
@@ -88,4 +90,34 @@ t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest boo
   t.notOk(run.suites.some((s) => s.status === 'error'), 'the interrupted suite is not reported as a crash');
   t.notMatch(r.output, /rebooting the guest/);
   t.same(qemuLeftBehind(r.resultsRoot), []);
+});
+
+t.test('SIGTERM during the module build: make and its children killed at once, no cache entry, exit 143', async (t) => {
+  // A module tree whose Kbuild takes a minute (a marked sleep), so the signal lands mid-build.
+  const src = mkdtempSync(join(tmpdir(), 'sockvm-slowmod-'));
+  cpSync(join(repoRoot, 'kernel', 'newtcp'), src, { recursive: true });
+  const marker = `sockvm-slow-build-${process.pid}`;
+  appendFileSync(join(src, 'Kbuild'), `\n$(shell sh -c 'sleep 60; true' ${marker})\n`);
+  const moduleEntries = (): string[] => (existsSync(join(cacheRoot(), 'module')) ? readdirSync(join(cacheRoot(), 'module')).sort() : []);
+  const before = moduleEntries();
+  const building = (): string[] => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker));
+  let sentAt = 0;
+  let poll: NodeJS.Timeout | undefined;
+  const r = await runSockvm(['--suite', 'create', '--module-src', src], (_out, child) => {
+    // The signal goes when the build's own process is seen running.
+    poll ??= setInterval(() => {
+      if (sentAt || !building().length) return;
+      sentAt = Date.now();
+      child.kill('SIGTERM');
+    }, 200);
+  });
+  clearInterval(poll);
+  t.ok(sentAt, 'interrupted during the module build');
+  t.equal(r.code, 143, r.output);
+  t.ok(Date.now() - sentAt < 10000, `exited ${Date.now() - sentAt} ms after the signal`);
+  const left = building();
+  t.same(left, [], 'no build process left');
+  const run = readResults(r.resultsRoot);
+  t.match(run.infraError ?? '', /interrupted by SIGTERM/);
+  t.same(moduleEntries(), before, 'no module cache entry made or left half-made');
 });

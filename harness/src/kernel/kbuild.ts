@@ -5,6 +5,7 @@
 // inputs known before unpacking (source identity, series, fragments, compiler) to the content
 // key, so a hit costs a few small reads and no unpack.
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { appendFile, cp, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { execa } from 'execa';
 import type { SourceKernelSpec } from '../config/targets.js';
 import { chrootArgv } from '../toolchain/run.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
+import { cancel, cancelledReason, dieWithUs, killGroupOnCancel } from '../util/cancel.js';
 import { InfraError, UsageError } from '../util/errors.js';
 import { exists, hashTree } from '../util/fs.js';
 import { tail } from '../util/run-logged.js';
@@ -182,7 +184,13 @@ function makeRunner(tree: string, log: string, vars: Record<string, string>, env
     const base = nice > 0 ? { cmd: 'nice', args: ['-n', String(nice), 'make', ...full] } : { cmd: 'make', args: full };
     const argv = tc.kind === 'host' ? base : chrootArgv(tc.root, base.cmd, base.args, { cwd: tree, binds, env });
     await appendFile(log, `$ ${base.cmd} ${base.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
-    const child = execa(argv.cmd, argv.args, { cwd: tree, env: { ...env, LC_ALL: 'C' }, all: true, reject: false, stdin: 'ignore', buffer: false, lines: false });
+    if (cancel.aborted) throw new InfraError(`${o.what ?? 'make'}: not started (${cancelledReason()})`);
+    const run = dieWithUs(argv.cmd, argv.args);
+    const child = execa(run.cmd, run.args, { cwd: tree, env: { ...env, LC_ALL: 'C' }, all: true, reject: false, stdin: 'ignore', buffer: false, lines: false, detached: true });
+    killGroupOnCancel(child);
+    // One stream, so the log's chunks land in order (unawaited appends could interleave).
+    const logStream = createWriteStream(log, { flags: 'a' });
+    logStream.on('error', () => {});
     const start = Date.now();
     let compiled = 0;
     let last = '';
@@ -191,7 +199,7 @@ function makeRunner(tree: string, log: string, vars: Record<string, string>, env
     let lastEmit = 0;
     child.all?.setEncoding('utf8');
     child.all?.on('data', (chunk: string) => {
-      void appendFile(log, chunk);
+      logStream.write(chunk);
       if (o.capture) captured += chunk;
       if (!o.progress || !onProgress) return;
       pending += chunk;
@@ -211,8 +219,9 @@ function makeRunner(tree: string, log: string, vars: Record<string, string>, env
       }
     });
     const r = await child;
-    // Let the log's appends land before a failure reads its tail.
-    await new Promise((res) => setImmediate(res));
+    // The log complete before a failure reads its tail.
+    await new Promise((res) => logStream.end(res));
+    if (cancel.aborted) throw new InfraError(`${o.what ?? `make ${args.join(' ')}`} stopped (${cancelledReason()}); full log: ${log}`);
     if (o.progress && onProgress) onProgress({ compiled, last, elapsedMs: Date.now() - start });
     if (r.exitCode !== 0) {
       const why = r.exitCode !== undefined ? `exit code ${r.exitCode}` : (r.signal ?? 'killed');
