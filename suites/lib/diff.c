@@ -411,9 +411,10 @@ static void exec_setopt(struct rec *r, const struct diff_env *e, int fd,
 static void exec_connect(struct rec *r, struct diff_env *e, int fd,
 			 const struct diff_op *op)
 {
+	struct timeval tv = { 0, 0 }, tv2 = { 2, 0 };
 	struct sockaddr_storage ss;
-	socklen_t len;
-	int fl = fcntl(fd, F_GETFL), rc;
+	socklen_t len, len2;
+	int fl = fcntl(fd, F_GETFL), rc, long_wait;
 	uint16_t port;
 
 	switch (op->a) {
@@ -436,10 +437,24 @@ static void exec_connect(struct rec *r, struct diff_env *e, int fd,
 	len = diff_addr(e->kind, port, &ss);
 	if (op->flags & O_NONBLOCK)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	/*
+	 * A blocking connect that can succeed gets 2 s: NEW_TCP's handshake
+	 * takes longer than DIFF_TIMEO_MS under emulation.
+	 */
+	long_wait = !(op->flags & O_NONBLOCK) &&
+		    op->a != DIFF_TGT_BLACKHOLE &&
+		    diff_wait(fd, POLLOUT, 0);	/* not connecting already */
+	if (long_wait) {
+		len2 = sizeof(tv);
+		getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len2);
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv2, sizeof(tv2));
+	}
 	rc = connect(fd, (struct sockaddr *)&ss, len);
 	put_ret(r, rc, errno);
 	if (op->flags & O_NONBLOCK)
 		fcntl(fd, F_SETFL, fl);
+	if (long_wait)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 void diff_exec(struct diff_env *e, const struct diff_op *op, char *out)
