@@ -1392,7 +1392,17 @@ int newtcp_shutdown_disconnect(struct sock *sk)
 	struct newtcp_sock *nsk = newtcp_sk(sk);
 	int old = sk->sk_state;
 
-	newtcp_inner_disconnect(nsk->tcp);
+	/*
+	 * Past TCP's handshake, connect_work may be reading the server's
+	 * hello from the inner socket: shut it down under that reader
+	 * rather than disconnect it.
+	 */
+	if (old == TCP_SYN_SENT &&
+	    !((1 << READ_ONCE(nsk->tcp->sk->sk_state)) &
+	      (TCPF_SYN_SENT | TCPF_CLOSE)))
+		kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
+	else
+		newtcp_inner_disconnect(nsk->tcp);
 	sk->sk_state = TCP_CLOSE;
 	if (old == TCP_SYN_SENT) {
 		WRITE_ONCE(sk->sk_err, ECONNRESET);
