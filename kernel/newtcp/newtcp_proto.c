@@ -128,6 +128,14 @@ static void newtcp_inner_state_change(struct sock *isk)
 	nsk = newtcp_from_inner(isk);
 	if (nsk) {
 		nsk->saved_state_change(isk);
+		/*
+		 * TCP sets sk_err before tcp_done() closes the socket and
+		 * reports the error after: copy it now, so that no poll sees
+		 * the hang-up without the error (TCP's poll never does).
+		 */
+		if (isk->sk_state == TCP_CLOSE && READ_ONCE(isk->sk_err) &&
+		    READ_ONCE(nsk->sk.sk_state) == TCP_ESTABLISHED)
+			WRITE_ONCE(nsk->sk.sk_err, READ_ONCE(isk->sk_err));
 		if (READ_ONCE(nsk->sk.sk_state) == TCP_SYN_SENT &&
 		    isk->sk_state != TCP_SYN_SENT &&
 		    !test_and_set_bit(NEWTCP_F_HS_QUEUED, &nsk->flags))

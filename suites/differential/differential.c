@@ -167,6 +167,7 @@ static int setup(struct diff_env *e, int kind, int st)
 struct call {
 	char name[48];
 	struct diff_op op;
+	int buffers;	/* a buffer-size call: the "buffer sizes" test's */
 };
 
 static struct call calls[160];
@@ -178,6 +179,9 @@ static void add(int call, int a, int flags)
 
 	c->op = (struct diff_op){ call, DIFF_S, a, flags };
 	diff_describe(&c->op, c->name, sizeof(c->name));
+	c->buffers = strstr(c->name, "SO_RCVBUF") ||
+		     strstr(c->name, "SO_SNDBUF") ||
+		     strstr(c->name, "TCP_MAXSEG");
 }
 
 static void build_calls(void)
@@ -313,27 +317,54 @@ static void run_pair(int kind, int st, const struct diff_op *op, char *out)
 
 static int cur_state;
 
-static int test_state(void)
+/* One table pair: state @state, call @i, a subtest line. */
+static void table_pair(int state, int i)
 {
 	char a[LINE_MAX_], b[LINE_MAX_];
-	const char *st = state_names[cur_state], *why;
-	int i, same;
+	const char *st = state_names[state], *why;
+	int same;
+
+	run_pair(DIFF_TCP, state, &calls[i].op, a);
+	run_pair(DIFF_NTCP, state, &calls[i].op, b);
+	same = !strcmp(a, b);
+	why = same ? NULL : excepted(st, calls[i].name);
+	if (same)
+		tap_sub_ok(1, "%s: %s: %s", st, calls[i].name, a);
+	else if (why)
+		tap_sub_ok(1, "%s: %s: tcp %s / new_tcp %s # exception: %s",
+			   st, calls[i].name, a, b, why);
+	else
+		tap_sub_ok(0, "%s: %s: tcp %s / new_tcp %s", st,
+			   calls[i].name, a, b);
+}
+
+static int test_state(void)
+{
+	int i;
 
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < ncalls; i++) {
-		run_pair(DIFF_TCP, cur_state, &calls[i].op, a);
-		run_pair(DIFF_NTCP, cur_state, &calls[i].op, b);
-		same = !strcmp(a, b);
-		why = same ? NULL : excepted(st, calls[i].name);
-		if (same)
-			tap_sub_ok(1, "%s: %s: %s", st, calls[i].name, a);
-		else if (why)
-			tap_sub_ok(1, "%s: %s: tcp %s / new_tcp %s # exception: %s",
-				   st, calls[i].name, a, b, why);
-		else
-			tap_sub_ok(0, "%s: %s: tcp %s / new_tcp %s", st,
-				   calls[i].name, a, b);
-	}
+	for (i = 0; i < ncalls; i++)
+		if (!calls[i].buffers)
+			table_pair(cur_state, i);
+	return tap_sub_done();
+}
+
+/*
+ * SO_RCVBUF, SO_SNDBUF (TCP starts from tcp_rmem[1]/tcp_wmem[1] and
+ * autotunes; NEW_TCP reports its outer socket's rmem_default/wmem_default)
+ * and TCP_MAXSEG (bounded by half the peer's window, which follows the
+ * receive buffer) in every state, apart so that the state tests name
+ * everything else.
+ */
+static int test_buffers(void)
+{
+	int st, i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (st = 0; st < ST_MAX; st++)
+		for (i = 0; i < ncalls; i++)
+			if (calls[i].buffers)
+				table_pair(st, i);
 	return tap_sub_done();
 }
 
@@ -370,6 +401,8 @@ static const struct ntcp_test tests[] = {
 	{ "table: peer-closed", test_ST_PEER_CLOSED, 60 },
 	{ "table: reset", test_ST_RESET, 60 },
 	{ "table: connect-refused", test_ST_REFUSED, 60 },
+	{ "table: buffer sizes (SO_RCVBUF, SO_SNDBUF, TCP_MAXSEG) in every state",
+	  test_buffers, 60 },
 	{ "generated: random call sequences on connected pairs",
 	  test_generated, 120 },
 	{ "seqpacket: NEW_TCP against AF_UNIX", test_seqpacket, 60 },

@@ -30,8 +30,8 @@
 
 unsigned long long gen_seed;
 
-#define GEN_SCENARIOS	160
-#define GEN_STEPS	64
+#define GEN_SCENARIOS	80
+#define GEN_STEPS	126
 
 static uint64_t rs;
 
@@ -87,7 +87,7 @@ static void gen_op(struct model *m, struct diff_op *op)
 		"SO_KEEPALIVE", "TCP_CORK",
 	};
 	static const char *const sopts[] = {
-		"TCP_NODELAY", "SO_KEEPALIVE", "TCP_QUICKACK",
+		"TCP_NODELAY", "SO_KEEPALIVE",
 	};
 	static const char *const ioc[] = { "FIONREAD", "SIOCATMARK" };
 	int s = rnd(2), r = rnd(100), avail, eof;
@@ -112,7 +112,7 @@ static void gen_op(struct model *m, struct diff_op *op)
 		eof = m->eof[s] || m->rd_shut[s];
 		if ((op->flags & MSG_WAITALL) && avail < op->a && !eof)
 			op->flags &= ~MSG_WAITALL;
-		/* Blocking only when it returns at once (rarely not: 20 ms). */
+		/* Blocking only when it returns at once (rarely not: DIFF_TIMEO_MS). */
 		if (!avail && !eof && rnd(50)) {
 			if (op->call == DC_READ)
 				op->call = DC_RECV;

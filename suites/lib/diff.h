@@ -26,7 +26,7 @@ enum diff_kind { DIFF_TCP, DIFF_NTCP, DIFF_UNIX };
 #define DIFF_NSOCK	3
 
 /* Timeout every blocking call of a subject has (SO_RCVTIMEO/SO_SNDTIMEO). */
-#define DIFF_TIMEO_MS	20
+#define DIFF_TIMEO_MS	10
 
 struct diff_env {
 	int kind, type;
