@@ -274,6 +274,22 @@ const char *excepted(const char *state, const char *call)
 
 #define LINE_MAX_	(DIFF_OUT_MAX + 128)
 
+/* A new client connects to the listener DIFF_S: does DIFF_S see it? */
+static void new_client(struct diff_env *e, char *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = diff_addr(e->kind, diff_port(e->fd[DIFF_S]), &ss);
+	int c = diff_socket(e->kind, SOCK_STREAM);
+	char rev[64];
+
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	connect(c, (struct sockaddr *)&ss, len);
+	diff_revents(diff_wait(e->fd[DIFF_S], POLLIN, 300), rev, sizeof(rev));
+	snprintf(out + strlen(out), LINE_MAX_ - strlen(out),
+		 ", a new client: poll=%s", rev);
+	close(c);
+}
+
 /* Run @op in state @st on @kind; the outcome and what follows in @out. */
 static void run_pair(int kind, int st, const struct diff_op *op, char *out)
 {
@@ -311,6 +327,9 @@ static void run_pair(int kind, int st, const struct diff_op *op, char *out)
 		getsockopt(e.fd[DIFF_S], SOL_SOCKET, SO_ERROR, &err, &len);
 		snprintf(out, LINE_MAX_, "%s | then poll=%s SO_ERROR=%s",
 			 res, rev, err ? ntcp_errname(err) : "0");
+		/* Does a listener still take connections after shutdown()? */
+		if (st == ST_LISTEN && op->call == DC_SHUTDOWN)
+			new_client(&e, out);
 	}
 	diff_env_close(&e);
 }
