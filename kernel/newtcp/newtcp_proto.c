@@ -519,6 +519,9 @@ static void newtcp_connect_work(struct work_struct *work)
 			sk->sk_error_report(sk);
 		} else {
 			sk->sk_state = TCP_ESTABLISHED;
+			/* An error after the hellos is ours to report now. */
+			if (READ_ONCE(isk->sk_err))
+				WRITE_ONCE(sk->sk_err, READ_ONCE(isk->sk_err));
 			newtcp_sync_sockopts(sk);
 			if (nsk->nodelay)
 				newtcp_apply_nodelay(nsk);
@@ -830,6 +833,9 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	cnsk->maxmsg = nsk->maxmsg;
 	cnsk->nodelay = nsk->nodelay;
 	newtcp_attach(cnsk, p->tcp);
+	/* An error the connection got while queued is ours to report. */
+	if (READ_ONCE(p->tcp->sk->sk_err))
+		WRITE_ONCE(newsk->sk_err, READ_ONCE(p->tcp->sk->sk_err));
 	kfree(p);
 	newsk->sk_state = TCP_ESTABLISHED;
 	newtcp_sync_sockopts(newsk);
