@@ -214,7 +214,7 @@ static void report(unsigned int sc, int n, const struct step *steps,
 	char d[96];
 	int i;
 
-	printf("# DIVERGENCE seed %llu scenario %u step %d (replay: --seed %llu)\n",
+	printf("# DIVERGENCE seed %llu scenario %u step %d (replay: --suite differential --seed %llu --test 'generated*')\n",
 	       gen_seed, sc, n, gen_seed);
 	for (i = 0; i <= n; i++) {
 		diff_describe(&steps[i].op, d, sizeof(d));
