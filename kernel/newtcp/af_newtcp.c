@@ -79,19 +79,40 @@ static int newtcp_ops_bind(struct socket *sock, newtcp_uaddr_t *uaddr,
 	return newtcp_bind_impl(sock, NEWTCP_SA(uaddr), addr_len);
 }
 
+/*
+ * inet_stream_connect() disconnects a TCP socket whose connect failed
+ * (tcp_disconnect(): source address and port released unless bound,
+ * shutdown bits cleared, socket state SS_UNCONNECTED), so that it can
+ * connect or listen again.  Do the same to the inner socket and to ours.
+ */
+static void newtcp_connect_failed(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct socket *tcp = newtcp_sk(sk)->tcp;
+
+	sock->state = SS_UNCONNECTED;
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	if (tcp->sk->sk_state == TCP_CLOSE)
+		newtcp_inner_disconnect(tcp);
+}
+
 /* inet_stream_connect()'s state machine over newtcp_prot.connect. */
 static int newtcp_connect_impl(struct socket *sock, struct sockaddr *uaddr,
 			       int addr_len, int flags)
 {
 	struct sock *sk = sock->sk;
 	long timeo;
-	int err;
-
-	if (addr_len >= (int)sizeof(uaddr->sa_family) &&
-	    uaddr->sa_family == AF_UNSPEC)
-		return sk->sk_prot->disconnect(sk, flags);
+	int err, rc;
 
 	lock_sock(sk);
+	if (addr_len >= (int)sizeof(uaddr->sa_family) &&
+	    uaddr->sa_family == AF_UNSPEC) {
+		err = sk->sk_prot->disconnect(sk, flags);
+		if (err != -EOPNOTSUPP)
+			sock->state = err ? SS_DISCONNECTING : SS_UNCONNECTED;
+		goto out;
+	}
+
 	switch (sock->state) {
 	case SS_CONNECTED:
 		err = -EISCONN;
@@ -109,23 +130,29 @@ static int newtcp_connect_impl(struct socket *sock, struct sockaddr *uaddr,
 		if (err < 0)
 			goto out;
 		sock->state = SS_CONNECTING;
+		err = -EINPROGRESS;
 		break;
 	default:
 		err = -EINVAL;
 		goto out;
 	}
 
+	/*
+	 * As TCP: a wait that times out answers EINPROGRESS for the call
+	 * that started the connect, EALREADY for a later one.
+	 */
 	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
 	if (sk->sk_state == TCP_SYN_SENT) {
-		err = newtcp_wait_handshake(sk, &timeo);
-		if (err == -EAGAIN)
-			err = -EINPROGRESS;
-		if (err)
+		rc = newtcp_wait_handshake(sk, &timeo);
+		if (rc) {
+			if (rc != -EAGAIN)
+				err = rc;
 			goto out;
+		}
 	}
 	if (sk->sk_state != TCP_ESTABLISHED) {
 		err = sock_error(sk) ? : -ECONNABORTED;
-		sock->state = SS_UNCONNECTED;
+		newtcp_connect_failed(sock);
 		goto out;
 	}
 	sock->state = SS_CONNECTED;
@@ -183,6 +210,11 @@ static int newtcp_ioctl(struct socket *sock, unsigned int cmd,
 			unsigned long arg)
 {
 	switch (cmd) {
+	case SIOCATMARK:
+		/* Urgent data exists on STREAM only (the inner TCP's). */
+		if (sock->type != SOCK_STREAM)
+			return -ENOIOCTLCMD;
+		fallthrough;
 	case SIOCINQ:
 	case SIOCOUTQ:
 	case SIOCOUTQNSD:
@@ -192,7 +224,10 @@ static int newtcp_ioctl(struct socket *sock, unsigned int cmd,
 	}
 }
 
-/* inet_shutdown(), minus the states NEW_TCP does not have. */
+/*
+ * inet_shutdown() over the outer state; on a session the inner TCP
+ * socket's own inet_shutdown() answers (ENOTCONN once it was reset).
+ */
 static int newtcp_ops_shutdown(struct socket *sock, int how)
 {
 	struct sock *sk = sock->sk;
@@ -204,13 +239,24 @@ static int newtcp_ops_shutdown(struct socket *sock, int how)
 
 	lock_sock(sk);
 	switch (sk->sk_state) {
-	case TCP_ESTABLISHED:
 	case TCP_LISTEN:
+		/* TCP: SHUT_WR leaves a listener alone, SHUT_RD stops it. */
+		if (!(how & RCV_SHUTDOWN))
+			break;
+		fallthrough;
 	case TCP_SYN_SENT:
-		sk->sk_prot->shutdown(sk, how);
+		/* TCP disconnects: no shutdown bits, socket reusable. */
+		err = newtcp_shutdown_disconnect(sk);
+		sock->state = err ? SS_DISCONNECTING : SS_UNCONNECTED;
+		break;
+	case TCP_ESTABLISHED:
+		err = newtcp_shutdown_session(sk, how);
 		break;
 	default:
+		/* ENOTCONN, and yet the bits are set, as inet_shutdown(). */
 		err = -ENOTCONN;
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+		sk->sk_state_change(sk);
 		break;
 	}
 	release_sock(sk);

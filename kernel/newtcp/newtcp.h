@@ -118,6 +118,9 @@ void newtcp_sync_sockopts(struct sock *sk);
 int newtcp_set_rcvlowat(struct sock *sk, int val);
 int newtcp_wait_accept(struct sock *sk, long timeo);
 int newtcp_wait_handshake(struct sock *sk, long *timeo);
+void newtcp_inner_disconnect(struct socket *tcp);
+int newtcp_shutdown_disconnect(struct sock *sk);
+int newtcp_shutdown_session(struct sock *sk, int how);
 
 /* newtcp_proc.c */
 int newtcp_proc_init(void);

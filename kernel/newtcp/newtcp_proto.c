@@ -128,6 +128,14 @@ static void newtcp_inner_state_change(struct sock *isk)
 	nsk = newtcp_from_inner(isk);
 	if (nsk) {
 		nsk->saved_state_change(isk);
+		/*
+		 * TCP sets sk_err before tcp_done() closes the socket and
+		 * reports the error after: copy it now, so that no poll sees
+		 * the hang-up without the error (TCP's poll never does).
+		 */
+		if (isk->sk_state == TCP_CLOSE && READ_ONCE(isk->sk_err) &&
+		    READ_ONCE(nsk->sk.sk_state) == TCP_ESTABLISHED)
+			WRITE_ONCE(nsk->sk.sk_err, READ_ONCE(isk->sk_err));
 		if (READ_ONCE(nsk->sk.sk_state) == TCP_SYN_SENT &&
 		    isk->sk_state != TCP_SYN_SENT &&
 		    !test_and_set_bit(NEWTCP_F_HS_QUEUED, &nsk->flags))
@@ -506,9 +514,14 @@ static void newtcp_connect_work(struct work_struct *work)
 				kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
 			sk->sk_err = -err;
 			sk->sk_state = TCP_CLOSE;
+			/* As tcp_done(): poll says IN|RDHUP|HUP. */
+			WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 			sk->sk_error_report(sk);
 		} else {
 			sk->sk_state = TCP_ESTABLISHED;
+			/* An error after the hellos is ours to report now. */
+			if (READ_ONCE(isk->sk_err))
+				WRITE_ONCE(sk->sk_err, READ_ONCE(isk->sk_err));
 			newtcp_sync_sockopts(sk);
 			if (nsk->nodelay)
 				newtcp_apply_nodelay(nsk);
@@ -648,7 +661,13 @@ static int newtcp_bind(struct sock *sk, newtcp_puaddr_t *uaddr, int addr_len)
 	if (rc)
 		return rc;
 	lock_sock(sk);
-	if (sk->sk_state != TCP_CLOSE) {
+	/*
+	 * A session whose TCP was reset is closed for bind(), as on TCP
+	 * (tcp_done() released its port); the inner bind decides.
+	 */
+	if (sk->sk_state != TCP_CLOSE &&
+	    (sk->sk_state != TCP_ESTABLISHED ||
+	     READ_ONCE(nsk->tcp->sk->sk_state) != TCP_CLOSE)) {
 		rc = -EINVAL;
 	} else {
 		newtcp_sync_sockopts(sk);
@@ -708,9 +727,31 @@ static int newtcp_connect(struct sock *sk, newtcp_puaddr_t *uaddr,
 	return 0;
 }
 
+/*
+ * connect(AF_UNSPEC) on STREAM, as tcp_disconnect(): the inner socket is
+ * disconnected (a RST where TCP sends one), its error (ECONNRESET) shows
+ * in SO_ERROR, and the socket can bind, connect or listen again.
+ * SEQPACKET keeps its framing state per connection: not supported.
+ * Caller holds the socket lock.
+ */
 static int newtcp_disconnect(struct sock *sk, int flags)
 {
-	return -EOPNOTSUPP;
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sock *isk = nsk->tcp->sk;
+	int err;
+
+	if (sk->sk_type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	if (sk->sk_state == TCP_LISTEN || sk->sk_state == TCP_SYN_SENT)
+		return newtcp_shutdown_disconnect(sk);
+	newtcp_inner_disconnect(nsk->tcp);
+	err = READ_ONCE(isk->sk_err);
+	if (err)
+		WRITE_ONCE(sk->sk_err, err);
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	sk->sk_state = TCP_CLOSE;
+	sk->sk_state_change(sk);
+	return 0;
 }
 
 int newtcp_wait_accept(struct sock *sk, long timeo)
@@ -792,6 +833,9 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	cnsk->maxmsg = nsk->maxmsg;
 	cnsk->nodelay = nsk->nodelay;
 	newtcp_attach(cnsk, p->tcp);
+	/* An error the connection got while queued is ours to report. */
+	if (READ_ONCE(p->tcp->sk->sk_err))
+		WRITE_ONCE(newsk->sk_err, READ_ONCE(p->tcp->sk->sk_err));
 	kfree(p);
 	newsk->sk_state = TCP_ESTABLISHED;
 	newtcp_sync_sockopts(newsk);
@@ -1264,6 +1308,24 @@ static void newtcp_error_reported(struct sock *sk, int rc)
 		cmpxchg(&sk->sk_err, -rc, 0);
 }
 
+/*
+ * SO_ERROR reads and clears our sk_err only; newtcp_inner_error_report()
+ * copied the inner socket's error there when it was set, so an inner
+ * error with ours clear was reported already and must not come back
+ * from the next call (TCP: EPIPE after SO_ERROR said ECONNRESET).  Under
+ * the inner lock no softirq or timer is between setting an inner error
+ * and reporting it.
+ */
+static void newtcp_inner_err_reported(struct sock *sk, struct sock *isk)
+{
+	if (!READ_ONCE(isk->sk_err) || READ_ONCE(sk->sk_err))
+		return;
+	lock_sock(isk);
+	if (!READ_ONCE(sk->sk_err))
+		WRITE_ONCE(isk->sk_err, 0);
+	release_sock(isk);
+}
+
 static int newtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
@@ -1279,6 +1341,7 @@ static int newtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	if (!stream) {
 		rc = newtcp_seq_sendmsg(nsk, msg, len);
 	} else {
+		newtcp_inner_err_reported(sk, nsk->tcp->sk);
 		rc = nsk->tcp->ops->sendmsg(nsk->tcp, msg, len);
 		if (rc > 0) {
 			atomic64_add(rc, &nsk->bytes_sent);
@@ -1296,6 +1359,16 @@ static int newtcp_recvmsg_impl(struct sock *sk, struct msghdr *msg, size_t len,
 	struct newtcp_sock *nsk = newtcp_sk(sk);
 	int rc;
 
+	/*
+	 * Urgent data and the error queue are the inner TCP socket's: TCP
+	 * answers them in every state (EINVAL: no urgent data, EAGAIN: no
+	 * error queued) without waiting for a connection.  Neither reads
+	 * from the byte stream, so no hello can be consumed.
+	 */
+	if (sk->sk_type == SOCK_STREAM && (flags & (MSG_OOB | MSG_ERRQUEUE)) &&
+	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return nsk->tcp->ops->recvmsg(nsk->tcp, msg, len, flags);
+
 	rc = newtcp_check_conn(sk, sock_rcvtimeo(sk, flags & MSG_DONTWAIT),
 			       false, MSG_NOSIGNAL);
 	if (rc)
@@ -1304,6 +1377,7 @@ static int newtcp_recvmsg_impl(struct sock *sk, struct msghdr *msg, size_t len,
 	if (sk->sk_type == SOCK_SEQPACKET) {
 		rc = newtcp_seq_recvmsg(nsk, msg, len, flags);
 	} else {
+		newtcp_inner_err_reported(sk, nsk->tcp->sk);
 		rc = nsk->tcp->ops->recvmsg(nsk->tcp, msg, len, flags);
 		if (rc > 0 && !(flags & MSG_PEEK))
 			atomic64_add(rc, &nsk->bytes_received);
@@ -1314,20 +1388,63 @@ static int newtcp_recvmsg_impl(struct sock *sk, struct msghdr *msg, size_t len,
 }
 NEWTCP_DEFINE_PROTO_RECVMSG(newtcp_recvmsg, newtcp_recvmsg_impl)
 
-static void newtcp_shutdown(struct sock *sk, int how)
+/* tcp_disconnect() on the inner socket, whatever its state. */
+void newtcp_inner_disconnect(struct socket *tcp)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	newtcp_kernel_connect(tcp, &unspec, sizeof(unspec), 0);
+}
+
+/*
+ * shutdown() of a listener (SHUT_RD) or a connect in flight: TCP
+ * disconnects the socket, sets no shutdown bits, and a connect in flight
+ * fails with ECONNRESET.  Caller holds the socket lock.
+ */
+int newtcp_shutdown_disconnect(struct sock *sk)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
+	int old = sk->sk_state;
 
-	/* how is SHUTDOWN_MASK style here (RCV_SHUTDOWN | SEND_SHUTDOWN). */
-	sk->sk_shutdown |= how;
-	if (sk->sk_state == TCP_LISTEN) {
-		if (how & RCV_SHUTDOWN)
-			sk->sk_state = TCP_CLOSE;
+	/*
+	 * Past TCP's handshake, connect_work may be reading the server's
+	 * hello from the inner socket: shut it down under that reader
+	 * rather than disconnect it.
+	 */
+	if (old == TCP_SYN_SENT &&
+	    !((1 << READ_ONCE(nsk->tcp->sk->sk_state)) &
+	      (TCPF_SYN_SENT | TCPF_CLOSE)))
 		kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
-	} else {
-		kernel_sock_shutdown(nsk->tcp, how - 1);
+	else
+		newtcp_inner_disconnect(nsk->tcp);
+	sk->sk_state = TCP_CLOSE;
+	if (old == TCP_SYN_SENT) {
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		sk->sk_error_report(sk);
 	}
 	sk->sk_state_change(sk);
+	return 0;
+}
+
+/* shutdown() of a session; the inner socket's inet_shutdown() answers. */
+int newtcp_shutdown_session(struct sock *sk, int how)
+{
+	int err = kernel_sock_shutdown(newtcp_sk(sk)->tcp, how - 1);
+
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+	sk->sk_state_change(sk);
+	return err;
+}
+
+static void newtcp_shutdown(struct sock *sk, int how)
+{
+	/* how is SHUTDOWN_MASK style here (RCV_SHUTDOWN | SEND_SHUTDOWN). */
+	if (sk->sk_state == TCP_LISTEN || sk->sk_state == TCP_SYN_SENT) {
+		if (sk->sk_state == TCP_SYN_SENT || (how & RCV_SHUTDOWN))
+			newtcp_shutdown_disconnect(sk);
+	} else {
+		newtcp_shutdown_session(sk, how);
+	}
 }
 
 static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
@@ -1338,9 +1455,14 @@ static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
 	__be32 hdr;
 	int rc = 0;
 
-	if (sk->sk_state == TCP_LISTEN)
+	if (sk->sk_state == TCP_LISTEN && cmd != SIOCATMARK)
 		return -EINVAL;
 	switch (cmd) {
+	case SIOCATMARK:
+		/* As tcp_ioctl(), in any state. */
+		*karg = READ_ONCE(tp->urg_data) &&
+			READ_ONCE(tp->urg_seq) == READ_ONCE(tp->copied_seq);
+		break;
 	case SIOCINQ:
 		if (sk->sk_type == SOCK_SEQPACKET) {
 			/* Size of the next record, as AF_UNIX answers. */
@@ -1550,7 +1672,11 @@ __poll_t newtcp_poll_mask(struct file *file, struct socket *sock)
 		break;
 	case TCP_ESTABLISHED:
 		newtcp_mem_sync(nsk, nsk->tcp->sk);
-		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL);
+		/*
+		 * EPOLLERR is our sk_err's (below): SO_ERROR reads and clears
+		 * ours, the inner socket's stays set.
+		 */
+		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL) & ~EPOLLERR;
 		if (newtcp_stage_ready(nsk))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		/*
