@@ -161,6 +161,8 @@ static int newtcp_accept_glue(struct socket *sock, struct socket *newsock,
 	lock_sock(newsk);
 	sock_graft(newsk, newsock);
 	newsock->state = SS_CONNECTED;
+	/* Now that it has a file: the inner socket's owner (proto.c). */
+	newtcp_adopt_owner(newsk);
 	release_sock(newsk);
 	return 0;
 }
