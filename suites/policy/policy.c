@@ -824,6 +824,104 @@ static int t_mark(void)
 	return mark_one(&n);
 }
 
+/*
+ * SO_MARK set on a connected socket: its next data carries the mark and
+ * is dropped (the rule drops marked packets; what was sent before the
+ * mark went through).
+ */
+static int mark_late_one(const struct ep *e)
+{
+	int l, c, s, err, n, m = POL_MARK;
+	struct pollfd p;
+	uint16_t port;
+
+	l = ep_listen(e, "127.0.0.1", NULL, &port);
+	CHECK(l >= 0, "%s listener", e->name);
+	err = ep_connect(e, "127.0.0.1", port, 2000, &c);
+	CHECK(!err, "%s connect: %s", e->name, ntcp_errname(err));
+	s = accept_within(l, 1000);
+	CHECK(s >= 0, "%s accept", e->name);
+	CHECK(!ping(c, s), "%s: data both ways before the mark", e->name);
+	CHECK(!setsockopt(c, SOL_SOCKET, SO_MARK, &m, sizeof(m)), "SO_MARK");
+	CHECK(send(c, "m", 1, 0) == 1, "%s send", e->name);
+	p = (struct pollfd){ .fd = s, .events = POLLIN };
+	n = poll(&p, 1, 600);
+	close(c);
+	close(s);
+	close(l);
+	if (n) {
+		printf("# %s: data sent after SO_MARK %#x arrived despite 'meta mark %#x drop'\n",
+		       e->name, m, m);
+		return 1;
+	}
+	printf("# %s: data sent after SO_MARK %#x dropped\n", e->name, m);
+	return 0;
+}
+
+static int t_mark_late(void)
+{
+	struct ep t = ep_tcp(), n = ep_ntcp();
+
+	CHECK(!own_netns(), "netns");
+	NFT_RULE("meta mark 0x42 drop");
+	if (mark_late_one(&t)) {
+		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
+		return 1;
+	}
+	return mark_late_one(&n);
+}
+
+/* ---- SO_KEEPALIVE ------------------------------------------------------- */
+
+/* Timer column (tr) of /proc/net/tcp's row for 127.0.0.1:@lport, -1 if none. */
+static int tcp_timer(uint16_t lport)
+{
+	char line[512], pat[32];
+	int tr = -1;
+	FILE *f = fopen("/proc/net/tcp", "r");
+
+	if (!f)
+		return -1;
+	snprintf(pat, sizeof(pat), ": 0100007F:%04X ", lport);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int t;
+
+		if (!strstr(line, pat))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %*s %x:", &t) == 1)
+			tr = t;
+	}
+	fclose(f);
+	return tr;
+}
+
+/*
+ * SO_KEEPALIVE reaches the inner TCP socket when it is set, with no
+ * other call on the socket: its keepalive timer (tr 2) runs at once, as
+ * a TCP socket's does, and stops when it is cleared.
+ */
+static int t_keepalive_now(void)
+{
+	struct sockaddr_in a;
+	socklen_t la = sizeof(a);
+	int c, s, v = 1, tr;
+
+	CHECK(!ntcp_pair(ty, &c, &s), "pair");
+	CHECK(!getsockname(c, (struct sockaddr *)&a, &la), "getsockname");
+	tr = tcp_timer(ntohs(a.sin_port));
+	CHECK(tr == 0, "inner TCP: no timer while idle, tr %d", tr);
+	CHECK(!setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)), "SO_KEEPALIVE on");
+	tr = tcp_timer(ntohs(a.sin_port));
+	CHECK(tr == 2, "inner TCP keepalive timer armed by setsockopt alone (tr 2), tr %d", tr);
+	v = 0;
+	CHECK(!setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)), "SO_KEEPALIVE off");
+	tr = tcp_timer(ntohs(a.sin_port));
+	CHECK(tr == 0, "timer stopped by setsockopt alone, tr %d", tr);
+	close(c);
+	close(s);
+	return 0;
+}
+
 /* ---- TCP_ULP ------------------------------------------------------------ */
 
 /* Baseline reproduction: what a kTLS transmit key on the inner socket does. */
@@ -884,6 +982,51 @@ static int t_ulp(void)
 	return 0;
 }
 
+/*
+ * The other SOL_TCP options that would take the inner socket over are
+ * refused too (TCP takes them: the reference), tuning ones still pass.
+ */
+static int t_tcp_takeovers(void)
+{
+	static const struct { int name; const char *what; } no[] = {
+		{ TCP_REPAIR, "TCP_REPAIR" },
+		{ TCP_FASTOPEN_CONNECT, "TCP_FASTOPEN_CONNECT" },
+		{ TCP_FASTOPEN, "TCP_FASTOPEN" },
+		{ TCP_INQ, "TCP_INQ" },
+	};
+	int tcp = socket(AF_INET, SOCK_STREAM, 0), fd, v, bad = 0;
+	socklen_t len = sizeof(v);
+	size_t i;
+
+	fd = socket(ntcp_family, ty, 0);
+	CHECK(tcp >= 0 && fd >= 0, "sockets");
+	for (i = 0; i < ARRAY_SIZE(no); i++) {
+		v = 1;
+		CHECK(!setsockopt(tcp, SOL_TCP, no[i].name, &v, sizeof(v)),
+		      "reference: TCP takes %s", no[i].what);
+		if (!setsockopt(fd, SOL_TCP, no[i].name, &v, sizeof(v))) {
+			printf("# %s accepted, want EOPNOTSUPP\n", no[i].what);
+			bad++;
+		} else if (errno != EOPNOTSUPP) {
+			printf("# %s: %s, want EOPNOTSUPP\n", no[i].what,
+			       ntcp_errname(errno));
+			bad++;
+		}
+	}
+	v = 0;
+	setsockopt(tcp, SOL_TCP, TCP_REPAIR, &v, sizeof(v));
+	v = 30;
+	CHECK(!setsockopt(fd, SOL_TCP, TCP_KEEPIDLE, &v, sizeof(v)) &&
+	      !getsockopt(fd, SOL_TCP, TCP_KEEPIDLE, &v, &len) && v == 30,
+	      "TCP_KEEPIDLE still reaches the inner TCP");
+	v = 5000;
+	CHECK(!setsockopt(fd, SOL_TCP, TCP_USER_TIMEOUT, &v, sizeof(v)),
+	      "TCP_USER_TIMEOUT still reaches the inner TCP");
+	close(tcp);
+	close(fd);
+	return bad;
+}
+
 int main(void)
 {
 	static const struct ntcp_typed_test tests[] = {
@@ -894,7 +1037,10 @@ int main(void)
 		NTCP_BOTH("cgroup BPF INET_SOCK_CREATE returning 0 denies socket() with EPERM", t_cg_create, 10),
 		{ "cgroup BPF INET4_CONNECT returning 0 denies connect() with EPERM [stream]", t_cg_connect, SOCK_STREAM, 10 },
 		NTCP_BOTH("SO_MARK reaches the packets: nft 'meta mark' rejects the marked connect", t_mark, 15),
+		NTCP_BOTH("SO_MARK set on a connected socket reaches its next data", t_mark_late, 15),
+		NTCP_BOTH("SO_KEEPALIVE reaches the inner TCP when set: its timer runs without another call", t_keepalive_now, 10),
 		NTCP_BOTH("TCP_ULP \"tls\" is refused with EOPNOTSUPP and the connection still works", t_ulp, 10),
+		{ "TCP_REPAIR, TCP_FASTOPEN(_CONNECT), TCP_INQ refused with EOPNOTSUPP; TCP_KEEPIDLE, TCP_USER_TIMEOUT pass [stream]", t_tcp_takeovers, SOCK_STREAM, 10 },
 	};
 
 	return ntcp_run_typed_suite(tests, ARRAY_SIZE(tests), &ty);
