@@ -14,8 +14,11 @@
  * - nftables "meta mark" against SO_MARK;
  * - TCP_ULP, which would take the inner TCP socket over: refused.
  *
- * A kernel without nf_tables, dummy interfaces, cgroup BPF or kTLS
- * makes the test that needs it SKIP with the reason.
+ * A kernel without nf_tables, dummy interfaces or cgroup BPF makes the
+ * test that needs it SKIP with the reason (the harness leaves out the
+ * suite.json modules a kernel lacks).  crc32c_generic is listed for
+ * nf_tables' libcrc32c on 5.10-6.12: a soft dependency that modules.dep
+ * does not name, without which libcrc32c fails to load.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -960,9 +963,11 @@ static int t_ulp(void)
 	err = errno;
 	close(c);
 	close(s);
+	/* Without kTLS TCP says ENOENT; the refusal below holds all the same. */
 	if (r && err == ENOENT)
-		SKIP_TEST("no kernel TLS (tls module) here: TCP's TCP_ULP \"tls\" gives ENOENT");
-	CHECK(!r, "reference: TCP_ULP \"tls\" on a TCP socket");
+		printf("# no kernel TLS here (TCP's TCP_ULP \"tls\": ENOENT)\n");
+	else
+		CHECK(!r, "reference: TCP_ULP \"tls\" on a TCP socket");
 
 	CHECK(!ntcp_pair(ty, &c, &s), "pair");
 	r = setsockopt(c, SOL_TCP, TCP_ULP, "tls", 3);
