@@ -1573,12 +1573,36 @@ static int newtcp_tcp_opt_allowed(int optname)
 	}
 }
 
+/*
+ * SOL_SOCKET, where the socket core hands it to us (compat.h,
+ * newtcp_custom_sol_socket()): the socket core's answer on our socket,
+ * then straight on to the inner socket.
+ */
+static int newtcp_setsockopt_sol_socket(struct sock *sk, int optname,
+					sockptr_t optval, unsigned int optlen)
+{
+	int rc;
+
+	rc = sock_setsockopt(sk->sk_socket, SOL_SOCKET, optname, optval,
+			     optlen);
+	if (rc)
+		return rc;
+	lock_sock(sk);
+	newtcp_sync_sockopts(sk);
+	release_sock(sk);
+	return 0;
+}
+
 static int newtcp_setsockopt(struct sock *sk, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
 	u32 val;
 	int rc;
+
+	if (level == SOL_SOCKET)
+		return newtcp_setsockopt_sol_socket(sk, optname, optval,
+						    optlen);
 
 	/* SOL_TCP, SOL_IP, ...: the inner TCP socket owns those. */
 	if (level != SOL_NEWTCP) {

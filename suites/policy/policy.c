@@ -37,6 +37,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "ntcp.h"
@@ -874,6 +875,83 @@ static int t_mark_late(void)
 	return mark_late_one(&n);
 }
 
+/*
+ * RTO retransmissions of the segment @fd's connection waits an ACK for
+ * (icsk_retransmits: 0 once anything is ACKed; a tail loss probe or a
+ * retransmission that got its ACK leaves no trace here).
+ */
+static long unacked_retrans(const struct ep *e, int fd)
+{
+	struct newtcp_info ni;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (e->family != AF_INET)
+		return ntcp_info(fd, &ni) ? -1 : (long)ni.nti_retransmits;
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len))
+		return -1;
+	return ti.tcpi_retransmits;
+}
+
+/*
+ * SO_MARK set on an idle connection reaches the segments the inner TCP
+ * socket sends by itself, with no other call on the socket: the peer's
+ * data is ACKed with the mark, the rule drops those ACKs, the peer
+ * retransmits.
+ */
+static int mark_idle_one(const struct ep *e)
+{
+	int l, c, s, err, m = POL_MARK;
+	uint16_t port;
+	long before, after;
+
+	l = ep_listen(e, "127.0.0.1", NULL, &port);
+	CHECK(l >= 0, "%s listener", e->name);
+	err = ep_connect(e, "127.0.0.1", port, 2000, &c);
+	CHECK(!err, "%s connect: %s", e->name, ntcp_errname(err));
+	s = accept_within(l, 1000);
+	CHECK(s >= 0, "%s accept", e->name);
+	CHECK(!ping(c, s), "%s: data both ways before the mark", e->name);
+	before = unacked_retrans(e, s);
+	CHECK(before == 0, "%s: nothing unacknowledged before, %ld", e->name,
+	      before);
+	/* No call on c after this: only the option can carry the mark. */
+	CHECK(!setsockopt(c, SOL_SOCKET, SO_MARK, &m, sizeof(m)), "SO_MARK");
+	CHECK(send(s, "a", 1, 0) == 1, "%s send to the marked socket", e->name);
+	usleep(900000);
+	after = unacked_retrans(e, s);
+	close(c);
+	close(s);
+	close(l);
+	if (after < 1) {
+		printf("# %s: the peer's data was ACKed (retransmits %ld): the marked socket's ACKs were not marked\n",
+		       e->name, after);
+		return 1;
+	}
+	printf("# %s: the marked socket's ACKs dropped, the peer's data unACKed after %ld retransmission(s)\n",
+	       e->name, after);
+	return 0;
+}
+
+static int t_mark_idle(void)
+{
+	struct ep t = ep_tcp(), n = ep_ntcp();
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	if (!uname(&u) && sscanf(u.release, "%d.%d", &maj, &min) == 2 &&
+	    (maj < 6 || (maj == 6 && min < 5)))
+		SKIP_TEST("%s: SOL_SOCKET never reaches a protocol before the SOCK_CUSTOM_SOCKOPT flag; SO_MARK reaches the inner TCP at the next call (PROTOCOL.md, Policy)",
+			  u.release);
+	CHECK(!own_netns(), "netns");
+	NFT_RULE("meta mark 0x42 drop");
+	if (mark_idle_one(&t)) {
+		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
+		return 1;
+	}
+	return mark_idle_one(&n);
+}
+
 /* ---- SO_KEEPALIVE ------------------------------------------------------- */
 
 /* Timer column (tr) of /proc/net/tcp's row for 127.0.0.1:@lport, -1 if none. */
@@ -1043,6 +1121,7 @@ int main(void)
 		{ "cgroup BPF INET4_CONNECT returning 0 denies connect() with EPERM [stream]", t_cg_connect, SOCK_STREAM, 10 },
 		NTCP_BOTH("SO_MARK reaches the packets: nft 'meta mark' rejects the marked connect", t_mark, 15),
 		NTCP_BOTH("SO_MARK set on a connected socket reaches its next data", t_mark_late, 15),
+		NTCP_BOTH("SO_MARK set on an idle connection reaches the inner TCP's own segments (ACKs) at once", t_mark_idle, 15),
 		NTCP_BOTH("SO_KEEPALIVE reaches the inner TCP when set: its timer runs without another call", t_keepalive_now, 10),
 		NTCP_BOTH("TCP_ULP \"tls\" is refused with EOPNOTSUPP and the connection still works", t_ulp, 10),
 		{ "TCP_REPAIR, TCP_FASTOPEN(_CONNECT), TCP_INQ refused with EOPNOTSUPP; TCP_KEEPIDLE, TCP_USER_TIMEOUT pass [stream]", t_tcp_takeovers, SOCK_STREAM, 10 },
