@@ -899,15 +899,28 @@ static long unacked_retrans(const struct ep *e, int fd)
  * data is ACKed with the mark, the rule drops those ACKs, the peer
  * retransmits.
  */
-static int mark_idle_one(const struct ep *e)
+static int set_mark(int fd)
 {
-	int l, c, s, err, m = POL_MARK;
+	int m = POL_MARK;
+
+	return setsockopt(fd, SOL_SOCKET, SO_MARK, &m, sizeof(m));
+}
+
+/*
+ * @set (an option) on one end of an idle connection to @ip (local), then
+ * the other end sends: 0 when that end's data stays unACKed (the option
+ * reached the ACKs), 1 when it was ACKed.
+ */
+static int idle_option_one(const struct ep *e, const char *ip,
+			   int (*set)(int), const char *what)
+{
+	int l, c, s, err;
 	uint16_t port;
 	long before, after;
 
-	l = ep_listen(e, "127.0.0.1", NULL, &port);
+	l = ep_listen(e, ip, NULL, &port);
 	CHECK(l >= 0, "%s listener", e->name);
-	err = ep_connect(e, "127.0.0.1", port, 2000, &c);
+	err = ep_connect(e, ip, port, 2000, &c);
 	CHECK(!err, "%s connect: %s", e->name, ntcp_errname(err));
 	s = accept_within(l, 1000);
 	CHECK(s >= 0, "%s accept", e->name);
@@ -915,21 +928,21 @@ static int mark_idle_one(const struct ep *e)
 	before = unacked_retrans(e, s);
 	CHECK(before == 0, "%s: nothing unacknowledged before, %ld", e->name,
 	      before);
-	/* No call on c after this: only the option can carry the mark. */
-	CHECK(!setsockopt(c, SOL_SOCKET, SO_MARK, &m, sizeof(m)), "SO_MARK");
-	CHECK(send(s, "a", 1, 0) == 1, "%s send to the marked socket", e->name);
+	/* No call on c after this: only the option itself can act. */
+	CHECK(!set(c), "%s", what);
+	CHECK(send(s, "a", 1, 0) == 1, "%s send", e->name);
 	usleep(900000);
 	after = unacked_retrans(e, s);
 	close(c);
 	close(s);
 	close(l);
 	if (after < 1) {
-		printf("# %s: the peer's data was ACKed (retransmits %ld): the marked socket's ACKs were not marked\n",
-		       e->name, after);
+		printf("# %s: the peer's data was ACKed (retransmits %ld): %s did not reach the ACKs\n",
+		       e->name, after, what);
 		return 1;
 	}
-	printf("# %s: the marked socket's ACKs dropped, the peer's data unACKed after %ld retransmission(s)\n",
-	       e->name, after);
+	printf("# %s: after %s the ACKs were lost, the peer's data unACKed after %ld retransmission(s)\n",
+	       e->name, what, after);
 	return 0;
 }
 
@@ -945,11 +958,11 @@ static int t_mark_idle(void)
 			  u.release);
 	CHECK(!own_netns(), "netns");
 	NFT_RULE("meta mark 0x42 drop");
-	if (mark_idle_one(&t)) {
+	if (idle_option_one(&t, "127.0.0.1", set_mark, "SO_MARK 0x42")) {
 		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
 		return 1;
 	}
-	return mark_idle_one(&n);
+	return idle_option_one(&n, "127.0.0.1", set_mark, "SO_MARK 0x42");
 }
 
 /* ---- SO_KEEPALIVE ------------------------------------------------------- */
