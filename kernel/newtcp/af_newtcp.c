@@ -188,6 +188,9 @@ static int newtcp_accept_glue(struct socket *sock, struct socket *newsock,
 	lock_sock(newsk);
 	sock_graft(newsk, newsock);
 	newsock->state = SS_CONNECTED;
+	newtcp_custom_sol_socket(newsock);
+	/* Now that it has a file: the inner socket's owner (proto.c). */
+	newtcp_adopt_owner(newsk);
 	release_sock(newsk);
 	return 0;
 }
@@ -342,6 +345,7 @@ static int newtcp_create(struct net *net, struct socket *sock, int protocol,
 	sock->state = SS_UNCONNECTED;
 	sock->ops = ops;
 	sock_init_data(sock, sk);	/* also sets sk_type from sock->type */
+	newtcp_custom_sol_socket(sock);
 
 	/* Protocol 0 means the default, TCP; SO_PROTOCOL reports that. */
 	sk->sk_protocol = IPPROTO_TCP;

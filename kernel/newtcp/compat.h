@@ -328,4 +328,18 @@ static inline void newtcp_proto_counters_destroy(struct proto *prot)
 #endif
 }
 
+/*
+ * SOL_SOCKET options through our ->setsockopt, as MPTCP has them
+ * (mptcp_setsockopt_sol_socket()), so that they reach the inner TCP
+ * socket when they are set.  Where the flag does not exist, the socket
+ * core answers SOL_SOCKET alone and newtcp_sync_sockopts() copies the
+ * options over at the next call on the socket (PROTOCOL.md, Policy).
+ */
+static inline void newtcp_custom_sol_socket(struct socket *sock)
+{
+#ifdef NEWTCP_HAVE_CUSTOM_SOCKOPT
+	set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags);
+#endif
+}
+
 #endif /* _NEWTCP_COMPAT_H */

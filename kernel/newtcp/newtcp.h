@@ -115,6 +115,7 @@ int newtcp_listen_sk(struct sock *sk, int backlog);
 __poll_t newtcp_poll_mask(struct file *file, struct socket *sock);
 int newtcp_getname_sk(struct sock *sk, struct sockaddr *uaddr, int peer);
 void newtcp_sync_sockopts(struct sock *sk);
+void newtcp_adopt_owner(struct sock *sk);
 int newtcp_set_rcvlowat(struct sock *sk, int val);
 int newtcp_wait_accept(struct sock *sk, long timeo);
 int newtcp_wait_handshake(struct sock *sk, long *timeo);

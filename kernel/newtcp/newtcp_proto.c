@@ -17,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/percpu_counter.h>
 #include <linux/sched/signal.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/ioctl.h>
 #include <linux/termios.h>
@@ -197,6 +198,113 @@ static void newtcp_restore_callbacks(struct newtcp_sock *nsk, struct sock *isk)
 	write_unlock_bh(&isk->sk_callback_lock);
 }
 
+/* ---- owner and policy ----------------------------------------------- */
+
+/*
+ * The inner TCP socket is what the policy hooks see (netfilter's owner
+ * and mark matches, cgroup BPF, routing by device and mark), so it
+ * carries the NEW_TCP socket's identity, as an MPTCP subflow carries
+ * its MPTCP socket's (net/mptcp/subflow.c):
+ *
+ * - the owner: xt_owner and nft "meta skuid/skgid" read
+ *   sk->sk_socket->file->f_cred, and a kernel-made struct socket has no
+ *   file; the inner one points at the outer socket's file (which
+ *   outlives it: cleared again before sock_release(), see
+ *   newtcp_release_inner()).  sk_uid (uid routing, bpf_get_socket_uid)
+ *   and the inode's uid/gid (sock_i_uid, /proc/net/tcp) are copied too;
+ * - the bound device, now (proto->rehash runs inside SO_BINDTODEVICE)
+ *   and at every sync point.
+ *
+ * The outer socket gets its file only after ->init (sock_map_fd()) or,
+ * accepted, after ->accept (sock_graft()): this runs from every sync
+ * point and from newtcp_adopt_owner().
+ */
+static void newtcp_inherit_owner(struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket, *tcp = newtcp_sk(sk)->tcp;
+	struct sock *isk = tcp->sk;
+
+	if (!sock || !sock->file || READ_ONCE(tcp->file) == sock->file)
+		return;
+	SOCK_INODE(tcp)->i_uid = SOCK_INODE(sock)->i_uid;
+	SOCK_INODE(tcp)->i_gid = SOCK_INODE(sock)->i_gid;
+	WRITE_ONCE(isk->sk_uid, sk->sk_uid);
+	WRITE_ONCE(tcp->file, sock->file);
+}
+
+/* An accepted socket, just grafted onto its struct socket: its owner. */
+void newtcp_adopt_owner(struct sock *sk)
+{
+	if (newtcp_sk(sk)->tcp)
+		newtcp_inherit_owner(sk);
+}
+
+/* Before the inner socket is released: it no longer has our file. */
+static void newtcp_release_inner(struct socket *tcp)
+{
+	WRITE_ONCE(tcp->file, NULL);
+	sock_release(tcp);
+}
+
+static void newtcp_sync_bound_dev(struct sock *sk)
+{
+	struct sock *isk = newtcp_sk(sk)->tcp->sk;
+	int dev = READ_ONCE(sk->sk_bound_dev_if);
+
+	if (READ_ONCE(isk->sk_bound_dev_if) == dev)
+		return;
+	lock_sock(isk);
+	WRITE_ONCE(isk->sk_bound_dev_if, dev);
+	sk_dst_reset(isk);
+	release_sock(isk);
+}
+
+/* proto->rehash: sock_bindtoindex() calls it with our socket locked. */
+static void newtcp_rehash(struct sock *sk)
+{
+	if (newtcp_sk(sk)->tcp)
+		newtcp_sync_bound_dev(sk);
+}
+
+/* proto->keepalive: SO_KEEPALIVE, our socket locked, before the flag. */
+static void newtcp_keepalive(struct sock *sk, int val)
+{
+	struct newtcp_sock *nsk = newtcp_sk(sk);
+	struct sock *isk;
+
+	if (!nsk->tcp)
+		return;
+	isk = nsk->tcp->sk;
+	lock_sock(isk);
+	if (isk->sk_prot->keepalive)
+		isk->sk_prot->keepalive(isk, val);
+	sock_valbool_flag(isk, SOCK_KEEPOPEN, val);
+	release_sock(isk);
+}
+
+/*
+ * The inner socket is made as a user TCP socket (kern = 0) for a user
+ * NEW_TCP socket, in the caller's context: the LSM's socket_create and
+ * post_create hooks and cgroup BPF's INET_SOCK_CREATE program judge it
+ * as they would the caller's own TCP socket (inet_create() runs that
+ * program for user sockets only), it is charged to the caller's cgroup
+ * and memcg, and it holds its netns as user sockets do.  A kernel
+ * NEW_TCP socket gets a kernel TCP socket, upgraded to hold the netns
+ * (its TCP timers outlive it; see compat.h).
+ */
+static int newtcp_create_inner(struct sock *sk, struct socket **tcp)
+{
+	int kern = sk->sk_kern_sock, rc;
+
+	rc = __sock_create(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			   tcp, kern);
+	if (rc)
+		return rc;
+	if (kern)
+		newtcp_net_refcnt_upgrade((*tcp)->sk);
+	return 0;
+}
+
 /* ---- SOL_SOCKET mirroring --------------------------------------------- */
 
 /*
@@ -214,6 +322,9 @@ void newtcp_sync_sockopts(struct sock *sk)
 	if (!nsk->tcp)
 		return;
 	isk = nsk->tcp->sk;
+
+	newtcp_inherit_owner(sk);
+	newtcp_sync_bound_dev(sk);
 
 	WRITE_ONCE(isk->sk_rcvtimeo, READ_ONCE(sk->sk_rcvtimeo));
 	WRITE_ONCE(isk->sk_sndtimeo, READ_ONCE(sk->sk_sndtimeo));
@@ -342,12 +453,9 @@ static int newtcp_init_sock(struct sock *sk)
 
 	INIT_WORK(&nsk->connect_work, newtcp_connect_work);
 	INIT_WORK(&nsk->listen_work, newtcp_listen_work);
-	rc = sock_create_kern(sock_net(sk), AF_INET, SOCK_STREAM, IPPROTO_TCP,
-			      &tcp);
+	rc = newtcp_create_inner(sk, &tcp);
 	if (rc)
 		return rc;
-	/* Outlives nothing but its TCP timers; see compat.h. */
-	newtcp_net_refcnt_upgrade(tcp->sk);
 	newtcp_sk_setup(sk);
 	newtcp_attach(nsk, tcp);
 	/*
@@ -422,7 +530,7 @@ static void newtcp_close(struct sock *sk, long timeout)
 	/* SO_LINGER and friends apply to the TCP close; we are its user. */
 	newtcp_sync_sockopts(sk);
 	nsk->tcp = NULL;
-	sock_release(tcp);
+	newtcp_release_inner(tcp);
 
 	/* Detach from the struct socket, which is freed after release. */
 	sock_orphan(sk);
@@ -810,6 +918,8 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 		return NULL;
 	}
 	sock_init_data(NULL, newsk);
+	/* The listener's LSM label, as sk_clone_lock() gives TCP's child. */
+	security_sk_clone(sk, newsk);
 	newsk->sk_type = sk->sk_type;
 	newsk->sk_protocol = IPPROTO_TCP;
 	/* What SOL_SOCKET set on the listener holds for its children. */
@@ -821,7 +931,13 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	newsk->sk_sndtimeo = sk->sk_sndtimeo;
 	newsk->sk_rcvlowat = sk->sk_rcvlowat;
 	newsk->sk_priority = sk->sk_priority;
-	newsk->sk_mark = sk->sk_mark;
+	/*
+	 * Device and mark as TCP gave the inner child (the listener's, or
+	 * the SYN's with tcp_fwmark_accept or a VRF), so that
+	 * newtcp_sync_sockopts() keeps rather than undoes them.
+	 */
+	newsk->sk_bound_dev_if = p->tcp->sk->sk_bound_dev_if;
+	newsk->sk_mark = p->tcp->sk->sk_mark;
 	newsk->sk_lingertime = sk->sk_lingertime;
 	sock_valbool_flag(newsk, SOCK_LINGER, sock_flag(sk, SOCK_LINGER));
 	sock_valbool_flag(newsk, SOCK_KEEPOPEN, sock_flag(sk, SOCK_KEEPOPEN));
@@ -1520,6 +1636,85 @@ static int newtcp_inner_err(int err)
 	return err == -ENOTSUPP ? -EOPNOTSUPP : err;
 }
 
+/*
+ * SOL_TCP options that may reach the inner socket: they tune the TCP
+ * connection and leave its callbacks, its protocol and its byte stream
+ * to us.  Refused with EOPNOTSUPP: TCP_ULP (a ULP such as kTLS replaces
+ * the inner socket's sk_prot and, keyed, its data_ready and write_space
+ * callbacks, and would cipher the bytes under our framing), TCP_REPAIR
+ * and its companions (they rewrite sequence numbers and state under the
+ * handshake), TCP_FASTOPEN* (connect and accept semantics change under
+ * us), TCP_INQ (its cmsg counts inner bytes, not records) and
+ * TCP_ZEROCOPY_RECEIVE (it maps or copies the inner receive queue past
+ * the framing).  Any other name: ENOPROTOOPT, as TCP answers names it
+ * does not know.
+ */
+static int newtcp_tcp_opt_allowed(int optname)
+{
+	switch (optname) {
+	case TCP_NODELAY:
+	case TCP_MAXSEG:
+	case TCP_CORK:
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+	case TCP_KEEPCNT:
+	case TCP_SYNCNT:
+	case TCP_LINGER2:
+	case TCP_DEFER_ACCEPT:
+	case TCP_WINDOW_CLAMP:
+	case TCP_INFO:
+	case TCP_QUICKACK:
+	case TCP_CONGESTION:
+	case TCP_MD5SIG:
+	case TCP_THIN_LINEAR_TIMEOUTS:
+	case TCP_THIN_DUPACK:
+	case TCP_USER_TIMEOUT:
+	case TCP_NOTSENT_LOWAT:
+	case TCP_CC_INFO:
+	case TCP_SAVE_SYN:
+	case TCP_SAVED_SYN:
+	case TCP_MD5SIG_EXT:
+	case TCP_TX_DELAY:
+		return 0;
+	case TCP_ULP:
+	case TCP_REPAIR:
+	case TCP_REPAIR_QUEUE:
+	case TCP_QUEUE_SEQ:
+	case TCP_REPAIR_OPTIONS:
+	case TCP_REPAIR_WINDOW:
+	case TCP_TIMESTAMP:
+	case TCP_FASTOPEN:
+	case TCP_FASTOPEN_CONNECT:
+	case TCP_FASTOPEN_KEY:
+	case TCP_FASTOPEN_NO_COOKIE:
+	case TCP_INQ:
+	case TCP_ZEROCOPY_RECEIVE:
+		return -EOPNOTSUPP;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/*
+ * SOL_SOCKET, where the socket core hands it to us (compat.h,
+ * newtcp_custom_sol_socket()): the socket core's answer on our socket,
+ * then straight on to the inner socket.
+ */
+static int newtcp_setsockopt_sol_socket(struct sock *sk, int optname,
+					sockptr_t optval, unsigned int optlen)
+{
+	int rc;
+
+	rc = sock_setsockopt(sk->sk_socket, SOL_SOCKET, optname, optval,
+			     optlen);
+	if (rc)
+		return rc;
+	lock_sock(sk);
+	newtcp_sync_sockopts(sk);
+	release_sock(sk);
+	return 0;
+}
+
 static int newtcp_setsockopt(struct sock *sk, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
@@ -1527,8 +1722,17 @@ static int newtcp_setsockopt(struct sock *sk, int level, int optname,
 	u32 val;
 	int rc;
 
+	if (level == SOL_SOCKET)
+		return newtcp_setsockopt_sol_socket(sk, optname, optval,
+						    optlen);
+
 	/* SOL_TCP, SOL_IP, ...: the inner TCP socket owns those. */
 	if (level != SOL_NEWTCP) {
+		if (level == SOL_TCP) {
+			rc = newtcp_tcp_opt_allowed(optname);
+			if (rc)
+				return rc;
+		}
 		rc = nsk->tcp->ops->setsockopt(nsk->tcp, level, optname,
 					       optval, optlen);
 		return newtcp_inner_err(rc);
@@ -1592,6 +1796,9 @@ static int newtcp_getsockopt(struct sock *sk, int level, int optname,
 	int len, val;
 
 	if (level != SOL_NEWTCP) {
+		/* Reading is harmless but for this one; see above. */
+		if (level == SOL_TCP && optname == TCP_ZEROCOPY_RECEIVE)
+			return -EOPNOTSUPP;
 		val = nsk->tcp->ops->getsockopt(nsk->tcp, level, optname,
 						optval, optlen);
 		return newtcp_inner_err(val);
@@ -1733,6 +1940,8 @@ struct proto newtcp_prot = {
 	.recvmsg		= newtcp_recvmsg,
 	.hash			= newtcp_hash,
 	.unhash			= newtcp_unhash,
+	.rehash			= newtcp_rehash,
+	.keepalive		= newtcp_keepalive,
 	.sockets_allocated	= &newtcp_sockets_allocated,
 	.memory_allocated	= &newtcp_memory_allocated,
 	/* orphan_count and per_cpu_fw_alloc: newtcp_proto_counters_init() */

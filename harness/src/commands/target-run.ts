@@ -100,6 +100,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         rootfsDir: join(repoRoot, 'images', 'rootfs'),
         modulesDir: kernel.modulesDir,
         bootModules: ['e1000', ...new Set(selected.flatMap((s) => s.manifest.modules))],
+        optionalModules: selected.flatMap((s) => s.manifest.modules),
         busybox: '/bin/busybox',
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
@@ -109,6 +110,10 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         authorizedKey: keys.clientPublicLine,
         settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
       });
+      for (const m of image.missingModules) {
+        const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
+        bus.emit({ type: 'notice', message: `module ${m} (suite.json of ${owners.join(', ')}): not in this kernel, left out; the tests that need it skip` });
+      }
       const path = join(dir, 'guest', 'initramfs.cpio.gz');
       await writeFile(path, image.gz, { mode: 0o600 });
       return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache), keys };

@@ -21,6 +21,13 @@ export interface InitramfsInput {
   modulesDir: string;
   /** Modules to load at boot, by name (e1000). */
   bootModules: string[];
+  /**
+   * Modules (suite.json "modules") this kernel may lack, neither built in nor in modules.dep
+   * (Debian 7.2 has no crc32c_generic, tinyconfig kernels no netfilter): left out and returned
+   * in `missingModules`, so the tests that need them skip. Any other missing boot module is an
+   * error.
+   */
+  optionalModules?: string[];
   busybox: string;
   dropbear: string;
   newtcpKo: string;
@@ -100,7 +107,9 @@ export function withParents(entries: CpioEntry[], dirModes: Record<string, numbe
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-export async function buildInitramfs(input: InitramfsInput): Promise<{ gz: Buffer; entries: number; bootModules: string[] }> {
+export async function buildInitramfs(
+  input: InitramfsInput,
+): Promise<{ gz: Buffer; entries: number; bootModules: string[]; missingModules: string[] }> {
   const entries: CpioEntry[] = [];
   const file = async (path: string, source: string, mode = 0o755): Promise<void> => {
     entries.push({ kind: 'file', path, data: await readFile(source), mode });
@@ -118,7 +127,10 @@ export async function buildInitramfs(input: InitramfsInput): Promise<{ gz: Buffe
 
   const builtin = await builtinModules(input.modulesDir);
   const deps = parseModulesDep(await readFile(join(input.modulesDir, 'modules.dep'), 'utf8'));
-  const wanted = input.bootModules.filter((m) => !builtin.has(moduleName(m)));
+  const known = new Set([...deps.keys()].map(moduleName));
+  const optional = new Set(input.optionalModules ?? []);
+  const missingModules = input.bootModules.filter((m) => optional.has(m) && !builtin.has(moduleName(m)) && !known.has(moduleName(m)));
+  const wanted = input.bootModules.filter((m) => !builtin.has(moduleName(m)) && !missingModules.includes(m));
   const bootModules: string[] = [];
   for (const rel of dependencyClosure(deps, wanted)) {
     const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
@@ -136,5 +148,5 @@ export async function buildInitramfs(input: InitramfsInput): Promise<{ gz: Buffe
   entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1, mode: 0o600 });
 
   const all = withParents(entries, { '/root': 0o700, '/root/.ssh': 0o700 });
-  return { gz: gzipSync(writeCpio(all), { level: 6 }), entries: all.length, bootModules };
+  return { gz: gzipSync(writeCpio(all), { level: 6 }), entries: all.length, bootModules, missingModules };
 }
