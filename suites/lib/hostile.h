@@ -77,6 +77,7 @@ int hostile_idle(struct in_addr ip, uint16_t port, int n, int *fds,
 		 int timeout_ms);
 /* Of the @n fds, how many the peer closed or reset (readable at EOF/error). */
 int hostile_count_dropped(const int *fds, int n);
+/* Close them all with a RST (no TIME_WAIT). */
 void hostile_close_all(int *fds, int n);
 /* 0 when @fd gets EOF or ECONNRESET within @timeout_ms. */
 int hostile_wait_dropped(int fd, int timeout_ms);
