@@ -831,7 +831,16 @@ int newtcp_listen_sk(struct sock *sk, int backlog)
 		goto out;
 	}
 	newtcp_sync_sockopts(sk);
-	rc = kernel_listen(nsk->tcp, backlog);
+	/*
+	 * The inner queue only waits for listen_work to start handshakes,
+	 * which costs it no worker now: let a burst of up to
+	 * max_handshakes connections in without dropping SYNs.  The
+	 * application's backlog bounds accept_q (status 3, busy).
+	 */
+	rc = kernel_listen(nsk->tcp,
+			   min_t(int, max_t(int, backlog,
+					    READ_ONCE(newtcp_max_handshakes)),
+				 READ_ONCE(sock_net(sk)->core.sysctl_somaxconn)));
 	if (rc)
 		goto out;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);

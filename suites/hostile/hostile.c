@@ -395,6 +395,12 @@ static int crowd(int type, int idle, long long max_hs)
 	n = hostile_idle(lo, port, idle, fds, 8000);
 	printf("# %d of %d idle plain TCP connections open in %lld ms\n", n,
 	       idle, now_ms() - t0);
+	/* Until the listener has taken them all from its inner queue. */
+	t0 = now_ms();
+	while (hostile_listen_queue(port) > 0 && now_ms() - t0 < 5000)
+		usleep(10000);
+	printf("# the listener took them in from its TCP queue in %lld ms "
+	       "(%d left)\n", now_ms() - t0, hostile_listen_queue(port));
 	hostile_mem_snap(&m1);
 	hostile_mem_diag("with the idle crowd", &m0, &m1);
 	printf("# SUnreclaim per idle connection (both ends): %ld bytes\n",

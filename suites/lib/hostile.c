@@ -347,6 +347,28 @@ int hostile_wait_dropped(int fd, int timeout_ms)
 	return r == 0 || (r < 0 && errno == ECONNRESET) ? 0 : -1;
 }
 
+int hostile_listen_queue(uint16_t port)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	unsigned int lport, st, rxq, txq;
+	int q = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %x:%x", &lport, &st,
+			   &txq, &rxq) != 4)
+			continue;
+		if (lport == port && st == 0x0a) {
+			q = (int)rxq;
+			break;
+		}
+	}
+	fclose(f);
+	return q;
+}
+
 /* ---- kernel memory ---- */
 
 long hostile_meminfo_kb(const char *key)

@@ -82,6 +82,12 @@ void hostile_close_all(int *fds, int n);
 /* 0 when @fd gets EOF or ECONNRESET within @timeout_ms. */
 int hostile_wait_dropped(int fd, int timeout_ms);
 
+/*
+ * Accept queue length of the TCP listener on local @port (NEW_TCP's inner
+ * listener shows in /proc/net/tcp too), -1 when none.
+ */
+int hostile_listen_queue(uint16_t port);
+
 /* ---- kernel memory ---- */
 
 /* A /proc/meminfo field in kB, -1 when absent. */
