@@ -79,9 +79,22 @@ static int hostile_pair(int type, int *l, int *h, int *s)
 	return *s < 0 ? -1 : 0;
 }
 
+/*
+ * The test child joins a memory cgroup of its own so that the deltas
+ * printed around each test show its memory.current too.
+ */
+static void hostile_mem_enter(void)
+{
+	char why[256];
+
+	if (hostile_cgroup_enter("sockvm-hostile", why, sizeof(why)))
+		printf("# no memory cgroup: %s\n", why);
+}
+
 /* Kernel memory around a test: snapshot at the start, back at the end. */
 #define MEM_START()							\
 	struct hostile_mem mem_base;					\
+	hostile_mem_enter();						\
 	hostile_mem_snap(&mem_base)
 #define MEM_END_WITHIN(kb)						\
 	CHECK(!hostile_mem_back(&mem_base, (kb), 3000),			\
