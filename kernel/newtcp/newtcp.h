@@ -57,7 +57,7 @@ struct newtcp_sock {
 	/* Client side: handshake after the inner connect completes. */
 	struct work_struct	connect_work;
 	unsigned long		flags;
-#define NEWTCP_F_HS_QUEUED	0	/* connect_work queued once */
+#define NEWTCP_F_HS_QUEUED	0	/* connect() queued connect_work */
 #define NEWTCP_F_TX_BROKEN	1	/* a record was cut, no more tx */
 #define NEWTCP_F_HELLO_SENT	2	/* client: our hello is out */
 
