@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +452,108 @@ static int t_crowd_seqpacket(void)
 	return crowd(SOCK_SEQPACKET, IDLE / 2, 0);
 }
 
+/*
+ * A genuine NEW_TCP connect to @addr:@port from the network namespace
+ * that process @holder keeps; its time in *ms, 0 on success.
+ */
+static int ns_connect(pid_t holder, struct in_addr addr, uint16_t port,
+		      long long *ms)
+{
+	long long res[2] = { -1, 0 };
+	char path[64];
+	int p[2], fd, st;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		struct sockaddr_newtcp a = ntcp_addr(port);
+		long long t0;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", holder);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || setns(fd, CLONE_NEWNET))
+			_exit(1);
+		a.snt_addr = addr;
+		t0 = now_ms();
+		fd = ntcp_connect_addr(SOCK_STREAM, &a);
+		res[0] = fd < 0 ? errno : 0;
+		res[1] = now_ms() - t0;
+		_exit(write(p[1], res, sizeof(res)) != sizeof(res));
+	}
+	close(p[1]);
+	if (read(p[0], res, sizeof(res)) != sizeof(res))
+		res[0] = -1;
+	close(p[0]);
+	hostile_reap(pid, 5000);
+	(void)st;
+	*ms = res[1];
+	if (res[0])
+		printf("# genuine client from the other namespace: %s after "
+		       "%lld ms\n", res[0] > 0 ? ntcp_errname(res[0]) :
+		       "no answer", res[1]);
+	return res[0] ? -1 : 0;
+}
+
+/*
+ * The same crowd of IDLE connections on loopback, and the genuine client
+ * in another network namespace, joined to this one by a veth pair
+ * (10.98.0.2 -> 10.98.0.1): it must connect within 1 s too.
+ */
+static int t_crowd_netns(void)
+{
+	static int fds[IDLE];
+	struct sockaddr_newtcp a = ntcp_addr(0);
+	struct in_addr here = { htonl(0x0a620001) }, there = { htonl(0x0a620002) };
+	socklen_t alen = sizeof(a);
+	long long ms, t0;
+	char why[256];
+	pid_t holder;
+	int l, s, n;
+
+	holder = hostile_netns_veth(here, there, why, sizeof(why));
+	if (holder < 0)
+		SKIP_TEST("no second network namespace: %s", why);
+	/* From here: the namespace and its veth pair stay till the end. */
+	MEM_START();
+	l = socket(ntcp_family, SOCK_STREAM, 0);
+	a.snt_addr.s_addr = htonl(INADDR_ANY);
+	CHECK(l >= 0 && !bind(l, (struct sockaddr *)&a, sizeof(a)) &&
+	      !listen(l, 128) && !getsockname(l, (struct sockaddr *)&a, &alen),
+	      "listener on 0.0.0.0");
+	rcvtimeo(l, 2000);
+	CHECK(!ns_connect(holder, here, ntohs(a.snt_port), &ms),
+	      "genuine client from the other namespace, alone");
+	printf("# genuine client from the other namespace alone: %lld ms\n", ms);
+	s = accept(l, NULL, NULL);
+	CHECK(s >= 0, "accepted");
+	close(s);
+
+	t0 = now_ms();
+	n = hostile_idle(lo, ntohs(a.snt_port), IDLE, fds, 8000);
+	printf("# %d of %d idle plain TCP connections open in %lld ms\n", n,
+	       IDLE, now_ms() - t0);
+	t0 = now_ms();
+	while (hostile_listen_queue(ntohs(a.snt_port)) > 0 &&
+	       now_ms() - t0 < 5000)
+		usleep(10000);
+	CHECK(!ns_connect(holder, here, ntohs(a.snt_port), &ms),
+	      "genuine client from the other namespace with %d idle "
+	      "connections held", n);
+	printf("# genuine client from the other namespace with %d idle "
+	       "connections held: %lld ms\n", n, ms);
+	CHECK(ms < 1000, "connected within 1 s (%lld ms)", ms);
+	s = accept(l, NULL, NULL);
+	CHECK(s >= 0, "accepted");
+	close(s);
+	CHECK(n == IDLE, "every idle connection opened (%d)", n);
+	hostile_close_all(fds, IDLE);
+	close(l);
+	MEM_END_WITHIN(CROWD_SLACK_KB);
+	return 0;
+}
+
 /* More idle connections than a listener may have handshakes in flight. */
 static int t_crowd_bounded(void)
 {
@@ -817,6 +920,7 @@ int main(void)
 		{ "hello: garbage, echoed, short, busy, wrong-type, v2 replies: connect ECONNREFUSED within 1 s", t_server_bad_hellos, 20 },
 		{ "hello: a reply trickled one byte per 150 ms: connect ETIMEDOUT at handshake_ms", t_server_hello_trickle, 15 },
 		{ "crowd: 1000 idle plain TCP connections at a stream listener, a genuine client connects within 1 s", t_crowd_stream, 30 },
+		{ "crowd: 1000 idle plain TCP connections, a genuine client from another network namespace (veth) connects within 1 s", t_crowd_netns, 30 },
 		{ "crowd: 500 idle plain TCP connections at a seqpacket listener, a genuine client connects within 1 s", t_crowd_seqpacket, 30 },
 		{ "crowd: 600 idle connections over max_handshakes 200: refusals counted, a genuine client still connects", t_crowd_bounded, 30 },
 		{ "crowd: 300 client handshakes waiting on a silent server do not delay a genuine connect", t_client_crowd, 30 },

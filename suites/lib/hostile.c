@@ -9,8 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -580,4 +587,162 @@ int hostile_set_handshake_ms(int ms)
 	if (write_str(PARAMS "handshake_ms", buf))
 		return -1;
 	return old;
+}
+
+/* ---- a second network namespace joined by a veth pair ---- */
+
+
+struct nlreq {
+	struct nlmsghdr h;
+	struct ifinfomsg i;
+	char buf[512];
+};
+
+static struct rtattr *nl_add(struct nlmsghdr *h, int type, const void *d,
+			     int len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), d, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+static void nl_end(struct nlmsghdr *h, struct rtattr *a)
+{
+	a->rta_len = (char *)h + h->nlmsg_len - (char *)a;
+}
+
+/* ip link add @a type veth peer name @b netns @nsfd */
+static int veth_add(const char *a, const char *b, int nsfd)
+{
+	struct nlreq r;
+	struct rtattr *li, *data, *peer;
+	struct ifinfomsg pi = { .ifi_family = AF_UNSPEC };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char ack[1024];
+	struct nlmsgerr *e;
+	int fd, rc = -1;
+	ssize_t n;
+
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(r.i));
+	r.h.nlmsg_type = RTM_NEWLINK;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	r.i.ifi_family = AF_UNSPEC;
+	nl_add(&r.h, IFLA_IFNAME, a, strlen(a) + 1);
+	li = nl_add(&r.h, IFLA_LINKINFO, NULL, 0);
+	nl_add(&r.h, IFLA_INFO_KIND, "veth", 4);
+	data = nl_add(&r.h, IFLA_INFO_DATA, NULL, 0);
+	peer = nl_add(&r.h, VETH_INFO_PEER, &pi, sizeof(pi));
+	nl_add(&r.h, IFLA_IFNAME, b, strlen(b) + 1);
+	nl_add(&r.h, IFLA_NET_NS_FD, &nsfd, sizeof(nsfd));
+	nl_end(&r.h, peer);
+	nl_end(&r.h, data);
+	nl_end(&r.h, li);
+
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	if (fd < 0)
+		return -1;
+	if (sendto(fd, &r, r.h.nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) == (ssize_t)r.h.nlmsg_len) {
+		n = recv(fd, ack, sizeof(ack), 0);
+		e = NLMSG_DATA((struct nlmsghdr *)ack);
+		if (n >= (ssize_t)NLMSG_LENGTH(sizeof(*e)) &&
+		    ((struct nlmsghdr *)ack)->nlmsg_type == NLMSG_ERROR) {
+			rc = e->error ? -1 : 0;
+			if (e->error)
+				errno = -e->error;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* Give @ifname @addr/24 and bring it up, in the current namespace. */
+static int if_up(const char *ifname, struct in_addr addr)
+{
+	struct ifreq ifr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	sin->sin_family = AF_INET;
+	sin->sin_addr = addr;
+	if (ioctl(fd, SIOCSIFADDR, &ifr))
+		goto out;
+	sin->sin_addr.s_addr = htonl(0xffffff00);
+	if (ioctl(fd, SIOCSIFNETMASK, &ifr))
+		goto out;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+out:
+	close(fd);
+	return rc;
+}
+
+int hostile_netns_veth(struct in_addr here, struct in_addr there, char *why,
+		       size_t len)
+{
+	int sv[2], nsfd = -1, rc = -1;
+	char path[64], c;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(sv[0]);
+		if (unshare(CLONE_NEWNET))
+			_exit(1);
+		if (write(sv[1], "u", 1) != 1 || read(sv[1], &c, 1) != 1)
+			_exit(1);
+		/* The parent made the veth and moved our end here. */
+		if (ntcp_lo_up() || if_up("hst1", there))
+			_exit(2);
+		if (write(sv[1], "r", 1) != 1)
+			_exit(1);
+		/* Stay, holding the namespace, until the parent is gone. */
+		while (read(sv[1], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(sv[1]);
+	if (pid < 0 || read(sv[0], &c, 1) != 1) {
+		snprintf(why, len, "unshare(CLONE_NEWNET) failed");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	nsfd = open(path, O_RDONLY);
+	if (nsfd < 0 || veth_add("hst0", "hst1", nsfd)) {
+		snprintf(why, len, "veth pair: %s", strerror(errno));
+		goto out;
+	}
+	if (if_up("hst0", here)) {
+		snprintf(why, len, "hst0 up: %s", strerror(errno));
+		goto out;
+	}
+	if (write(sv[0], "g", 1) != 1 || read(sv[0], &c, 1) != 1 || c != 'r') {
+		snprintf(why, len, "the namespace's side did not come up");
+		goto out;
+	}
+	rc = pid;
+out:
+	if (nsfd >= 0)
+		close(nsfd);
+	/* sv[0] stays open: the holder lives as long as this process. */
+	if (rc < 0) {
+		close(sv[0]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	return rc;
 }

@@ -88,6 +88,15 @@ int hostile_wait_dropped(int fd, int timeout_ms);
  */
 int hostile_listen_queue(uint16_t port);
 
+/*
+ * A second network namespace reachable from this one: a veth pair
+ * hst0 (@here/24, this namespace) -- hst1 (@there/24, in a new namespace
+ * held by a child process).  Returns the holder's pid (enter its
+ * namespace with setns() on /proc/PID/ns/net), or -1 with a reason.
+ */
+int hostile_netns_veth(struct in_addr here, struct in_addr there, char *why,
+		       size_t len);
+
 /* ---- kernel memory ---- */
 
 /* A /proc/meminfo field in kB, -1 when absent. */
