@@ -57,14 +57,28 @@ struct newtcp_sock {
 	/* Client side: handshake after the inner connect completes. */
 	struct work_struct	connect_work;
 	unsigned long		flags;
-#define NEWTCP_F_HS_QUEUED	0	/* connect_work queued once */
+#define NEWTCP_F_HS_QUEUED	0	/* connect() queued connect_work */
 #define NEWTCP_F_TX_BROKEN	1	/* a record was cut, no more tx */
+#define NEWTCP_F_HELLO_SENT	2	/* client: our hello is out */
 
 	/* Listener: inner accept loop and finished handshakes. */
 	struct work_struct	listen_work;
 	struct list_head	accept_q;	/* of newtcp_pending, ready */
 	int			hs_pending;	/* handshakes in flight */
 	int			accept_len;
+
+	/*
+	 * Handshakes without a blocked worker (PROTOCOL.md, "Handshake
+	 * engine").  Listener: hs_list holds the handshakes in flight,
+	 * oldest first.  Client: the reply gathers in hs_buf as the inner
+	 * socket's callbacks say it arrives; hs_timeout ends the wait at
+	 * hs_deadline.
+	 */
+	struct list_head	hs_list;
+	struct delayed_work	hs_timeout;
+	unsigned long		hs_deadline;
+	u8			hs_buf[8];
+	u8			hs_got;
 
 	/* SEQPACKET */
 	struct mutex		tx_lock;
@@ -91,12 +105,20 @@ struct newtcp_sock {
 	atomic64_t		msgs_received;
 };
 
-/* A connection accepted on the inner listener. */
+/*
+ * A connection accepted on the inner listener: on the listener's hs_list
+ * while its hello comes in, on its accept_q once answered.  @work runs
+ * whenever the inner socket has news and at @deadline; it never blocks.
+ */
 struct newtcp_pending {
 	struct list_head	list;
-	struct work_struct	work;
+	struct delayed_work	work;
 	struct sock		*lsk;		/* listener, referenced */
 	struct socket		*tcp;
+	unsigned long		deadline;	/* jiffies */
+	bool			dead;		/* evicted or listener closed */
+	u8			got;
+	u8			buf[8];
 };
 
 static inline struct newtcp_sock *newtcp_sk(const struct sock *sk)

@@ -99,10 +99,17 @@ static void newtcp_inner_data_ready(struct sock *isk)
 	if (nsk) {
 		nsk->saved_data_ready(isk);
 		newtcp_mem_sync(nsk, isk);
-		if (READ_ONCE(nsk->sk.sk_state) == TCP_LISTEN)
+		switch (READ_ONCE(nsk->sk.sk_state)) {
+		case TCP_LISTEN:
 			newtcp_queue(&nsk->sk, &nsk->listen_work);
-		else
+			break;
+		case TCP_SYN_SENT:
+			/* The server's reply hello (or part of it). */
+			newtcp_queue(&nsk->sk, &nsk->connect_work);
+			fallthrough;
+		default:
 			nsk->sk.sk_data_ready(&nsk->sk);
+		}
 	}
 	read_unlock_bh(&isk->sk_callback_lock);
 }
@@ -137,9 +144,9 @@ static void newtcp_inner_state_change(struct sock *isk)
 		if (isk->sk_state == TCP_CLOSE && READ_ONCE(isk->sk_err) &&
 		    READ_ONCE(nsk->sk.sk_state) == TCP_ESTABLISHED)
 			WRITE_ONCE(nsk->sk.sk_err, READ_ONCE(isk->sk_err));
+		/* Connected, or the handshake's peer went away. */
 		if (READ_ONCE(nsk->sk.sk_state) == TCP_SYN_SENT &&
-		    isk->sk_state != TCP_SYN_SENT &&
-		    !test_and_set_bit(NEWTCP_F_HS_QUEUED, &nsk->flags))
+		    isk->sk_state != TCP_SYN_SENT)
 			newtcp_queue(&nsk->sk, &nsk->connect_work);
 		nsk->sk.sk_state_change(&nsk->sk);
 	}
@@ -410,6 +417,11 @@ static int newtcp_apply_nodelay(struct newtcp_sock *nsk)
 
 /* ---- socket setup and teardown ---------------------------------------- */
 
+static void newtcp_connect_work(struct work_struct *work);
+static void newtcp_listen_work(struct work_struct *work);
+static void newtcp_hs_timeout(struct work_struct *work);
+static void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p);
+
 static void newtcp_sk_setup(struct sock *sk)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
@@ -418,6 +430,9 @@ static void newtcp_sk_setup(struct sock *sk)
 	nsk->flags = 0;
 	INIT_LIST_HEAD(&nsk->node);
 	INIT_LIST_HEAD(&nsk->accept_q);
+	INIT_LIST_HEAD(&nsk->hs_list);
+	INIT_DELAYED_WORK(&nsk->hs_timeout, newtcp_hs_timeout);
+	nsk->hs_got = 0;
 	nsk->hs_pending = 0;
 	nsk->accept_len = 0;
 	mutex_init(&nsk->tx_lock);
@@ -441,9 +456,6 @@ static void newtcp_sk_setup(struct sock *sk)
 	newtcp_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	sk->sk_prot->hash(sk);
 }
-
-static void newtcp_connect_work(struct work_struct *work);
-static void newtcp_listen_work(struct work_struct *work);
 
 static int newtcp_init_sock(struct sock *sk)
 {
@@ -510,6 +522,11 @@ static void newtcp_close(struct sock *sk, long timeout)
 	sk->sk_state = TCP_CLOSE;
 	list_splice_init(&nsk->accept_q, &q);
 	nsk->accept_len = 0;
+	/* Handshakes in flight end in their own work, which frees them. */
+	while (!list_empty(&nsk->hs_list))
+		newtcp_hs_kill(nsk, list_first_entry(&nsk->hs_list,
+						     struct newtcp_pending,
+						     list));
 	release_sock(sk);
 
 	/* Off /proc before the inner socket goes. */
@@ -521,6 +538,8 @@ static void newtcp_close(struct sock *sk, long timeout)
 	/* Abort a handshake in flight so the work below finishes quickly. */
 	if (old == TCP_SYN_SENT)
 		kernel_sock_shutdown(tcp, SHUT_RDWR);
+	if (cancel_delayed_work_sync(&nsk->hs_timeout))
+		sock_put(sk);
 	if (cancel_work_sync(&nsk->connect_work))
 		sock_put(sk);
 	if (cancel_work_sync(&nsk->listen_work))
@@ -539,6 +558,36 @@ static void newtcp_close(struct sock *sk, long timeout)
 
 /* ---- handshake ---------------------------------------------------------- */
 
+/*
+ * Neither side of the handshake ever sleeps on the peer: the inner
+ * socket's data_ready and state_change callbacks queue the work that
+ * reads what has come of a hello (without blocking), and a deadline
+ * handshake_ms after it began ends the wait.  An idle or slow peer costs
+ * its TCP socket and a newtcp_pending, not a worker.  See PROTOCOL.md,
+ * "Handshake engine".
+ */
+
+static unsigned int newtcp_max_handshakes = 1024;
+module_param_named(max_handshakes, newtcp_max_handshakes, uint, 0644);
+MODULE_PARM_DESC(max_handshakes,
+		 "Handshakes one listener has in flight at most; a new connection beyond it resets the oldest (default 1024)");
+
+static atomic_long_t newtcp_hs_refused;
+
+static int newtcp_refused_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%ld\n",
+			 atomic_long_read(&newtcp_hs_refused));
+}
+
+static const struct kernel_param_ops newtcp_refused_ops = {
+	.get	= newtcp_refused_get,
+};
+
+module_param_cb(handshakes_refused, &newtcp_refused_ops, NULL, 0444);
+MODULE_PARM_DESC(handshakes_refused,
+		 "Handshakes reset because their listener had max_handshakes in flight");
+
 static int newtcp_send_hello(struct socket *tcp, u8 type, u8 flags, u8 status)
 {
 	struct newtcp_hello h = {
@@ -549,7 +598,8 @@ static int newtcp_send_hello(struct socket *tcp, u8 type, u8 flags, u8 status)
 		.status = status,
 	};
 	struct kvec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	/* A fresh connection's send buffer always has room for 8 bytes. */
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | MSG_DONTWAIT };
 	int rc;
 
 	rc = kernel_sendmsg(tcp, &msg, &iov, 1, sizeof(h));
@@ -558,42 +608,81 @@ static int newtcp_send_hello(struct socket *tcp, u8 type, u8 flags, u8 status)
 	return rc < 0 ? rc : -EIO;
 }
 
-/* 0, -ETIMEDOUT, -ECONNREFUSED (EOF before a whole hello) or an error. */
-static int newtcp_recv_hello(struct socket *tcp, struct newtcp_hello *h)
+/*
+ * Take what has arrived of a hello into @buf without waiting: 0 once
+ * all 8 bytes are there, -EAGAIN while some are missing, -ECONNREFUSED
+ * at EOF before a whole hello, or the inner socket's error.
+ */
+static int newtcp_recv_hello(struct socket *tcp, u8 *buf, u8 *got)
 {
-	struct kvec iov = { .iov_base = h, .iov_len = sizeof(*h) };
-	struct msghdr msg = { };
+	const u8 len = sizeof(struct newtcp_hello);
+	struct kvec iov;
+	struct msghdr msg;
 	int rc;
 
-	rc = kernel_recvmsg(tcp, &msg, &iov, 1, sizeof(*h), MSG_WAITALL);
-	if (rc == sizeof(*h))
-		return 0;
-	if (rc == -EAGAIN)
-		return -ETIMEDOUT;
-	return rc < 0 ? rc : -ECONNREFUSED;
+	while (*got < len) {
+		iov.iov_base = buf + *got;
+		iov.iov_len = len - *got;
+		memset(&msg, 0, sizeof(msg));
+		rc = kernel_recvmsg(tcp, &msg, &iov, 1, iov.iov_len,
+				    MSG_DONTWAIT);
+		if (!rc)
+			return -ECONNREFUSED;
+		if (rc < 0)
+			return rc;
+		*got += rc;
+	}
+	return 0;
 }
 
-static void newtcp_hs_timeouts(struct socket *tcp)
+static void newtcp_hs_timeout(struct work_struct *work)
 {
-	long t = msecs_to_jiffies(newtcp_handshake_ms);
+	struct newtcp_sock *nsk = container_of(to_delayed_work(work),
+					       struct newtcp_sock, hs_timeout);
 
-	WRITE_ONCE(tcp->sk->sk_rcvtimeo, t);
-	WRITE_ONCE(tcp->sk->sk_sndtimeo, t);
+	newtcp_queue(&nsk->sk, &nsk->connect_work);
+	sock_put(&nsk->sk);
 }
 
+static void newtcp_hs_cancel_timeout(struct newtcp_sock *nsk)
+{
+	if (cancel_delayed_work(&nsk->hs_timeout))
+		sock_put(&nsk->sk);
+}
+
+/*
+ * One step of the client handshake, caller holding the socket lock:
+ * 0 when the reply accepted us, -EAGAIN while it has not all come (the
+ * callbacks or the deadline bring us back), else the connect() error.
+ */
 static int newtcp_client_handshake(struct newtcp_sock *nsk)
 {
 	struct socket *tcp = nsk->tcp;
+	struct sock *isk = tcp->sk;
 	struct newtcp_hello h;
+	long t;
 	int rc;
 
-	newtcp_hs_timeouts(tcp);
-	rc = newtcp_send_hello(tcp, newtcp_wire_type(&nsk->sk), 0, 0);
-	if (rc)
-		return rc == -EPIPE ? -ECONNREFUSED : rc;
-	rc = newtcp_recv_hello(tcp, &h);
+	if (!test_bit(NEWTCP_F_HELLO_SENT, &nsk->flags)) {
+		if (!((1 << isk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+			return sock_error(isk) ? : -ECONNREFUSED;
+		rc = newtcp_send_hello(tcp, newtcp_wire_type(&nsk->sk), 0, 0);
+		if (rc)
+			return rc == -EPIPE ? -ECONNREFUSED : rc;
+		set_bit(NEWTCP_F_HELLO_SENT, &nsk->flags);
+		t = msecs_to_jiffies(READ_ONCE(newtcp_handshake_ms));
+		nsk->hs_deadline = jiffies + t;
+		sock_hold(&nsk->sk);
+		if (!queue_delayed_work(newtcp_wq, &nsk->hs_timeout, t))
+			sock_put(&nsk->sk);
+	}
+	rc = newtcp_recv_hello(tcp, nsk->hs_buf, &nsk->hs_got);
+	if (rc == -EAGAIN)
+		return time_after_eq(jiffies, nsk->hs_deadline) ? -ETIMEDOUT :
+								   -EAGAIN;
 	if (rc)
 		return rc;
+	memcpy(&h, nsk->hs_buf, sizeof(h));
 	if (h.magic != htonl(NEWTCP_MAGIC) || h.version != NEWTCP_VERSION ||
 	    !(h.flags & NEWTCP_HELLO_REPLY) ||
 	    h.type != newtcp_wire_type(&nsk->sk) || h.status != NEWTCP_ST_OK)
@@ -609,50 +698,115 @@ static void newtcp_connect_work(struct work_struct *work)
 	struct sock *isk = nsk->tcp->sk;
 	int err;
 
-	if ((1 << isk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
-		err = newtcp_client_handshake(nsk);
-	else
-		err = sock_error(isk) ? : -ECONNREFUSED;
-
 	lock_sock(sk);
-	if (sk->sk_state == TCP_SYN_SENT) {
-		if (err) {
-			/* Never let a foreign peer see our data. */
-			if (isk->sk_state != TCP_CLOSE)
-				kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
-			sk->sk_err = -err;
-			sk->sk_state = TCP_CLOSE;
-			/* As tcp_done(): poll says IN|RDHUP|HUP. */
-			WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-			sk->sk_error_report(sk);
-		} else {
-			sk->sk_state = TCP_ESTABLISHED;
-			/* An error after the hellos is ours to report now. */
-			if (READ_ONCE(isk->sk_err))
-				WRITE_ONCE(sk->sk_err, READ_ONCE(isk->sk_err));
-			newtcp_sync_sockopts(sk);
-			if (nsk->nodelay)
-				newtcp_apply_nodelay(nsk);
-		}
-		sk->sk_state_change(sk);
+	if (sk->sk_state != TCP_SYN_SENT || isk->sk_state == TCP_SYN_SENT)
+		goto out;
+	err = newtcp_client_handshake(nsk);
+	if (err == -EAGAIN)
+		goto out;
+	newtcp_hs_cancel_timeout(nsk);
+	if (err) {
+		/* Never let a foreign peer see our data. */
+		if (isk->sk_state != TCP_CLOSE)
+			kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
+		sk->sk_err = -err;
+		sk->sk_state = TCP_CLOSE;
+		/* As tcp_done(): poll says IN|RDHUP|HUP. */
+		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+		sk->sk_error_report(sk);
+	} else {
+		sk->sk_state = TCP_ESTABLISHED;
+		/* An error after the hellos is ours to report now. */
+		if (READ_ONCE(isk->sk_err))
+			WRITE_ONCE(sk->sk_err, READ_ONCE(isk->sk_err));
+		newtcp_sync_sockopts(sk);
+		if (nsk->nodelay)
+			newtcp_apply_nodelay(nsk);
 	}
+	sk->sk_state_change(sk);
+out:
 	release_sock(sk);
 	sock_put(sk);
 }
 
+/* Server side: the inner socket of a pending handshake has news. */
+static void newtcp_hs_wake(struct sock *isk)
+{
+	struct newtcp_pending *p;
+
+	read_lock_bh(&isk->sk_callback_lock);
+	p = isk->sk_user_data;
+	if (p)
+		mod_delayed_work(newtcp_wq, &p->work, 0);
+	read_unlock_bh(&isk->sk_callback_lock);
+}
+
+static void newtcp_hs_attach(struct newtcp_pending *p)
+{
+	struct sock *isk = p->tcp->sk;
+
+	write_lock_bh(&isk->sk_callback_lock);
+	isk->sk_user_data = p;
+	isk->sk_data_ready = newtcp_hs_wake;
+	isk->sk_state_change = newtcp_hs_wake;
+	write_unlock_bh(&isk->sk_callback_lock);
+}
+
+/* Caller holds the listener's lock; @p's work then frees it. */
+static void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p)
+{
+	list_del_init(&p->list);
+	lnsk->hs_pending--;
+	WRITE_ONCE(p->dead, true);
+	mod_delayed_work(newtcp_wq, &p->work, 0);
+}
+
+/*
+ * Off the listener's hs_list and out of reach of callbacks and of
+ * newtcp_hs_kill(): nothing can queue @p's work again afterwards.
+ * Returns false when the listener no longer takes it (closed, or @p was
+ * evicted).
+ */
+static bool newtcp_hs_unlink(struct newtcp_pending *p)
+{
+	struct newtcp_sock *lnsk = newtcp_sk(p->lsk);
+	bool ours;
+
+	newtcp_restore_callbacks(lnsk, p->tcp->sk);
+	lock_sock(p->lsk);
+	ours = !list_empty(&p->list);
+	if (ours) {
+		list_del_init(&p->list);
+		lnsk->hs_pending--;
+	}
+	cancel_delayed_work(&p->work);
+	return ours && p->lsk->sk_state == TCP_LISTEN && !READ_ONCE(p->dead);
+}
+
 static void newtcp_hs_work(struct work_struct *work)
 {
-	struct newtcp_pending *p = container_of(work, struct newtcp_pending,
-						work);
+	struct newtcp_pending *p = container_of(to_delayed_work(work),
+						struct newtcp_pending, work);
 	struct sock *lsk = p->lsk;
 	struct newtcp_sock *lnsk = newtcp_sk(lsk);
 	u8 type = newtcp_wire_type(lsk);
 	u8 status = NEWTCP_ST_OK;
 	struct newtcp_hello h;
+	long left;
 	int rc;
 
-	newtcp_hs_timeouts(p->tcp);
-	rc = newtcp_recv_hello(p->tcp, &h);
+	if (READ_ONCE(p->dead))
+		goto drop;
+	rc = newtcp_recv_hello(p->tcp, p->buf, &p->got);
+	if (rc == -EAGAIN) {
+		left = (long)(p->deadline - jiffies);
+		if (left <= 0)
+			goto drop;
+		/* A no-op when a callback queued us meanwhile. */
+		queue_delayed_work(newtcp_wq, &p->work, left);
+		return;
+	}
+	memcpy(&h, p->buf, sizeof(h));
 	/* Plain TCP, garbage or another client's reply: no answer at all. */
 	if (rc || h.magic != htonl(NEWTCP_MAGIC) ||
 	    (h.flags & NEWTCP_HELLO_REPLY))
@@ -672,14 +826,10 @@ static void newtcp_hs_work(struct work_struct *work)
 	if (rc || status != NEWTCP_ST_OK)
 		goto drop;
 
-	lock_sock(lsk);
-	lnsk->hs_pending--;
-	if (lsk->sk_state != TCP_LISTEN) {
+	if (!newtcp_hs_unlink(p)) {
 		release_sock(lsk);
 		goto free;
 	}
-	WRITE_ONCE(p->tcp->sk->sk_rcvtimeo, MAX_SCHEDULE_TIMEOUT);
-	WRITE_ONCE(p->tcp->sk->sk_sndtimeo, MAX_SCHEDULE_TIMEOUT);
 	list_add_tail(&p->list, &lnsk->accept_q);
 	lnsk->accept_len++;
 	lsk->sk_data_ready(lsk);
@@ -688,8 +838,7 @@ static void newtcp_hs_work(struct work_struct *work)
 	return;
 
 drop:
-	lock_sock(lsk);
-	lnsk->hs_pending--;
+	newtcp_hs_unlink(p);
 	release_sock(lsk);
 free:
 	newtcp_abort_tcp(p->tcp);
@@ -697,7 +846,10 @@ free:
 	sock_put(lsk);
 }
 
-/* Take every connection the inner listener has and start its handshake. */
+/*
+ * Take every connection the inner listener has and start its handshake;
+ * past max_handshakes in flight, the oldest one makes room.
+ */
 static void newtcp_listen_work(struct work_struct *work)
 {
 	struct newtcp_sock *nsk = container_of(work, struct newtcp_sock,
@@ -705,38 +857,48 @@ static void newtcp_listen_work(struct work_struct *work)
 	struct sock *sk = &nsk->sk;
 	struct newtcp_pending *p;
 	struct socket *ntcp;
-	int limit, rc;
+	int rc;
 
 	for (;;) {
+		p = kzalloc(sizeof(*p), GFP_KERNEL);
 		lock_sock(sk);
 		if (sk->sk_state != TCP_LISTEN) {
 			release_sock(sk);
+			kfree(p);
 			break;
 		}
 		rc = kernel_accept(nsk->tcp, &ntcp, O_NONBLOCK);
 		if (rc) {
 			release_sock(sk);
+			kfree(p);
 			break;
 		}
 		/* The clone inherited our listener callbacks. */
 		newtcp_restore_callbacks(nsk, ntcp->sk);
-		limit = 2 * max_t(int, sk->sk_max_ack_backlog, 1);
-		p = NULL;
-		if (nsk->hs_pending + nsk->accept_len < limit)
-			p = kzalloc(sizeof(*p), GFP_KERNEL);
 		if (!p) {
 			release_sock(sk);
 			newtcp_abort_tcp(ntcp);
 			continue;
 		}
-		nsk->hs_pending++;
-		release_sock(sk);
-
+		while (nsk->hs_pending > 0 &&
+		       nsk->hs_pending >= READ_ONCE(newtcp_max_handshakes)) {
+			newtcp_hs_kill(nsk, list_first_entry(&nsk->hs_list,
+							     struct newtcp_pending,
+							     list));
+			atomic_long_inc(&newtcp_hs_refused);
+		}
 		p->tcp = ntcp;
 		p->lsk = sk;
-		INIT_WORK(&p->work, newtcp_hs_work);
 		sock_hold(sk);
-		queue_work(newtcp_wq, &p->work);
+		INIT_DELAYED_WORK(&p->work, newtcp_hs_work);
+		p->deadline = jiffies +
+			      msecs_to_jiffies(READ_ONCE(newtcp_handshake_ms));
+		list_add_tail(&p->list, &nsk->hs_list);
+		nsk->hs_pending++;
+		newtcp_hs_attach(p);
+		/* Whatever came before the callbacks were ours. */
+		queue_delayed_work(newtcp_wq, &p->work, 0);
+		release_sock(sk);
 	}
 	sock_put(sk);
 }
@@ -796,7 +958,16 @@ int newtcp_listen_sk(struct sock *sk, int backlog)
 		goto out;
 	}
 	newtcp_sync_sockopts(sk);
-	rc = kernel_listen(nsk->tcp, backlog);
+	/*
+	 * The inner queue only waits for listen_work to start handshakes,
+	 * which costs it no worker now: let a burst of up to
+	 * max_handshakes connections in without dropping SYNs.  The
+	 * application's backlog bounds accept_q (status 3, busy).
+	 */
+	rc = kernel_listen(nsk->tcp,
+			   min_t(int, max_t(int, backlog,
+					    READ_ONCE(newtcp_max_handshakes)),
+				 READ_ONCE(sock_net(sk)->core.sysctl_somaxconn)));
 	if (rc)
 		goto out;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
@@ -821,6 +992,8 @@ static int newtcp_connect(struct sock *sk, newtcp_puaddr_t *uaddr,
 		return -EISCONN;
 	newtcp_sync_sockopts(sk);
 	clear_bit(NEWTCP_F_HS_QUEUED, &nsk->flags);
+	clear_bit(NEWTCP_F_HELLO_SENT, &nsk->flags);
+	nsk->hs_got = 0;
 	sk->sk_err = 0;
 	sk->sk_state = TCP_SYN_SENT;
 	rc = newtcp_kernel_connect(nsk->tcp, &sin, sizeof(sin), O_NONBLOCK);
@@ -1238,7 +1411,8 @@ static int newtcp_stage_start(struct newtcp_sock *nsk, size_t len, int flags)
 	    mlen > newtcp_stage_max(nsk))
 		return 0;
 
-	stage = kvmalloc(max_t(size_t, mlen, 1), GFP_KERNEL);
+	/* Charged to the reader's memory cgroup: the peer chose its size. */
+	stage = kvmalloc(max_t(size_t, mlen, 1), GFP_KERNEL_ACCOUNT);
 	if (!stage)
 		return -ENOMEM;
 	rc = newtcp_read_kern(nsk->tcp, &hdr, sizeof(hdr), MSG_DONTWAIT);
