@@ -62,6 +62,19 @@ static void newtcp_queue(struct sock *sk, struct work_struct *work)
  * whenever data is sent, received, arrives or is polled for, so the
  * NEW_TCP line of /proc/net/protocols shows what NEW_TCP holds.
  */
+/*
+ * Buffer sizes the user did not set are the inner TCP's, as TCP sets and
+ * tunes them (tcp_init_sock, tcp_sndbuf_expand): SO_SNDBUF and SO_RCVBUF
+ * are read from our socket by the core, so follow the inner one.
+ */
+static void newtcp_buf_sync(struct sock *sk, const struct sock *isk)
+{
+	if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK))
+		WRITE_ONCE(sk->sk_sndbuf, READ_ONCE(isk->sk_sndbuf));
+	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
+		WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(isk->sk_rcvbuf));
+}
+
 static void newtcp_mem_sync(struct newtcp_sock *nsk, struct sock *isk)
 {
 	long bytes = READ_ONCE(isk->sk_wmem_queued) +
@@ -70,6 +83,7 @@ static void newtcp_mem_sync(struct newtcp_sock *nsk, struct sock *isk)
 
 	if (READ_ONCE(nsk->rx_stage))
 		bytes += READ_ONCE(nsk->rx_stage_size);
+	newtcp_buf_sync(&nsk->sk, isk);
 	pages = DIV_ROUND_UP(max(bytes, 0L), PAGE_SIZE);
 	old = atomic_long_xchg(&nsk->mem_pages, pages);
 	if (pages != old)
@@ -191,6 +205,7 @@ static void newtcp_attach(struct newtcp_sock *nsk, struct socket *tcp)
 	isk->sk_state_change = newtcp_inner_state_change;
 	isk->sk_error_report = newtcp_inner_error_report;
 	write_unlock_bh(&isk->sk_callback_lock);
+	newtcp_buf_sync(&nsk->sk, isk);
 }
 
 /* Give @isk the callbacks TCP gave it; @nsk saved them. */
