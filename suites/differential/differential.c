@@ -27,8 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "diff.h"
@@ -68,6 +70,24 @@ static int bind_lo(struct diff_env *e, int fd)
 }
 
 /* Build state @st on a new env of @kind; 0 on success. */
+
+/*
+ * Wait (up to 2 s) until @fd's FIN and data are acknowledged: SIOCOUTQ
+ * counts an unacknowledged FIN, and the ACK's timing is no part of the
+ * state being compared.
+ */
+static int outq_drained(int fd)
+{
+	long long end = now_ms() + 2000;
+	int v;
+
+	while (!ioctl(fd, SIOCOUTQ, &v) && v > 0) {
+		if (now_ms() > end)
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
 static int setup(struct diff_env *e, int kind, int st)
 {
 	struct sockaddr_storage ss;
@@ -135,12 +155,14 @@ static int setup(struct diff_env *e, int kind, int st)
 		break;
 	case ST_WR_SHUT:
 		if (shutdown(e->fd[DIFF_S], SHUT_WR) ||
-		    !(diff_wait(e->fd[DIFF_P], POLLRDHUP, 2000) & POLLRDHUP))
+		    !(diff_wait(e->fd[DIFF_P], POLLRDHUP, 2000) & POLLRDHUP) ||
+		    outq_drained(e->fd[DIFF_S]))
 			return -1;
 		break;
 	case ST_PEER_WR_SHUT:
 		if (shutdown(e->fd[DIFF_P], SHUT_WR) ||
-		    !(diff_wait(e->fd[DIFF_S], POLLRDHUP, 2000) & POLLRDHUP))
+		    !(diff_wait(e->fd[DIFF_S], POLLRDHUP, 2000) & POLLRDHUP) ||
+		    outq_drained(e->fd[DIFF_P]))
 			return -1;
 		break;
 	case ST_PEER_CLOSED:
