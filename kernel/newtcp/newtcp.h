@@ -59,6 +59,7 @@ struct newtcp_sock {
 	unsigned long		flags;
 #define NEWTCP_F_HS_QUEUED	0	/* connect_work queued once */
 #define NEWTCP_F_TX_BROKEN	1	/* a record was cut, no more tx */
+#define NEWTCP_F_RX_BROKEN	2	/* framing violation, no more rx */
 
 	/* Listener: inner accept loop and finished handshakes. */
 	struct work_struct	listen_work;
