@@ -929,8 +929,50 @@ static int newtcp_seq_push(struct newtcp_sock *nsk, struct msghdr *m,
 			break;
 		}
 		set_bit(SOCK_NOSPACE, &tcp->flags);
-		if (!sk_stream_memory_free(isk))
-			wait_woken(&wait, TASK_KILLABLE, HZ);
+		/* Room but no memory (TCP under pressure): do not spin. */
+		wait_woken(&wait, TASK_KILLABLE,
+			   sk_stream_memory_free(isk) ? 1 : HZ);
+	}
+	remove_wait_queue(sk_sleep(&nsk->sk), &wait);
+	return rc;
+}
+
+/*
+ * Before a record's first byte: wait, as interruptibly as any TCP send,
+ * until the record would go as a non-blocking writer's would (twice its
+ * size free), so a signal or SO_SNDTIMEO in this wait finds nothing sent
+ * and the record rarely has to wait once committed.  An error or a
+ * shutdown ends the wait; the send that follows reports it.
+ */
+static int newtcp_seq_wait_room(struct newtcp_sock *nsk, size_t total)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct socket *tcp = nsk->tcp;
+	struct sock *isk = tcp->sk;
+	long timeo = sock_sndtimeo(&nsk->sk, false);
+	int rc = 0;
+
+	if (total >= (size_t)READ_ONCE(isk->sk_sndbuf) / 2)
+		return 0;
+	add_wait_queue(sk_sleep(&nsk->sk), &wait);
+	for (;;) {
+		set_bit(SOCK_NOSPACE, &tcp->flags);
+		if (sk_stream_wspace(isk) >= (int)(2 * total) ||
+		    READ_ONCE(isk->sk_err) ||
+		    (READ_ONCE(isk->sk_shutdown) & SEND_SHUTDOWN) ||
+		    ((1 << READ_ONCE(isk->sk_state)) &
+		     ~(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+			break;
+		if (!timeo) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			rc = sock_intr_errno(timeo);
+			break;
+		}
+		WRITE_ONCE(nsk->tx_need, 2 * total);
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
 	}
 	remove_wait_queue(sk_sleep(&nsk->sk), &wait);
 	return rc;
@@ -975,6 +1017,12 @@ static int newtcp_seq_sendmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		WRITE_ONCE(nsk->tx_need, 2 * total);
 		set_bit(SOCK_NOSPACE, &tcp->flags);
 		goto out;
+	}
+	/* A blocking writer waits for the same room before it commits. */
+	if (!nb) {
+		rc = newtcp_seq_wait_room(nsk, total);
+		if (rc)
+			goto out;
 	}
 	WRITE_ONCE(nsk->tx_need, 0);
 

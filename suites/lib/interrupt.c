@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,11 +33,17 @@
 #include "ntcp.h"
 
 #define UNIT		1000		/* recv, poll, send before */
-#define BIG		(256u << 10)	/* send mid and end */
-#define BIG_END_LEFT	(96u << 10)	/* send end: this much unsent */
-#define SMALL_BUF	16384
+#define BIG		(1u << 20)	/* send mid and end */
+#define BIG_END_LEFT	(512u << 10)	/* send end: this much unsent */
+/*
+ * Locked buffers (no autotuning moves the positions), not too small: lo's
+ * MTU is 64 KiB, and a receive buffer under a segment's truesize drops
+ * segments (retransmits, 200 ms stalls).
+ */
+#define SNDBUF		65536
+#define PEER_RCVBUF	131072
 #define TIMEO_MS	100
-#define SEND_TIMEO_MS	500		/* the peer drains to the position */
+#define SEND_TIMEO_MS	300		/* the peer drains to the position */
 #define IO_TIMEO_S	3		/* every other blocking call */
 #define SETTLE_MS	40		/* asleep this long: still blocked */
 #define SEED_A		0xa1
@@ -351,40 +358,59 @@ int intr_raw_pair(int type, int *s, int *p)
 
 static void small_bufs(void)
 {
-	int v = SMALL_BUF, big = 2 * BIG;
+	int v = SNDBUF, r = PEER_RCVBUF, big = 2 * BIG;
 
 	setsockopt(R.s, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	setsockopt(R.p, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	setsockopt(R.p, SOL_SOCKET, SO_RCVBUF, &r, sizeof(r));
 	if (R.ntcp && R.type == SOCK_SEQPACKET)
 		setsockopt(R.s, SOL_NEWTCP, NEWTCP_MAXMSG, &big, sizeof(big));
 }
 
-/* Fill the pipe from the subject without blocking; the peer reads none. */
+/*
+ * Fill the pipe from the subject without blocking (the peer reads none)
+ * until it is stuck: nothing more goes, nothing is in flight (the peer's
+ * window is shut), so no ACK can open room later.  Smaller pieces last,
+ * so the tail segment is full too.
+ */
 static void fill(void)
 {
-	size_t chunk = R.type == SOCK_SEQPACKET ? 512 : 4096, wl;
-	unsigned char *w = wire(R.type, chunk, SEED_FILL, &wl);
-	int idle = 0, h = R.type == SOCK_SEQPACKET ? 4 : 0;
+	/* STREAM's EAGAIN comes only once the tail segment is full. */
+	static const size_t seq_sizes[] = { 512, 64, 0 }, st_sizes[] = { 4096 };
+	const size_t *sizes = R.type == SOCK_SEQPACKET ? seq_sizes : st_sizes;
+	size_t nsizes = R.type == SOCK_SEQPACKET ? 3 : 1, i;
+	int h = R.type == SOCK_SEQPACKET ? 4 : 0;
+	long long end = now_ms() + 3000;
 
-	while (idle < 4) {
-		ssize_t r = send(R.s, w + h, chunk, MSG_DONTWAIT);
+	while (now_ms() < end) {
+		int sent = 0, outq = -1, nsd = -2;
 
-		if (r > 0) {
-			/* A partial STREAM send put its first r bytes. */
-			if (h)
-				buf_add(&R.exp, w, h);
-			buf_add(&R.exp, w + h, r);
-			idle = 0;
-			continue;
+		for (i = 0; i < nsizes; i++) {
+			size_t wl;
+			unsigned char *w = wire(R.type, sizes[i], SEED_FILL, &wl);
+
+			for (;;) {
+				ssize_t r = send(R.s, w + h, sizes[i],
+						 MSG_DONTWAIT);
+
+				if (r < 0) {
+					if (errno != EAGAIN)
+						fail("fill: %s; ",
+						     ntcp_errname(errno));
+					break;
+				}
+				if (h)
+					buf_add(&R.exp, w, h);
+				buf_add(&R.exp, w + h, r);
+				sent = 1;
+			}
+			free(w);
 		}
-		if (r < 0 && errno != EAGAIN) {
-			fail("fill: %s; ", ntcp_errname(errno));
-			break;
-		}
-		idle++;
+		if (!sent && !ioctl(R.s, SIOCOUTQ, &outq) &&
+		    !ioctl(R.s, SIOCOUTQNSD, &nsd) && outq == nsd)
+			return;
 		usleep(5000);
 	}
-	free(w);
+	fail("fill: the pipe never got stuck; ");
 }
 
 /* Everything the peer gets until EOF (or an error: got_err). */
@@ -556,7 +582,7 @@ static void interrupt(void)
 		/* The time was set before the call; wait past it. */
 		bound = (c->call == INTR_CLOSE ? 1000 :
 			 c->call == INTR_SEND && c->pos != INTR_BEFORE ?
-			 SEND_TIMEO_MS : TIMEO_MS) + 400;
+			 SEND_TIMEO_MS : TIMEO_MS) + 300;
 		break;
 	case INTR_STOPCONT:
 		stop_cont();
@@ -611,9 +637,9 @@ static void *helper(void *arg)
 		     task_state(R.tid));
 	R.o.blocked = b > 0;
 
-	if (b > 0 && c->call == INTR_SEND && c->pos != INTR_BEFORE) {
+	if (b > 0 && c->call == INTR_SEND && c->pos == INTR_END) {
 		w = wire(R.type, R.alen, SEED_A, &wa);
-		peer_read(c->pos == INTR_MID ? wa / 2 : wa - BIG_END_LEFT);
+		peer_read(wa - BIG_END_LEFT);
 		if (wait_asleep(IO_TIMEO_S * 1000) <= 0)
 			fail("send did not block again at its position; ");
 		free(w);
@@ -1097,6 +1123,14 @@ int intr_case_run(const struct intr_case *c)
 			printf(" here, not %s\n", ks);
 			ok = 0;
 		}
+	} else if (c->call == INTR_SEND && c->pos == INTR_BEFORE &&
+		   (!strcmp(ks, "noblock") || !strcmp(ko, "noblock"))) {
+		/*
+		 * TCP may append a small send to an unsent segment with
+		 * room (one split off when the window shut) even on a full
+		 * socket: either side may not block; the bytes still count.
+		 */
+		printf("# one side found room in an unsent segment\n");
 	} else if (c->call == INTR_SEND ? strcmp(send_cls(ks), send_cls(ko)) :
 		   strcmp(ks, ko)) {
 		printf("# ends %s where TCP ends %s\n", ks, ko);
@@ -1107,7 +1141,7 @@ int intr_case_run(const struct intr_case *c)
 
 /* ---- concurrency -------------------------------------------------------- */
 
-#define OP_BOUND_MS	1000
+#define OP_BOUND_MS	400
 
 struct conc_out {
 	int a_blocked;		/* the first call slept before the op */
@@ -1267,7 +1301,7 @@ static void conc_one(const struct conc_case *c, int ntcp, struct conc_out *o)
 
 	pthread_create(&tb, NULL, conc_op, NULL);
 	o->op_blocked = !wait_flag(&C.op_done, OP_BOUND_MS);
-	o->a_ended = R.returned || wait_settled(300) == 0;
+	o->a_ended = R.returned || wait_settled(150) == 0;
 
 	/* The peer completes what the first call waits for. */
 	switch (c->call) {
@@ -1455,7 +1489,16 @@ int conc_case_run(const struct conc_case *c)
 		printf("# %s\n", sub.why);
 		ok = 0;
 	}
-	if (sub.op_blocked && !ora.op_blocked) {
+	/*
+	 * FIONREAD, close, shutdown and setsockopt never wait; a recv or
+	 * send waits where TCP's may (a second writer for room, a second
+	 * reader for data), except across directions.
+	 */
+	if (sub.op_blocked &&
+	    (c->op == CONC_FIONREAD || c->op == CONC_CLOSE ||
+	     c->op == CONC_SHUTDOWN || c->op == CONC_SETSOCKOPT ||
+	     (c->op == CONC_SEND && c->call != INTR_SEND && !ora.op_blocked) ||
+	     (c->op == CONC_RECV && c->call != INTR_RECV && !ora.op_blocked))) {
 		printf("# the second call (%s) blocked over %d ms while TCP's returns at once\n",
 		       op_names[c->op], OP_BOUND_MS);
 		ok = 0;
