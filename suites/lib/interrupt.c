@@ -1147,6 +1147,8 @@ struct conc_out {
 	int a_blocked;		/* the first call slept before the op */
 	int op_blocked;		/* the op did not return within the bound */
 	int a_ended;		/* the first call ended right after the op */
+	long op_ret;
+	int op_err;
 	int ok;
 	char why[480];
 };
@@ -1369,6 +1371,30 @@ static void conc_one(const struct conc_case *c, int ntcp, struct conc_out *o)
 	}
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
+	o->op_ret = C.op_ret;
+	o->op_err = C.op_err;
+
+	/* Closed by the other thread: once the call ended, it is gone. */
+	if (c->op == CONC_CLOSE && o->ok) {
+		if (c->call == INTR_ACCEPT) {
+			int f = raw_connect(port);
+
+			if (f >= 0) {
+				cfail(o, "the listener closed by the other thread still accepts; ");
+				close(f);
+			}
+		} else {
+			static unsigned char tmp[65536];
+			ssize_t r;
+
+			set_timeo(p, SO_RCVTIMEO, IO_TIMEO_S * 1000);
+			while ((r = read(p, tmp, sizeof(tmp))) > 0)
+				;
+			if (r < 0 && errno == EAGAIN)
+				cfail(o, "the peer saw no end after the other thread's close (%s); ",
+				      ntcp_errname(errno));
+		}
+	}
 
 	/* SEQPACKET: whatever each call got is a whole record. */
 	if (ntcp && C.type == SOCK_SEQPACKET && o->ok) {
@@ -1501,6 +1527,12 @@ int conc_case_run(const struct conc_case *c)
 	     (c->op == CONC_RECV && c->call != INTR_RECV && !ora.op_blocked))) {
 		printf("# the second call (%s) blocked over %d ms while TCP's returns at once\n",
 		       op_names[c->op], OP_BOUND_MS);
+		ok = 0;
+	}
+	if ((c->op == CONC_RECV || c->op == CONC_SEND) && ora.op_ret >= 0 &&
+	    sub.op_ret < 0 && c->call != INTR_ACCEPT) {
+		printf("# the second call (%s) failed (%s) where TCP's succeeded\n",
+		       op_names[c->op], ntcp_errname(sub.op_err));
 		ok = 0;
 	}
 	if (ora.a_ended && !sub.a_ended) {
