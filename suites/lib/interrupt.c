@@ -45,7 +45,7 @@
 #define TIMEO_MS	100
 #define SEND_TIMEO_MS	300		/* the peer drains to the position */
 #define IO_TIMEO_S	3		/* every other blocking call */
-#define SETTLE_MS	40		/* asleep this long: still blocked */
+#define SETTLE_MS	30		/* asleep this long: still blocked */
 #define SEED_A		0xa1
 #define SEED_B		0xb2
 #define SEED_C		0xc3
@@ -245,7 +245,7 @@ static void handlers(void)
 
 /*
  * The stopper: on each request (a tid), SIGSTOP us, wait until that
- * thread is stopped (at most 300 ms: a thread asleep killable does not
+ * thread is stopped (at most 150 ms: a thread asleep killable does not
  * stop before its call ends), SIGCONT, answer.
  */
 static void stopper_start(void)
@@ -271,7 +271,7 @@ static void stopper_start(void)
 			kill(target, SIGSTOP);
 			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat",
 				 (int)target, tid);
-			for (end = now_ms() + 300; now_ms() < end; usleep(1000)) {
+			for (end = now_ms() + 150; now_ms() < end; usleep(1000)) {
 				f = fopen(path, "r");
 				if (!f)
 					break;
@@ -1141,7 +1141,7 @@ int intr_case_run(const struct intr_case *c)
 
 /* ---- concurrency -------------------------------------------------------- */
 
-#define OP_BOUND_MS	400
+#define OP_BOUND_MS	250
 
 struct conc_out {
 	int a_blocked;		/* the first call slept before the op */
@@ -1303,7 +1303,7 @@ static void conc_one(const struct conc_case *c, int ntcp, struct conc_out *o)
 
 	pthread_create(&tb, NULL, conc_op, NULL);
 	o->op_blocked = !wait_flag(&C.op_done, OP_BOUND_MS);
-	o->a_ended = R.returned || wait_settled(150) == 0;
+	o->a_ended = R.returned || wait_settled(100) == 0;
 
 	/* The peer completes what the first call waits for. */
 	switch (c->call) {
@@ -1388,8 +1388,9 @@ static void conc_one(const struct conc_case *c, int ntcp, struct conc_out *o)
 			ssize_t r;
 
 			set_timeo(p, SO_RCVTIMEO, IO_TIMEO_S * 1000);
+			/* Kept: the record checks below read them. */
 			while ((r = read(p, tmp, sizeof(tmp))) > 0)
-				;
+				buf_add(&R.got, tmp, r);
 			if (r < 0 && errno == EAGAIN)
 				cfail(o, "the peer saw no end after the other thread's close (%s); ",
 				      ntcp_errname(errno));
