@@ -822,6 +822,7 @@ static void check_after(void)
 		still_works(0);
 		return;
 	case INTR_RECV:
+		io_timeouts(R.s);	/* the call may have run without */
 		done = R.o.ret;
 		if (R.type == SOCK_SEQPACKET) {
 			if (done >= 0 && (size_t)done != R.alen)
@@ -846,6 +847,7 @@ static void check_after(void)
 		still_works(0);
 		return;
 	case INTR_POLL:
+		io_timeouts(R.s);
 		read_unit(R.s, R.type, R.alen, SEED_A, "the polled unit");
 		read_unit(R.s, R.type, 700, SEED_B, "the unit after");
 		still_works(0);
