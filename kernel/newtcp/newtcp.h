@@ -60,6 +60,7 @@ struct newtcp_sock {
 #define NEWTCP_F_HS_QUEUED	0	/* connect() queued connect_work */
 #define NEWTCP_F_TX_BROKEN	1	/* a record was cut, no more tx */
 #define NEWTCP_F_HELLO_SENT	2	/* client: our hello is out */
+#define NEWTCP_F_RX_BROKEN	3	/* framing violation, no more rx */
 
 	/* Listener: inner accept loop and finished handshakes. */
 	struct work_struct	listen_work;

@@ -1212,6 +1212,120 @@ static void newtcp_break(struct newtcp_sock *nsk)
 	kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
 }
 
+/* A framing violation: no record is read on this connection again. */
+static int newtcp_rx_violation(struct newtcp_sock *nsk)
+{
+	set_bit(NEWTCP_F_RX_BROKEN, &nsk->flags);
+	newtcp_break(nsk);
+	return -EPROTO;
+}
+
+/*
+ * A committed sender sleeps killable; socket wakeups are "interruptible"
+ * ones (sock_def_write_space() and friends), so wake it whatever the mode.
+ */
+static int newtcp_tx_wake(struct wait_queue_entry *wq, unsigned int mode,
+			  int sync, void *key)
+{
+	return woken_wake_function(wq, TASK_NORMAL, sync, key);
+}
+
+/*
+ * Push what is left of a record whose first byte went out: from @kv (the
+ * header) when given, else from @m's iterator.  A record on the wire is
+ * finished whatever happens to the caller meanwhile: a non-fatal signal
+ * or SO_SNDTIMEO does not stop it (the signal is reported once the record
+ * is out), only a fatal signal or a dead connection does.  The sleep is
+ * killable and wakes every second, so the hung-task watchdog sees a
+ * sleeper that makes progress.  0, or the error that cut the record.
+ */
+static int newtcp_seq_push(struct newtcp_sock *nsk, struct msghdr *m,
+			   struct kvec *kv)
+{
+	DEFINE_WAIT_FUNC(wait, newtcp_tx_wake);
+	struct socket *tcp = nsk->tcp;
+	struct sock *isk = tcp->sk;
+	int rc = 0;
+
+	add_wait_queue(sk_sleep(&nsk->sk), &wait);
+	for (;;) {
+		size_t left = kv ? kv->iov_len : msg_data_left(m);
+
+		if (!left) {
+			rc = 0;
+			break;
+		}
+		m->msg_flags |= MSG_DONTWAIT;
+		if (kv)
+			rc = kernel_sendmsg(tcp, m, kv, 1, left);
+		else
+			rc = tcp->ops->sendmsg(tcp, m, left);
+		if (rc > 0) {
+			if (kv) {
+				kv->iov_base += rc;
+				kv->iov_len -= rc;
+			}
+			continue;
+		}
+		if (rc != -EAGAIN) {
+			if (!rc)
+				rc = -EPIPE;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+		set_bit(SOCK_NOSPACE, &tcp->flags);
+		/* Room but no memory (TCP under pressure): do not spin. */
+		wait_woken(&wait, TASK_KILLABLE,
+			   sk_stream_memory_free(isk) ? 1 : HZ);
+	}
+	remove_wait_queue(sk_sleep(&nsk->sk), &wait);
+	return rc;
+}
+
+/*
+ * Before a record's first byte: wait, as interruptibly as any TCP send,
+ * until the record would go as a non-blocking writer's would (twice its
+ * size free), so a signal or SO_SNDTIMEO in this wait finds nothing sent
+ * and the record rarely has to wait once committed.  An error or a
+ * shutdown ends the wait; the send that follows reports it.
+ */
+static int newtcp_seq_wait_room(struct newtcp_sock *nsk, size_t total)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct socket *tcp = nsk->tcp;
+	struct sock *isk = tcp->sk;
+	long timeo = sock_sndtimeo(&nsk->sk, false);
+	int rc = 0;
+
+	if (total >= (size_t)READ_ONCE(isk->sk_sndbuf) / 2)
+		return 0;
+	add_wait_queue(sk_sleep(&nsk->sk), &wait);
+	for (;;) {
+		set_bit(SOCK_NOSPACE, &tcp->flags);
+		if (sk_stream_wspace(isk) >= (int)(2 * total) ||
+		    READ_ONCE(isk->sk_err) ||
+		    (READ_ONCE(isk->sk_shutdown) & SEND_SHUTDOWN) ||
+		    ((1 << READ_ONCE(isk->sk_state)) &
+		     ~(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+			break;
+		if (!timeo) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			rc = sock_intr_errno(timeo);
+			break;
+		}
+		WRITE_ONCE(nsk->tx_need, 2 * total);
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	remove_wait_queue(sk_sleep(&nsk->sk), &wait);
+	return rc;
+}
+
 static int newtcp_seq_sendmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 			      size_t len)
 {
@@ -1252,28 +1366,37 @@ static int newtcp_seq_sendmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		set_bit(SOCK_NOSPACE, &tcp->flags);
 		goto out;
 	}
+	/* A blocking writer waits for the same room before it commits. */
+	if (!nb) {
+		rc = newtcp_seq_wait_room(nsk, total);
+		if (rc)
+			goto out;
+	}
 	WRITE_ONCE(nsk->tx_need, 0);
 
+	/*
+	 * Until the header's first byte is queued the call may end like a
+	 * TCP send that sent nothing: EAGAIN, EINTR/restart, or an error.
+	 */
 	hmsg.msg_flags = (msg->msg_flags & (MSG_NOSIGNAL | MSG_DONTWAIT)) |
 			 (len ? MSG_MORE : 0);
 	rc = kernel_sendmsg(tcp, &hmsg, &kv, 1, sizeof(hdr));
-	if (rc != sizeof(hdr)) {
-		if (rc >= 0) {
+	if (rc <= 0) {
+		if (!rc) {
 			newtcp_break(nsk);
 			rc = -EPIPE;
 		}
 		goto out;
 	}
 	/* Committed: the rest goes out even if it has to wait. */
-	msg->msg_flags &= ~MSG_DONTWAIT;
-	while (msg_data_left(msg)) {
-		rc = tcp->ops->sendmsg(tcp, msg, msg_data_left(msg));
-		if (rc <= 0) {
-			newtcp_break(nsk);
-			if (!rc)
-				rc = -EPIPE;
-			goto out;
-		}
+	kv.iov_base += rc;
+	kv.iov_len -= rc;
+	rc = newtcp_seq_push(nsk, &hmsg, &kv);
+	if (!rc)
+		rc = newtcp_seq_push(nsk, msg, NULL);
+	if (rc) {
+		newtcp_break(nsk);
+		goto out;
 	}
 	atomic64_add(len, &nsk->bytes_sent);
 	atomic64_inc(&nsk->msgs_sent);
@@ -1345,7 +1468,7 @@ static int newtcp_seq_peek(struct newtcp_sock *nsk, struct msghdr *msg,
 		return -EAGAIN;
 	mlen = ntohl(hdr);
 	if (mlen > NEWTCP_MAXMSG_LIMIT)
-		return -EPROTO;
+		return newtcp_rx_violation(nsk);
 	want = min(len, mlen);
 	buf = kvmalloc(sizeof(hdr) + want, GFP_KERNEL);
 	if (!buf)
@@ -1418,8 +1541,15 @@ static int newtcp_stage_start(struct newtcp_sock *nsk, size_t len, int flags)
 			      MSG_PEEK | MSG_WAITALL | (flags & MSG_DONTWAIT));
 	if (rc <= 0)
 		return rc;
-	if (rc < (int)sizeof(hdr))
+	if (rc < (int)sizeof(hdr)) {
+		/* EOF or a reset inside the header: the caller reports it. */
+		if ((READ_ONCE(isk->sk_shutdown) & RCV_SHUTDOWN) ||
+		    READ_ONCE(isk->sk_err))
+			return 0;
+		if (!(flags & MSG_DONTWAIT) && signal_pending(current))
+			return sock_intr_errno(sock_rcvtimeo(&nsk->sk, false));
 		return -EAGAIN;
+	}
 	mlen = ntohl(hdr);
 	need = sizeof(hdr) + (flags & MSG_PEEK ? min(len, mlen) : mlen);
 	if (tcp_inq(isk) >= (int)need || mlen > NEWTCP_MAXMSG_LIMIT ||
@@ -1507,13 +1637,21 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		return -ERESTARTSYS;
 	}
 
+	rc = -EPROTO;
+	if (test_bit(NEWTCP_F_RX_BROKEN, &nsk->flags))
+		goto out;
 	if (nsk->rx_discard) {
 		rc = newtcp_discard(nsk, flags);
 		if (rc)
 			goto out;
 	}
-	if (!nsk->rx_stage && !nsk->rx_in_msg && !nsk->rx_hdr_got &&
-	    (nb || (flags & MSG_PEEK))) {
+	/*
+	 * Every record that fits the stage is handed out whole: one that is
+	 * still arriving is gathered there, so a reader whose wait ends
+	 * (signal, SO_RCVTIMEO) before the end gets EINTR or EAGAIN, and
+	 * the part that came stays staged for the next call.
+	 */
+	if (!nsk->rx_stage && !nsk->rx_in_msg && !nsk->rx_hdr_got) {
 		rc = newtcp_stage_start(nsk, len, flags);
 		if (rc < 0)
 			goto out;
@@ -1545,8 +1683,7 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		nsk->rx_hdr_got = 0;
 		mlen = get_unaligned_be32(nsk->rx_hdr);
 		if (mlen > NEWTCP_MAXMSG_LIMIT) {
-			newtcp_break(nsk);
-			rc = -EPROTO;
+			rc = newtcp_rx_violation(nsk);
 			goto out;
 		}
 		nsk->rx_in_msg = true;
@@ -1585,8 +1722,12 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 
 		msg->msg_flags |= MSG_TRUNC;
 		nsk->rx_discard = true;
-		/* The rest never came: the record was cut, not truncated. */
-		if (newtcp_discard(nsk, flags & ~MSG_DONTWAIT) &&
+		/*
+		 * Drop the rest as far as it is there; without blocking, the
+		 * next calls drop what is still to come.  The rest never
+		 * came: the record was cut, not truncated.
+		 */
+		if (newtcp_discard(nsk, flags) &&
 		    (READ_ONCE(isk->sk_shutdown) & RCV_SHUTDOWN)) {
 			msg->msg_flags &= ~MSG_TRUNC;
 			rc = -ECONNRESET;
@@ -1770,8 +1911,15 @@ static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
 		break;
 	case SIOCINQ:
 		if (sk->sk_type == SOCK_SEQPACKET) {
-			/* Size of the next record, as AF_UNIX answers. */
-			mutex_lock(&nsk->rx_lock);
+			/*
+			 * Size of the next record, as AF_UNIX answers.  A
+			 * reader holding rx_lock is still waiting for that
+			 * record: none is there for anybody else.
+			 */
+			*karg = 0;
+			if (test_bit(NEWTCP_F_RX_BROKEN, &nsk->flags) ||
+			    !mutex_trylock(&nsk->rx_lock))
+				break;
 			if (nsk->rx_stage)
 				*karg = nsk->rx_stage_size;
 			else if (nsk->rx_in_msg)
