@@ -140,7 +140,11 @@ int diff_init(void)
 	if (d < 0 || bind(d, (struct sockaddr *)&ss, len))
 		return -1;
 	diff_dead_port = diff_port(d);
-	close(d);
+	/*
+	 * Kept bound, never listening: a SYN to it is refused, and no
+	 * ephemeral port of a later socket can be this one (a freed port
+	 * was, once in a while, and the refused connect then succeeded).
+	 */
 	return diff_dead_port && diff_blackhole_port ? 0 : -1;
 }
 

@@ -381,6 +381,7 @@ static void fill(void)
 	int h = R.type == SOCK_SEQPACKET ? 4 : 0;
 	long long end = now_ms() + 3000;
 	int sent = 0, outq = -1, nsd = -2, last_outq = -3, last_nsd = -4;
+	long long stable_since = now_ms();
 
 	while (now_ms() < end) {
 		last_outq = outq;
@@ -412,11 +413,14 @@ static void fill(void)
 		}
 		/*
 		 * Nothing in flight; or (7.2 probes a shut window with data)
-		 * what is in flight stayed put across a pass: no ACK comes.
+		 * what is in flight stayed put for 300 ms: no ACK comes.
 		 */
-		if (!sent && !ioctl(R.s, SIOCOUTQ, &outq) &&
-		    !ioctl(R.s, SIOCOUTQNSD, &nsd) &&
-		    (outq == nsd || (outq == last_outq && nsd == last_nsd)))
+		if (sent || ioctl(R.s, SIOCOUTQ, &outq) ||
+		    ioctl(R.s, SIOCOUTQNSD, &nsd) || outq != last_outq ||
+		    nsd != last_nsd)
+			stable_since = now_ms();
+		if (!sent && outq >= 0 && nsd >= 0 &&
+		    (outq == nsd || now_ms() - stable_since >= 300))
 			return;
 		usleep(5000);
 	}
