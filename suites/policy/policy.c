@@ -353,17 +353,27 @@ static int owner_connect_one(const struct ep *e)
 	return 0;
 }
 
-static int t_owner_connect(void)
+/*
+ * A policy must first be seen acting on plain TCP (else the test's setup
+ * is wrong, and the test fails saying so), then on NEW_TCP.  @one gives
+ * 0 when the policy acted.
+ */
+static int tcp_then_ntcp(int (*one)(const struct ep *), const char *what)
 {
 	struct ep t = ep_tcp(), n = ep_ntcp();
 
-	CHECK(!own_netns(), "netns");
-	NFT_RULE("meta skuid 4242 reject with tcp reset");
-	if (owner_connect_one(&t)) {
-		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
+	if (one(&t)) {
+		printf("# reference failed: %s, the setup is wrong\n", what);
 		return 1;
 	}
-	return owner_connect_one(&n);
+	return one(&n);
+}
+
+static int t_owner_connect(void)
+{
+	CHECK(!own_netns(), "netns");
+	NFT_RULE("meta skuid 4242 reject with tcp reset");
+	return tcp_then_ntcp(owner_connect_one, "the rule does not act on TCP");
 }
 
 /*
@@ -430,15 +440,9 @@ static int owner_accepted_one(const struct ep *e)
 
 static int t_owner_accepted(void)
 {
-	struct ep t = ep_tcp(), n = ep_ntcp();
-
 	CHECK(!own_netns(), "netns");
 	NFT_RULE("meta skuid 4242 tcp flags & syn == 0 drop");
-	if (owner_accepted_one(&t)) {
-		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
-		return 1;
-	}
-	return owner_accepted_one(&n);
+	return tcp_then_ntcp(owner_accepted_one, "the rule does not act on TCP");
 }
 
 /* ---- SO_BINDTODEVICE ---------------------------------------------------- */
@@ -506,7 +510,6 @@ static int bind_client_one(const struct ep *e)
 
 static int t_bind_client(void)
 {
-	struct ep t = ep_tcp(), n = ep_ntcp();
 	char why[400];
 	int rc;
 
@@ -515,11 +518,7 @@ static int t_bind_client(void)
 	if (rc == TEST_SKIP)
 		SKIP_TEST("%s", why);
 	CHECK(!rc, "%s", why);
-	if (bind_client_one(&t)) {
-		printf("# reference failed: SO_BINDTODEVICE does not act on TCP here, the setup is wrong\n");
-		return 1;
-	}
-	return bind_client_one(&n);
+	return tcp_then_ntcp(bind_client_one, "SO_BINDTODEVICE does not act on TCP here");
 }
 
 /*
@@ -558,7 +557,6 @@ static int bind_listener_one(const struct ep *e)
 
 static int t_bind_listener(void)
 {
-	struct ep t = ep_tcp(), n = ep_ntcp();
 	char why[400];
 	int rc;
 
@@ -567,11 +565,7 @@ static int t_bind_listener(void)
 	if (rc == TEST_SKIP)
 		SKIP_TEST("%s", why);
 	CHECK(!rc, "%s", why);
-	if (bind_listener_one(&t)) {
-		printf("# reference failed: SO_BINDTODEVICE does not act on a TCP listener here, the setup is wrong\n");
-		return 1;
-	}
-	return bind_listener_one(&n);
+	return tcp_then_ntcp(bind_listener_one, "SO_BINDTODEVICE does not act on a TCP listener here");
 }
 
 /* ---- cgroup BPF --------------------------------------------------------- */
@@ -817,15 +811,9 @@ static int mark_one(const struct ep *e)
 
 static int t_mark(void)
 {
-	struct ep t = ep_tcp(), n = ep_ntcp();
-
 	CHECK(!own_netns(), "netns");
 	NFT_RULE("meta mark 0x42 reject with tcp reset");
-	if (mark_one(&t)) {
-		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
-		return 1;
-	}
-	return mark_one(&n);
+	return tcp_then_ntcp(mark_one, "the rule does not act on TCP");
 }
 
 /*
@@ -864,15 +852,9 @@ static int mark_late_one(const struct ep *e)
 
 static int t_mark_late(void)
 {
-	struct ep t = ep_tcp(), n = ep_ntcp();
-
 	CHECK(!own_netns(), "netns");
 	NFT_RULE("meta mark 0x42 drop");
-	if (mark_late_one(&t)) {
-		printf("# reference failed: the rule does not act on TCP, the setup is wrong\n");
-		return 1;
-	}
-	return mark_late_one(&n);
+	return tcp_then_ntcp(mark_late_one, "the rule does not act on TCP");
 }
 
 /*
