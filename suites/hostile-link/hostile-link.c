@@ -123,30 +123,6 @@ static int server_extra(const char *cmd, char *reply, size_t len)
 
 /* ---- client side ---- */
 
-static void rcvtimeo(int fd, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
-static ssize_t rmsg(int fd, void *buf, size_t len, int flags, int *oflags)
-{
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t r = recvmsg(fd, &m, flags);
-
-	*oflags = m.msg_flags;
-	return r;
-}
-
-static int readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1 ? p.revents : 0;
-}
-
 /* Start script @name on the peer; NEW_TCP connect of @type to it. */
 static int hostile_peer(const char *name, int type, int *err)
 {
@@ -252,17 +228,17 @@ static int t_stall(void)
 	 * the socket readable until a recv stages it (EAGAIN); once all
 	 * has come, poll stays quiet.
 	 */
-	CHECK(readable(fd, 3000), "bytes arrived");
+	CHECK(hostile_readable(fd, 3000), "bytes arrived");
 	t0 = now_ms() + 3000;
 	do {
-		r = rmsg(fd, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+		r = hostile_rmsg(fd, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 		CHECK(r < 0 && errno == EAGAIN,
 		      "non-blocking recv: EAGAIN, got %zd", r);
-	} while (readable(fd, 300) && now_ms() < t0);
-	CHECK(!readable(fd, 200), "poll: not readable once the half record is in");
-	rcvtimeo(fd, 300);
+	} while (hostile_readable(fd, 300) && now_ms() < t0);
+	CHECK(!hostile_readable(fd, 200), "poll: not readable once the half record is in");
+	hostile_rcvtimeo(fd, 300);
 	t0 = now_ms();
-	r = rmsg(fd, buf, sizeof(buf), 0, &fl);
+	r = hostile_rmsg(fd, buf, sizeof(buf), 0, &fl);
 	CHECK(now_ms() - t0 < 1300 && r < 0 && errno == EAGAIN,
 	      "blocking recv bounded by SO_RCVTIMEO: %zd after %lld ms", r,
 	      now_ms() - t0);
@@ -280,8 +256,8 @@ static int t_rst(void)
 
 	fd = hostile_peer("rst", SOCK_SEQPACKET, &err);
 	CHECK(fd >= 0, "connect to the hostile peer: %s", ntcp_errname(err));
-	rcvtimeo(fd, 3000);
-	r = rmsg(fd, buf, sizeof(buf), 0, &fl);
+	hostile_rcvtimeo(fd, 3000);
+	r = hostile_rmsg(fd, buf, sizeof(buf), 0, &fl);
 	CHECK(r < 0 && errno == ECONNRESET, "blocking reader: ECONNRESET, "
 	      "got %zd", r);
 	close(fd);
@@ -301,11 +277,11 @@ static int t_split(void)
 	CHECK(fd >= 0, "connect to the hostile peer: %s", ntcp_errname(err));
 	end = now_ms() + 3000;
 	while (now_ms() < end) {
-		r = rmsg(fd, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+		r = hostile_rmsg(fd, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 		if (r >= 0 || errno != EAGAIN)
 			break;
 		eagain++;
-		readable(fd, 20);
+		hostile_readable(fd, 20);
 	}
 	printf("# %d EAGAIN before the record was whole\n", eagain);
 	CHECK(r == 5 && !memcmp(buf, "hello", 5) && (fl & MSG_EOR),
@@ -333,9 +309,9 @@ static int t_huge(void)
 		CHECK(fd >= 0, "connect: %s", ntcp_errname(err));
 		CHECK(!setsockopt(fd, SOL_NEWTCP, NEWTCP_MAXMSG, &maxmsg,
 				  sizeof(maxmsg)), "NEWTCP_MAXMSG 16 MiB");
-		CHECK(readable(fd, 3000), "header arrived");
+		CHECK(hostile_readable(fd, 3000), "header arrived");
 		usleep(100000);
-		r = rmsg(fd, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+		r = hostile_rmsg(fd, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 		CHECK((r < 0 && errno == EAGAIN) || (r > 0 && !(fl & MSG_EOR)),
 		      "non-blocking recv: %zd", r);
 		hostile_mem_snap(&m1);

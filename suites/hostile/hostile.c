@@ -37,30 +37,6 @@ static struct in_addr lo;
 
 /* ---- helpers ---- */
 
-static void rcvtimeo(int fd, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
-static ssize_t rmsg(int fd, void *buf, size_t len, int flags, int *oflags)
-{
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t r = recvmsg(fd, &m, flags);
-
-	*oflags = m.msg_flags;
-	return r;
-}
-
-static int readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms) == 1 ? p.revents : 0;
-}
-
 /*
  * A NEW_TCP listener of @type and a hand-made client connected to it;
  * *s is the NEW_TCP end accepted from it.  Accept is bounded.
@@ -72,7 +48,7 @@ static int hostile_pair(int type, int *l, int *h, int *s)
 	*l = ntcp_listener(type, &port);
 	if (*l < 0)
 		return -1;
-	rcvtimeo(*l, 3000);
+	hostile_rcvtimeo(*l, 3000);
 	*h = hostile_client(lo, port, type);
 	if (*h < 0)
 		return -1;
@@ -186,7 +162,7 @@ static long long trickle_until_dropped(int fd, const void *buf, size_t n,
 
 		if (left <= 0)
 			return -1;
-		if (readable(fd, i < n ? gap_ms : left)) {
+		if (hostile_readable(fd, i < n ? gap_ms : left)) {
 			if (!hostile_wait_dropped(fd, 0))
 				return now_ms() - t0;
 			return -1;	/* an answer: not dropped */
@@ -226,7 +202,7 @@ static int client_hello_trickle(int old)
 	CHECK(!hostile_trickle(fd, hello, 8, 40), "slow but whole hello");
 	CHECK(read_full(fd, r, 8) == 8 && r[6] == 0x80 && r[7] == 0,
 	      "a slow hello within handshake_ms is answered with status 0");
-	rcvtimeo(l, 2000);
+	hostile_rcvtimeo(l, 2000);
 	s = accept(l, NULL, NULL);
 	CHECK(s >= 0, "and accepted");
 	close(s);
@@ -271,7 +247,7 @@ static void serve_script(int fd, void *arg)
 	else
 		write_full(fd, sc->bytes, sc->len);
 	if (sc->hold_ms) {
-		rcvtimeo(fd, sc->hold_ms);
+		hostile_rcvtimeo(fd, sc->hold_ms);
 		/* Nothing must follow the hello: the client never sends data. */
 		if (read(fd, &c, 1) > 0)
 			_exit(4);
@@ -401,7 +377,7 @@ static int crowd(int type, int idle, long long max_hs)
 	l = ntcp_listener(type, &port);
 	CHECK(l >= 0, "listener");
 	CHECK(!listen(l, 128), "backlog 128");
-	rcvtimeo(l, 2000);
+	hostile_rcvtimeo(l, 2000);
 
 	CHECK(!genuine_connect(type, port, l, &ms), "genuine client alone");
 	printf("# genuine client alone: %lld ms\n", ms);
@@ -522,7 +498,7 @@ static int t_crowd_netns(void)
 	CHECK(l >= 0 && !bind(l, (struct sockaddr *)&a, sizeof(a)) &&
 	      !listen(l, 128) && !getsockname(l, (struct sockaddr *)&a, &alen),
 	      "listener on 0.0.0.0");
-	rcvtimeo(l, 2000);
+	hostile_rcvtimeo(l, 2000);
 	CHECK(!ns_connect(holder, here, ntohs(a.snt_port), &ms),
 	      "genuine client from the other namespace, alone");
 	printf("# genuine client from the other namespace alone: %lld ms\n", ms);
@@ -591,7 +567,7 @@ static int t_client_crowd(void)
 	CHECK(sl >= 0, "silent plain TCP server");
 	l = ntcp_listener(SOCK_STREAM, &port);
 	CHECK(l >= 0, "NEW_TCP listener");
-	rcvtimeo(l, 2000);
+	hostile_rcvtimeo(l, 2000);
 	a = ntcp_addr(sport);
 	t0 = now_ms();
 	for (i = 0; i < SILENT; i++) {
@@ -626,12 +602,12 @@ static int t_len_ffffffff(void)
 	MEM_START();
 
 	CHECK(!hostile_pair(SOCK_SEQPACKET, &l, &h, &s), "pair");
-	rcvtimeo(s, 1000);
+	hostile_rcvtimeo(s, 1000);
 	CHECK(!hostile_hdr(h, 0xffffffff), "length 0xffffffff");
 	CHECK(!hostile_record(h, "valid", 5), "then a valid record");
-	r = rmsg(s, buf, sizeof(buf), 0, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 	CHECK(r < 0 && errno == EPROTO, "EPROTO for 0xffffffff, got %zd", r);
-	r = rmsg(s, buf, sizeof(buf), 0, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 	printf("# the recv after EPROTO: %zd (%s)\n", r,
 	       r < 0 ? ntcp_errname(errno) : "data");
 	CHECK(r <= 0, "the connection is broken: the record after the bad "
@@ -656,9 +632,9 @@ static int t_len_limits(void)
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		CHECK(!hostile_pair(SOCK_SEQPACKET, &l, &h, &s), "pair");
-		rcvtimeo(s, 1000);
+		hostile_rcvtimeo(s, 1000);
 		CHECK(!hostile_hdr(h, bad[i]) && !hostile_fill(h, 16), "header");
-		r = rmsg(s, buf, sizeof(buf), 0, &fl);
+		r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 		CHECK(r < 0 && errno == EPROTO, "length %#x: EPROTO, got %zd",
 		      bad[i], r);
 		close(s);
@@ -667,14 +643,14 @@ static int t_len_limits(void)
 	}
 	/* Exactly the limit (0x00ffffff + 1): a record, incomplete. */
 	CHECK(!hostile_pair(SOCK_SEQPACKET, &l, &h, &s), "pair");
-	rcvtimeo(s, 300);
+	hostile_rcvtimeo(s, 300);
 	CHECK(!hostile_hdr(h, LIMIT) && !hostile_fill(h, 100), "16 MiB header");
 	t0 = now_ms();
-	r = rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 	CHECK((r < 0 && errno == EAGAIN) || (r > 0 && !(fl & MSG_EOR)),
 	      "length 16 MiB is a record, not a violation: non-blocking "
 	      "recv %zd (%s)", r, r < 0 ? ntcp_errname(errno) : "data");
-	r = rmsg(s, buf, sizeof(buf), 0, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 	CHECK((r < 0 && errno == EAGAIN) || (r > 0 && !(fl & MSG_EOR)),
 	      "blocking recv of it: %zd (%s)", r,
 	      r < 0 ? ntcp_errname(errno) : "data");
@@ -696,23 +672,23 @@ static int t_header_split(void)
 	MEM_START();
 
 	CHECK(!hostile_pair(SOCK_SEQPACKET, &l, &h, &s), "pair");
-	rcvtimeo(s, 3000);
+	hostile_rcvtimeo(s, 3000);
 	for (i = 0; i < 9; i++) {
 		/*
 		 * Not checked: poll reports a part of a header that TCP holds
 		 * as readable (TCP's answer); recv then says EAGAIN.
 		 */
-		if (readable(s, 30))
+		if (hostile_readable(s, 30))
 			spurious++;
-		r = rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+		r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 		CHECK(r < 0 && errno == EAGAIN,
 		      "byte %d: non-blocking recv EAGAIN, got %zd", i, r);
 		CHECK(send(h, rec + i, 1, 0) == 1, "byte %d", i);
 	}
 	printf("# poll said readable %d times of 9 while recv said EAGAIN\n",
 	       spurious);
-	CHECK(readable(s, 1000) & POLLIN, "readable once whole");
-	r = rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+	CHECK(hostile_readable(s, 1000) & POLLIN, "readable once whole");
+	r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 	CHECK(r == 5 && !memcmp(buf, "hello", 5) && (fl & MSG_EOR),
 	      "the record whole: %zd", r);
 
@@ -720,7 +696,7 @@ static int t_header_split(void)
 	pid = fork();
 	if (!pid)
 		_exit(hostile_trickle(h, rec, 9, 40) ? 1 : 0);
-	r = rmsg(s, buf, sizeof(buf), 0, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 	CHECK(r == 5 && !memcmp(buf, "hello", 5) && (fl & MSG_EOR),
 	      "blocking reader gets the trickled record whole: %zd", r);
 	CHECK(hostile_reap(pid, 3000) == 0, "trickler");
@@ -743,12 +719,12 @@ static int t_stall(void)
 	CHECK(!hostile_hdr(h, 1000) && !hostile_fill(h, 500),
 	      "half a record, then nothing ever");
 	usleep(100000);	/* nothing to wait for: the rest never comes */
-	r = rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 	CHECK(r < 0 && errno == EAGAIN, "non-blocking recv: EAGAIN, got %zd", r);
-	CHECK(!readable(s, 200), "poll: not readable");
-	rcvtimeo(s, 300);
+	CHECK(!hostile_readable(s, 200), "poll: not readable");
+	hostile_rcvtimeo(s, 300);
 	t0 = now_ms();
-	r = rmsg(s, buf, sizeof(buf), 0, &fl);
+	r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 	printf("# blocking recv with SO_RCVTIMEO 300 ms: %zd (%s) after %lld ms\n",
 	       r, r < 0 ? ntcp_errname(errno) : "data", now_ms() - t0);
 	CHECK(now_ms() - t0 < 1300, "bounded by SO_RCVTIMEO");
@@ -770,17 +746,17 @@ static int t_rst_mid_record(void)
 
 	for (staged = 0; staged < 2; staged++) {
 		CHECK(!hostile_pair(SOCK_SEQPACKET, &l, &h, &s), "pair");
-		rcvtimeo(s, 2000);
+		hostile_rcvtimeo(s, 2000);
 		CHECK(!hostile_hdr(h, 1000) && !hostile_fill(h, 300),
 		      "300 of 1000 bytes");
 		if (staged) {
-			r = rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+			r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
 			CHECK(r < 0 && errno == EAGAIN, "EAGAIN, got %zd", r);
-			CHECK(!readable(s, 100), "not readable");
+			CHECK(!hostile_readable(s, 100), "not readable");
 		}
 		hostile_rst(h);
-		CHECK(readable(s, 2000), "the RST wakes poll");
-		r = rmsg(s, buf, sizeof(buf), 0, &fl);
+		CHECK(hostile_readable(s, 2000), "the RST wakes poll");
+		r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 		CHECK(r < 0 && errno == ECONNRESET,
 		      "%s reader: ECONNRESET, got %zd",
 		      staged ? "staged non-blocking" : "blocking", r);
@@ -806,10 +782,10 @@ static int t_oob_seqpacket(void)
 	r = recv(s, buf, sizeof(buf), MSG_OOB | MSG_DONTWAIT);
 	CHECK(r < 0 && errno == EOPNOTSUPP, "recv(MSG_OOB): EOPNOTSUPP, got %zd",
 	      r);
-	rcvtimeo(s, 300);
+	hostile_rcvtimeo(s, 300);
 	for (i = 0; i < 4; i++) {
 		t0 = now_ms();
-		r = rmsg(s, buf, sizeof(buf), 0, &fl);
+		r = hostile_rmsg(s, buf, sizeof(buf), 0, &fl);
 		printf("# recv %d: %zd (%s) flags %#x after %lld ms\n", i, r,
 		       r < 0 ? ntcp_errname(errno) : "data", fl, now_ms() - t0);
 		CHECK(now_ms() - t0 < 1300, "every recv bounded");
@@ -835,7 +811,7 @@ static int t_oob_stream(void)
 	CHECK(!hostile_pair(SOCK_STREAM, &l, &h, &s), "pair");
 	CHECK(write(h, "abc", 3) == 3 && !hostile_oob(h, 'X') &&
 	      write(h, "def", 3) == 3, "abc, urgent X, def");
-	rcvtimeo(s, 300);
+	hostile_rcvtimeo(s, 300);
 	end = now_ms() + 2000;
 	while (n < 6 && now_ms() < end) {
 		r = recv(s, got + n, sizeof(got) - n, 0);
@@ -886,7 +862,7 @@ static int t_announce_16m(void)
 		CHECK(l >= 0, "listener");
 		CHECK(!setsockopt(l, SOL_NEWTCP, NEWTCP_MAXMSG, &maxmsg,
 				  sizeof(maxmsg)), "NEWTCP_MAXMSG 16 MiB");
-		rcvtimeo(l, 2000);
+		hostile_rcvtimeo(l, 2000);
 		for (i = 0; i < RECEIVERS; i++) {
 			h[i] = hostile_client(lo, port, SOCK_SEQPACKET);
 			CHECK(h[i] >= 0, "hostile client %d", i);
@@ -897,7 +873,7 @@ static int t_announce_16m(void)
 		for (i = 0; i < RECEIVERS; i++) {
 			CHECK(!hostile_hdr(h[i], LIMIT) && !hostile_fill(h[i], 100),
 			      "16 MiB announced, 100 bytes sent");
-			r = rmsg(s[i], buf, sizeof(buf), MSG_DONTWAIT, &fl);
+			r = hostile_rmsg(s[i], buf, sizeof(buf), MSG_DONTWAIT, &fl);
 			CHECK((r < 0 && errno == EAGAIN) || (r > 0 && !(fl & MSG_EOR)),
 			      "non-blocking recv: %zd", r);
 		}

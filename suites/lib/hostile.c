@@ -746,3 +746,29 @@ out:
 	}
 	return rc;
 }
+
+/* ---- small socket helpers for the hostile suites ---- */
+
+void hostile_rcvtimeo(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+ssize_t hostile_rmsg(int fd, void *buf, size_t len, int flags, int *oflags)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = recvmsg(fd, &m, flags);
+
+	*oflags = m.msg_flags;
+	return r;
+}
+
+int hostile_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 ? p.revents : 0;
+}

@@ -141,4 +141,11 @@ long long hostile_module_param(const char *name);
 /* Write one; 0 on success. */
 int hostile_set_param(const char *name, const char *val);
 
+/* SO_RCVTIMEO of @ms. */
+void hostile_rcvtimeo(int fd, int ms);
+/* recvmsg into one buffer, its msg_flags in *@oflags. */
+ssize_t hostile_rmsg(int fd, void *buf, size_t len, int flags, int *oflags);
+/* poll's revents for POLLIN within @ms, 0 on timeout. */
+int hostile_readable(int fd, int ms);
+
 #endif

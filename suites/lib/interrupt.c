@@ -1096,35 +1096,54 @@ void intr_case_name(const struct intr_case *c, char *buf, size_t n)
 		 c->type == SOCK_STREAM ? "stream" : "seqpacket");
 }
 
+/*
+ * Run a case on plain TCP (the oracle, in a child) and on NEW_TCP (here,
+ * so a NEW_TCP call stuck in D state is this test child's); the oracle's
+ * outcome comes back through a pipe.
+ */
+static int side_by_side(void (*run)(const void *c, int ntcp, void *out),
+			const void *c, void *sub, void *ora, size_t size)
+{
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t r;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(pfd[0]);
+		run(c, 0, ora);
+		_exit(write(pfd[1], ora, size) != (ssize_t)size);
+	}
+	close(pfd[1]);
+	run(c, 1, sub);
+	r = read_full(pfd[0], ora, size);
+	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	if (r != (ssize_t)size) {
+		printf("# the TCP oracle died (status %#x)\n", st);
+		return -1;
+	}
+	return 0;
+}
+
+static void run_intr(const void *c, int ntcp, void *out)
+{
+	run_one(c, ntcp, out);
+}
+
 int intr_case_run(const struct intr_case *c)
 {
 	struct outcome sub, ora;
 	char ks[32], ko[32];
 	const char *const *want;
-	int pfd[2], st, ok = 1;
-	pid_t pid;
-	ssize_t r;
+	int ok = 1;
 
-	if (pipe(pfd))
+	if (side_by_side(run_intr, c, &sub, &ora, sizeof(ora)))
 		return 1;
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (!pid) {
-		close(pfd[0]);
-		run_one(c, 0, &ora);
-		if (write(pfd[1], &ora, sizeof(ora)) != sizeof(ora))
-			_exit(1);
-		_exit(0);
-	}
-	close(pfd[1]);
-	run_one(c, 1, &sub);
-	r = read_full(pfd[0], &ora, sizeof(ora));
-	waitpid(pid, &st, 0);
-	if (r != sizeof(ora)) {
-		printf("# the TCP oracle died (status %#x)\n", st);
-		return 1;
-	}
 	cls(c, &sub, R.alen, ks, sizeof(ks));
 	cls(c, &ora, c->call == INTR_SEND && c->pos != INTR_BEFORE ? BIG :
 		     UNIT, ko, sizeof(ko));
@@ -1509,33 +1528,18 @@ void conc_case_name(const struct conc_case *c, char *buf, size_t n)
 		 c->type == SOCK_STREAM ? "stream" : "seqpacket");
 }
 
+static void run_conc(const void *c, int ntcp, void *out)
+{
+	conc_one(c, ntcp, out);
+}
+
 int conc_case_run(const struct conc_case *c)
 {
 	struct conc_out sub, ora;
-	int pfd[2], st, ok = 1;
-	pid_t pid;
-	ssize_t r;
+	int ok = 1;
 
-	if (pipe(pfd))
+	if (side_by_side(run_conc, c, &sub, &ora, sizeof(ora)))
 		return 1;
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (!pid) {
-		close(pfd[0]);
-		conc_one(c, 0, &ora);
-		if (write(pfd[1], &ora, sizeof(ora)) != sizeof(ora))
-			_exit(1);
-		_exit(0);
-	}
-	close(pfd[1]);
-	conc_one(c, 1, &sub);
-	r = read_full(pfd[0], &ora, sizeof(ora));
-	waitpid(pid, &st, 0);
-	if (r != sizeof(ora)) {
-		printf("# the TCP oracle died (status %#x)\n", st);
-		return 1;
-	}
 	printf("# NEW_TCP: first call %s after the op, op %s; TCP: %s, %s\n",
 	       sub.a_ended ? "ended" : "still blocked",
 	       sub.op_blocked ? "blocked" : "returned",

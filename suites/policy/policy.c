@@ -469,6 +469,19 @@ static int two_dummies(char *why, size_t whylen)
 	return 1;
 }
 
+/* The connection @fd made to listener @l is accepted and carries data. */
+static int accepted_and_talking(const struct ep *e, int l, int fd)
+{
+	int s = accept_within(l, 1000);
+
+	CHECK(s >= 0, "%s: accept", e->name);
+	CHECK(!ping(fd, s), "%s: data both ways", e->name);
+	close(s);
+	close(fd);
+	close(l);
+	return 0;
+}
+
 /*
  * Client bound to pd2 connects to 10.77.1.1 (pd1's): the route through
  * pd2 leads nowhere, so no connection; bound to pd1 it connects.
@@ -499,16 +512,11 @@ static int bind_client_one(const struct ep *e)
 	      "%s SO_BINDTODEVICE pd1", e->name);
 	err = ep_connect_fd(e, fd, "10.77.1.1", port, 2000);
 	CHECK(!err, "%s bound to pd1 must connect: %s", e->name, ntcp_errname(err));
-	s = accept_within(l, 1000);
-	CHECK(s >= 0, "%s: accept", e->name);
-	CHECK(!ping(fd, s), "%s: data both ways", e->name);
-	close(s);
-	close(fd);
-	close(l);
-	return 0;
+	return accepted_and_talking(e, l, fd);
 }
 
-static int t_bind_client(void)
+/* A SO_BINDTODEVICE check in a netns of its own with two dummy links. */
+static int with_two_dummies(int (*one)(const struct ep *), const char *what)
 {
 	char why[400];
 	int rc;
@@ -518,7 +526,12 @@ static int t_bind_client(void)
 	if (rc == TEST_SKIP)
 		SKIP_TEST("%s", why);
 	CHECK(!rc, "%s", why);
-	return tcp_then_ntcp(bind_client_one, "SO_BINDTODEVICE does not act on TCP here");
+	return tcp_then_ntcp(one, what);
+}
+
+static int t_bind_client(void)
+{
+	return with_two_dummies(bind_client_one, "SO_BINDTODEVICE does not act on TCP here");
 }
 
 /*
@@ -528,7 +541,7 @@ static int t_bind_client(void)
 static int bind_listener_one(const struct ep *e)
 {
 	uint16_t port;
-	int l = ep_listen(e, "0.0.0.0", "pd2", &port), fd, s, err;
+	int l = ep_listen(e, "0.0.0.0", "pd2", &port), fd, err;
 
 	CHECK(l >= 0, "%s listener on pd2", e->name);
 	err = ep_connect(e, "127.0.0.1", port, 1500, &fd);
@@ -546,26 +559,12 @@ static int bind_listener_one(const struct ep *e)
 	err = ep_connect(e, "127.0.0.1", port, 2000, &fd);
 	CHECK(!err, "%s: listener bound to lo must take it: %s", e->name,
 	      ntcp_errname(err));
-	s = accept_within(l, 1000);
-	CHECK(s >= 0, "%s: accept", e->name);
-	CHECK(!ping(fd, s), "%s: data both ways", e->name);
-	close(s);
-	close(fd);
-	close(l);
-	return 0;
+	return accepted_and_talking(e, l, fd);
 }
 
 static int t_bind_listener(void)
 {
-	char why[400];
-	int rc;
-
-	CHECK(!own_netns(), "netns");
-	rc = two_dummies(why, sizeof(why));
-	if (rc == TEST_SKIP)
-		SKIP_TEST("%s", why);
-	CHECK(!rc, "%s", why);
-	return tcp_then_ntcp(bind_listener_one, "SO_BINDTODEVICE does not act on a TCP listener here");
+	return with_two_dummies(bind_listener_one, "SO_BINDTODEVICE does not act on a TCP listener here");
 }
 
 /* ---- cgroup BPF --------------------------------------------------------- */
