@@ -724,10 +724,15 @@ static void newtcp_connect_work(struct work_struct *work)
 		/* Never let a foreign peer see our data. */
 		if (isk->sk_state != TCP_CLOSE)
 			kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
-		sk->sk_err = -err;
+		/*
+		 * As tcp_done(): poll says IN|RDHUP|HUP. Closed before the
+		 * error is set, so a lockless poll that sees POLLERR sees
+		 * the hang-up too.
+		 */
 		sk->sk_state = TCP_CLOSE;
-		/* As tcp_done(): poll says IN|RDHUP|HUP. */
 		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+		smp_wmb();
+		WRITE_ONCE(sk->sk_err, -err);
 		sk->sk_error_report(sk);
 	} else {
 		sk->sk_state = TCP_ESTABLISHED;
