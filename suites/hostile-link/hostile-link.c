@@ -162,17 +162,21 @@ static int hostile_peer(const char *name, int type, int *err)
 static int t_crowd(void)
 {
 	static int fds[IDLE];
-	long long t0, ms;
-	int n, opened;
+	long long t0, ms, bound;
+	int n, opened, reset;
 	MEM_START();
 
 	CHECK(!ds_sink(SOCK_STREAM, 4096, 1, 0, &ms), "genuine client alone");
 	printf("# genuine client alone: %lld ms\n", ms);
+	bound = hostile_crowd_bound_ms(ms);
 	t0 = now_ms();
-	n = hostile_idle(peer_cfg.peer_ip, PEER_PORT_STREAM, IDLE, fds, 8000);
-	printf("# %d of %d idle plain TCP connections open in %lld ms\n", n,
-	       IDLE, now_ms() - t0);
-	opened = n;
+	n = hostile_crowd(peer_cfg.peer_ip, PEER_PORT_STREAM, IDLE, IDLE,
+			  8000, fds, &opened, &reset);
+	printf("# %d of %d idle plain TCP connections open in %lld ms, %d more "
+	       "let in and then dropped (at the peer's handshake_ms)\n", n,
+	       IDLE, now_ms() - t0, reset);
+	/* On a slow kernel the first may reach handshake_ms before the last opens. */
+	opened = n + reset;
 	t0 = now_ms();
 	n = peer_connect(SOCK_STREAM, PEER_PORT_STREAM);
 	ms = now_ms() - t0;
@@ -180,7 +184,7 @@ static int t_crowd(void)
 	       "held: %s after %lld ms\n", IDLE, n < 0 ? ntcp_errname(errno) :
 	       "connected", ms);
 	CHECK(n >= 0, "genuine client connects");
-	CHECK(ms < 1000, "within 1 s");
+	CHECK(ms < bound, "within %lld ms", bound);
 	close(n);
 	CHECK(!ds_sink(SOCK_STREAM, 64 << 10, 2, 0, NULL),
 	      "and the peer serves it");
@@ -198,17 +202,24 @@ static int t_crowd(void)
 static int t_reply_trickle(void)
 {
 	int fd, err, hs = hostile_handshake_ms();
-	long long t0 = now_ms(), ms;
+	long long t0 = now_ms(), ms, slack;
 	MEM_START();
 
+	/* A slow kernel (KASAN under TCG) answers late: 3x a plain connect. */
+	fd = peer_connect(SOCK_STREAM, PEER_PORT_STREAM);
+	ms = now_ms() - t0;
+	CHECK(fd >= 0, "a plain connect to the peer");
+	close(fd);
+	slack = ms * 3 > 800 ? ms * 3 : 800;
+	t0 = now_ms();
 	fd = hostile_peer("trickle", SOCK_STREAM, &err);
 	ms = now_ms() - t0;
 	printf("# reply trickled one byte per 300 ms from the peer: %s after "
 	       "%lld ms (handshake_ms %d)\n", fd < 0 ? ntcp_errname(err) :
 	       "connected", ms, hs);
 	CHECK(fd < 0 && err == ETIMEDOUT, "ETIMEDOUT");
-	CHECK(ms <= hs + 800, "within handshake_ms + 800 ms, however many "
-	      "bytes kept coming");
+	CHECK(ms <= hs + slack, "within handshake_ms + %lld ms, however many "
+	      "bytes kept coming", slack);
 	MEM_END();
 	return 0;
 }
@@ -331,7 +342,7 @@ static int t_huge(void)
 int main(int argc, char **argv)
 {
 	static const struct ntcp_test tests[] = {
-		{ "crowd: 400 idle plain TCP connections at the peer's listener, a genuine client from this guest connects within 1 s", t_crowd, 30 },
+		{ "crowd: 400 idle plain TCP connections at the peer's listener, a genuine client from this guest connects within 1 s (5x alone on a slow kernel)", t_crowd, 30 },
 		{ "hello: the peer trickles its reply one byte per 300 ms: ETIMEDOUT within handshake_ms", t_reply_trickle, 15 },
 		{ "record: the peer stalls half way: EAGAIN, not readable, bounded blocking read, close frees it", t_stall, 15 },
 		{ "record: the peer resets in the middle of a record: ECONNRESET", t_rst, 15 },

@@ -342,6 +342,19 @@ static int t_server_hello_trickle(void)
  * suite's 30 s can open on loopback under TCG (about 1.5 s).
  */
 #define IDLE		1000
+/*
+ * Where opening IDLE would take longer than CROWD_BUDGET_MS (a KASAN
+ * kernel under TCG), the crowd is smaller, never below CROWD_FLOOR:
+ * still more than the listener's backlog.
+ */
+#define CROWD_FLOOR	130
+#define CROWD_BUDGET_MS	8000
+/*
+ * The crowd is held for the whole test, not dropped at handshake_ms
+ * while it is still being opened; the suite runner puts the parameter
+ * back after the test, however it ends.
+ */
+#define CROWD_HANDSHAKE_MS	60000
 
 static int genuine_connect(int type, uint16_t port, int l, long long *ms)
 {
@@ -369,9 +382,9 @@ static int crowd(int type, int idle, long long max_hs)
 {
 	static int fds[IDLE];
 	struct hostile_mem m0, m1;
-	long long ms, t0, ref0, ref1;
+	long long ms, t0, ref0, ref1, bound;
 	uint16_t port;
-	int l, n;
+	int l, n, hs;
 	MEM_START();
 
 	l = ntcp_listener(type, &port);
@@ -381,11 +394,15 @@ static int crowd(int type, int idle, long long max_hs)
 
 	CHECK(!genuine_connect(type, port, l, &ms), "genuine client alone");
 	printf("# genuine client alone: %lld ms\n", ms);
+	bound = hostile_crowd_bound_ms(ms);
 
+	hs = hostile_set_handshake_ms(CROWD_HANDSHAKE_MS);
+	CHECK(hs > 0, "handshake_ms writable");
 	ref0 = hostile_module_param("handshakes_refused");
 	hostile_mem_snap(&m0);
 	t0 = now_ms();
-	n = hostile_idle(lo, port, idle, fds, 8000);
+	n = hostile_crowd(lo, port, idle, max_hs > 0 ? max_hs + 100 :
+			  CROWD_FLOOR, CROWD_BUDGET_MS, fds, &idle, NULL);
 	printf("# %d of %d idle plain TCP connections open in %lld ms\n", n,
 	       idle, now_ms() - t0);
 	/* Until the listener has taken them all from its inner queue. */
@@ -403,7 +420,7 @@ static int crowd(int type, int idle, long long max_hs)
 	      "genuine client with %d idle connections at the listener", n);
 	printf("# genuine client with %d idle connections held: %lld ms\n", n,
 	       ms);
-	CHECK(ms < 1000, "connected within 1 s (%lld ms)", ms);
+	CHECK(ms < bound, "connected within %lld ms (%lld ms)", bound, ms);
 	ref1 = hostile_module_param("handshakes_refused");
 	if (max_hs > 0) {
 		printf("# handshakes_refused +%lld (max_handshakes %lld)\n",
@@ -412,6 +429,7 @@ static int crowd(int type, int idle, long long max_hs)
 		      "the handshakes beyond max_handshakes counted as refused");
 	}
 	CHECK(n == idle || max_hs > 0, "every idle connection opened");
+	hostile_set_handshake_ms(hs);
 	hostile_close_all(fds, idle);
 	close(l);
 	MEM_END_WITHIN(CROWD_SLACK_KB);
@@ -483,10 +501,10 @@ static int t_crowd_netns(void)
 	struct sockaddr_newtcp a = ntcp_addr(0);
 	struct in_addr here = { htonl(0x0a620001) }, there = { htonl(0x0a620002) };
 	socklen_t alen = sizeof(a);
-	long long ms, t0;
+	long long ms, t0, bound;
 	char why[256];
 	pid_t holder;
-	int l, s, n;
+	int l, s, n, idle, hs;
 
 	holder = hostile_netns_veth(here, there, why, sizeof(why));
 	if (holder < 0)
@@ -502,14 +520,18 @@ static int t_crowd_netns(void)
 	CHECK(!ns_connect(holder, here, ntohs(a.snt_port), &ms),
 	      "genuine client from the other namespace, alone");
 	printf("# genuine client from the other namespace alone: %lld ms\n", ms);
+	bound = hostile_crowd_bound_ms(ms);
 	s = accept(l, NULL, NULL);
 	CHECK(s >= 0, "accepted");
 	close(s);
 
+	hs = hostile_set_handshake_ms(CROWD_HANDSHAKE_MS);
+	CHECK(hs > 0, "handshake_ms writable");
 	t0 = now_ms();
-	n = hostile_idle(lo, ntohs(a.snt_port), IDLE, fds, 8000);
+	n = hostile_crowd(lo, ntohs(a.snt_port), IDLE, CROWD_FLOOR,
+			  CROWD_BUDGET_MS, fds, &idle, NULL);
 	printf("# %d of %d idle plain TCP connections open in %lld ms\n", n,
-	       IDLE, now_ms() - t0);
+	       idle, now_ms() - t0);
 	t0 = now_ms();
 	while (hostile_listen_queue(ntohs(a.snt_port)) > 0 &&
 	       now_ms() - t0 < 5000)
@@ -519,11 +541,12 @@ static int t_crowd_netns(void)
 	      "connections held", n);
 	printf("# genuine client from the other namespace with %d idle "
 	       "connections held: %lld ms\n", n, ms);
-	CHECK(ms < 1000, "connected within 1 s (%lld ms)", ms);
+	CHECK(ms < bound, "connected within %lld ms (%lld ms)", bound, ms);
 	s = accept(l, NULL, NULL);
 	CHECK(s >= 0, "accepted");
 	close(s);
-	CHECK(n == IDLE, "every idle connection opened (%d)", n);
+	CHECK(n == idle, "every idle connection opened (%d of %d)", n, idle);
+	hostile_set_handshake_ms(hs);
 	hostile_close_all(fds, IDLE);
 	close(l);
 	MEM_END_WITHIN(CROWD_SLACK_KB);
@@ -538,8 +561,8 @@ static int t_crowd_bounded(void)
 	int rc;
 
 	CHECK(old > 0, "max_handshakes parameter present");
-	CHECK(!hostile_set_param("max_handshakes", "200"), "max_handshakes 200");
-	rc = crowd(SOCK_STREAM, 600, 200);
+	CHECK(!hostile_set_param("max_handshakes", "100"), "max_handshakes 100");
+	rc = crowd(SOCK_STREAM, 600, 100);
 	snprintf(buf, sizeof(buf), "%lld", old);
 	hostile_set_param("max_handshakes", buf);
 	return rc;
@@ -559,7 +582,7 @@ static int t_client_crowd(void)
 	static int fds[SILENT];
 	struct sockaddr_newtcp a;
 	uint16_t sport, port;
-	long long ms, t0;
+	long long ms, t0, bound;
 	int sl, l, i, n = 0;
 	MEM_START();
 
@@ -568,6 +591,9 @@ static int t_client_crowd(void)
 	l = ntcp_listener(SOCK_STREAM, &port);
 	CHECK(l >= 0, "NEW_TCP listener");
 	hostile_rcvtimeo(l, 2000);
+	CHECK(!genuine_connect(SOCK_STREAM, port, l, &ms),
+	      "genuine client alone");
+	bound = hostile_crowd_bound_ms(ms);
 	a = ntcp_addr(sport);
 	t0 = now_ms();
 	for (i = 0; i < SILENT; i++) {
@@ -584,7 +610,7 @@ static int t_client_crowd(void)
 	      "genuine client while %d handshakes wait for a silent server", n);
 	printf("# genuine client while %d client handshakes wait: %lld ms\n",
 	       n, ms);
-	CHECK(ms < 1000, "connected within 1 s (%lld ms)", ms);
+	CHECK(ms < bound, "connected within %lld ms (%lld ms)", bound, ms);
 	hostile_close_all(fds, SILENT);
 	close(l);
 	close(sl);
@@ -904,10 +930,10 @@ int main(void)
 		{ "hello: a client hello trickled one byte per 150 ms is dropped at handshake_ms; a slow whole one is accepted", t_client_hello_trickle, 15 },
 		{ "hello: garbage, echoed, short, busy, wrong-type, v2 replies: connect ECONNREFUSED within 1 s", t_server_bad_hellos, 20 },
 		{ "hello: a reply trickled one byte per 150 ms: connect ETIMEDOUT at handshake_ms", t_server_hello_trickle, 15 },
-		{ "crowd: 1000 idle plain TCP connections at a stream listener, a genuine client connects within 1 s", t_crowd_stream, 30 },
-		{ "crowd: 1000 idle plain TCP connections, a genuine client from another network namespace (veth) connects within 1 s", t_crowd_netns, 30 },
-		{ "crowd: 500 idle plain TCP connections at a seqpacket listener, a genuine client connects within 1 s", t_crowd_seqpacket, 30 },
-		{ "crowd: 600 idle connections over max_handshakes 200: refusals counted, a genuine client still connects", t_crowd_bounded, 30 },
+		{ "crowd: 1000 idle plain TCP connections at a stream listener, a genuine client connects within 1 s (5x alone on a slow kernel)", t_crowd_stream, 30 },
+		{ "crowd: 1000 idle plain TCP connections, a genuine client from another network namespace (veth) connects within 1 s (5x alone on a slow kernel)", t_crowd_netns, 30 },
+		{ "crowd: 500 idle plain TCP connections at a seqpacket listener, a genuine client connects within 1 s (5x alone on a slow kernel)", t_crowd_seqpacket, 30 },
+		{ "crowd: 600 idle connections over max_handshakes 100: refusals counted, a genuine client still connects", t_crowd_bounded, 30 },
 		{ "crowd: 300 client handshakes waiting on a silent server do not delay a genuine connect", t_client_crowd, 30 },
 		{ "record: length 0xffffffff then a valid record: EPROTO, and the next record is not handed out", t_len_ffffffff, 10 },
 		{ "record: lengths 16 MiB+1, 0x7fffffff, 0x80000000 are EPROTO; 16 MiB exactly is a record", t_len_limits, 15 },

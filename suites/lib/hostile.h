@@ -75,6 +75,25 @@ void hostile_rst(int fd);
  */
 int hostile_idle(struct in_addr ip, uint16_t port, int n, int *fds,
 		 int timeout_ms);
+/*
+ * The same; *@reset counts the connections that were established and then
+ * reset (let in, and dropped before the wait ended: at handshake_ms, say).
+ */
+int hostile_idle_let_in(struct in_addr ip, uint16_t port, int n, int *fds,
+			int timeout_ms, int *reset);
+/*
+ * @want idle connections, fewer (*@target, at least @floor) where the
+ * first 20 show that @want would take more than @budget_ms to open.
+ * Returns how many completed; @fds holds @want slots, unused ones -1;
+ * *@reset (if not NULL) as for hostile_idle_let_in().
+ */
+int hostile_crowd(struct in_addr ip, uint16_t port, int want, int floor,
+		  int budget_ms, int *fds, int *target, int *reset);
+/*
+ * How long a genuine connect may take beside a crowd: 1 s, or five times
+ * the same connect alone where this kernel is that slow (KASAN, TCG).
+ */
+long long hostile_crowd_bound_ms(long long alone_ms);
 /* Of the @n fds, how many the peer closed or reset (readable at EOF/error). */
 int hostile_count_dropped(const int *fds, int n);
 /* Close them all with a RST (no TIME_WAIT). */

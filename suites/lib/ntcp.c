@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "ntcp.h"
@@ -559,12 +560,92 @@ static void diag_stuck(pid_t pid)
 	closedir(d);
 }
 
+/*
+ * The module's writable parameters as they were before a test.  A test
+ * may change one (handshake_ms for a crowd, say) and be killed before it
+ * puts it back; the runner, not the test, restores them.
+ */
+#define PARAMS_DIR	"/sys/module/newtcp/parameters"
+#define MAX_PARAMS	16
+
+struct param_snap {
+	int n;
+	char name[MAX_PARAMS][64];
+	char val[MAX_PARAMS][64];
+};
+
+static int param_read(const char *name, char *val, size_t n)
+{
+	char path[160];
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), PARAMS_DIR "/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = read(fd, val, n - 1);
+	close(fd);
+	if (r < 0)
+		return -1;
+	val[r] = 0;
+	val[strcspn(val, "\n")] = 0;
+	return 0;
+}
+
+static void params_snap(struct param_snap *p)
+{
+	char path[160];
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir(PARAMS_DIR);
+
+	p->n = 0;
+	while (d && (e = readdir(d)) && p->n < MAX_PARAMS) {
+		if (e->d_name[0] == '.' ||
+		    strlen(e->d_name) >= sizeof(p->name[0]))
+			continue;
+		snprintf(path, sizeof(path), PARAMS_DIR "/%s", e->d_name);
+		/* Mode, not access(): root may "write" a 0444 one. */
+		if (stat(path, &st) || !(st.st_mode & S_IWUSR) ||
+		    param_read(e->d_name, p->val[p->n], sizeof(p->val[0])))
+			continue;
+		snprintf(p->name[p->n], sizeof(p->name[0]), "%s", e->d_name);
+		p->n++;
+	}
+	if (d)
+		closedir(d);
+}
+
+static void params_restore(const struct param_snap *p)
+{
+	char now[64], path[160];
+	int i, fd;
+
+	for (i = 0; i < p->n; i++) {
+		if (param_read(p->name[i], now, sizeof(now)) ||
+		    !strcmp(now, p->val[i]))
+			continue;
+		snprintf(path, sizeof(path), PARAMS_DIR "/%s", p->name[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, p->val[i], strlen(p->val[i])) < 0)
+			tap_diag("module parameter %s left at %s: %s",
+				 p->name[i], now, strerror(errno));
+		else
+			tap_diag("module parameter %s put back to %s (the test left %s)",
+				 p->name[i], p->val[i], now);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 /* How long a SIGKILLed child may take to die before we leave it. */
 #define REAP_GRACE_MS	10000
 
 int run_test(const char *name, int (*fn)(void), int timeout_s)
 {
 	struct capture cap = { 0 };
+	struct param_snap params;
 	struct timespec t0;
 	char reason[256];
 	long long deadline;
@@ -578,6 +659,7 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 		return 1;
 	}
 	tap_running("%s", name);
+	params_snap(&params);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (pipe2(pfd, O_CLOEXEC))
 		return tap_ok_time(0, ms_since(&t0), "%s (pipe: %s)", name,
@@ -673,6 +755,7 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 	else if (WIFEXITED(status) && WEXITSTATUS(status) &&
 		 WEXITSTATUS(status) != 1 && WEXITSTATUS(status) != TEST_SKIP)
 		tap_diag("exited with status %d", WEXITSTATUS(status));
+	params_restore(&params);
 	fflush(stdout);
 	free(cap.buf);
 	return rc;
