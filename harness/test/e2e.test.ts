@@ -1,11 +1,14 @@
 // The real path: distro kernel, newtcp.ko, suites, initramfs, QEMU with e1000, SSH, results.
+// A user's two-guest suite (fixtures/suites-lab) rides along: every built-in suite and it, on
+// the same two guests joined by the inter-guest e1000 link.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../src/util/paths.js';
 import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
-t.test('sockvm run boots the guest, runs every suite over SSH and writes every result file', async (t) => {
-  const r = await runSockvm([]);
+t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite too) over SSH and writes every result file', async (t) => {
+  const r = await runSockvm(['--suites-dir', join(repoRoot, 'harness', 'test', 'fixtures', 'suites-lab')]);
   t.equal(r.code, 0, `exit 0\n${r.output}`);
   const run = readResults(r.resultsRoot);
   const dir = join(r.resultsRoot, 'latest');
@@ -33,7 +36,11 @@ t.test('sockvm run boots the guest, runs every suite over SSH and writes every r
   if (fuzz) t.match(run.command, new RegExp(` --seed ${fuzz.seed}$`), 'the fuzz seed is pinned');
   const untimed = run.suites.flatMap((s) => s.tests.filter((x) => typeof x.durationMs !== 'number').map((x) => `${s.name}: ${x.name}`));
   t.same(untimed, [], 'every test has a duration');
-  for (const f of ['console.log', 'dmesg.txt', 'create.tap', 'results.tap', 'junit.xml', 'results.json']) t.ok(existsSync(join(dir, f)), `${f} written`);
+  t.equal(run.boot?.guests, 2, 'two guests');
+  const link = run.suites.find((s) => s.name === 'link');
+  t.equal(link?.status, 'pass', 'the user\'s two-guest suite ran across the link');
+  t.same(link?.tests.map((x) => x.status), ['pass', 'pass', 'pass']);
+  for (const f of ['console.log', 'console-guest2.log', 'dmesg.txt', 'dmesg-guest2.txt', 'link.server.log', 'create.tap', 'results.tap', 'junit.xml', 'results.json']) t.ok(existsSync(join(dir, f)), `${f} written`);
   t.match(readFileSync(join(dir, 'results.tap'), 'utf8'), /^TAP version 14\n# Subtest: create\n/);
   t.match(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testsuite name="create" tests="\d+" failures="0"/);
   t.match(readFileSync(join(dir, 'dmesg.txt'), 'utf8'), /e1000/);

@@ -126,7 +126,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
 
     const cpus = plan.cpus ?? (accel.accel === 'tcg' ? target.tcgCpus : undefined) ?? 2;
     run.cpus = cpus;
-    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: plan.bootTimeoutMs });
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: plan.bootTimeoutMs ?? (accel.accel === 'tcg' && target.tcgBootTimeout ? target.tcgBootTimeout * 1000 : 120_000) });
     live.lab = lab;
     const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);

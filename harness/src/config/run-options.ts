@@ -32,7 +32,8 @@ export interface RunPlan {
   /** Extra directories of suites, besides the repo's suites/. */
   suiteDirs: string[];
   resultsRoot: string;
-  bootTimeoutMs: number;
+  /** --boot-timeout; undefined: the target's tcgBootTimeout under TCG, else 120 s. */
+  bootTimeoutMs?: number;
   /** A suite's limit when its suite.json names none (600 s). */
   suiteTimeoutMs: number;
   /** --suite-timeout: overrides every suite's own limit. */
@@ -79,7 +80,7 @@ Run:
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
   --memory <MiB>           guest memory (default 1024)
   --cpus <n>               guest CPUs (default 2; under TCG a target's "tcgCpus" if it sets one)
-  --boot-timeout <s>       boot-to-SSH limit in seconds (default 120)
+  --boot-timeout <s>       boot-to-SSH limit in seconds (default 120; under TCG a target's "tcgBootTimeout" if it sets one)
   --suite-timeout <s>      per-suite limit in seconds, overriding each suite.json "timeout"
                            (default: the suite.json value, else 600)
   --results-dir <dir>      where run directories go (default ./results)
@@ -160,13 +161,13 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     untilFail,
     suiteDirs: (v['suites-dir'] ?? []).map((d) => resolve(cwd, d)),
     resultsRoot: resolve(cwd, v['results-dir'] ?? 'results'),
-    bootTimeoutMs: positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000,
     suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
     memoryMiB: positiveInt('memory', v.memory, 1024, 65536),
     verbose: v.verbose ?? false,
   };
   if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
   if (v.cpus !== undefined) plan.cpus = positiveInt('cpus', v.cpus, 2, 64);
+  if (v['boot-timeout'] !== undefined) plan.bootTimeoutMs = positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000;
   if (v.test !== undefined) plan.testFilter = v.test;
   if (v['module-src'] !== undefined) plan.moduleSrc = resolve(cwd, v['module-src']);
   if (v.seed !== undefined) plan.seed = Number(v.seed);

@@ -34,6 +34,8 @@ export interface Target {
    * "Oops: int3") on 6.12 and 7.2; one vCPU never does. KVM runs are not affected.
    */
   tcgCpus?: number;
+  /** Boot-to-SSH limit in seconds under TCG when --boot-timeout is not given (a KASAN kernel boots in 60–100 s). */
+  tcgBootTimeout?: number;
 }
 
 export interface SockvmConfig {
@@ -44,7 +46,7 @@ export interface SockvmConfig {
 
 export const CONFIG_FILE = 'sockvm.config.json';
 
-const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags', 'tcgCpus']);
+const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags', 'tcgCpus', 'tcgBootTimeout']);
 
 const SOURCE_KEYS = new Set(['source', 'series', 'config', 'extra', 'make', 'toolchain']);
 const MAKE_KEYS = new Set(['CC', 'HOSTCC', 'CROSS_COMPILE', 'ARCH']);
@@ -140,6 +142,10 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     if (v.tcgCpus !== undefined) {
       if (!Number.isInteger(v.tcgCpus) || (v.tcgCpus as number) < 1 || (v.tcgCpus as number) > 64) throw new UsageError(`${where}: "tcgCpus" must be a whole number of guest CPUs from 1 to 64 (e.g. 1)`);
       target.tcgCpus = v.tcgCpus as number;
+    }
+    if (v.tcgBootTimeout !== undefined) {
+      if (!Number.isInteger(v.tcgBootTimeout) || (v.tcgBootTimeout as number) < 1 || (v.tcgBootTimeout as number) > 3600) throw new UsageError(`${where}: "tcgBootTimeout" must be a whole number of seconds from 1 to 3600 (e.g. 300)`);
+      target.tcgBootTimeout = v.tcgBootTimeout as number;
     }
     targets.push(target);
   }
