@@ -2,6 +2,7 @@
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
 import { cacheCommand } from './commands/cache.js';
 import { kernelCommand } from './commands/kernel.js';
+import { parseCommand } from './commands/parse.js';
 import { runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
@@ -19,6 +20,7 @@ Commands:
   toolchain  ls | update | prune the per-release build chroots (see 'sockvm toolchain --help')
   kernel     build a target's source kernel into the cache, print its paths (see 'sockvm kernel --help')
   cache      ls | prune the cache: source kernels, modules, vmlinux, Debian kernels, toolchains
+  parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     return kernelCommand(rest, out, status);
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
   const plan = parseRunOptions(rest);
   if (plan === 'help') {

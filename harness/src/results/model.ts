@@ -27,6 +27,23 @@ export interface SuiteResult {
   seed?: number;
   /** How the peer guest died when the suite crashed it on purpose (suite.json "killsPeer"). */
   peerKilled?: string;
+  /** What the verdict used besides the suite's TAP (`sockvm parse` re-judges from it and the .tap). */
+  evidence?: SuiteEvidence;
+}
+
+/** What a suite's run showed outside its TAP stream. */
+export interface SuiteEvidence {
+  /** The suite program's exit code; null when it never ended (crash, timeout, lost session). */
+  exitCode: number | null;
+  timedOutSec?: number;
+  /** Why the guest died during the suite: the suite crashed. */
+  crashed?: string;
+  /** The test that was running when the guest died (its result line never came). */
+  crashedTest?: TestResult;
+  /** The harness's own findings: the server side's exit, an SSH failure. */
+  harnessErrors: string[];
+  /** Kernel log lines (oops, warnings, new taint) raised during the suite. */
+  kernelFindings: string[];
 }
 
 export interface RunResult {

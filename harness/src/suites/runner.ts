@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { EventBus } from '../events.js';
 import { kmemleakBaseline, kmemleakReports } from '../guest/kmemleak.js';
 import type { ExecResult, Guest } from '../guest/ssh.js';
-import type { RunResult, SuiteResult } from '../results/model.js';
+import type { RunResult, SuiteEvidence, SuiteResult } from '../results/model.js';
 import { reportLines, scanDmesg, unexpectedTaint } from '../results/dmesg-scan.js';
+import { judgeSuite } from '../results/suite-verdict.js';
 import { TapParser } from '../results/tap-parser.js';
 import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
@@ -195,10 +196,8 @@ export class SuiteRunner {
     }
     await pending;
     const tap = parser.finish();
-    result.tests = tap.tests;
-    result.errors.push(...tap.errors);
-    result.exitCode = r?.code ?? null;
-    if (tap.plan) result.plan = { start: tap.plan.start, end: tap.plan.end };
+    // Errors the harness found while running it (server side, SSH) are evidence for the verdict.
+    const evidence: SuiteEvidence = { exitCode: r?.code ?? null, harnessErrors: result.errors.splice(0), kernelFindings: [] };
 
     // A lost connection usually means a crash whose console lines are still arriving; a hung
     // kernel shows as a timeout after which the guest no longer answers.
@@ -227,32 +226,26 @@ export class SuiteRunner {
       }
     }
     if (gone) {
-      result.status = 'error';
       // The test the suite announced ("# running N - name") and never reported crashed with it.
       const running = parser.running;
-      const what = running ? `test ${running.id} (${running.name}) was running` : `test ${result.tests.length + 1} was running`;
-      const why = `crashed: the guest died during the suite (${what}): ${gone}`;
-      if (running && !result.tests.some((t) => t.id === running.id)) {
-        result.tests.push({ id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [why] });
-      }
-      result.errors.unshift(why);
-      result.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
-      if (!result.kernelFindings.length) result.kernelFindings.push(...this.lab.consoleTail().split('\n'));
+      const what = running ? `test ${running.id} (${running.name}) was running` : `test ${tap.tests.length + 1} was running`;
+      evidence.crashed = `crashed: the guest died during the suite (${what}): ${gone}`;
+      if (running) evidence.crashedTest = { id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [evidence.crashed] };
+      evidence.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
+      if (!evidence.kernelFindings.length) evidence.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {
-      if (r?.timedOut || r?.code === 137) result.errors.push(`timed out after ${seconds} s and was killed`);
-      else if (r && r.code !== 0 && !result.tests.some((t) => t.status === 'fail')) result.errors.push(`exited with code ${r.code} without a failing test`);
+      if (r?.timedOut || r?.code === 137) evidence.timedOutSec = seconds;
       if (r?.stderr.trim()) await writeFile(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
       for (const [i, g] of guests.entries()) {
         if (!living.includes(g)) continue;
         const fresh = (await dmesgLines(g.ssh)).slice(before[i]?.dmesg ?? 0);
         const found = reportLines(scanDmesg(fresh));
-        result.kernelFindings.push(...(guests.length > 1 ? found.map((l) => `[${g.name}] ${l}`) : found));
+        evidence.kernelFindings.push(...(guests.length > 1 ? found.map((l) => `[${g.name}] ${l}`) : found));
         const newTaint = unexpectedTaint(before[i]?.taint ?? 0, await taint(g.ssh));
-        if (newTaint.length) result.kernelFindings.push(`${guests.length > 1 ? `[${g.name}] ` : ''}kernel newly tainted: ${newTaint.join('')}`);
+        if (newTaint.length) evidence.kernelFindings.push(`${guests.length > 1 ? `[${g.name}] ` : ''}kernel newly tainted: ${newTaint.join('')}`);
       }
-      const failed = result.tests.some((t) => t.status === 'fail') || result.errors.length > 0 || result.kernelFindings.length > 0;
-      result.status = failed ? 'fail' : 'pass';
     }
+    Object.assign(result, judgeSuite(tap, evidence), { evidence });
     result.durationMs = Date.now() - started;
     const ev = { type: 'suite-ended' as const, suite: resultName, status: result.status, durationMs: result.durationMs };
     this.bus.emit(result.errors[0] ? { ...ev, reason: result.errors[0] } : ev);

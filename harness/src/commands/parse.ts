@@ -1,0 +1,57 @@
+// `sockvm parse`: re-judge saved output with today's parsers and verdict, no VM.
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { rejudgeDir, totals } from '../results/rejudge.js';
+import { judgeSuite } from '../results/suite-verdict.js';
+import { matrixTable, targetSummary } from '../results/summary.js';
+import { parseTap } from '../results/tap-parser.js';
+import { UsageError } from '../util/errors.js';
+
+export const PARSE_USAGE = `Usage: sockvm parse <results dir | suite.tap>
+
+Re-judges saved output without booting anything: each suite's .tap is parsed again and judged
+with what results.json recorded besides it (exit code, timeout, crash, kernel findings), then
+each target and the run. Prints the summary a run prints and any verdict that changed.
+  <results dir>  results/<run-id>, results/latest, or one target's directory of a matrix run
+  <suite.tap>    one suite's TAP alone (its exit code and kernel log unknown: TAP only)
+Exit code as for 'sockvm run': 0 pass, 1 a test failed or none ran, 2 a suite crashed.`;
+
+export async function parseCommand(args: string[], out: (line: string) => void): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    out(PARSE_USAGE);
+    return 0;
+  }
+  if (args.length !== 1 || (args[0] ?? '').startsWith('-')) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
+  const path = resolve(args[0] as string);
+  const st = await stat(path).catch(() => undefined);
+  if (!st) throw new UsageError(`${path}: no such file or directory; give a results directory (results/latest) or a suite's .tap file`);
+  if (st.isFile()) return parseOneTap(path, out);
+  const r = await rejudgeDir(path).catch((err: unknown) => {
+    const why = err instanceof SyntaxError ? `is not valid JSON (${err.message})` : 'cannot be read';
+    throw new UsageError(`${resolve(path, 'results.json')} ${why}; give the directory a run wrote (it holds results.json and the suites' .tap files)`);
+  });
+  const lines = r.matrix ? matrixTable(r.runs) : r.runs.flatMap((run) => targetSummary(run, path));
+  lines.forEach((l) => out(l));
+  for (const m of r.missing) out(`note: ${m}.tap is missing: judged as recorded`);
+  for (const c of r.changes) out(`re-judged: ${c}`);
+  if (r.verdict.problem && r.matrix) out(`error: ${r.verdict.problem}`);
+  out(`${totals(r.runs)} (re-judged from ${path}; exit ${r.verdict.exitCode})`);
+  return r.verdict.exitCode;
+}
+
+async function parseOneTap(path: string, out: (line: string) => void): Promise<number> {
+  const tap = parseTap(await readFile(path, 'utf8'));
+  const v = judgeSuite(tap, { exitCode: null, harnessErrors: [], kernelFindings: [] });
+  for (const t of v.tests) if (t.status !== 'pass') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
+  for (const e of v.errors) out(`error: ${e}`);
+  const ran = v.tests.filter((t) => t.status !== 'skip').length;
+  const passed = v.tests.filter((t) => t.status === 'pass' || t.status === 'todo').length;
+  const skipped = v.tests.length - ran;
+  out(`${passed} passed, ${ran - passed} failed, ${skipped} skipped (TAP only: ${path})`);
+  if (v.status !== 'pass') return 1;
+  if (ran === 0) {
+    out('error: no test ran');
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+// Re-judging saved output without a VM (as `kunit.py parse` does): each suite's .tap is parsed
+// again and judged with the evidence results.json kept (exit code, timeout, crash, kernel
+// findings), then each target and the run. Pure but for reading the files.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { countTests, type MatrixResult, type RunResult, type SuiteEvidence, type SuiteResult } from './model.js';
+import { judgeSuite } from './suite-verdict.js';
+import { parseTap } from './tap-parser.js';
+import { judgeRun, judgeTarget, type Verdict } from './verdict.js';
+
+export interface Rejudged {
+  runs: RunResult[];
+  matrix: boolean;
+  verdict: Verdict;
+  /** Suites and targets whose verdict differs from the recorded one. */
+  changes: string[];
+  /** Suites whose .tap is missing: judged as recorded. */
+  missing: string[];
+}
+
+/**
+ * The evidence of a results.json written before suites carried it: the recorded errors that the
+ * TAP does not explain, read back from their wording.
+ */
+export function legacyEvidence(suite: SuiteResult, tapErrors: string[]): SuiteEvidence {
+  const ev: SuiteEvidence = { exitCode: suite.exitCode, harnessErrors: [], kernelFindings: [...suite.kernelFindings] };
+  for (const e of suite.errors) {
+    const timeout = /^timed out after (\d+) s/.exec(e);
+    if (e.startsWith('crashed:')) ev.crashed = e;
+    else if (timeout) ev.timedOutSec = Number(timeout[1]);
+    else if (!e.startsWith('exited with code ') && !tapErrors.includes(e)) ev.harnessErrors.push(e);
+  }
+  if (ev.crashed) {
+    const crashedTest = suite.tests.find((t) => t.status === 'error' && t.diagnostics.includes(ev.crashed ?? ''));
+    if (crashedTest) ev.crashedTest = crashedTest;
+  }
+  return ev;
+}
+
+/** One suite again from its TAP text. */
+export function rejudgeSuite(suite: SuiteResult, tapText: string): SuiteResult {
+  const tap = parseTap(tapText);
+  const evidence = suite.evidence ?? legacyEvidence(suite, tap.errors);
+  const out: SuiteResult = { ...suite, ...judgeSuite(tap, evidence), evidence };
+  if (!tap.plan) delete out.plan;
+  return out;
+}
+
+async function rejudgeTarget(run: RunResult, dir: string, changes: string[], missing: string[]): Promise<RunResult> {
+  const prefix = run.target ? `${run.target}/` : '';
+  const suites: SuiteResult[] = [];
+  for (const suite of run.suites) {
+    const text = await readFile(join(dir, `${suite.name}.tap`), 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      missing.push(`${prefix}${suite.name}`);
+      suites.push(suite);
+      continue;
+    }
+    const again = rejudgeSuite(suite, text);
+    if (again.status !== suite.status) changes.push(`${prefix}${suite.name}: recorded ${suite.status}, now ${again.status}`);
+    suites.push(again);
+  }
+  const next: RunResult = { ...run, suites };
+  const filter = /(?:^| )--test (\S+)/.exec(run.command)?.[1];
+  const v = judgeTarget(next, filter !== undefined ? { testFilter: filter.replace(/^'|'$/g, '') } : {});
+  // An interrupt is not in the files; the recorded code keeps it.
+  const exitCode = run.exitCode === 130 || run.exitCode === 143 ? run.exitCode : v.exitCode;
+  if (v.status !== run.status) changes.push(`${run.target ?? 'run'}: recorded ${run.status}, now ${v.status}`);
+  next.status = v.status;
+  next.exitCode = exitCode;
+  if (v.problem) next.problem = v.problem;
+  else delete next.problem;
+  return next;
+}
+
+/** A results directory (a run's, or a matrix target's) re-judged. */
+export async function rejudgeDir(dir: string): Promise<Rejudged> {
+  const text = await readFile(join(dir, 'results.json'), 'utf8');
+  const data = JSON.parse(text) as RunResult | MatrixResult;
+  const changes: string[] = [];
+  const missing: string[] = [];
+  if ('targets' in data) {
+    const runs: RunResult[] = [];
+    for (const t of data.targets) runs.push(await rejudgeTarget(t, join(dir, t.target ?? ''), changes, missing));
+    const verdict = judgeRun(runs, data.infraError ? { setupError: data.infraError } : {});
+    return { runs, matrix: true, verdict, changes, missing };
+  }
+  const run = await rejudgeTarget(data, dir, changes, missing);
+  const verdict: Verdict = run.problem ? { status: run.status, exitCode: run.exitCode, problem: run.problem } : { status: run.status, exitCode: run.exitCode };
+  return { runs: [run], matrix: false, verdict, changes, missing };
+}
+
+export function totals(runs: RunResult[]): string {
+  const c = runs.map(countTests).reduce((a, b) => ({ passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped }), { passed: 0, failed: 0, skipped: 0 });
+  return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+}
