@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MatrixResult, RunResult, SuiteResult } from '../src/results/model.js';
 import { legacyEvidence, rejudgeDir } from '../src/results/rejudge.js';
-import { judgeSuite } from '../src/results/suite-verdict.js';
 import { parseTap } from '../src/results/tap-parser.js';
+import { judgeSuite } from '../src/results/verdict.js';
 import { cli } from './helpers.js';
 
 const GREEN = 'TAP version 14\n1..2\nok 1 - a\nok 2 - b\n';

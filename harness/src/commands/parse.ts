@@ -2,9 +2,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { rejudgeDir, totals } from '../results/rejudge.js';
-import { judgeSuite } from '../results/suite-verdict.js';
 import { matrixTable, targetSummary } from '../results/summary.js';
 import { parseTap } from '../results/tap-parser.js';
+import { judgeSuite } from '../results/verdict.js';
 import { UsageError } from '../util/errors.js';
 
 export const PARSE_USAGE = `Usage: sockvm parse <results dir | suite.tap>

@@ -4,9 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { countTests, type MatrixResult, type RunResult, type SuiteEvidence, type SuiteResult } from './model.js';
-import { judgeSuite } from './suite-verdict.js';
 import { parseTap } from './tap-parser.js';
-import { judgeRun, judgeTarget, type Verdict } from './verdict.js';
+import { judgeRun, judgeSuite, judgeTarget, type Verdict } from './verdict.js';
 
 export interface Rejudged {
   runs: RunResult[];

@@ -1,7 +1,29 @@
-// The one place that decides whether a target, and the run, passed, and with which exit code.
+// The one place that decides whether a suite, a target and the run passed, and with which exit
+// code.
 // Exit codes: 0 every test ran and passed; 1 a test or suite failed, or nothing was tested;
 // 2 infrastructure (build, boot, guest crash); 130/143 interrupted (SIGINT/SIGTERM).
-import { countTests, type RunResult } from './model.js';
+import { countTests, type RunResult, type SuiteEvidence, type SuiteResult, type TestResult } from './model.js';
+import type { ParsedTap } from './tap-parser.js';
+
+/**
+ * A suite from its TAP and what the run showed besides (exit code, timeout, a dead guest, kernel
+ * findings): the runner judges with it as the suite ends, `sockvm parse` again from saved files.
+ */
+export type SuiteVerdict = Pick<SuiteResult, 'status' | 'tests' | 'errors' | 'kernelFindings' | 'exitCode'> & { plan?: { start: number; end: number } };
+
+export function judgeSuite(tap: ParsedTap, ev: SuiteEvidence): SuiteVerdict {
+  const tests: TestResult[] = [...tap.tests];
+  if (ev.crashedTest && !tests.some((t) => t.id === ev.crashedTest?.id)) tests.push(ev.crashedTest);
+  const errors = [...(ev.crashed ? [ev.crashed] : []), ...ev.harnessErrors, ...tap.errors];
+  if (!ev.crashed) {
+    if (ev.timedOutSec !== undefined) errors.push(`timed out after ${ev.timedOutSec} s and was killed`);
+    else if (ev.exitCode !== null && ev.exitCode !== 0 && !tests.some((t) => t.status === 'fail')) errors.push(`exited with code ${ev.exitCode} without a failing test`);
+  }
+  const failed = tests.some((t) => t.status === 'fail') || errors.length > 0 || ev.kernelFindings.length > 0;
+  const verdict: SuiteVerdict = { status: ev.crashed ? 'error' : failed ? 'fail' : 'pass', tests, errors, kernelFindings: [...ev.kernelFindings], exitCode: ev.exitCode };
+  if (tap.plan) verdict.plan = { start: tap.plan.start, end: tap.plan.end };
+  return verdict;
+}
 
 export interface Verdict {
   status: 'pass' | 'fail' | 'error';
