@@ -21,13 +21,28 @@ export interface ParsedTap {
 // lazy description before optional spaces and comment is quadratic on a long run of spaces.
 const TEST_HEAD = /^(not )?ok\b[ \t]*(\d+)?[ \t]*(?:-[ \t]*)?/i;
 
+/** The first '#' not escaped by a backslash (TAP 14: `\#` is a '#' in the description). */
+function unescapedHash(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') i++;
+    else if (c === '#') return i;
+  }
+  return -1;
+}
+
+/** `\#` → '#', `\\` → '\'; any other backslash stays. */
+export function unescapeDescription(text: string): string {
+  return text.includes('\\') ? text.replace(/\\([\\#])/g, '$1') : text;
+}
+
 /** A TAP result line's parts: failed, number, description, comment after '#'. */
 export function splitTestLine(line: string): [boolean, string | undefined, string, string | undefined] | undefined {
   const head = TEST_HEAD.exec(line);
   if (!head) return undefined;
   const rest = line.slice(head[0].length);
-  const hash = rest.indexOf('#');
-  const desc = (hash < 0 ? rest : rest.slice(0, hash)).trim();
+  const hash = unescapedHash(rest);
+  const desc = unescapeDescription((hash < 0 ? rest : rest.slice(0, hash)).trim());
   const comment = hash < 0 ? undefined : rest.slice(hash + 1).trimStart();
   return [Boolean(head[1]), head[2], desc, comment];
 }

@@ -1,0 +1,123 @@
+// The harness's own parsers and writers under seeded random and adversarial input: the TAP
+// parser, the dmesg scanner and the line splitter never throw and stay linear; results.tap reads
+// back as it was written ('#' and '\' in names included); junit.xml is well-formed XML (xmllint).
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toJUnit } from '../src/results/junit.js';
+import type { RunResult, SuiteResult, TestResult } from '../src/results/model.js';
+import { scanDmesg } from '../src/results/dmesg-scan.js';
+import { parseTap } from '../src/results/tap-parser.js';
+import { toTap } from '../src/results/tap-writer.js';
+import { LineSplitter } from '../src/util/lines.js';
+
+const SEED = Number(process.env.SOCKVM_FUZZ_SEED ?? 20261130);
+
+/** mulberry32: a small seeded generator, so a failure replays with SOCKVM_FUZZ_SEED. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['ok', 'not ok', ' ', '  ', '\t', '#', '\\', '\\#', ' # SKIP', ' # TODO', '# time=1.5ms', '-', '1..', '..', '---', '...', 'Bail out!', 'TAP version 14', 'KTAP version 1', '<', '>', '&', '"', "'", ']]>', '\u0000', '\u0007', '\u001b[31m', '\ufffe', '\uffff', '\ud800', '\udc00', '😀', 'é', '\r', 'BUG: kernel NULL pointer', 'WARNING: CPU: 0 PID: 1 at', 'Oops: ', 'Call Trace:', '[   12.345678] ', 'x'.repeat(300)];
+
+function text(r: () => number, max: number, newlines: boolean): string {
+  let s = '';
+  const n = Math.floor(r() * max);
+  for (let i = 0; i < n; i++) {
+    const p = PIECES[Math.floor(r() * PIECES.length)] as string;
+    s += r() < 0.3 ? String(Math.floor(r() * 1000)) : p;
+    if (newlines && r() < 0.2) s += '\n';
+  }
+  return s;
+}
+
+t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) => {
+  const r = rng(SEED);
+  for (let i = 0; i < 2000; i++) {
+    const input = text(r, 60, true);
+    const tap = parseTap(input);
+    if (!Array.isArray(tap.tests)) t.fail('parseTap gave no tests array');
+    scanDmesg(input.split('\n'));
+    const split = new LineSplitter(() => {}, 256);
+    split.push(input);
+    split.end();
+  }
+  t.pass('2000 random streams through parseTap, scanDmesg and LineSplitter');
+});
+
+t.test('1 MiB adversarial lines parse in linear time', async (t) => {
+  const lines = [`ok 1 - ${' '.repeat(1 << 20)}x`, `ok 1 - ${'\\'.repeat(1 << 20)}`, `not ok 1 ${'# '.repeat(1 << 19)}`, `#${' \t'.repeat(1 << 19)}`, `[ 1.0] ${'WARNING: '.repeat(1 << 17)}`];
+  for (const line of lines) {
+    const t0 = performance.now();
+    parseTap(`${line}\n`);
+    scanDmesg([line]);
+    const ms = performance.now() - t0;
+    t.ok(ms < 1000, `${JSON.stringify(line.slice(0, 12))}…: ${ms.toFixed(0)} ms`);
+  }
+});
+
+function randomName(r: () => number): string {
+  const name = text(r, 12, false).replace(/[\r\n]/g, ' ').trim();
+  return name || 'unnamed';
+}
+
+function randomSuite(r: () => number, index: number): SuiteResult {
+  const statuses: TestResult['status'][] = ['pass', 'fail', 'skip', 'error'];
+  const tests: TestResult[] = [];
+  const n = 1 + Math.floor(r() * 8);
+  for (let i = 0; i < n; i++) {
+    const status = statuses[Math.floor(r() * statuses.length)] as TestResult['status'];
+    const test: TestResult = { id: i + 1, name: randomName(r), status, durationMs: Math.floor(r() * 1e5) / 10, diagnostics: Array.from({ length: Math.floor(r() * 3) }, () => text(r, 10, false).replace(/[\r\n]/g, ' ')) };
+    if (status === 'skip') test.directive = `SKIP ${randomName(r)}`;
+    tests.push(test);
+  }
+  const failed = tests.some((x) => x.status !== 'pass' && x.status !== 'skip');
+  return { name: `suite${index}`, status: failed ? 'fail' : 'pass', durationMs: 1000, exitCode: 0, tests, errors: r() < 0.3 ? [text(r, 8, false)] : [], kernelFindings: r() < 0.2 ? [text(r, 8, false)] : [] };
+}
+
+t.test(`written results read back: results.tap round-trips, junit.xml is well-formed (seed ${SEED})`, async (t) => {
+  const r = rng(SEED + 1);
+  const dir = mkdtempSync(join(tmpdir(), 'sockvm-fuzz-'));
+  const files: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const suites = Array.from({ length: 1 + Math.floor(r() * 3) }, (_, k) => randomSuite(r, k));
+    const run: RunResult = { runId: randomName(r), startedAt: '', command: text(r, 10, true), status: 'fail', exitCode: 1, phases: {}, suites };
+    if (r() < 0.3) run.infraError = text(r, 10, true);
+    // Each suite's block, one level in, is the suite's TAP: same names, same verdicts.
+    const tap = toTap(run);
+    for (const [k, suite] of suites.entries()) {
+      const block = tap.split('\n').filter((l, _i, all) => {
+        const start = all.indexOf(`# Subtest: ${suite.name}`);
+        const end = all.findIndex((x, j) => j > start && /^(not )?ok \d+ - /.test(x));
+        const at = all.indexOf(l);
+        return at > start && at < end;
+      });
+      const back = parseTap(block.map((l) => l.replace(/^ {4}/, '')).join('\n'));
+      const want = suite.tests.map((x) => [x.name, x.status === 'error' ? 'fail' : x.status]);
+      const got = back.tests.map((x) => [x.name, x.status]);
+      if (JSON.stringify(got) !== JSON.stringify(want)) t.same(got, want, `run ${i} suite ${k} reads back`);
+    }
+    const file = join(dir, `junit-${i}.xml`);
+    writeFileSync(file, toJUnit(run));
+    files.push(file);
+  }
+  t.pass('40 random runs: every suite block of results.tap read back with its names and verdicts');
+  let xmllint = '';
+  try {
+    xmllint = execFileSync('xmllint', ['--noout', ...files], { encoding: 'utf8', stdio: 'pipe' });
+    t.pass(`xmllint: all ${files.length} junit.xml files are well-formed`);
+  } catch (err) {
+    const e = err as { code?: string; stderr?: string };
+    if (e.code === 'ENOENT') t.fail('xmllint missing: scripts/setup installs libxml2-utils');
+    else t.fail(`xmllint rejected junit.xml:\n${(e.stderr ?? xmllint).slice(0, 2000)}`);
+  }
+});
