@@ -454,17 +454,9 @@ int main(int argc, char **argv)
 {
 	int a;
 
-	char seed[24];
-
 	for (a = 1; a + 1 < argc; a++)
 		if (!strcmp(argv[a], "--seed"))
 			setenv("SOCKVM_SEED", argv[a + 1], 1);
-	/* 32 bits, as fuzz: the harness's --seed takes what JSON holds. */
-	if (!getenv("SOCKVM_SEED")) {
-		snprintf(seed, sizeof(seed), "%u",
-			 (unsigned int)(now_ms() ^ getpid() * 2654435761u));
-		setenv("SOCKVM_SEED", seed, 1);
-	}
 	gen_seed = tap_seed();
 	ntcp_suite_start(ARRAY_SIZE(tests));
 	if (diff_init())

@@ -1399,16 +1399,12 @@ int main(int argc, char **argv)
 		{ "after fuzzing: no NEW_TCP socket left behind", t_no_leak, 15 },
 		{ "after fuzzing: a clean pair moves 1 MiB intact", t_still_works, 15 },
 	};
-	const char *env = getenv("SOCKVM_SEED");
 	size_t i;
 
-	seed = (uint32_t)(now_ms() ^ getpid() * 2654435761u);
-	if (env && *env)
-		seed = strtoul(env, NULL, 0);
 	for (int a = 1; a + 1 < argc; a++)
 		if (!strcmp(argv[a], "--seed"))
-			seed = strtoul(argv[a + 1], NULL, 0);
-	tap_diag("seed %u", seed);
+			setenv("SOCKVM_SEED", argv[a + 1], 1);
+	seed = (uint32_t)tap_seed();
 	probe_core();
 	ntcp_suite_start(ARRAY_SIZE(tests));
 	signal(SIGPIPE, SIG_IGN);

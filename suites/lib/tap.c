@@ -244,11 +244,19 @@ unsigned long long tap_seed(void)
 	if (have)
 		return seed;
 	if (env && *env) {
-		seed = strtoull(env, NULL, 0);
+		/* Decimal, 32 bits, as the harness's --seed: nothing else. */
+		char *end;
+
+		errno = 0;
+		seed = strtoull(env, &end, 10);
+		if (errno || *end || env[0] < '0' || env[0] > '9' ||
+		    seed > 0xffffffffULL)
+			tap_bail("SOCKVM_SEED=%s: expected a decimal number from 0 to 4294967295",
+				 env);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = ((unsigned long long)ts.tv_sec * 1000000007ULL) ^
-		       ts.tv_nsec ^ ((unsigned long long)getpid() << 32);
+		seed = (unsigned int)(ts.tv_sec * 1000000007ULL ^ ts.tv_nsec ^
+				      (unsigned long long)getpid() << 16);
 	}
 	have = 1;
 	tap_diag("seed %llu%s", seed, env && *env ? " (SOCKVM_SEED)" : "");

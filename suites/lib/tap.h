@@ -68,8 +68,9 @@ int tap_newtcp_kernel_family(void);
 int tap_newtcp_default_family(void);
 
 /*
- * Seed for randomised tests: SOCKVM_SEED if set (decimal or 0x hex),
- * else derived from the time and pid.  The first call prints
+ * Seed for randomised tests, 32 bits: SOCKVM_SEED if set (decimal only,
+ * as the harness's --seed; anything else bails out), else derived from
+ * the time and pid.  The first call prints
  * "# seed N" so any run can be replayed with SOCKVM_SEED=N (the
  * harness's --seed).  Call it in main() before forking tests so that
  * every test sees the same value.

@@ -1,9 +1,10 @@
 // One target of `sockvm run`: kernel → module + suites → initramfs → guests → SSH → suites →
 // results. Emits events and never prints; the caller attaches reporters.
+import { randomInt } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
-import type { RunPlan } from '../config/run-options.js';
+import { SEED_MAX, type RunPlan } from '../config/run-options.js';
 import type { Target } from '../config/targets.js';
 import type { EventBus, Phase } from '../events.js';
 import { buildInitramfs } from '../image/initramfs.js';
@@ -50,7 +51,8 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   // The run's keys and the image that embeds the guest's host key: readable by us alone.
   await mkdir(join(dir, 'guest'), { recursive: true, mode: 0o700 });
   await chmod(join(dir, 'guest'), 0o700);
-  const run: RunResult = { runId: ctx.runId, target: target.name, startedAt: new Date().toISOString(), command: ctx.command, status: 'pass', exitCode: 0, phases: {}, suites: [] };
+  // One seed for every randomised suite of the run, so the pinned rerun line replays them all.
+  const run: RunResult = { runId: ctx.runId, target: target.name, startedAt: new Date().toISOString(), command: ctx.command, status: 'pass', exitCode: 0, phases: {}, suites: [], seed: plan.seed ?? randomInt(SEED_MAX + 1) };
   const cache = cacheRoot();
 
   // Held in an object so the finally block sees what the phases' closures set.
@@ -132,7 +134,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
     run.boot = { ...timings, kernelFormat, guests: labSize };
 
-    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, overrideTimeout: plan.suiteTimeoutOverride ?? false, resultsDir: dir, seed: plan.seed, testFilter: plan.testFilter });
+    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, overrideTimeout: plan.suiteTimeoutOverride ?? false, resultsDir: dir, seed: run.seed, testFilter: plan.testFilter });
     await phase('suites', async () => {
       run.guest = {};
       await runner.prepareGuests(run.guest);
@@ -218,8 +220,7 @@ export async function moduleSource(plan: RunPlan): Promise<string> {
 function pinnedCommand(run: RunResult): string {
   let command = run.command;
   if (run.accelerator && !/ --accel\b/.test(command)) command += ` --accel ${run.accelerator}`;
-  const seed = run.suites.find((s) => s.seed !== undefined)?.seed;
-  if (seed !== undefined && !/ --seed\b/.test(command)) command += ` --seed ${seed}`;
+  if (run.seed !== undefined && !/ --seed\b/.test(command)) command += ` --seed ${run.seed}`;
   return command;
 }
 

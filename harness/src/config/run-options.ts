@@ -27,7 +27,7 @@ export interface RunPlan {
   repeat: number;
   /** Stop repeating at the first round with a failure. */
   untilFail: boolean;
-  /** The fuzzer's seed (SOCKVM_SEED). */
+  /** The seed every randomised suite gets (SOCKVM_SEED); chosen per target run when not given. */
   seed?: number;
   /** Extra directories of suites, besides the repo's suites/. */
   suiteDirs: string[];
@@ -74,7 +74,8 @@ Run:
   --repeat <n>             run the selection n times (results named <suite>#<round>)
   --until-fail             with --repeat: stop after the first round with a failure
                            (without --repeat: up to 100 rounds)
-  --seed <n>               seed for the fuzz suite (printed by every fuzz run)
+  --seed <n>               seed for every randomised suite (fuzz, differential): 0..4294967295;
+                           without it each run picks one, records it and pins it in the rerun line
   --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
@@ -89,6 +90,15 @@ Run:
 
 Exit codes: 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
 failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM.`;
+
+/** Seeds are 32-bit, decimal: what the guest's tap_seed() takes from SOCKVM_SEED. */
+export const SEED_MAX = 4294967295;
+
+export function parseSeed(text: string): number | undefined {
+  if (!/^\d{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= SEED_MAX ? n : undefined;
+}
 
 function positiveInt(option: string, value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -144,7 +154,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
   for (const name of v.suite ?? []) {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
   }
-  if (v.seed !== undefined && !/^\d{1,10}$/.test(v.seed)) throw new UsageError(`--seed ${v.seed}: expected a whole number (as printed by a fuzz run)`);
+  if (v.seed !== undefined && parseSeed(v.seed) === undefined) throw new UsageError(`--seed ${v.seed}: expected a decimal number from 0 to ${SEED_MAX} (as a run prints it: "# seed N")`);
   // The glob reaches the guest in single quotes: any printable character but the quote.
   if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test)) throw new UsageError(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
   const untilFail = v['until-fail'] ?? false;
@@ -170,7 +180,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
   if (v['boot-timeout'] !== undefined) plan.bootTimeoutMs = positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000;
   if (v.test !== undefined) plan.testFilter = v.test;
   if (v['module-src'] !== undefined) plan.moduleSrc = resolve(cwd, v['module-src']);
-  if (v.seed !== undefined) plan.seed = Number(v.seed);
+  if (v.seed !== undefined) plan.seed = parseSeed(v.seed);
   if (v.kernel) {
     plan.kernel = { image: resolve(cwd, v.kernel) };
     if (v['modules-dir']) plan.kernel.modulesDir = resolve(cwd, v['modules-dir']);

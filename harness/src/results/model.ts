@@ -65,6 +65,8 @@ export interface RunResult {
   /** Distro packages the kernel came from, with exact versions. */
   packages?: { name: string; version: string }[];
   accelerator?: string;
+  /** The seed every randomised suite got (SOCKVM_SEED): --seed, or chosen for the run. */
+  seed?: number;
   /** Guest CPUs each guest had. */
   cpus?: number;
   accelReason?: string;

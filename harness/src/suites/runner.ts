@@ -176,7 +176,7 @@ export class SuiteRunner {
         onStdoutLine: (line) => {
           pending = pending.then(() => appendFile(tapFile, `${line}\n`));
           this.bus.emit({ type: 'suite-line', suite: resultName, line });
-          const seed = /^#\s*seed (\d+)\s*$/.exec(line);
+          const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
           const test = parser.line(line);
           if (test) this.bus.emit({ type: 'test-result', suite: resultName, test });

@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 		return inner();
 	if (argc > 1 && !strcmp(argv[1], "inner-stuck"))
 		return inner_stuck();
-	tap_plan(25);
+	tap_plan(26);
 	unlink("/tmp/libselftest.pid");
 	t0 = now_ms();
 	run_inner(argv[0], "SOCKVM_SEED=42");
@@ -237,6 +237,10 @@ int main(int argc, char **argv)
 	tap_ok(has("# running 4 - segv\nnot ok 4 - segv # time="), "filter runs matching");
 	run_inner(argv[0], "SOCKVM_SUITE=lib SOCKVM_TEST='lib/pass'");
 	tap_ok(has_timed("ok 1 - pass", "# from pass", NULL), "filter on suite/name");
+	/* Seeds are decimal, 32 bits, as the harness's --seed: 0x10 is no seed. */
+	run_inner(argv[0], "SOCKVM_SEED=0x10");
+	tap_ok(has("Bail out! SOCKVM_SEED=0x10: expected a decimal number"),
+	       "a malformed SOCKVM_SEED bails out");
 
 	/* A child that SIGKILL cannot end is left behind after ~10 s. */
 	t0 = now_ms();
