@@ -41,3 +41,8 @@ t.test('--seed is a 32-bit decimal, as the guest reads SOCKVM_SEED', async (t) =
   t.equal(plan([]).seed, undefined, 'no --seed: the target run picks one and records it');
   for (const bad of ['4294967296', '0x10', '1e3', '12345678901']) t.throws(() => plan(['--seed', bad]), /--seed .*: expected a decimal number from 0 to 4294967295/, bad);
 });
+
+t.test('--memory has a floor the guest can boot in', async (t) => {
+  t.equal(plan(['--memory', '256']).memoryMiB, 256);
+  t.throws(() => plan(['--memory', '64']), /--memory 64: at least 256 MiB/);
+});

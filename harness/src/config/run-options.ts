@@ -79,7 +79,7 @@ Run:
   --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
-  --memory <MiB>           guest memory (default 1024)
+  --memory <MiB>           guest memory, 256 to 65536 (default 1024)
   --cpus <n>               guest CPUs (default 2; under TCG a target's "tcgCpus" if it sets one)
   --boot-timeout <s>       boot-to-SSH limit in seconds (default 120; under TCG a target's "tcgBootTimeout" if it sets one)
   --suite-timeout <s>      per-suite limit in seconds, overriding each suite.json "timeout"
@@ -90,6 +90,16 @@ Run:
 
 Exit codes: 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
 failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM.`;
+
+/**
+ * Guest memory in MiB: below 256 the initramfs (busybox, dropbear, modules, the suites) does
+ * not unpack, and the guest dies before SSH with nothing saying why.
+ */
+function guestMemory(value: string | undefined): number {
+  const mib = positiveInt('memory', value, 1024, 65536);
+  if (mib < 256) throw new UsageError(`--memory ${value}: at least 256 MiB (the initramfs and the suites need it); the default is 1024`);
+  return mib;
+}
 
 /** Seeds are 32-bit, decimal: what the guest's tap_seed() takes from SOCKVM_SEED. */
 export const SEED_MAX = 4294967295;
@@ -172,7 +182,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     suiteDirs: (v['suites-dir'] ?? []).map((d) => resolve(cwd, d)),
     resultsRoot: resolve(cwd, v['results-dir'] ?? 'results'),
     suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
-    memoryMiB: positiveInt('memory', v.memory, 1024, 65536),
+    memoryMiB: guestMemory(v.memory),
     verbose: v.verbose ?? false,
   };
   if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
