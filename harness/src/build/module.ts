@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import { runInToolchain } from '../toolchain/run.js';
 import { describeToolchain, type Toolchain } from '../toolchain/toolchain.js';
+import { checkElf } from '../util/cache-check.js';
 import { cachedDir, hashTree } from '../util/fs.js';
 
 const GENERATED = /^(\..*\.cmd|.*\.o|.*\.ko|.*\.mod(\.c)?|modules\.order|Module\.symvers|\.tmp_versions)$/;
@@ -19,6 +20,8 @@ export interface ModuleBuildOptions {
   toolchain?: Toolchain;
   /** Host directories the toolchain must see (the unpacked kernel tree). */
   binds?: string[];
+  /** Told when a bad cache entry was rebuilt. */
+  onReplaced?: (note: string) => void;
 }
 
 export async function buildModule(sourceDir: string, kernel: KernelArtifact, cacheDir: string, log: string, o: ModuleBuildOptions = {}): Promise<ModuleArtifact> {
@@ -35,6 +38,7 @@ export async function buildModule(sourceDir: string, kernel: KernelArtifact, cac
       what: 'building newtcp.ko',
     });
     await cp(join(src, 'newtcp.ko'), join(tmp, 'newtcp.ko'));
-  });
+  }, (dir) => checkElf(join(dir, 'newtcp.ko'), 1024));
+  if (entry.replaced) o.onReplaced?.(`module cache entry ${entry.dir} was bad (${entry.replaced}): rebuilt`);
   return { ko: join(entry.dir, 'newtcp.ko'), cached: entry.hit };
 }

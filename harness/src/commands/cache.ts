@@ -2,15 +2,20 @@
 // kernels, built modules, extracted vmlinux images, Debian kernels, toolchain chroots, ccache.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listSourceKernels } from '../kernel/kbuild.js';
+import { debianEntryProblem, type DebianKernel } from '../kernel/debian.js';
+import { listSourceKernels, sourceEntryProblem, type SourceKernelArtifact } from '../kernel/kbuild.js';
+import { checkElf, readIndex } from '../util/cache-check.js';
 import { listToolchains, pruneToolchains } from '../toolchain/chroot.js';
 import { UsageError } from '../util/errors.js';
-import { diskUsage, pidAlive } from '../util/fs.js';
+import { diskUsage, exists, pidAlive } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
 
-export const CACHE_USAGE = `Usage: sockvm cache <ls | prune [--all] [--keep-days N] [--dry-run]>
+export const CACHE_USAGE = `Usage: sockvm cache <ls | verify | prune [--all] [--keep-days N] [--dry-run]>
 
   ls      list the cache's entries by kind with their size and age
+  verify  check every kernel, module and vmlinux entry (indexes parse, images are bzImage or
+          ELF, modules.dep and newtcp.ko are there); names each bad one, exit 1 if any
+          (a run rebuilds a bad entry it meets, saying so)
   prune   remove leftovers of interrupted builds (<entry>.tmp-<pid> of dead processes),
           source kernels whose recipe was not used (built or hit) for --keep-days (default 14),
           module and vmlinux entries older than that; --all empties every kind but ccache and
@@ -65,6 +70,33 @@ export async function cacheEntries(cache = cacheRoot()): Promise<Entry[]> {
   return out;
 }
 
+/** Every checkable entry (finished, not a build in progress) and its problem, if any. */
+export async function verifyCache(cache: string): Promise<{ kind: string; name: string; problem?: string }[]> {
+  const out: { kind: string; name: string; problem?: string }[] = [];
+  const add = (kind: string, name: string, problem: string | undefined) => out.push(problem ? { kind, name, problem } : { kind, name });
+  const finished = (name: string) => !/\.(tmp|old)-\d+$/.test(name);
+  for (const k of await listSourceKernels(cache)) {
+    if (!finished(k.key)) continue;
+    const index = await readIndex<SourceKernelArtifact>(join(k.dir, 'artifact.json'));
+    add('kernel', k.key, index.problem ?? (index.value ? await sourceEntryProblem(index.value) : undefined));
+  }
+  for (const e of await dirEntries('module', join(cache, 'module'))) if (finished(e.name)) add('module', e.name, await checkElf(join(e.path, 'newtcp.ko'), 1024));
+  for (const e of await dirEntries('vmlinux', join(cache, 'vmlinux'))) {
+    if (!finished(e.name)) continue;
+    add('vmlinux', e.name, (await exists(join(e.path, 'no-pvh'))) ? undefined : await checkElf(join(e.path, 'vmlinux'), 1 << 20));
+  }
+  for (const rel of await readdir(join(cache, 'debian')).catch(() => [] as string[])) {
+    for (const e of await dirEntries('debian', join(cache, 'debian', rel))) {
+      if (!finished(e.name)) continue;
+      const index = await readIndex<DebianKernel>(join(e.path, 'kernel.json'));
+      add('debian', `${rel}/${e.name}`, index.problem ?? (index.value ? await debianEntryProblem(index.value) : undefined));
+    }
+    const resolved = await readIndex<unknown>(join(cache, 'debian', rel, 'resolved.json'));
+    if (resolved.problem && !/is missing$/.test(resolved.problem)) add('debian', `${rel}/resolved.json`, resolved.problem);
+  }
+  return out;
+}
+
 /**
  * The kernel entries recipes point at. A recipe's mtime is its last use (a build or a hit);
  * recipes unused since `before` are removed (unless dry), so their kernels become unreferenced.
@@ -100,6 +132,18 @@ export async function cacheCommand(args: string[], out: (line: string) => void):
     }
     out(`total ${mb(entries.reduce((s, e) => s + (e.bytes ?? 0), 0))} in ${cache}`);
     return 0;
+  }
+  if (verb === 'verify') {
+    if (rest.length) throw new UsageError(`sockvm cache verify: unexpected '${rest[0]}' (it takes no options)`);
+    const problems = await verifyCache(cache);
+    let checked = 0;
+    for (const p of problems) {
+      checked++;
+      if (p.problem) out(`✗ ${p.kind} ${p.name}: ${p.problem}`);
+    }
+    const bad = problems.filter((p) => p.problem).length;
+    out(`${checked} entries checked in ${cache}: ${bad ? `${bad} bad (a run rebuilds them; 'sockvm cache prune --all' empties the cache)` : 'all good'}`);
+    return bad ? 1 : 0;
   }
   if (verb === 'prune') {
     let all = false;

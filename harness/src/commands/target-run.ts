@@ -90,7 +90,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
 
     const buildLog = join(dir, 'build.log');
-    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds }), (m) => (m.cached ? 'cached' : undefined));
+    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }) }), (m) => (m.cached ? 'cached' : undefined));
 
     const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
 

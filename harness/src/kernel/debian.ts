@@ -7,6 +7,7 @@ import { lstat, mkdir, readdir, readFile, readlink, symlink, unlink, writeFile }
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from '../util/errors.js';
+import { checkKernelImage, checkModulesDir, firstProblem, readIndex } from '../util/cache-check.js';
 import { cachedDir, exists } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
 import type { KernelArtifact } from './artifact.js';
@@ -147,6 +148,11 @@ async function readCompiler(buildDir: string): Promise<KernelCompiler | undefine
   return kernelCompiler(files);
 }
 
+/** What is wrong with an unpacked Debian kernel entry, if anything. */
+export function debianEntryProblem(k: DebianKernel): Promise<string | undefined> {
+  return firstProblem(() => checkKernelImage(k.image), () => checkModulesDir(k.modulesDir));
+}
+
 function debianDir(cacheDir: string, release: DebianRelease): string {
   return join(cacheDir, 'debian', release);
 }
@@ -176,7 +182,7 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
     const last = await readJson<KernelPackages>(resolvedFile);
     if (last) {
       const kernel = await readJson<DebianKernel>(join(dir, kernelCacheKey(last), 'kernel.json'));
-      if (kernel) return { kernel, cached: true, downloaded: [], warnings };
+      if (kernel && !(await debianEntryProblem(kernel))) return { kernel, cached: true, downloaded: [], warnings };
     }
   }
 
@@ -232,7 +238,11 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
     if (compiler) kernel.compiler = compiler;
     await writeFile(join(tmp, 'kernel.json'), `${JSON.stringify(kernel, null, 2)}\n`);
     await writeFile(join(tmp, 'packages.json'), `${JSON.stringify(pkgs, null, 2)}\n`);
+  }, async (d) => {
+    const index = await readIndex<DebianKernel>(join(d, 'kernel.json'));
+    return index.problem ?? (index.value ? debianEntryProblem(index.value) : undefined);
   });
+  if (entry.replaced) log(`debian ${release}: cache entry ${entry.dir} was bad (${entry.replaced}): unpacked again`);
   await writeFile(resolvedFile, `${JSON.stringify(pkgs, null, 2)}\n`);
   const kernel = await readJson<DebianKernel>(join(entry.dir, 'kernel.json'));
   if (!kernel) throw new InfraError(`cache entry ${entry.dir} has no kernel.json: remove it and retry`);

@@ -4,6 +4,7 @@
 // when complete, so an interrupted build never leaves an entry). A recipe index maps the
 // inputs known before unpacking (source identity, series, fragments, compiler) to the content
 // key, so a hit costs a few small reads and no unpack.
+import { checkKernelImage, checkModulesDir, firstProblem } from '../util/cache-check.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { appendFile, cp, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -309,7 +310,10 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
 
   const loadEntry = async (key: string): Promise<SourceKernelArtifact | undefined> => {
     const k = await readJson<SourceKernelArtifact>(join(root, key, 'artifact.json'));
-    return k && (await exists(k.image)) && (await exists(join(k.modulesDir, 'modules.dep'))) ? k : undefined;
+    if (!k) return undefined;
+    const problem = await sourceEntryProblem(k);
+    if (problem) log(`cache entry ${join(root, key)} is bad (${problem}): building it again`);
+    return problem ? undefined : k;
   };
   if (!o.force) {
     const key = (await readFile(recipeFile, 'utf8').catch(() => '')).trim();
@@ -486,6 +490,11 @@ async function configure(
   const release = (await make(['-s', 'kernelrelease'], { what: 'make kernelrelease', capture: true })).trim().split('\n').pop() ?? '';
   if (!release) throw new InfraError(`make kernelrelease printed nothing in ${tree}`);
   return { config, release };
+}
+
+/** What is wrong with a built source kernel entry, if anything. */
+export function sourceEntryProblem(k: SourceKernelArtifact): Promise<string | undefined> {
+  return firstProblem(() => checkKernelImage(k.image), () => checkModulesDir(k.modulesDir));
 }
 
 /** Every cached source kernel entry, with its size on disk (for `sockvm cache ls`). */

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedDir } from '../util/fs.js';
+import { checkElf } from '../util/cache-check.js';
+import { cachedDir, exists } from '../util/fs.js';
 
 const FORMATS: { magic: number[]; cmd: string[] }[] = [
   { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], cmd: ['xz', '-dc'] },
@@ -91,7 +92,7 @@ export async function bootableKernel(bzImagePath: string, cacheDir: string): Pro
       await rm(join(tmp, 'vmlinux'), { force: true });
       await writeFile(join(tmp, 'no-pvh'), '');
     }
-  });
+  }, async (dir) => ((await exists(join(dir, 'no-pvh'))) ? undefined : checkElf(join(dir, 'vmlinux'), 1 << 20)));
   const vmlinux = join(entry.dir, 'vmlinux');
   try {
     await readFile(join(entry.dir, 'no-pvh'));

@@ -55,8 +55,19 @@ export async function hashTree(dir: string, skip: (name: string) => boolean = ()
  * Fills a cache directory atomically: `fill` writes into a temp dir that is renamed into place
  * only when complete, so an interrupted fill never leaves a half-written entry.
  */
-export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
-  if (await exists(dir)) return { dir, hit: true };
+/**
+ * @check, when given, judges an existing entry: a problem (a missing or truncated file) moves
+ * the entry aside and fills it again; `replaced` says why.
+ */
+export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void>, check?: (dir: string) => Promise<string | undefined>): Promise<{ dir: string; hit: boolean; replaced?: string }> {
+  let replaced: string | undefined;
+  if (await exists(dir)) {
+    replaced = check ? await check(dir) : undefined;
+    if (!replaced) return { dir, hit: true };
+    const aside = `${dir}.old-${process.pid}`;
+    await rename(dir, aside);
+    await rm(aside, { recursive: true, force: true });
+  }
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -74,7 +85,7 @@ export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void
     if (await exists(dir)) return { dir, hit: true };
     throw err;
   }
-  return { dir, hit: false };
+  return replaced ? { dir, hit: false, replaced } : { dir, hit: false };
 }
 
 /** Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. */
