@@ -426,6 +426,31 @@ static int t_record_header(void)
 	return 0;
 }
 
+/*
+ * The tools a developer has in the guest: bpftool (suite.json "tools")
+ * shows the attached programs, and loads the object the harness shipped
+ * through suite.json "bpf" into $SOCKVM_BPF_DIR.
+ */
+static int t_bpftool(void)
+{
+	const char *dir = getenv("SOCKVM_BPF_DIR");
+	const char *pins = "/sys/fs/bpf/sockvm-tcfault";
+
+	NEED_PROGRAM();
+	CHECK(!peer_sh("bpftool net show dev %s | grep -q tcfault_egress && bpftool net show dev %s | grep -q tcfault_ingress",
+		       peer_cfg.link, peer_cfg.link),
+	      "bpftool net show dev %s lists both programs", peer_cfg.link);
+	CHECK(dir, "SOCKVM_BPF_DIR is set (suite.json \"bpf\")");
+	CHECK(!peer_sh("test -f %s/tcfault.bpf.o", dir), "%s/tcfault.bpf.o shipped", dir);
+	CHECK(!peer_sh("grep -q ' /sys/fs/bpf bpf' /proc/mounts || mount -t bpf bpf /sys/fs/bpf"),
+	      "bpffs");
+	CHECK(!peer_sh("bpftool prog loadall %s/tcfault.bpf.o %s && bpftool prog show pinned %s/tcfault_egress",
+		       dir, pins, pins),
+	      "bpftool loads the shipped object");
+	CHECK(!peer_sh("rm -r %s", pins), "unpinned");
+	return 0;
+}
+
 /* ---- server: the PORT_RX receiver ---- */
 
 static struct {
@@ -518,6 +543,7 @@ int main(int argc, char **argv)
 		{ "every copy of the client's hello dropped: connect fails (ETIMEDOUT or ECONNREFUSED) within the handshake bound", t_hello_dropped, 30 },
 		{ "the hello's magic corrupted: the server resets, connect fails with ECONNRESET at once, nothing accepted", t_hello_corrupt, 30 },
 		{ "a record header's first byte corrupted: the receiver fails with EPROTO, no record delivered", t_record_header, 30 },
+		{ "bpftool in the guest lists the programs and loads the object shipped in SOCKVM_BPF_DIR", t_bpftool, 30 },
 	};
 
 	ntcp_family = tap_newtcp_family();
