@@ -33,6 +33,8 @@ const suiteA = join(dir, 'create');
 const suiteB = join(dir, 'stream');
 writeFileSync(suiteA, '#!/bin/sh\necho create\n');
 writeFileSync(suiteB, '#!/bin/sh\necho stream\n');
+const bpfObj = join(dir, 'prog.bpf.o');
+writeFileSync(bpfObj, 'not really a BPF object\n');
 
 async function input(authorizedKey?: string): Promise<InitramfsInput> {
   if (!kernel) throw new Error('no host kernel');
@@ -46,7 +48,7 @@ async function input(authorizedKey?: string): Promise<InitramfsInput> {
     newtcpKo: ko,
     suites: [
       { name: 'create', path: suiteA },
-      { name: 'stream', path: suiteB },
+      { name: 'stream', path: suiteB, bpf: [bpfObj] },
     ],
     hostKey: keys.hostKey,
     authorizedKey: authorizedKey ?? keys.clientPublicLine,
@@ -138,6 +140,7 @@ t.test('buildInitramfs on the host kernel', { skip: !kernel && 'no host kernel (
 
     fileIs('/lib/modules/newtcp.ko', readFileSync(ko), 0o644);
     fileIs('/suites/create', readFileSync(suiteA), 0o755);
+    fileIs('/suites/stream.bpf/prog.bpf.o', readFileSync(bpfObj), 0o644);
     fileIs('/suites/stream', readFileSync(suiteB), 0o755);
     fileIs('/etc/dropbear/host_key', base.hostKey, 0o600);
     fileIs('/root/.ssh/authorized_keys', Buffer.from(`${base.authorizedKey.trim()}\n`), 0o600);

@@ -338,7 +338,7 @@ static int newtcp_create(struct net *net, struct socket *sock, int protocol,
 	 * Any netns is fine.  As in inet_create(), a kernel socket must
 	 * not pin its netns, so pass kern through to sk_alloc().
 	 */
-	sk = sk_alloc(net, newtcp_family, GFP_KERNEL, &newtcp_prot, kern);
+	sk = newtcp_sk_alloc(net, kern);
 	if (!sk)
 		return -ENOMEM;
 

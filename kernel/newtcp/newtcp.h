@@ -146,6 +146,16 @@ void newtcp_inner_disconnect(struct socket *tcp);
 int newtcp_shutdown_disconnect(struct sock *sk);
 int newtcp_shutdown_session(struct sock *sk, int how);
 
+/*
+ * Where the module allocates, each marked ALLOW_ERROR_INJECTION so that
+ * a kprobe with bpf_override_return() (suites/errinj) or fail_function
+ * can fail it: kept out of line and global so the mark holds.
+ */
+struct sock *newtcp_sk_alloc(struct net *net, int kern);
+int newtcp_create_inner(struct sock *sk, struct socket **tcp);
+struct newtcp_pending *newtcp_pending_alloc(void);
+void *newtcp_stage_alloc(size_t len);
+
 /* newtcp_proc.c */
 int newtcp_proc_init(void);
 void newtcp_proc_exit(void);

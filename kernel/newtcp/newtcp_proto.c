@@ -14,6 +14,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/module.h>
 #include <linux/percpu_counter.h>
 #include <linux/sched/signal.h>
@@ -314,7 +315,15 @@ static void newtcp_keepalive(struct sock *sk, int val)
  * NEW_TCP socket gets a kernel TCP socket, upgraded to hold the netns
  * (its TCP timers outlive it; see compat.h).
  */
-static int newtcp_create_inner(struct sock *sk, struct socket **tcp)
+/* Every NEW_TCP sock, for socket() and accept(). */
+noinline struct sock *newtcp_sk_alloc(struct net *net, int kern)
+{
+	return sk_alloc(net, newtcp_family, GFP_KERNEL, &newtcp_prot, kern);
+}
+
+ALLOW_ERROR_INJECTION(newtcp_sk_alloc, NULL);
+
+noinline int newtcp_create_inner(struct sock *sk, struct socket **tcp)
 {
 	int kern = sk->sk_kern_sock, rc;
 
@@ -326,6 +335,8 @@ static int newtcp_create_inner(struct sock *sk, struct socket **tcp)
 		newtcp_net_refcnt_upgrade((*tcp)->sk);
 	return 0;
 }
+
+ALLOW_ERROR_INJECTION(newtcp_create_inner, ERRNO);
 
 /* ---- SOL_SOCKET mirroring --------------------------------------------- */
 
@@ -870,6 +881,14 @@ free:
  * Take every connection the inner listener has and start its handshake;
  * past max_handshakes in flight, the oldest one makes room.
  */
+/* A connection's place in a listener's handshake and accept queues. */
+noinline struct newtcp_pending *newtcp_pending_alloc(void)
+{
+	return kzalloc(sizeof(struct newtcp_pending), GFP_KERNEL);
+}
+
+ALLOW_ERROR_INJECTION(newtcp_pending_alloc, NULL);
+
 static void newtcp_listen_work(struct work_struct *work)
 {
 	struct newtcp_sock *nsk = container_of(work, struct newtcp_sock,
@@ -880,7 +899,7 @@ static void newtcp_listen_work(struct work_struct *work)
 	int rc;
 
 	for (;;) {
-		p = kzalloc(sizeof(*p), GFP_KERNEL);
+		p = newtcp_pending_alloc();
 		lock_sock(sk);
 		if (sk->sk_state != TCP_LISTEN) {
 			release_sock(sk);
@@ -1090,6 +1109,16 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	struct newtcp_pending *p;
 	struct sock *newsk;
 
+	/*
+	 * Allocated before a connection is taken off the queue: when it
+	 * fails, accept() fails and the connection stays queued for the
+	 * next call, where dropping it would lose an established peer.
+	 */
+	newsk = newtcp_sk_alloc(sock_net(sk), kern);
+	if (!newsk) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	lock_sock(sk);
 	*err = -EINVAL;
 	if (sk->sk_state != TCP_LISTEN)
@@ -1102,14 +1131,6 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 	nsk->accept_len--;
 	release_sock(sk);
 
-	newsk = sk_alloc(sock_net(sk), newtcp_family, GFP_KERNEL, &newtcp_prot,
-			 kern);
-	if (!newsk) {
-		newtcp_abort_tcp(p->tcp);
-		kfree(p);
-		*err = -ENOMEM;
-		return NULL;
-	}
 	sock_init_data(NULL, newsk);
 	/* The listener's LSM label, as sk_clone_lock() gives TCP's child. */
 	security_sk_clone(sk, newsk);
@@ -1155,6 +1176,8 @@ static struct sock *newtcp_accept_impl(struct sock *sk, int flags, int *err,
 
 out_unlock:
 	release_sock(sk);
+	/* Never set up (no sock_init_data()): freed as sk_alloc() made it. */
+	sk_free(newsk);
 	return NULL;
 }
 NEWTCP_DEFINE_PROTO_ACCEPT(newtcp_accept, newtcp_accept_impl)
@@ -1534,6 +1557,14 @@ static void newtcp_stage_free(struct newtcp_sock *nsk)
  * 0 when TCP serves it (it is all there, or EOF, or too big to stage),
  * or an error.
  */
+/* Charged to the reader's memory cgroup: the peer chose its size. */
+noinline void *newtcp_stage_alloc(size_t len)
+{
+	return kvmalloc(max_t(size_t, len, 1), GFP_KERNEL_ACCOUNT);
+}
+
+ALLOW_ERROR_INJECTION(newtcp_stage_alloc, NULL);
+
 static int newtcp_stage_start(struct newtcp_sock *nsk, size_t len, int flags)
 {
 	struct sock *isk = nsk->tcp->sk;
@@ -1561,8 +1592,7 @@ static int newtcp_stage_start(struct newtcp_sock *nsk, size_t len, int flags)
 	    mlen > newtcp_stage_max(nsk))
 		return 0;
 
-	/* Charged to the reader's memory cgroup: the peer chose its size. */
-	stage = kvmalloc(max_t(size_t, mlen, 1), GFP_KERNEL_ACCOUNT);
+	stage = newtcp_stage_alloc(mlen);
 	if (!stage)
 		return -ENOMEM;
 	rc = newtcp_read_kern(nsk->tcp, &hdr, sizeof(hdr), MSG_DONTWAIT);

@@ -11,7 +11,7 @@ import { judgeRun } from '../results/verdict.js';
 import { readManifest } from '../suites/manifest.js';
 import type { SuiteSpec } from '../suites/select.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
-import { makeDirs } from '../util/fs.js';
+import { exists, makeDirs } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { commandLine } from '../vm/boot.js';
 import { moduleSource, runTarget, targetSuites } from './target-run.js';
@@ -34,7 +34,30 @@ export interface RunContext {
 async function buildAllSuites(plan: RunPlan, log: string): Promise<SuiteSpec[]> {
   const suitesDir = join(repoRoot, 'suites');
   const binaries = await buildSuites(suitesDir, [suitesDir, ...plan.suiteDirs], join(cacheRoot(), 'suites-bin'), log);
-  return Promise.all(binaries.map(async (b) => ({ name: b.name, binary: b.path, manifest: await readManifest(b.sourceDir) })));
+  return Promise.all(
+    binaries.map(async (b) => {
+      const manifest = await readManifest(b.sourceDir);
+      return { name: b.name, binary: b.path, manifest, bpfObjects: await suiteBpfObjects(b.name, b.path, b.sourceDir, manifest.bpf) };
+    }),
+  );
+}
+
+/**
+ * Where each BPF object of a suite's manifest is: built by suites/Makefile next to the suite's
+ * binary (<binary>.bpf/<x>.bpf.o from <x>.bpf.c), else ready-made in the suite's directory.
+ */
+async function suiteBpfObjects(suite: string, binary: string, sourceDir: string, names: string[]): Promise<string[]> {
+  const paths: string[] = [];
+  for (const name of names) {
+    const candidates = [join(`${binary}.bpf`, name), join(sourceDir, name)];
+    let found: string | undefined;
+    for (const c of candidates) if (await exists(c)) found ??= c;
+    if (!found) {
+      throw new UsageError(`suite ${suite}: BPF object '${name}' (suite.json "bpf") is neither built (no ${name.replace(/\.o$/, '.c')} in ${sourceDir}) nor in ${sourceDir}; add the source or the object, or drop it from "bpf"`);
+    }
+    paths.push(found);
+  }
+  return paths;
 }
 
 /** The arguments that rerun one target of a matrix run: its --target, every other option kept. */

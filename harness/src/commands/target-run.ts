@@ -107,7 +107,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
         tools: await resolveTools(selected),
-        suites: selected.map((s) => ({ name: s.name, path: s.binary })),
+        suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
         settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },

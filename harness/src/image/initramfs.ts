@@ -33,7 +33,8 @@ export interface InitramfsInput {
   newtcpKo: string;
   /** Host programs (absolute paths) for /usr/local/bin, with the libraries ldd names. */
   tools?: string[];
-  suites: { name: string; path: string }[];
+  /** Each suite's binary, and its BPF objects for /suites/<name>.bpf/ (suite.json "bpf"). */
+  suites: { name: string; path: string; bpf?: string[] }[];
   hostKey: Buffer;
   authorizedKey: string;
   settings: GuestSettings;
@@ -138,7 +139,10 @@ export async function buildInitramfs(
     bootModules.push(name);
   }
   await file('/lib/modules/newtcp.ko', input.newtcpKo, 0o644);
-  for (const suite of input.suites) await file(`/suites/${suite.name}`, suite.path);
+  for (const suite of input.suites) {
+    await file(`/suites/${suite.name}`, suite.path);
+    for (const obj of suite.bpf ?? []) await file(`/suites/${suite.name}.bpf/${basename(obj)}`, obj, 0o644);
+  }
 
   entries.push({ kind: 'file', path: '/etc/dropbear/host_key', data: input.hostKey, mode: 0o600 });
   entries.push({ kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from(`${input.authorizedKey.trim()}\n`), mode: 0o600 });

@@ -15,14 +15,20 @@ export interface SuiteManifest {
   modules: string[];
   /** Host programs (by name, e.g. tc) copied into the guest's /usr/local/bin with their libraries. */
   tools: string[];
+  /**
+   * BPF objects (e.g. "prog.bpf.o") copied into the guest's /suites/<suite>.bpf/, which the suite
+   * gets as SOCKVM_BPF_DIR: built from suites/<suite>/<x>.bpf.c by suites/Makefile, or shipped
+   * ready-made in suites/<suite>/.
+   */
+  bpf: string[];
   description?: string;
   /** A test crashes guest 2 on purpose (a dead peer): its death is no crash, and both guests are rebooted after. */
   killsPeer: boolean;
 }
 
-const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'description', 'killsPeer']);
+const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'bpf', 'description', 'killsPeer']);
 
-const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], killsPeer: false });
+const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false });
 
 export function parseManifest(text: string, where: string): SuiteManifest {
   let raw: unknown;
@@ -64,6 +70,12 @@ export function parseManifest(text: string, where: string): SuiteManifest {
       throw new UsageError(`${where}: "${key}" must be a list of names like ${key === 'modules' ? '["sch_netem"]' : '["tc"]'}`);
     }
     m[key] = v as string[];
+  }
+  if (obj.bpf !== undefined) {
+    if (!Array.isArray(obj.bpf) || !obj.bpf.every((x) => typeof x === 'string' && /^\w[\w.-]*\.o$/.test(x))) {
+      throw new UsageError(`${where}: "bpf" must be a list of BPF object file names like ["prog.bpf.o"] (built from prog.bpf.c next to suite.json, or placed there)`);
+    }
+    m.bpf = obj.bpf as string[];
   }
   if (obj.killsPeer !== undefined) {
     if (typeof obj.killsPeer !== 'boolean') throw new UsageError(`${where}: "killsPeer" must be true or false`);

@@ -122,6 +122,7 @@ export class SuiteRunner {
     const env = ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SOCKVM_SUITE=${suite.name}`];
     if (this.o.seed !== undefined) env.push(`SOCKVM_SEED=${this.o.seed}`);
     if (this.o.testFilter) env.push(`SOCKVM_TEST=${this.o.testFilter}`);
+    if (suite.manifest.bpf.length > 0) env.push(`SOCKVM_BPF_DIR=/suites/${suite.name}.bpf`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.
     return `cd /tmp && ${commandLine(['env', ...env, 'timeout', '-s', 'KILL', String(seconds), `/suites/${suite.name}`, ...args])}`;
   }

@@ -6,6 +6,8 @@ export interface SuiteSpec {
   name: string;
   binary: string;
   manifest: SuiteManifest;
+  /** Host paths of the BPF objects the manifest's "bpf" names, in its order. */
+  bpfObjects?: string[];
 }
 
 export interface Selection {
