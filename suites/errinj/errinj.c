@@ -33,6 +33,7 @@
 
 #include "errinj.h"
 #include "errinj.skel.h"
+#include "libbpf-tap.h"
 #include "ntcp.h"
 #include "tap.h"
 
@@ -41,19 +42,6 @@
 static struct errinj_bpf *skel;
 static int map_fd = -1;
 static char skip_why[256];
-
-static int libbpf_diag(enum libbpf_print_level level, const char *fmt,
-		       va_list ap)
-{
-	char line[512];
-
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = 0;
-	printf("# libbpf: %s\n", line);
-	return 0;
-}
 
 #define OPT_SYSCTL "/proc/sys/debug/kprobes-optimization"
 
@@ -80,7 +68,7 @@ static void kprobes_unoptimized(void)
 
 static void load(void)
 {
-	libbpf_set_print(libbpf_diag);
+	libbpf_set_print(libbpf_tap_print);
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) != 1) {
 		snprintf(skip_why, sizeof(skip_why),
 			 "this kernel loads no BPF kprobe programs (CONFIG_BPF_SYSCALL, CONFIG_KPROBE_EVENTS, CONFIG_BPF_EVENTS)");

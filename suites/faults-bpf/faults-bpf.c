@@ -32,6 +32,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "libbpf-tap.h"
 #include "ntcp.h"
 #include "peer.h"
 #include "tap.h"
@@ -48,19 +49,6 @@ static struct bpf_tc_hook hook = { .sz = sizeof(hook) };
 static int map_fd = -1;
 static char skip_why[256];
 
-static int libbpf_diag(enum libbpf_print_level level, const char *fmt,
-		       va_list ap)
-{
-	char line[512];
-
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = 0;
-	printf("# libbpf: %s\n", line);
-	return 0;
-}
-
 /* One program at one attach point of the clsact qdisc; 0 or -errno. */
 static int attach_one(enum bpf_tc_attach_point where, struct bpf_program *p)
 {
@@ -75,7 +63,7 @@ static void attach(void)
 {
 	int rc;
 
-	libbpf_set_print(libbpf_diag);
+	libbpf_set_print(libbpf_tap_print);
 	hook.ifindex = if_nametoindex(peer_cfg.link);
 	if (!hook.ifindex) {
 		snprintf(skip_why, sizeof(skip_why), "no link interface %s",
