@@ -3,9 +3,9 @@ import { parseManifest } from '../src/suites/manifest.js';
 import { roundName, selectSuites, type SuiteSpec } from '../src/suites/select.js';
 
 t.test('manifest defaults and values', async (t) => {
-  t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], killsPeer: false });
+  t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], killsPeer: false, trace: false });
   t.same(parseManifest('{"modules": ["sch_netem"], "tools": ["tc"]}', 'x').modules, ['sch_netem']);
-  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), { guests: 2, timeoutSec: 90, needsRoot: false, tags: ['wire', 'smoke'], modules: [], tools: [], killsPeer: false });
+  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), { guests: 2, timeoutSec: 90, needsRoot: false, tags: ['wire', 'smoke'], modules: [], tools: [], killsPeer: false, trace: false });
 });
 
 t.test('manifest errors name the file, the key and the fix', async (t) => {
@@ -19,7 +19,7 @@ t.test('manifest errors name the file, the key and the fix', async (t) => {
   t.equal(parseManifest('{"guests": 2, "killsPeer": true}', 'f').killsPeer, true);
 });
 
-const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: `/b/${name}`, manifest: { guests: 1, needsRoot: true, tags, modules: [], tools: [], killsPeer: false } });
+const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: `/b/${name}`, manifest: { guests: 1, needsRoot: true, tags, modules: [], tools: [], killsPeer: false, trace: false } });
 const all = [spec('stream', ['smoke']), spec('create', ['smoke']), spec('wire', ['wire'])];
 
 t.test('selection: all by name, named in order given, by tag', async (t) => {

@@ -41,6 +41,8 @@ export interface RunPlan {
   /** Guest CPUs; undefined: the target's tcgCpus under TCG, else 2. */
   cpus?: number;
   verbose: boolean;
+  /** --trace: run every suite under the guest's BPF tracer and report handler coverage. */
+  trace: boolean;
 }
 
 export const RUN_USAGE = `Usage: sockvm run [options]
@@ -74,6 +76,12 @@ Run:
   --until-fail             with --repeat: stop after the first round with a failure
                            (without --repeat: up to 100 rounds)
   --seed <n>               seed for the fuzz suite (printed by every fuzz run)
+  --trace                  run each suite under sockvm-trace (eBPF kprobes on every module
+                           function, the socket layer, inner TCP and e1000): traces in
+                           <target>/trace/<suite>.json, handler coverage per table in
+                           results.json and the summary; a target's "coverageFloor" then
+                           fails the run when fewer handlers were reached (also "trace": true
+                           per target in sockvm.config.json or per suite in suite.json)
   --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
@@ -117,6 +125,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
         test: { type: 'string' },
         repeat: { type: 'string' },
         'until-fail': { type: 'boolean' },
+        trace: { type: 'boolean' },
         seed: { type: 'string' },
         'suites-dir': { type: 'string', multiple: true },
         accel: { type: 'string' },
@@ -164,6 +173,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
     memoryMiB: positiveInt('memory', v.memory, 1024, 65536),
     verbose: v.verbose ?? false,
+    trace: v.trace ?? false,
   };
   if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
   if (v.cpus !== undefined) plan.cpus = positiveInt('cpus', v.cpus, 2, 64);

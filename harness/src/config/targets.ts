@@ -34,6 +34,10 @@ export interface Target {
    * "Oops: int3") on 6.12 and 7.2; one vCPU never does. KVM runs are not affected.
    */
   tcgCpus?: number;
+  /** Run every suite under the BPF tracer, as with --trace. */
+  trace?: boolean;
+  /** With tracing: the run fails when fewer than this percent of the module's handlers were reached. */
+  coverageFloor?: number;
 }
 
 export interface SockvmConfig {
@@ -44,7 +48,7 @@ export interface SockvmConfig {
 
 export const CONFIG_FILE = 'sockvm.config.json';
 
-const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags', 'tcgCpus']);
+const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags', 'tcgCpus', 'trace', 'coverageFloor']);
 
 const SOURCE_KEYS = new Set(['source', 'series', 'config', 'extra', 'make', 'toolchain']);
 const MAKE_KEYS = new Set(['CC', 'HOSTCC', 'CROSS_COMPILE', 'ARCH']);
@@ -140,6 +144,15 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     if (v.tcgCpus !== undefined) {
       if (!Number.isInteger(v.tcgCpus) || (v.tcgCpus as number) < 1 || (v.tcgCpus as number) > 64) throw new UsageError(`${where}: "tcgCpus" must be a whole number of guest CPUs from 1 to 64 (e.g. 1)`);
       target.tcgCpus = v.tcgCpus as number;
+    }
+    if (v.trace !== undefined) {
+      if (typeof v.trace !== 'boolean') throw new UsageError(`${where}: "trace" must be true or false`);
+      target.trace = v.trace;
+    }
+    if (v.coverageFloor !== undefined) {
+      const f = v.coverageFloor;
+      if (typeof f !== 'number' || !Number.isFinite(f) || f < 0 || f > 100) throw new UsageError(`${where}: "coverageFloor" must be a percentage from 0 to 100 (e.g. 80)`);
+      target.coverageFloor = f;
     }
     targets.push(target);
   }

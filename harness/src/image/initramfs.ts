@@ -34,6 +34,8 @@ export interface InitramfsInput {
   /** Host programs (absolute paths) for /usr/local/bin, with the libraries ldd names. */
   tools?: string[];
   suites: { name: string; path: string }[];
+  /** sockvm-trace and its function list (/sbin/sockvm-trace, /etc/sockvm/trace.funcs). */
+  tracer?: { binary: string; funcs: string };
   hostKey: Buffer;
   authorizedKey: string;
   settings: GuestSettings;
@@ -139,6 +141,10 @@ export async function buildInitramfs(
   }
   await file('/lib/modules/newtcp.ko', input.newtcpKo, 0o644);
   for (const suite of input.suites) await file(`/suites/${suite.name}`, suite.path);
+  if (input.tracer) {
+    await file('/sbin/sockvm-trace', input.tracer.binary);
+    entries.push({ kind: 'file', path: '/etc/sockvm/trace.funcs', data: Buffer.from(input.tracer.funcs), mode: 0o644 });
+  }
 
   entries.push({ kind: 'file', path: '/etc/dropbear/host_key', data: input.hostKey, mode: 0o600 });
   entries.push({ kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from(`${input.authorizedKey.trim()}\n`), mode: 0o600 });

@@ -1,4 +1,5 @@
 import type { SourceProvenance } from '../kernel/kbuild.js';
+import type { Coverage } from '../trace/coverage.js';
 // The results tree: run → suite → test, with every phase's duration.
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
 
@@ -27,6 +28,21 @@ export interface SuiteResult {
   seed?: number;
   /** How the peer guest died when the suite crashed it on purpose (suite.json "killsPeer"). */
   peerKilled?: string;
+  /** --trace: where this suite's trace went and what the tracer reported. */
+  trace?: SuiteTrace;
+}
+
+export interface SuiteTrace {
+  /** trace/<suite>.json, relative to the target's results directory; absent when none came back. */
+  file?: string;
+  attached?: number;
+  functions?: number;
+  /** Listed functions the tracer could not attach to, with its reason. */
+  unattached?: { function: string; error: string }[];
+  drops?: Record<string, number>;
+  attachMs?: number;
+  /** What went wrong with the tracer (never a suite failure). */
+  notes: string[];
 }
 
 export interface RunResult {
@@ -68,6 +84,10 @@ export interface RunResult {
     kmemleak?: string[];
   };
   suites: SuiteResult[];
+  /** --trace: handler coverage of the module over the traced suites. */
+  coverage?: Coverage;
+  /** The target's coverage floor (percent of handlers) and whether it was met. */
+  coverageFloor?: { percent: number; met: boolean };
 }
 
 export function countTests(run: RunResult): { passed: number; failed: number; skipped: number } {

@@ -2,7 +2,7 @@
 // runs each suite with a deadline while streaming its TAP, reads new dmesg lines after each,
 // and unloads the module. Two-guest suites run their server side on guest 2 and their client
 // side (whose TAP is the result) on guest 1.
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
 import { kmemleakBaseline, kmemleakReports } from '../guest/kmemleak.js';
@@ -14,6 +14,8 @@ import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
 import type { Lab, LabGuest } from '../vm/lab.js';
 import type { SuiteSpec } from './select.js';
+import { GuestTrace } from '../trace/guest-session.js';
+import type { TraceFile } from '../trace/trace-file.js';
 
 export interface SuiteRunOptions {
   /** A suite's limit when its suite.json names none. */
@@ -25,6 +27,9 @@ export interface SuiteRunOptions {
   seed?: number;
   /** Passed to every suite as SOCKVM_TEST: a glob on test names the TAP library honours. */
   testFilter?: string;
+  /** Whether a suite runs under sockvm-trace (guest 1); its trace goes to onTrace. */
+  traced?: (suite: SuiteSpec) => boolean;
+  onTrace?: (suite: string, trace: TraceFile) => void;
 }
 
 type GuestFacts = NonNullable<RunResult['guest']>;
@@ -147,6 +152,27 @@ export class SuiteRunner {
     return { done, guest: server };
   }
 
+  /** Stops the suite's tracer, writes trace/<suite>.json and summarises it. */
+  private async saveTrace(tracer: GuestTrace, resultName: string): Promise<NonNullable<SuiteResult['trace']>> {
+    const outcome = await tracer.stop().catch((err: unknown) => ({ notes: [`tracer: ${err instanceof Error ? err.message : String(err)}`], trace: undefined, json: undefined, attachMs: undefined }));
+    const summary: NonNullable<SuiteResult['trace']> = { notes: outcome.notes };
+    if (outcome.attachMs !== undefined) summary.attachMs = outcome.attachMs;
+    const { trace, json } = outcome;
+    if (trace && json) {
+      await mkdir(join(this.o.resultsDir, 'trace'), { recursive: true });
+      summary.file = `trace/${resultName}.json`;
+      await writeFile(join(this.o.resultsDir, summary.file), json);
+      summary.functions = trace.functions.length;
+      summary.attached = trace.functions.filter((f) => f.attached).length;
+      summary.unattached = trace.functions.filter((f) => !f.attached).map((f) => ({ function: f.name, error: f.error ?? 'not attached' }));
+      summary.drops = trace.drops;
+      if (!trace.uprobes.every((u) => u.attached)) summary.notes.push('the test-boundary uprobe did not attach: every call counts as outside tests');
+      this.o.onTrace?.(resultName, trace);
+    }
+    for (const note of summary.notes) this.bus.emit({ type: 'notice', message: `trace ${resultName}: ${note}` });
+    return summary;
+  }
+
   async runSuite(suite: SuiteSpec, resultName = suite.name): Promise<SuiteResult> {
     const started = Date.now();
     this.bus.emit({ type: 'suite-started', suite: resultName });
@@ -164,7 +190,9 @@ export class SuiteRunner {
     let server: { done: Promise<ExecResult>; guest: LabGuest } | undefined;
     /** The server side's SSH session dropped: its guest may be gone. */
     let serverLost = false;
+    const tracer = this.o.traced?.(suite) ? new GuestTrace(client.ssh, `/suites/${suite.name}`, resultName) : undefined;
     try {
+      if (tracer) await tracer.start();
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
         server = await this.startServer(suite, seconds, resultName);
@@ -194,6 +222,7 @@ export class SuiteRunner {
       result.errors.push(err.message);
     }
     await pending;
+    if (tracer && client.vm.running) result.trace = await this.saveTrace(tracer, resultName);
     const tap = parser.finish();
     result.tests = tap.tests;
     result.errors.push(...tap.errors);

@@ -1,0 +1,45 @@
+// Struct layouts from a kernel's BTF (`bpftool btf dump file <vmlinux> format raw`): the sizes
+// that tell a module's proto_ops, proto and net_proto_family tables apart, and the member at
+// each offset. The Debian kernels' vmlinux carries .BTF; a kernel without it gives no names.
+import { execa } from 'execa';
+
+export interface StructLayout {
+  name: string;
+  size: number;
+  /** Member name by byte offset (function pointers are whole bytes). */
+  members: Map<number, string>;
+}
+
+/** The kernel structures whose members are socket handlers. */
+export const HANDLER_STRUCTS = ['proto_ops', 'proto', 'net_proto_family'] as const;
+
+/** Parses bpftool's raw dump, keeping the named structs (first definition of each). */
+export function parseBtfRaw(text: string, wanted: readonly string[]): Map<string, StructLayout> {
+  const found = new Map<string, StructLayout>();
+  let current: StructLayout | undefined;
+  for (const line of text.split('\n')) {
+    const head = /^\[\d+\] (\w+) '([^']*)'(?: size=(\d+))?/.exec(line);
+    if (head) {
+      current = undefined;
+      const [, kind, name, size] = head;
+      if (kind === 'STRUCT' && name && wanted.includes(name) && !found.has(name) && size !== undefined) {
+        current = { name, size: Number(size), members: new Map() };
+        found.set(name, current);
+      }
+      continue;
+    }
+    const member = current && /^\s+'([^']*)' type_id=\d+ bits_offset=(\d+)/.exec(line);
+    if (current && member?.[1] !== undefined) {
+      const bits = Number(member[2]);
+      if (bits % 8 === 0) current.members.set(bits / 8, member[1]);
+    }
+  }
+  return found;
+}
+
+/** The handler structs of a vmlinux (ELF with .BTF, or /sys/kernel/btf/vmlinux); none without BTF. */
+export async function handlerStructs(vmlinux: string): Promise<Map<string, StructLayout>> {
+  const r = await execa('bpftool', ['btf', 'dump', 'file', vmlinux, 'format', 'raw'], { reject: false, stdin: 'ignore', maxBuffer: 512 * 1024 * 1024 });
+  if (r.exitCode !== 0) return new Map();
+  return parseBtfRaw(r.stdout, HANDLER_STRUCTS);
+}
