@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sockvm-trace: watches the functions listed in --funcs (kprobe +
- * kretprobe each, by name), marks tests through a uprobe on
- * sockvm_test_begin() in each --uprobe binary, and on SIGINT/SIGTERM
+ * kretprobe each, by name), marks tests through uprobes on
+ * sockvm_trace_begin()/_end() and main() in each --uprobe binary, and on SIGINT/SIGTERM
  * (final) or SIGUSR1 (snapshot) writes per test: calls per function,
  * log2 latency histograms, and the distinct chains of traced calls
  * that a syscall went through when it entered a module function.
@@ -279,7 +279,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	if (e->kind == TRACE_TEST || e->kind == TRACE_SUITE) {
-		new_test(e->tgid, e->kind == TRACE_TEST ? e->name : "");
+		/* An unreadable name (page not present) still starts a test. */
+		new_test(e->tgid, e->kind == TRACE_SUITE ? "" : e->name[0] ? e->name : "(unnamed test)");
 		return 0;
 	}
 	if (e->kind == TRACE_TEST_END) {
@@ -494,6 +495,7 @@ static void write_text(FILE *f, const struct outputs *out)
 	for (i = 0; i < ntests; i++) {
 		const char *name = tests[i].name[0] ? tests[i].name : "(between tests)";
 
+		fprintf(f, "test\t%u\t%s\n", tests[i].tgid, name);
 		for (j = 0; j < nfuncs; j++)
 			if (tests[i].calls[j])
 				fprintf(f, "calls\t%s\t%llu\t%s\n", funcs[j].name, tests[i].calls[j], name);
@@ -624,7 +626,7 @@ int main(int argc, char **argv)
 		attached++;
 	}
 	for (i = 0; i < (unsigned int)out.nuprobes; i++) {
-		static const char *const marks[] = { "main", "sockvm_test_begin", "sockvm_test_end" };
+		static const char *const marks[] = { "main", "sockvm_trace_begin", "sockvm_trace_end" };
 		struct bpf_program *progs[] = { skel->progs.on_suite_main, skel->progs.on_test_begin,
 						skel->progs.on_test_end };
 		unsigned int m;

@@ -36,7 +36,7 @@ void tap_running(const char *fmt, ...) TAP_PRINTF(1, 2);
 
 /*
  * Marks the start of test `name` in the calling process for sockvm-trace,
- * which puts a uprobe on this symbol: the process and everything it forks
+ * which puts a uprobe on sockvm_trace_begin() (called with a copy): the process and everything it forks
  * from here on belong to that test.  Costs a call without the tracer.
  */
 void sockvm_test_begin(const char *name);
@@ -48,6 +48,8 @@ void sockvm_test_begin(const char *name);
  * suite's own process, where no test was begun.
  */
 void sockvm_test_end(const char *name);
+void sockvm_trace_begin(const char *name);
+void sockvm_trace_end(const char *name);
 
 /* "# ..." diagnostic line. */
 void tap_diag(const char *fmt, ...) TAP_PRINTF(1, 2);

@@ -120,7 +120,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
         tools: await resolveTools(selected),
-        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, tracing ? await tableLayouts(kernel.buildDir, kernel.image, cache) : new Map()))) } } : {}),
+        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache)))) } } : {}),
         suites: selected.map((s) => ({ name: s.name, path: s.binary })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,

@@ -14,9 +14,24 @@ export const GUEST_TRACER = '/sbin/sockvm-trace';
 
 const SAFE_NAME = /^[A-Za-z_][\w.]*$/;
 
+/**
+ * One line per function: "<kind> <name> [<type>.<member>]...", the roles being the table slots
+ * (from the kernel's BTF) the function fills; the dispatch suite finds the module's create,
+ * connect and sendmsg by them. The tool itself reads the first two words.
+ */
 export function functionList(mod: ModuleFunctions): string {
-  const lines = ['# sockvm-trace function list: <kind> <name>'];
-  for (const name of mod.functions) if (SAFE_NAME.test(name)) lines.push(`module ${name}`);
+  const roles = new Map<string, Set<string>>();
+  for (const t of mod.tables) {
+    if (!t.type) continue;
+    for (const s of t.slots) {
+      if (!s.member) continue;
+      let set = roles.get(s.function);
+      if (!set) roles.set(s.function, (set = new Set()));
+      set.add(`${t.type}.${s.member}`);
+    }
+  }
+  const lines = ['# sockvm-trace function list: <kind> <name> [<struct>.<member> it fills]...'];
+  for (const name of mod.functions) if (SAFE_NAME.test(name)) lines.push(['module', name, ...[...(roles.get(name) ?? [])].sort()].join(' '));
   for (const name of SOCKET_LAYER) lines.push(`socket ${name}`);
   for (const name of INNER_TCP) lines.push(`tcp ${name}`);
   for (const name of E1000) lines.push(`e1000 ${name}`);
