@@ -8,7 +8,9 @@
  * that a syscall went through when it entered a module function.
  *
  * Usage: sockvm-trace --funcs FILE --out FILE [--uprobe BIN]...
- *                     [--ready FILE] [--text] [--max-chains N]
+ *                     [--ready FILE] [--text] [--max-chains N] [--reset]
+ * With --reset, each snapshot starts the counts afresh (one tool for a
+ * whole session of suites: attaching costs seconds under TCG).
  * Exit 0 after writing the output, 1 when nothing could be attached or
  * the output could not be written, 2 for bad arguments.
  */
@@ -530,6 +532,32 @@ static int write_output(const char *path, int text, const struct outputs *out)
 	return 0;
 }
 
+/* Forgets every test and count: the next snapshot holds only what came after. */
+static void reset_state(const struct outputs *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	unsigned long long *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(*zero));
+	__u32 key;
+	unsigned int i;
+
+	for (i = 0; i < ntests; i++) {
+		free(tests[i].calls);
+		free(tests[i].hist);
+		free(tests[i].chains);
+	}
+	memset(tests, 0, MAX_TESTS * sizeof(*tests));
+	ntests = 0;
+	lost_tests = 0;
+	memset(open_chains, 0, THREADS * sizeof(*open_chains));
+	if (!zero)
+		return;
+	for (key = 0; key < nfuncs; key++)
+		bpf_map_update_elem(bpf_map__fd(out->skel->maps.other_calls), &key, zero, BPF_ANY);
+	for (key = 0; key < STAT_COUNT; key++)
+		bpf_map_update_elem(bpf_map__fd(out->skel->maps.stats), &key, zero, BPF_ANY);
+	free(zero);
+}
+
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG || getenv("SOCKVM_TRACE_QUIET"))
@@ -546,6 +574,7 @@ int main(int argc, char **argv)
 		{ "ready", required_argument, NULL, 'r' },
 		{ "text", no_argument, NULL, 't' },
 		{ "max-chains", required_argument, NULL, 'm' },
+		{ "reset", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *funcs_path = NULL, *out_path = NULL, *ready = NULL;
@@ -553,7 +582,7 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb;
 	struct trace_bpf *skel;
 	unsigned int i, attached = 0;
-	int c, text = 0, err;
+	int c, text = 0, reset = 0, err;
 
 	out.uprobes = calloc(argc, sizeof(*out.uprobes));
 	out.uprobe_ok = calloc(argc, sizeof(*out.uprobe_ok));
@@ -565,8 +594,9 @@ int main(int argc, char **argv)
 		case 'r': ready = optarg; break;
 		case 't': text = 1; break;
 		case 'm': max_chains = strtoul(optarg, NULL, 10); break;
+		case 'R': reset = 1; break;
 		default:
-			fprintf(stderr, "usage: sockvm-trace --funcs FILE --out FILE [--uprobe BIN]... [--ready FILE] [--text] [--max-chains N]\n");
+			fprintf(stderr, "usage: sockvm-trace --funcs FILE --out FILE [--uprobe BIN]... [--ready FILE] [--text] [--max-chains N] [--reset]\n");
 			return 2;
 		}
 	}
@@ -669,6 +699,8 @@ int main(int argc, char **argv)
 			ring_buffer__consume(rb);
 			if (write_output(out_path, text, &out))
 				return 1;
+			if (reset)
+				reset_state(&out);
 		}
 	}
 	ring_buffer__consume(rb);

@@ -155,7 +155,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       resultsDir: dir,
       seed: plan.seed,
       testFilter: plan.testFilter,
-      ...(tracer && moduleFns ? { traced, onTrace: (suite: string, trace: TraceFile) => void traces.push({ suite, trace }) } : {}),
+      ...(tracer && moduleFns ? { traced, tracedSuites: [...new Set(selected.filter(traced).map((s) => s.name))], onTrace: (suite: string, trace: TraceFile) => void traces.push({ suite, trace }) } : {}),
     });
     await phase('suites', async () => {
       run.guest = {};

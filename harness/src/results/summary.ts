@@ -22,8 +22,8 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     if (s.trace) {
       const t = s.trace;
       const drops = Object.values(t.drops ?? {}).reduce((a, b) => a + b, 0);
-      if (t.file) out.push(`      trace: ${t.attached}/${t.functions} functions attached${t.attachMs !== undefined ? ` in ${secs(t.attachMs)}` : ''}, ${drops} events dropped → ${t.file}`);
-      for (const n of t.notes.slice(0, 3)) out.push(`      trace: ${printable(n)}`);
+      if (t.file) out.push(`      trace: ${t.attached}/${t.functions} functions attached${t.attachMs !== undefined ? ` (in ${secs(t.attachMs)}, once per boot)` : ''}, ${drops} events dropped → ${t.file}`);
+      for (const n of t.notes.filter((x) => !x.startsWith('tracer attached in')).slice(0, 3)) out.push(`      trace: ${printable(n)}`);
     }
   }
   if (run.coverage) {

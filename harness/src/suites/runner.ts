@@ -29,6 +29,8 @@ export interface SuiteRunOptions {
   testFilter?: string;
   /** Whether a suite runs under sockvm-trace (guest 1); its trace goes to onTrace. */
   traced?: (suite: SuiteSpec) => boolean;
+  /** Every traced suite of the run: the tracer, started once per boot, watches them all. */
+  tracedSuites?: string[];
   onTrace?: (suite: string, trace: TraceFile) => void;
 }
 
@@ -67,6 +69,8 @@ async function answers(guest: Guest): Promise<boolean> {
 export class SuiteRunner {
   /** Guests (by index) whose kernel has kmemleak, baselined before the module loaded. */
   private readonly kmemleak = new Set<number>();
+  /** sockvm-trace in guest 1 for this boot, once a traced suite started it. */
+  private tracer?: GuestTrace;
 
   constructor(
     private readonly lab: Lab,
@@ -76,6 +80,8 @@ export class SuiteRunner {
 
   /** Checks every guest's management e1000, loads newtcp.ko in each; facts are guest 1's. */
   async prepareGuests(facts: GuestFacts): Promise<void> {
+    // Fresh guests: a tracer of the old boot is gone with it.
+    this.tracer = undefined;
     for (const g of this.lab.guests) {
       const f: GuestFacts = {};
       await checkE1000(g.ssh, g.mgmtMac, f);
@@ -109,6 +115,7 @@ export class SuiteRunner {
 
   /** Unloads newtcp.ko everywhere; kernel reports raised by the unload itself are returned. */
   async unloadModules(facts: GuestFacts): Promise<string[]> {
+    await this.tracer?.stop();
     const findings: string[] = [];
     for (const g of this.lab.guests) {
       const before = (await dmesgLines(g.ssh)).length;
@@ -152,11 +159,25 @@ export class SuiteRunner {
     return { done, guest: server };
   }
 
-  /** Stops the suite's tracer, writes trace/<suite>.json and summarises it. */
-  private async saveTrace(tracer: GuestTrace, resultName: string): Promise<NonNullable<SuiteResult['trace']>> {
-    const outcome = await tracer.stop().catch((err: unknown) => ({ notes: [`tracer: ${err instanceof Error ? err.message : String(err)}`], trace: undefined, json: undefined, attachMs: undefined }));
-    const summary: NonNullable<SuiteResult['trace']> = { notes: outcome.notes };
-    if (outcome.attachMs !== undefined) summary.attachMs = outcome.attachMs;
+  /**
+   * Before a traced suite: the boot's tracer started (once), and what it saw since the last
+   * suite dropped (a reset snapshot). Returns notes for the suite.
+   */
+  private async traceBefore(client: LabGuest): Promise<string[]> {
+    if (!this.tracer) {
+      this.tracer = new GuestTrace(client.ssh, (this.o.tracedSuites ?? []).map((name) => `/suites/${name}`));
+      const why = await this.tracer.start();
+      return why ? [why] : [`tracer attached in ${((this.tracer.attachMs ?? 0) / 1000).toFixed(1)} s (once for this boot)`];
+    }
+    if (this.tracer.running) await this.tracer.snapshot();
+    return [];
+  }
+
+  /** Takes the suite's snapshot, writes trace/<suite>.json and summarises it. */
+  private async saveTrace(tracer: GuestTrace, resultName: string, before: string[]): Promise<NonNullable<SuiteResult['trace']>> {
+    const outcome = await tracer.snapshot().catch((err: unknown) => ({ notes: [`tracer: ${err instanceof Error ? err.message : String(err)}`], trace: undefined, json: undefined }));
+    const summary: NonNullable<SuiteResult['trace']> = { notes: [...before, ...outcome.notes] };
+    if (before.length && tracer.attachMs !== undefined) summary.attachMs = tracer.attachMs;
     const { trace, json } = outcome;
     if (trace && json) {
       await mkdir(join(this.o.resultsDir, 'trace'), { recursive: true });
@@ -169,7 +190,7 @@ export class SuiteRunner {
       if (!trace.uprobes.every((u) => u.attached)) summary.notes.push('the test-boundary uprobe did not attach: every call counts as outside tests');
       this.o.onTrace?.(resultName, trace);
     }
-    for (const note of summary.notes) this.bus.emit({ type: 'notice', message: `trace ${resultName}: ${note}` });
+    for (const note of summary.notes) if (!note.startsWith('tracer attached in')) this.bus.emit({ type: 'notice', message: `trace ${resultName}: ${note}` });
     return summary;
   }
 
@@ -190,9 +211,9 @@ export class SuiteRunner {
     let server: { done: Promise<ExecResult>; guest: LabGuest } | undefined;
     /** The server side's SSH session dropped: its guest may be gone. */
     let serverLost = false;
-    const tracer = this.o.traced?.(suite) ? new GuestTrace(client.ssh, `/suites/${suite.name}`, resultName) : undefined;
+    const traced = this.o.traced?.(suite) ?? false;
+    const traceNotes = traced ? await this.traceBefore(client) : [];
     try {
-      if (tracer) await tracer.start();
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
         server = await this.startServer(suite, seconds, resultName);
@@ -222,7 +243,7 @@ export class SuiteRunner {
       result.errors.push(err.message);
     }
     await pending;
-    if (tracer && client.vm.running) result.trace = await this.saveTrace(tracer, resultName);
+    if (traced && client.vm.running && this.tracer) result.trace = await this.saveTrace(this.tracer, resultName, traceNotes);
     const tap = parser.finish();
     result.tests = tap.tests;
     result.errors.push(...tap.errors);
