@@ -10,7 +10,11 @@
  *     socket's tcp_v4_connect;
  *   - a send to guest 2 goes the module's sendmsg -> tcp_sendmsg ->
  *     e1000_xmit_frame here, and guest 2's e1000 receives;
- *   - a plain AF_INET socket never enters the module.
+ *   - a plain AF_INET socket never enters the module;
+ *   - the handlers the other suites reach only in passing, each by the
+ *     call that dispatches to it: connect(AF_UNSPEC) -> proto.disconnect,
+ *     SO_RCVLOWAT -> proto_ops.set_rcvlowat, SO_BINDTODEVICE ->
+ *     proto.rehash, the handshakes_refused parameter -> its get.
  * The module's functions are found by the table slot they fill (the
  * harness reads newtcp.ko's relocations and the kernel's BTF), not by name.
  */
@@ -34,6 +38,10 @@ static const char *no_tracer;
 #define T_CONNECT	"connect() passes the module's connect and the inner tcp_v4_connect"
 #define T_SEND		"a send to guest 2 crosses e1000 transmit here and e1000 receive there"
 #define T_PLAIN		"a plain AF_INET socket never enters the module"
+#define T_UNSPEC	"connect(AF_UNSPEC) reaches the module's proto.disconnect"
+#define T_LOWAT		"SO_RCVLOWAT on a stream socket reaches proto_ops.set_rcvlowat"
+#define T_BINDDEV	"SO_BINDTODEVICE reaches the module's proto.rehash"
+#define T_PARAM		"reading handshakes_refused reaches the parameter's get"
 
 static int snapshot_or_fail(void)
 {
@@ -105,6 +113,75 @@ static int t_plain(void)
 	      "the plain connect was not traced");
 	n = tracer_module_calls(T_PLAIN, first, sizeof(first));
 	CHECK(n == 0, "a plain AF_INET socket called %lld module functions (first: %s)", n, first);
+	return 0;
+}
+
+/* Whether this test called @fn (found by @role); prints the test's calls when not. */
+static int reached(const char *test, const char *role, const char *fallback)
+{
+	const char *fn = tracer_role(role, fallback);
+
+	if (snapshot_or_fail())
+		return 0;
+	if (tracer_calls(fn, test) >= 1)
+		return 1;
+	tap_diag("%s (%s) was not called by this test", fn, role);
+	tracer_dump(test);
+	return 0;
+}
+
+static int t_unspec(void)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	int cli = -1, srv = -1;
+
+	if (no_tracer)
+		SKIP_TEST("%s", no_tracer);
+	CHECK(!ntcp_pair(SOCK_STREAM, &cli, &srv), "pair over loopback");
+	CHECK(!connect(cli, &unspec, sizeof(unspec)), "connect(AF_UNSPEC)");
+	close(cli);
+	close(srv);
+	CHECK(reached(T_UNSPEC, "proto.disconnect", "newtcp_disconnect"), "proto.disconnect");
+	return 0;
+}
+
+static int t_lowat(void)
+{
+	int fd = socket(ntcp_family, SOCK_STREAM, 0), v = 64;
+
+	if (no_tracer)
+		SKIP_TEST("%s", no_tracer);
+	CHECK(fd >= 0, "socket");
+	CHECK(!setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)), "SO_RCVLOWAT");
+	close(fd);
+	CHECK(reached(T_LOWAT, "proto_ops.set_rcvlowat", "newtcp_set_rcvlowat"), "set_rcvlowat");
+	return 0;
+}
+
+static int t_binddev(void)
+{
+	int fd = socket(ntcp_family, SOCK_STREAM, 0);
+
+	if (no_tracer)
+		SKIP_TEST("%s", no_tracer);
+	CHECK(fd >= 0, "socket");
+	CHECK(!setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3), "SO_BINDTODEVICE lo");
+	close(fd);
+	CHECK(reached(T_BINDDEV, "proto.rehash", "newtcp_rehash"), "rehash");
+	return 0;
+}
+
+static int t_param(void)
+{
+	char buf[64];
+	FILE *f;
+
+	if (no_tracer)
+		SKIP_TEST("%s", no_tracer);
+	f = fopen("/sys/module/newtcp/parameters/handshakes_refused", "r");
+	CHECK(f && fgets(buf, sizeof(buf), f), "read handshakes_refused");
+	fclose(f);
+	CHECK(reached(T_PARAM, "kernel_param_ops.get", "newtcp_refused_get"), "the parameter's get");
 	return 0;
 }
 
@@ -182,6 +259,10 @@ int main(int argc, char **argv)
 		{ T_CONNECT, t_connect, 30 },
 		{ T_PLAIN, t_plain, 30 },
 		{ T_SEND, t_send, 60 },
+		{ T_UNSPEC, t_unspec, 30 },
+		{ T_LOWAT, t_lowat, 30 },
+		{ T_BINDDEV, t_binddev, 30 },
+		{ T_PARAM, t_param, 30 },
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -81,6 +81,7 @@ export function matrixTable(runs: RunResult[]): string[] {
       const failed = s.tests.filter((t) => t.status === 'fail').map((t) => t.name);
       out.push(`${r.target}/${s.name}: ${[...s.errors, ...failed.map((n) => `not ok: ${n}`)].slice(0, 4).join('; ')}`);
     }
+    if (r.coverage) out.push(...coverageLines(r.coverage).map((l) => `${r.target}: coverage: ${printable(l)}`));
   }
   return out;
 }

@@ -10,8 +10,8 @@ export interface StructLayout {
   members: Map<number, string>;
 }
 
-/** The kernel structures whose members are socket handlers. */
-export const HANDLER_STRUCTS = ['proto_ops', 'proto', 'net_proto_family'] as const;
+/** The kernel structures whose members are the module's handlers (socket layer, /proc, netns, parameters). */
+export const HANDLER_STRUCTS = ['proto_ops', 'proto', 'net_proto_family', 'seq_operations', 'pernet_operations', 'kernel_param_ops'] as const;
 
 /** Parses bpftool's raw dump, keeping the named structs (first definition of each). */
 export function parseBtfRaw(text: string, wanted: readonly string[]): Map<string, StructLayout> {
