@@ -31,10 +31,24 @@ const BTF_RAW = `[1] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED
 	'owner' type_id=3 bits_offset=64
 	'release' type_id=4 bits_offset=128
 	'bind' type_id=4 bits_offset=192
+[3] PTR '(anon)' type_id=0
+[4] PTR '(anon)' type_id=7
 [5] STRUCT 'proto' size=2048 vlen=1
 	'close' type_id=4 bits_offset=0
 [6] STRUCT 'unrelated' size=8 vlen=1
 	'fn' type_id=4 bits_offset=0
+[7] FUNC_PROTO '(anon)' ret_type_id=1 vlen=1
+	'(anon)' type_id=1
+[8] STRUCT 'kernel_param_ops' size=32 vlen=4
+	'flags' type_id=1 bits_offset=0
+	'set' type_id=4 bits_offset=64
+	'get' type_id=4 bits_offset=128
+	'free' type_id=4 bits_offset=192
+[9] STRUCT 'seq_operations' size=32 vlen=4
+	'start' type_id=4 bits_offset=0
+	'stop' type_id=4 bits_offset=64
+	'next' type_id=4 bits_offset=128
+	'show' type_id=4 bits_offset=192
 `;
 
 function fixtureObject(): Buffer {
@@ -50,6 +64,17 @@ t.test('BTF raw dump: struct sizes and members by byte offset', async (t) => {
   t.equal(s.get('proto_ops')?.size, 32);
   t.equal(s.get('proto_ops')?.members.get(16), 'release');
   t.equal(s.get('proto_ops')?.members.get(24), 'bind');
+  t.same([...(s.get('proto_ops')?.functionPointers ?? [])].sort(), [16, 24]);
+});
+
+t.test('structs of one size are told apart by where their function pointers are', async (t) => {
+  const layouts = parseBtfRaw(BTF_RAW, ['proto_ops', 'kernel_param_ops', 'seq_operations']);
+  const mod = moduleFunctions(fixtureObject(), 'm.o', layouts);
+  // my_ops (32 bytes, slots at 16 and 24) fits all three: no type is guessed.
+  t.equal(mod.tables.find((x) => x.object === 'my_ops')?.type, undefined);
+  // Without seq_operations, a slot at 16 and 24 is still proto_ops or kernel_param_ops: none.
+  const two = moduleFunctions(fixtureObject(), 'm.o', parseBtfRaw(BTF_RAW, ['proto_ops', 'kernel_param_ops']));
+  t.equal(two.tables.find((x) => x.object === 'my_ops')?.type, undefined);
 });
 
 t.test('module ELF: tables by relocation, typed and named by the BTF layout', async (t) => {

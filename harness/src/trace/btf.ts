@@ -8,6 +8,8 @@ export interface StructLayout {
   size: number;
   /** Member name by byte offset (function pointers are whole bytes). */
   members: Map<number, string>;
+  /** Offsets of the members that are function pointers. */
+  functionPointers: Set<number>;
 }
 
 /** The kernel structures whose members are the module's handlers (socket layer, /proc, netns, parameters). */
@@ -16,22 +18,37 @@ export const HANDLER_STRUCTS = ['proto_ops', 'proto', 'net_proto_family', 'seq_o
 /** Parses bpftool's raw dump, keeping the named structs (first definition of each). */
 export function parseBtfRaw(text: string, wanted: readonly string[]): Map<string, StructLayout> {
   const found = new Map<string, StructLayout>();
+  const ptrTo = new Map<number, number>();
+  const funcProtos = new Set<number>();
+  const memberTypes = new Map<StructLayout, Map<number, number>>();
   let current: StructLayout | undefined;
   for (const line of text.split('\n')) {
-    const head = /^\[\d+\] (\w+) '([^']*)'(?: size=(\d+))?/.exec(line);
+    const head = /^\[(\d+)\] (\w+) '([^']*)'(?: size=(\d+))?(?: type_id=(\d+))?/.exec(line);
     if (head) {
       current = undefined;
-      const [, kind, name, size] = head;
+      const [, id, kind, name, size, typeId] = head;
+      if (kind === 'PTR' && typeId !== undefined) ptrTo.set(Number(id), Number(typeId));
+      if (kind === 'FUNC_PROTO') funcProtos.add(Number(id));
       if (kind === 'STRUCT' && name && wanted.includes(name) && !found.has(name) && size !== undefined) {
-        current = { name, size: Number(size), members: new Map() };
+        current = { name, size: Number(size), members: new Map(), functionPointers: new Set() };
         found.set(name, current);
+        memberTypes.set(current, new Map());
       }
       continue;
     }
-    const member = current && /^\s+'([^']*)' type_id=\d+ bits_offset=(\d+)/.exec(line);
+    const member = current && /^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(line);
     if (current && member?.[1] !== undefined) {
-      const bits = Number(member[2]);
-      if (bits % 8 === 0) current.members.set(bits / 8, member[1]);
+      const bits = Number(member[3]);
+      if (bits % 8 === 0) {
+        current.members.set(bits / 8, member[1]);
+        memberTypes.get(current)?.set(bits / 8, Number(member[2]));
+      }
+    }
+  }
+  for (const [layout, types] of memberTypes) {
+    for (const [offset, type] of types) {
+      const target = ptrTo.get(type);
+      if (target !== undefined && funcProtos.has(target)) layout.functionPointers.add(offset);
     }
   }
   return found;

@@ -47,7 +47,12 @@ export function moduleFunctions(buf: Buffer, where: string, structs: Map<string,
     if (/^\.(init|exit)\.text/.test(section)) initExit.add(sym.name);
     else if (section.startsWith('.text')) functions.add(sym.name);
   }
-  const bySize = new Map([...structs.values()].map((s) => [s.size, s]));
+  // Structs of one size (seq_operations and kernel_param_ops are both 32 bytes) are told apart
+  // by where their function pointers are: every slot of the table must be one.
+  const layoutFor = (size: number, offsets: number[]): StructLayout | undefined => {
+    const fits = [...structs.values()].filter((s) => s.size === size && offsets.every((o) => s.functionPointers.has(o)));
+    return fits.length === 1 ? fits[0] : undefined;
+  };
   const target = (sym: ElfSymbol | undefined, addend: number): string | undefined => {
     if (!sym) return undefined;
     if (sym.type === STT_FUNC) return addend === 0 ? sym.name : undefined;
@@ -60,19 +65,18 @@ export function moduleFunctions(buf: Buffer, where: string, structs: Map<string,
   for (const obj of objects) {
     let relocs = relocsBySection.get(obj.section);
     if (!relocs) relocsBySection.set(obj.section, (relocs = elf.relocations(obj.section)));
-    const layout = bySize.get(obj.size);
-    const slots: TableSlot[] = [];
+    let slots: TableSlot[] = [];
     for (const r of relocs) {
       if (r.type !== R_X86_64_64 || r.offset < obj.value || r.offset >= obj.value + obj.size) continue;
       const fn = target(elf.symbols[r.symbol], r.addend);
       // Init and exit code never runs while the suites do: not a handler to reach.
       if (!fn || initExit.has(fn)) continue;
-      const offset = r.offset - obj.value;
-      const member = layout?.members.get(offset);
-      slots.push(member ? { offset, member, function: fn } : { offset, function: fn });
+      slots.push({ offset: r.offset - obj.value, function: fn });
     }
     if (!slots.length) continue;
     slots.sort((a, b) => a.offset - b.offset);
+    const layout = layoutFor(obj.size, slots.map((s) => s.offset));
+    if (layout) slots = slots.map((s) => { const member = layout.members.get(s.offset); return member ? { offset: s.offset, member, function: s.function } : s; });
     tables.push(layout ? { object: obj.name, type: layout.name, slots } : { object: obj.name, slots });
   }
   tables.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
