@@ -97,6 +97,7 @@ t.test('module ELF: tables by relocation, typed and named by the BTF layout', as
   // The guest's list names each function's role.
   t.match(functionList(mod), /^module my_release proto_ops\.release$/m);
   t.match(functionList(mod), /^module my_helper$/m);
+  t.match(functionList(bare), /^module my_release$/m);
   t.match(functionList(mod), /^tcp tcp_v4_connect$/m);
   t.match(functionList(mod), /^e1000 e1000_xmit_frame$/m);
 });

@@ -116,10 +116,12 @@ int BPF_KPROBE(on_enter)
 	/* An int3 (or ftrace) kprobe reports the probed address + 1. */
 	__u64 ip = PT_REGS_IP(ctx) - 1, id = bpf_get_current_pid_tgid();
 	struct shadow_stack *st, zero = {};
-	__u32 tgid = id >> 32, tid = (__u32)id, idx, d, *test;
+	__u32 tgid = id >> 32, tid = (__u32)id, idx, d, *test, entry_only;
 
 	if (func_index(ip, &idx))
 		return 0;
+	entry_only = idx & TRACE_ENTRY_ONLY;
+	idx &= ~TRACE_ENTRY_ONLY;
 	test = bpf_map_lookup_elem(&tracked, &tgid);
 	if (!test) {
 		__u64 *n = bpf_map_lookup_elem(&other_calls, &idx);
@@ -136,6 +138,11 @@ int BPF_KPROBE(on_enter)
 			return 0;
 	}
 	d = st->depth;
+	/* A helper is counted and placed in the chain; it opens no call of its own. */
+	if (entry_only) {
+		emit(TRACE_ENTER, idx, id, *test, d, bpf_ktime_get_ns());
+		return 0;
+	}
 	if (d >= TRACE_MAX_DEPTH) {
 		stat_inc(STAT_DEPTH_OVERFLOW);
 		emit(TRACE_ENTER, idx, id, *test, d, bpf_ktime_get_ns());
@@ -196,7 +203,7 @@ int BPF_KRETPROBE(on_return_ip)
 	/* Not every kernel gives a kretprobe its probe address: then the top. */
 	if (func_index(bpf_get_func_ip(ctx), &idx))
 		return on_return(~0U);
-	return on_return(idx);
+	return on_return(idx & ~TRACE_ENTRY_ONLY);
 }
 
 /* Older kernels: the innermost open call is the one returning. */

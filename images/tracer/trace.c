@@ -42,6 +42,7 @@ struct func {
 	int attached;
 	char error[160];
 	int is_module;
+	int entry_only;		/* kind "module-helper": no kretprobe, no latency */
 	/* kallsyms addresses: more than one when static functions share the name. */
 	unsigned long long addr[4];
 	unsigned int naddr;
@@ -123,7 +124,8 @@ static void read_funcs(const char *path)
 		memset(&funcs[nfuncs], 0, sizeof(*funcs));
 		snprintf(funcs[nfuncs].name, sizeof(funcs->name), "%s", name);
 		snprintf(funcs[nfuncs].kind, sizeof(funcs->kind), "%s", kind);
-		funcs[nfuncs].is_module = !strcmp(kind, "module");
+		funcs[nfuncs].is_module = !strncmp(kind, "module", 6);
+		funcs[nfuncs].entry_only = !strcmp(kind, "module-helper");
 		nfuncs++;
 	}
 	fclose(f);
@@ -149,13 +151,15 @@ static void map_addresses(int map_fd)
 		for (i = 0; i < nfuncs; i++) {
 			unsigned long long key;
 
+			__u32 val = i | (funcs[i].entry_only ? TRACE_ENTRY_ONLY : 0);
+
 			if (strcmp(funcs[i].name, name))
 				continue;
 			/* kprobes sit after an endbr64 where the kernel has IBT. */
 			key = addr;
-			bpf_map_update_elem(map_fd, &key, &i, BPF_ANY);
+			bpf_map_update_elem(map_fd, &key, &val, BPF_ANY);
 			key = addr + 4;
-			bpf_map_update_elem(map_fd, &key, &i, BPF_ANY);
+			bpf_map_update_elem(map_fd, &key, &val, BPF_ANY);
 			if (funcs[i].naddr < 4)
 				funcs[i].addr[funcs[i].naddr++] = addr;
 			found[i]++;
@@ -306,7 +310,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		o = open_chain(e->tid, 1);
 		if (!o)
 			return 0;
-		if (e->depth <= 1 || o->test != e->test) {
+		/* A helper outside any open call starts no chain. */
+		if (funcs[e->func].entry_only && !e->depth)
+			return 0;
+		if ((e->depth <= 1 && !funcs[e->func].entry_only) || o->test != e->test) {
 			o->c.len = 0;
 			o->c.truncated = 0;
 			o->has_module = 0;
@@ -634,7 +641,7 @@ int main(int argc, char **argv)
 				snprintf(funcs[i].error, sizeof(funcs->error), "kprobe: %s", strerror(errno));
 				continue;
 			}
-			if (!bpf_program__attach_kprobe(ret_prog, true, funcs[i].name)) {
+			if (!funcs[i].entry_only && !bpf_program__attach_kprobe(ret_prog, true, funcs[i].name)) {
 				snprintf(funcs[i].error, sizeof(funcs->error), "kretprobe: %s", strerror(errno));
 				continue;
 			}
@@ -645,7 +652,7 @@ int main(int argc, char **argv)
 				LIBBPF_OPTS(bpf_kprobe_opts, kro, .offset = funcs[i].addr[a], .retprobe = true);
 
 				if (!bpf_program__attach_kprobe_opts(skel->progs.on_enter, NULL, &ko) ||
-				    !bpf_program__attach_kprobe_opts(ret_prog, NULL, &kro))
+				    (!funcs[i].entry_only && !bpf_program__attach_kprobe_opts(ret_prog, NULL, &kro)))
 					snprintf(funcs[i].error, sizeof(funcs->error),
 						 "%u definitions; by address: %s", funcs[i].naddr, strerror(errno));
 			}

@@ -8,6 +8,8 @@
 /* Traced calls nested in one thread that the shadow stack keeps. */
 #define TRACE_MAX_DEPTH		16
 #define TRACE_NAME_LEN		96
+/* In the funcs map's value: a helper, watched at entry only (no kretprobe, no stack entry). */
+#define TRACE_ENTRY_ONLY	(1U << 31)
 
 enum trace_event_kind {
 	TRACE_ENTER = 1,

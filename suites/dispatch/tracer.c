@@ -227,7 +227,7 @@ static int is_module_func(const char *func)
 	int found = 0;
 
 	while (f && !found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%15s %127s", kind, name) == 2 && !strcmp(kind, "module") &&
+		found = sscanf(line, "%15s %127s", kind, name) == 2 && !strncmp(kind, "module", 6) &&
 			!strcmp(name, func);
 	if (f)
 		fclose(f);
@@ -328,7 +328,7 @@ const char *tracer_role(const char *role, const char *fallback)
 	FILE *f = fopen(TRACER_FUNCS, "r");
 
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%15s %127s", kind, name) != 2 || strcmp(kind, "module"))
+		if (sscanf(line, "%15s %127s", kind, name) != 2 || strncmp(kind, "module", 6))
 			continue;
 		strtok_r(line, " \n", &save);
 		strtok_r(NULL, " \n", &save);

@@ -15,7 +15,8 @@ export const GUEST_TRACER = '/sbin/sockvm-trace';
 const SAFE_NAME = /^[A-Za-z_][\w.]*$/;
 
 /**
- * One line per function: "<kind> <name> [<type>.<member>]...", the roles being the table slots
+ * One line per function: "<kind> <name> [<type>.<member>]..." (kind module, module-helper,
+ * socket, tcp or e1000), the roles being the table slots
  * (from the kernel's BTF) the function fills; the dispatch suite finds the module's create,
  * connect and sendmsg by them. The tool itself reads the first two words.
  */
@@ -31,7 +32,12 @@ export function functionList(mod: ModuleFunctions): string {
     }
   }
   const lines = ['# sockvm-trace function list: <kind> <name> [<struct>.<member> it fills]...'];
-  for (const name of mod.functions) if (SAFE_NAME.test(name)) lines.push(['module', name, ...[...(roles.get(name) ?? [])].sort()].join(' '));
+  // A function in no table is a helper: counted and placed in chains, but watched at entry
+  // only (a kretprobe per call of the hottest helpers doubled the cost of tracing).
+  const inTable = new Set(mod.tables.flatMap((t) => t.slots.map((s) => s.function)));
+  for (const name of mod.functions) {
+    if (SAFE_NAME.test(name)) lines.push([inTable.has(name) ? 'module' : 'module-helper', name, ...[...(roles.get(name) ?? [])].sort()].join(' '));
+  }
   for (const name of SOCKET_LAYER) lines.push(`socket ${name}`);
   for (const name of INNER_TCP) lines.push(`tcp ${name}`);
   for (const name of E1000) lines.push(`e1000 ${name}`);
