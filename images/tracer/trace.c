@@ -35,6 +35,7 @@
 #define MAX_TESTS	4096
 #define HIST_BUCKETS	40	/* log2 of nanoseconds */
 #define THREADS		4096	/* open chains at once (hash slots) */
+#define MODULE_NAME	"newtcp"	/* kind "module*" functions are this module's */
 
 struct func {
 	char name[128];
@@ -144,16 +145,20 @@ static void map_addresses(int map_fd)
 	if (!f || !found)
 		die("/proc/kallsyms: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+		char mod[64] = "";
+		int in_module;
+
+		if (sscanf(line, "%llx %c %255s [%63[^]]", &addr, &type, name, mod) < 3)
 			continue;
 		if (type != 't' && type != 'T')
 			continue;
+		/* The kernel may have a function of the same name (lock_sock on 6.1-patched). */
+		in_module = !strcmp(mod, MODULE_NAME);
 		for (i = 0; i < nfuncs; i++) {
+			__u32 val = i | (funcs[i].entry_only ? TRACE_ENTRY_ONLY : 0);
 			unsigned long long key;
 
-			__u32 val = i | (funcs[i].entry_only ? TRACE_ENTRY_ONLY : 0);
-
-			if (strcmp(funcs[i].name, name))
+			if (strcmp(funcs[i].name, name) || funcs[i].is_module != in_module)
 				continue;
 			/* kprobes sit after an endbr64 where the kernel has IBT. */
 			key = addr;
@@ -636,7 +641,8 @@ int main(int argc, char **argv)
 
 		if (funcs[i].error[0])
 			continue;
-		if (funcs[i].naddr == 1) {
+		/* The module's own functions go by address: a name may be the kernel's too. */
+		if (funcs[i].naddr == 1 && !funcs[i].is_module) {
 			if (!bpf_program__attach_kprobe(skel->progs.on_enter, false, funcs[i].name)) {
 				snprintf(funcs[i].error, sizeof(funcs->error), "kprobe: %s", strerror(errno));
 				continue;
@@ -646,7 +652,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 		} else {
-			/* A name the kernel finds ambiguous: each definition by address, counted together. */
+			/* Each definition by address (two static functions of one name: counted together). */
 			for (a = 0; a < funcs[i].naddr && !funcs[i].error[0]; a++) {
 				LIBBPF_OPTS(bpf_kprobe_opts, ko, .offset = funcs[i].addr[a]);
 				LIBBPF_OPTS(bpf_kprobe_opts, kro, .offset = funcs[i].addr[a], .retprobe = true);
@@ -654,7 +660,7 @@ int main(int argc, char **argv)
 				if (!bpf_program__attach_kprobe_opts(skel->progs.on_enter, NULL, &ko) ||
 				    (!funcs[i].entry_only && !bpf_program__attach_kprobe_opts(ret_prog, NULL, &kro)))
 					snprintf(funcs[i].error, sizeof(funcs->error),
-						 "%u definitions; by address: %s", funcs[i].naddr, strerror(errno));
+						 "by address (%u definitions): %s", funcs[i].naddr, strerror(errno));
 			}
 			if (funcs[i].error[0])
 				continue;
