@@ -5,15 +5,15 @@ import { roundName, selectSuites, type SuiteSpec } from '../src/suites/select.js
 t.test('manifest defaults and values', async (t) => {
   t.same(parseManifest('{"bpf": ["tcfault.bpf.o"]}', 'x').bpf, ['tcfault.bpf.o']);
   t.throws(() => parseManifest('{"bpf": ["../x.o"]}', 'x/suite.json'), /"bpf" must be a list of BPF object file names/);
-  t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false });
+  t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
   t.same(parseManifest('{"modules": ["sch_netem"], "tools": ["tc"]}', 'x').modules, ['sch_netem']);
-  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), { guests: 2, timeoutSec: 90, needsRoot: false, tags: ['wire', 'smoke'], modules: [], tools: [], bpf: [], killsPeer: false });
+  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), { guests: 2, timeoutSec: 90, needsRoot: false, tags: ['wire', 'smoke'], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
 });
 
 t.test('manifest errors name the file, the key and the fix', async (t) => {
   t.throws(() => parseManifest('{"guests": 3}', 'suites/wire/suite.json'), /suites\/wire\/suite\.json: "guests" must be 1 or 2, not 3/);
   t.throws(() => parseManifest('{"timeout": "1m"}', 'f'), /"timeout" must be a whole number of seconds/);
-  t.throws(() => parseManifest('{"tag": ["x"]}', 'f'), /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer\)/);
+  t.throws(() => parseManifest('{"tag": ["x"]}', 'f'), /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace\)/);
   t.throws(() => parseManifest('{"tags": "smoke"}', 'f'), /"tags" must be a list/);
   t.throws(() => parseManifest('[1]', 'f'), /expected a JSON object/);
   t.throws(() => parseManifest('{', 'f'), /not valid JSON/);
@@ -21,7 +21,7 @@ t.test('manifest errors name the file, the key and the fix', async (t) => {
   t.equal(parseManifest('{"guests": 2, "killsPeer": true}', 'f').killsPeer, true);
 });
 
-const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: `/b/${name}`, manifest: { guests: 1, needsRoot: true, tags, modules: [], tools: [], bpf: [], killsPeer: false } });
+const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: `/b/${name}`, manifest: { guests: 1, needsRoot: true, tags, modules: [], tools: [], bpf: [], killsPeer: false, trace: false } });
 const all = [spec('stream', ['smoke']), spec('create', ['smoke']), spec('wire', ['wire'])];
 
 t.test('selection: all by name, named in order given, by tag', async (t) => {

@@ -688,6 +688,7 @@ int run_test(const char *name, int (*fn)(void), int timeout_s)
 			close(real_stdout);
 		real_stdout = -1;
 		in_test_child = 1;
+		sockvm_test_begin(name);
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		fflush(stdout);
 		exit(fn());

@@ -34,6 +34,23 @@ int tap_next(void);
  */
 void tap_running(const char *fmt, ...) TAP_PRINTF(1, 2);
 
+/*
+ * Marks the start of test `name` in the calling process for sockvm-trace,
+ * which puts a uprobe on sockvm_trace_begin() (called with a copy): the process and everything it forks
+ * from here on belong to that test.  Costs a call without the tracer.
+ */
+void sockvm_test_begin(const char *name);
+
+/*
+ * Marks the end of test `name` in the calling process (tap_ok() and its
+ * kin call it with the description): the calls this process made since
+ * its last mark belong to that test.  For suites whose checks run in the
+ * suite's own process, where no test was begun.
+ */
+void sockvm_test_end(const char *name);
+void sockvm_trace_begin(const char *name);
+void sockvm_trace_end(const char *name);
+
 /* "# ..." diagnostic line. */
 void tap_diag(const char *fmt, ...) TAP_PRINTF(1, 2);
 

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
+import { buildTracer } from '../build/tracer.js';
 import { SEED_MAX, type RunPlan } from '../config/run-options.js';
 import type { Target } from '../config/targets.js';
 import type { EventBus, Phase } from '../events.js';
@@ -23,6 +24,11 @@ import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
 import { MGMT_MAC, QEMU } from '../vm/boot.js';
 import { Lab } from '../vm/lab.js';
+import { handlerStructs } from '../trace/btf.js';
+import { computeCoverage } from '../trace/coverage.js';
+import { functionList } from '../trace/func-list.js';
+import { readModuleFunctions, type ModuleFunctions } from '../trace/ko-tables.js';
+import type { TraceFile } from '../trace/trace-file.js';
 
 /** A kernel build's progress as one short line (the spinner's text). */
 function progressLine(p: BuildProgress): string {
@@ -93,6 +99,15 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }) }), (m) => (m.cached ? 'cached' : undefined));
 
     const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
+    const traced = (suite: SuiteSpec): boolean => plan.trace || target.trace === true || suite.manifest.trace;
+    const tracing = selected.some(traced);
+    // The tracer and its function list go into every image (the dispatch suite runs the tool
+    // itself); without clang or libbpf only tracing is lost, never the run.
+    const tracer = await buildTracer(cache, buildLog).catch((err: unknown) => {
+      bus.emit({ type: 'notice', message: `sockvm-trace not built (${errorMessage(err).split('\n')[0]}); tracing and the dispatch suite are unavailable (scripts/setup installs clang, bpftool, libbpf-dev)` });
+      return undefined;
+    });
+    let moduleFns: ModuleFunctions | undefined;
 
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
       const keys = await makeRunKeys(join(dir, 'guest'));
@@ -107,6 +122,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
         tools: await resolveTools(selected),
+        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache)))) } } : {}),
         suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
@@ -134,7 +150,15 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
     run.boot = { ...timings, kernelFormat, guests: labSize };
 
-    const runner = new SuiteRunner(lab, bus, { defaultTimeoutMs: plan.suiteTimeoutMs, overrideTimeout: plan.suiteTimeoutOverride ?? false, resultsDir: dir, seed: run.seed, testFilter: plan.testFilter });
+    const traces: { suite: string; trace: TraceFile }[] = [];
+    const runner = new SuiteRunner(lab, bus, {
+      defaultTimeoutMs: plan.suiteTimeoutMs,
+      overrideTimeout: plan.suiteTimeoutOverride ?? false,
+      resultsDir: dir,
+      seed: run.seed,
+      testFilter: plan.testFilter,
+      ...(tracer && moduleFns ? { traced, tracedSuites: [...new Set(selected.filter(traced).map((s) => s.name))], onTrace: (suite: string, trace: TraceFile) => void traces.push({ suite, trace }) } : {}),
+    });
     await phase('suites', async () => {
       run.guest = {};
       await runner.prepareGuests(run.guest);
@@ -166,6 +190,13 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       // While the module is loaded, so its frames in a leak's backtrace have names.
       const leaks = await runner.leakReports();
       if (leaks) run.guest.kmemleak = leaks;
+      if (tracing && moduleFns) {
+        run.coverage = computeCoverage(moduleFns, traces);
+        // The floor holds for the target's whole selection; a run of chosen suites reports only.
+        const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+        if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
+        else if (target.coverageFloor !== undefined) bus.emit({ type: 'notice', message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)` });
+      } else if (tracing) bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
       const unloadFindings = await runner.unloadModules(run.guest);
       if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
       await saveDmesg(dir, lab);
@@ -222,6 +253,20 @@ function pinnedCommand(run: RunResult): string {
   if (run.accelerator && !/ --accel\b/.test(command)) command += ` --accel ${run.accelerator}`;
   if (run.seed !== undefined && !/ --seed\b/.test(command)) command += ` --seed ${run.seed}`;
   return command;
+}
+
+/**
+ * The kernel's proto_ops/proto/net_proto_family layouts for member names: from the vmlinux's
+ * .BTF (the kbuild tree's, else the one unpacked from the image); none when it has no BTF.
+ */
+async function tableLayouts(buildDir: string, image: string, cache: string): Promise<Awaited<ReturnType<typeof handlerStructs>>> {
+  const fromTree = join(buildDir, 'vmlinux');
+  if (await exists(fromTree)) {
+    const layouts = await handlerStructs(fromTree);
+    if (layouts.size) return layouts;
+  }
+  const boot = await bootableKernel(image, cache);
+  return boot.pvh ? handlerStructs(boot.path) : new Map();
 }
 
 /** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt. */

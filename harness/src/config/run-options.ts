@@ -42,6 +42,8 @@ export interface RunPlan {
   /** Guest CPUs; undefined: the target's tcgCpus under TCG, else 2. */
   cpus?: number;
   verbose: boolean;
+  /** --trace: run every suite under the guest's BPF tracer and report handler coverage. */
+  trace: boolean;
 }
 
 export const RUN_USAGE = `Usage: sockvm run [options]
@@ -76,6 +78,12 @@ Run:
                            (without --repeat: up to 100 rounds)
   --seed <n>               seed for every randomised suite (fuzz, differential): 0..4294967295;
                            without it each run picks one, records it and pins it in the rerun line
+  --trace                  run each suite under sockvm-trace (eBPF kprobes on every module
+                           function, the socket layer, inner TCP and e1000): traces in
+                           <target>/trace/<suite>.json, handler coverage per table in
+                           results.json and the summary; a target's "coverageFloor" then
+                           fails the run when fewer handlers were reached (also "trace": true
+                           per target in sockvm.config.json or per suite in suite.json)
   --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
@@ -138,6 +146,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
         test: { type: 'string' },
         repeat: { type: 'string' },
         'until-fail': { type: 'boolean' },
+        trace: { type: 'boolean' },
         seed: { type: 'string' },
         'suites-dir': { type: 'string', multiple: true },
         accel: { type: 'string' },
@@ -184,6 +193,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
     suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
     memoryMiB: guestMemory(v.memory),
     verbose: v.verbose ?? false,
+    trace: v.trace ?? false,
   };
   if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
   if (v.cpus !== undefined) plan.cpus = positiveInt('cpus', v.cpus, 2, 64);

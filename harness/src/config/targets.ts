@@ -36,6 +36,10 @@ export interface Target {
   tcgCpus?: number;
   /** Boot-to-SSH limit in seconds under TCG when --boot-timeout is not given (a KASAN kernel boots in 60–100 s). */
   tcgBootTimeout?: number;
+  /** Run every suite under the BPF tracer, as with --trace. */
+  trace?: boolean;
+  /** With tracing: the run fails when fewer than this percent of the module's handlers were reached. */
+  coverageFloor?: number;
 }
 
 export interface SockvmConfig {
@@ -46,7 +50,7 @@ export interface SockvmConfig {
 
 export const CONFIG_FILE = 'sockvm.config.json';
 
-const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags', 'tcgCpus', 'tcgBootTimeout']);
+const TARGET_KEYS = new Set(['kernel', 'description', 'suites', 'tags', 'tcgCpus', 'tcgBootTimeout', 'trace', 'coverageFloor']);
 
 const SOURCE_KEYS = new Set(['source', 'series', 'config', 'extra', 'make', 'toolchain']);
 const MAKE_KEYS = new Set(['CC', 'HOSTCC', 'CROSS_COMPILE', 'ARCH']);
@@ -146,6 +150,15 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     if (v.tcgBootTimeout !== undefined) {
       if (!Number.isInteger(v.tcgBootTimeout) || (v.tcgBootTimeout as number) < 1 || (v.tcgBootTimeout as number) > 3600) throw new UsageError(`${where}: "tcgBootTimeout" must be a whole number of seconds from 1 to 3600 (e.g. 300)`);
       target.tcgBootTimeout = v.tcgBootTimeout as number;
+    }
+    if (v.trace !== undefined) {
+      if (typeof v.trace !== 'boolean') throw new UsageError(`${where}: "trace" must be true or false`);
+      target.trace = v.trace;
+    }
+    if (v.coverageFloor !== undefined) {
+      const f = v.coverageFloor;
+      if (typeof f !== 'number' || !Number.isFinite(f) || f < 0 || f > 100) throw new UsageError(`${where}: "coverageFloor" must be a percentage from 0 to 100 (e.g. 80)`);
+      target.coverageFloor = f;
     }
     targets.push(target);
   }

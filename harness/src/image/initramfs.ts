@@ -35,6 +35,8 @@ export interface InitramfsInput {
   tools?: string[];
   /** Each suite's binary, and its BPF objects for /suites/<name>.bpf/ (suite.json "bpf"). */
   suites: { name: string; path: string; bpf?: string[] }[];
+  /** sockvm-trace and its function list (/sbin/sockvm-trace, /etc/sockvm/trace.funcs). */
+  tracer?: { binary: string; funcs: string };
   hostKey: Buffer;
   authorizedKey: string;
   settings: GuestSettings;
@@ -142,6 +144,10 @@ export async function buildInitramfs(
   for (const suite of input.suites) {
     await file(`/suites/${suite.name}`, suite.path);
     for (const obj of suite.bpf ?? []) await file(`/suites/${suite.name}.bpf/${basename(obj)}`, obj, 0o644);
+  }
+  if (input.tracer) {
+    await file('/sbin/sockvm-trace', input.tracer.binary);
+    entries.push({ kind: 'file', path: '/etc/sockvm/trace.funcs', data: Buffer.from(input.tracer.funcs), mode: 0o644 });
   }
 
   entries.push({ kind: 'file', path: '/etc/dropbear/host_key', data: input.hostKey, mode: 0o600 });

@@ -1,4 +1,5 @@
 import type { SourceProvenance } from '../kernel/kbuild.js';
+import type { Coverage } from '../trace/coverage.js';
 // The results tree: run → suite → test, with every phase's duration.
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
 
@@ -29,6 +30,8 @@ export interface SuiteResult {
   peerKilled?: string;
   /** What the verdict used besides the suite's TAP (`sockvm parse` re-judges from it and the .tap). */
   evidence?: SuiteEvidence;
+  /** --trace: where this suite's trace went and what the tracer reported. */
+  trace?: SuiteTrace;
 }
 
 /** What a suite's run showed outside its TAP stream. */
@@ -44,6 +47,19 @@ export interface SuiteEvidence {
   harnessErrors: string[];
   /** Kernel log lines (oops, warnings, new taint) raised during the suite. */
   kernelFindings: string[];
+}
+
+export interface SuiteTrace {
+  /** trace/<suite>.json, relative to the target's results directory; absent when none came back. */
+  file?: string;
+  attached?: number;
+  functions?: number;
+  /** Listed functions the tracer could not attach to, with its reason. */
+  unattached?: { function: string; error: string }[];
+  drops?: Record<string, number>;
+  attachMs?: number;
+  /** What went wrong with the tracer (never a suite failure). */
+  notes: string[];
 }
 
 export interface RunResult {
@@ -87,6 +103,10 @@ export interface RunResult {
     kmemleak?: string[];
   };
   suites: SuiteResult[];
+  /** --trace: handler coverage of the module over the traced suites. */
+  coverage?: Coverage;
+  /** The target's coverage floor (percent of handlers) and whether it was met. */
+  coverageFloor?: { percent: number; met: boolean };
 }
 
 export function countTests(run: RunResult): { passed: number; failed: number; skipped: number } {

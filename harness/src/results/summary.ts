@@ -1,6 +1,7 @@
 // The one-screen summary: per suite for a single target, a targets × suites table for a matrix.
 import { join } from 'node:path';
 import type { RunResult } from './model.js';
+import { coverageLines } from '../trace/coverage.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -18,6 +19,17 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     const passed = s.tests.filter((t) => t.status === 'pass').length;
     out.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${secs(s.durationMs)}${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
     for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
+    if (s.trace) {
+      const t = s.trace;
+      const drops = Object.values(t.drops ?? {}).reduce((a, b) => a + b, 0);
+      if (t.file) out.push(`      trace: ${t.attached}/${t.functions} functions attached${t.attachMs !== undefined ? ` (in ${secs(t.attachMs)}, once per boot)` : ''}, ${drops} events dropped → ${t.file}`);
+      for (const n of t.notes.filter((x) => !x.startsWith('tracer attached in')).slice(0, 3)) out.push(`      trace: ${printable(n)}`);
+    }
+  }
+  if (run.coverage) {
+    out.push('  coverage of the module\'s handlers (sockvm-trace):');
+    for (const line of coverageLines(run.coverage)) out.push(`    ${printable(line)}`);
+    if (run.coverageFloor) out.push(`    ${run.coverageFloor.met ? '✓' : '✗'} coverageFloor ${run.coverageFloor.percent}%`);
   }
   out.push(...endOfRunFindings(run, '  '));
   if (run.problem) out.push(`error: ${run.problem}`);
@@ -28,6 +40,9 @@ export function targetSummary(run: RunResult, dir: string): string[] {
   }
   return out;
 }
+
+/** Test names and notes came from the guest: no terminal control characters reach the screen. */
+const printable = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, '?');
 
 /** What the end of the run found outside any suite: rmmod reports, kmemleak's verdict. */
 function endOfRunFindings(run: RunResult, prefix: string): string[] {
@@ -66,6 +81,7 @@ export function matrixTable(runs: RunResult[]): string[] {
       const failed = s.tests.filter((t) => t.status === 'fail').map((t) => t.name);
       out.push(`${r.target}/${s.name}: ${[...s.errors, ...failed.map((n) => `not ok: ${n}`)].slice(0, 4).join('; ')}`);
     }
+    if (r.coverage) out.push(...coverageLines(r.coverage).map((l) => `${r.target}: coverage: ${printable(l)}`));
   }
   return out;
 }

@@ -37,7 +37,8 @@ export interface Verdict {
  * failed: a filter that matches no test, or suites that skipped everything, prove nothing.
  */
 export function judgeTarget(run: RunResult, opts: { testFilter?: string; interruptExit?: number } = {}): Verdict {
-  const failedSuites = run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0);
+  const failedSuites =
+    run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0) + (run.coverageFloor && !run.coverageFloor.met ? 1 : 0);
   const { passed, failed, skipped } = countTests(run);
   let problem: string | undefined;
   if (!run.infraError && !failedSuites && passed + failed === 0) {
@@ -45,6 +46,10 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
     else if (opts.testFilter !== undefined && skipped > 0)
       problem = `no test ran: --test '${opts.testFilter}' matched none of the ${skipped} tests of ${run.suites.map((s) => s.name).join(', ')} (a test matches by its name or <suite>/<name>; see the names in the suites' .tap files)`;
     else problem = `no test ran: ${run.suites.map((s) => s.name).join(', ')} reported ${skipped} skipped and none passed or failed`;
+  }
+  if (!problem && run.coverageFloor && !run.coverageFloor.met && run.coverage) {
+    const c = run.coverage;
+    problem = `handler coverage ${c.handlers.percent}% (${c.handlers.reached}/${c.handlers.total}) is under this target's coverageFloor ${run.coverageFloor.percent}% over ${c.suites.join(', ')}: add tests that reach ${c.unreachedHandlers.slice(0, 5).join(', ')}${c.unreachedHandlers.length > 5 ? ', …' : ''}, or run more suites`;
   }
   const status = run.infraError ? 'error' : failedSuites || problem ? 'fail' : 'pass';
   const exitCode = opts.interruptExit ?? (status === 'error' ? 2 : status === 'fail' ? 1 : 0);

@@ -24,11 +24,13 @@ export interface SuiteManifest {
   description?: string;
   /** A test crashes guest 2 on purpose (a dead peer): its death is no crash, and both guests are rebooted after. */
   killsPeer: boolean;
+  /** Always run under the BPF tracer, as with --trace. */
+  trace: boolean;
 }
 
-const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'bpf', 'description', 'killsPeer']);
+const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'bpf', 'description', 'killsPeer', 'trace']);
 
-const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false });
+const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
 
 export function parseManifest(text: string, where: string): SuiteManifest {
   let raw: unknown;
@@ -81,6 +83,10 @@ export function parseManifest(text: string, where: string): SuiteManifest {
     if (typeof obj.killsPeer !== 'boolean') throw new UsageError(`${where}: "killsPeer" must be true or false`);
     if (obj.killsPeer && m.guests !== 2) throw new UsageError(`${where}: "killsPeer" needs "guests": 2 (the peer is guest 2)`);
     m.killsPeer = obj.killsPeer;
+  }
+  if (obj.trace !== undefined) {
+    if (typeof obj.trace !== 'boolean') throw new UsageError(`${where}: "trace" must be true or false`);
+    m.trace = obj.trace;
   }
   if (obj.description !== undefined) {
     if (typeof obj.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);

@@ -2,7 +2,7 @@
 // runs each suite with a deadline while streaming its TAP, reads new dmesg lines after each,
 // and unloads the module. Two-guest suites run their server side on guest 2 and their client
 // side (whose TAP is the result) on guest 1.
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
 import { kmemleakBaseline, kmemleakReports } from '../guest/kmemleak.js';
@@ -15,6 +15,8 @@ import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
 import type { Lab, LabGuest } from '../vm/lab.js';
 import type { SuiteSpec } from './select.js';
+import { GuestTrace } from '../trace/guest-session.js';
+import type { TraceFile } from '../trace/trace-file.js';
 
 export interface SuiteRunOptions {
   /** A suite's limit when its suite.json names none. */
@@ -26,6 +28,11 @@ export interface SuiteRunOptions {
   seed?: number;
   /** Passed to every suite as SOCKVM_TEST: a glob on test names the TAP library honours. */
   testFilter?: string;
+  /** Whether a suite runs under sockvm-trace (guest 1); its trace goes to onTrace. */
+  traced?: (suite: SuiteSpec) => boolean;
+  /** Every traced suite of the run: the tracer, started once per boot, watches them all. */
+  tracedSuites?: string[];
+  onTrace?: (suite: string, trace: TraceFile) => void;
 }
 
 type GuestFacts = NonNullable<RunResult['guest']>;
@@ -63,6 +70,8 @@ async function answers(guest: Guest): Promise<boolean> {
 export class SuiteRunner {
   /** Guests (by index) whose kernel has kmemleak, baselined before the module loaded. */
   private readonly kmemleak = new Set<number>();
+  /** sockvm-trace in guest 1 for this boot, once a traced suite started it. */
+  private tracer?: GuestTrace;
 
   constructor(
     private readonly lab: Lab,
@@ -72,6 +81,8 @@ export class SuiteRunner {
 
   /** Checks every guest's management e1000, loads newtcp.ko in each; facts are guest 1's. */
   async prepareGuests(facts: GuestFacts): Promise<void> {
+    // Fresh guests: a tracer of the old boot is gone with it.
+    this.tracer = undefined;
     for (const g of this.lab.guests) {
       const f: GuestFacts = {};
       await checkE1000(g.ssh, g.mgmtMac, f);
@@ -105,6 +116,7 @@ export class SuiteRunner {
 
   /** Unloads newtcp.ko everywhere; kernel reports raised by the unload itself are returned. */
   async unloadModules(facts: GuestFacts): Promise<string[]> {
+    await this.tracer?.stop();
     const findings: string[] = [];
     for (const g of this.lab.guests) {
       const before = (await dmesgLines(g.ssh)).length;
@@ -149,6 +161,41 @@ export class SuiteRunner {
     return { done, guest: server };
   }
 
+  /**
+   * Before a traced suite: the boot's tracer started (once), and what it saw since the last
+   * suite dropped (a reset snapshot). Returns notes for the suite.
+   */
+  private async traceBefore(client: LabGuest): Promise<string[]> {
+    if (!this.tracer) {
+      this.tracer = new GuestTrace(client.ssh, (this.o.tracedSuites ?? []).map((name) => `/suites/${name}`));
+      const why = await this.tracer.start();
+      return why ? [why] : [`tracer attached in ${((this.tracer.attachMs ?? 0) / 1000).toFixed(1)} s (once for this boot)`];
+    }
+    if (this.tracer.running) await this.tracer.snapshot();
+    return [];
+  }
+
+  /** Takes the suite's snapshot, writes trace/<suite>.json and summarises it. */
+  private async saveTrace(tracer: GuestTrace, resultName: string, before: string[]): Promise<NonNullable<SuiteResult['trace']>> {
+    const outcome = await tracer.snapshot().catch((err: unknown) => ({ notes: [`tracer: ${err instanceof Error ? err.message : String(err)}`], trace: undefined, json: undefined }));
+    const summary: NonNullable<SuiteResult['trace']> = { notes: [...before, ...outcome.notes] };
+    if (before.length && tracer.attachMs !== undefined) summary.attachMs = tracer.attachMs;
+    const { trace, json } = outcome;
+    if (trace && json) {
+      await mkdir(join(this.o.resultsDir, 'trace'), { recursive: true });
+      summary.file = `trace/${resultName}.json`;
+      await writeFile(join(this.o.resultsDir, summary.file), json);
+      summary.functions = trace.functions.length;
+      summary.attached = trace.functions.filter((f) => f.attached).length;
+      summary.unattached = trace.functions.filter((f) => !f.attached).map((f) => ({ function: f.name, error: f.error ?? 'not attached' }));
+      summary.drops = trace.drops;
+      if (!trace.uprobes.every((u) => u.attached)) summary.notes.push('the test-boundary uprobe did not attach: every call counts as outside tests');
+      this.o.onTrace?.(resultName, trace);
+    }
+    for (const note of summary.notes) if (!note.startsWith('tracer attached in')) this.bus.emit({ type: 'notice', message: `trace ${resultName}: ${note}` });
+    return summary;
+  }
+
   async runSuite(suite: SuiteSpec, resultName = suite.name): Promise<SuiteResult> {
     const started = Date.now();
     this.bus.emit({ type: 'suite-started', suite: resultName });
@@ -166,6 +213,8 @@ export class SuiteRunner {
     let server: { done: Promise<ExecResult>; guest: LabGuest } | undefined;
     /** The server side's SSH session dropped: its guest may be gone. */
     let serverLost = false;
+    const traced = this.o.traced?.(suite) ?? false;
+    const traceNotes = traced ? await this.traceBefore(client) : [];
     try {
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
@@ -196,6 +245,7 @@ export class SuiteRunner {
       result.errors.push(err.message);
     }
     await pending;
+    if (traced && client.vm.running && this.tracer) result.trace = await this.saveTrace(this.tracer, resultName, traceNotes);
     const tap = parser.finish();
     // Errors the harness found while running it (server side, SSH) are evidence for the verdict.
     const evidence: SuiteEvidence = { exitCode: r?.code ?? null, harnessErrors: result.errors.splice(0), kernelFindings: [] };
