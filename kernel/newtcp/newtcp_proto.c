@@ -1917,17 +1917,6 @@ int newtcp_shutdown_session(struct sock *sk, int how)
 	return err;
 }
 
-static void newtcp_shutdown(struct sock *sk, int how)
-{
-	/* how is SHUTDOWN_MASK style here (RCV_SHUTDOWN | SEND_SHUTDOWN). */
-	if (sk->sk_state == TCP_LISTEN || sk->sk_state == TCP_SYN_SENT) {
-		if (sk->sk_state == TCP_SYN_SENT || (how & RCV_SHUTDOWN))
-			newtcp_shutdown_disconnect(sk);
-	} else {
-		newtcp_shutdown_session(sk, how);
-	}
-}
-
 static int newtcp_ioctl_impl(struct sock *sk, int cmd, int *karg)
 {
 	struct newtcp_sock *nsk = newtcp_sk(sk);
@@ -2305,7 +2294,6 @@ struct proto newtcp_prot = {
 	.disconnect		= newtcp_disconnect,
 	.accept			= newtcp_accept,
 	.ioctl			= newtcp_ioctl,
-	.shutdown		= newtcp_shutdown,
 	.setsockopt		= newtcp_setsockopt,
 	.getsockopt		= newtcp_getsockopt,
 	.sendmsg		= newtcp_sendmsg,
