@@ -742,7 +742,7 @@ static void newtcp_connect_work(struct work_struct *work)
 		 */
 		sk->sk_state = TCP_CLOSE;
 		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-		smp_wmb();
+		smp_wmb();	/* state and shutdown before sk_err: see above */
 		WRITE_ONCE(sk->sk_err, -err);
 		sk->sk_error_report(sk);
 	} else {
