@@ -154,3 +154,8 @@ t.test('trace JSON from the guest is checked field by field', async (t) => {
   t.throws(() => parseTraceFile(JSON.stringify({ ...TRACE, tests: [{ ...TRACE.tests[0], calls: { x: -1 } }] })), /tests\[0\]\.calls\.x is not a count/);
   t.throws(() => parseTraceFile('not json'), SyntaxError);
 });
+
+t.test('a module whose tables were not found has 0% handler coverage, not 100%', async (t) => {
+  const cov = computeCoverage({ tables: [], functions: ['f'], initExit: [] }, []);
+  t.same(cov.handlers, { reached: 0, total: 0, percent: 0 });
+});

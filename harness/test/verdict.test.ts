@@ -33,3 +33,9 @@ t.test('the run takes the worst target; no target at all is a failure', async (t
   t.same(judgeRun([{ exitCode: 0 }], { setupError: 'x' }), { status: 'error', exitCode: 2 });
   t.same(judgeRun([{ exitCode: 0 }], { interruptExit: 143 }), { status: 'error', exitCode: 143 });
 });
+
+t.test('a coverage floor that could not be measured is not met, and says why', async (t) => {
+  const v = judgeTarget(run([suite('a', [test('x', 'pass')])], { coverageFloor: { percent: 85, met: false } }));
+  t.equal(v.exitCode, 1);
+  t.match(v.problem, /coverageFloor 85% could not be checked: no coverage was measured/);
+});

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include "tap.h"
 #include "tracer.h"
 
@@ -70,7 +71,13 @@ int tracer_start(const char *kind, const char **why)
 
 	if (access(TRACER_BIN, X_OK) || access(TRACER_FUNCS, R_OK)) {
 		*why = "no " TRACER_BIN " or " TRACER_FUNCS " in the image (the harness could not build sockvm-trace: install clang, bpftool, libbpf-dev)";
-		return -1;
+		return -2;
+	}
+	/* A kernel without the BPF syscall or kprobe events cannot trace. */
+	if ((syscall(__NR_bpf, -1, NULL, 0) < 0 && errno == ENOSYS) ||
+	    access("/sys/bus/event_source/devices/kprobe/type", R_OK)) {
+		*why = "this kernel has no BPF syscall or no kprobe events (CONFIG_BPF_SYSCALL, CONFIG_KPROBE_EVENTS)";
+		return -2;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {

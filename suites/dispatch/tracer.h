@@ -12,8 +12,10 @@
 
 /*
  * Starts the tracer with uprobes on this binary, on the listed functions
- * of @kind (NULL: all); 0 once its probes are attached, -1 with *why set
- * (no tool in the image, it exited, ...).
+ * of @kind (NULL: all); 0 once its probes are attached; -2 with *why set
+ * when tracing cannot be had here (no tool in the image, a kernel without
+ * BPF or kprobes), -1 with *why set when the tool failed (it exited, it
+ * never attached): a failure of the thing under test.
  */
 int tracer_start(const char *kind, const char **why);
 void tracer_stop(void);

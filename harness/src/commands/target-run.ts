@@ -134,7 +134,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       }
       const path = join(dir, 'guest', 'initramfs.cpio.gz');
       await writeFile(path, image.gz, { mode: 0o600 });
-      return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache), keys };
+      return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache, (message) => bus.emit({ type: 'notice', message })), keys };
     });
 
     const accel = await phase('accel-probe', () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log') }), (a) => a.accel);
@@ -163,6 +163,8 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       run.guest = {};
       await runner.prepareGuests(run.guest);
       rounds: for (let round = 1; round <= plan.repeat; round++) {
+        // Round n gets seed + n - 1: a hunt explores, and the pinned rerun line replays every round.
+        if (run.seed !== undefined) runner.roundSeed = (run.seed + round - 1) % (SEED_MAX + 1);
         for (const suite of selected) {
           const name = roundName(suite.name, round, plan.repeat);
           const result = await runner.runSuite(suite, name);
@@ -196,7 +198,12 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
         if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
         else if (target.coverageFloor !== undefined) bus.emit({ type: 'notice', message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)` });
-      } else if (tracing) bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
+      } else if (tracing) {
+        bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
+        // A floor that was asked for and could not be measured is not met.
+        const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+        if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
+      }
       const unloadFindings = await runner.unloadModules(run.guest);
       if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
       await saveDmesg(dir, lab);

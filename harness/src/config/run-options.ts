@@ -77,7 +77,8 @@ Run:
   --until-fail             with --repeat: stop after the first round with a failure
                            (without --repeat: up to 100 rounds)
   --seed <n>               seed for every randomised suite (fuzz, differential): 0..4294967295;
-                           without it each run picks one, records it and pins it in the rerun line
+                           without it each run picks one, records it and pins it in the rerun
+                           line; with --repeat, round n gets seed + n - 1
   --trace                  run each suite under sockvm-trace (eBPF kprobes on every module
                            function, the socket layer, inner TCP and e1000): traces in
                            <target>/trace/<suite>.json, handler coverage per table in

@@ -16,7 +16,7 @@ import { chrootArgv } from '../toolchain/run.js';
 import type { Toolchain } from '../toolchain/toolchain.js';
 import { cancel, cancelledReason, dieWithUs, killGroupOnCancel } from '../util/cancel.js';
 import { InfraError, UsageError } from '../util/errors.js';
-import { exists, hashTree } from '../util/fs.js';
+import { exists, hashTree, removeAside } from '../util/fs.js';
 import { tail } from '../util/run-logged.js';
 import type { KernelArtifact } from './artifact.js';
 import { droppedOptions, explainDropped, extraFragment, parseConfig, readKconfigSymbols, requestedOptions } from './kconfig.js';
@@ -312,8 +312,11 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     const k = await readJson<SourceKernelArtifact>(join(root, key, 'artifact.json'));
     if (!k) return undefined;
     const problem = await sourceEntryProblem(k);
-    if (problem) log(`cache entry ${join(root, key)} is bad (${problem}): building it again`);
-    return problem ? undefined : k;
+    if (!problem) return k;
+    // Out of the way, or the rebuild's rename onto it fails and the fresh build is lost.
+    log(`cache entry ${join(root, key)} is bad (${problem}): building it again`);
+    await removeAside(join(root, key));
+    return undefined;
   };
   if (!o.force) {
     const key = (await readFile(recipeFile, 'utf8').catch(() => '')).trim();

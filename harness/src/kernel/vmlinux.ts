@@ -82,7 +82,7 @@ async function extract(bzImage: Buffer, outPath: string): Promise<Buffer | undef
  * The image QEMU should boot: a cached PVH-capable vmlinux when the bzImage holds one,
  * else the bzImage itself.
  */
-export async function bootableKernel(bzImagePath: string, cacheDir: string): Promise<{ path: string; pvh: boolean }> {
+export async function bootableKernel(bzImagePath: string, cacheDir: string, onReplaced?: (note: string) => void): Promise<{ path: string; pvh: boolean }> {
   const bzImage = await readFile(bzImagePath);
   if (bzImage.readUInt32BE(0) === 0x7f454c46) return { path: bzImagePath, pvh: hasPvhNote(bzImage) };
   const key = createHash('sha256').update(bzImage).digest('hex').slice(0, 24);
@@ -93,6 +93,7 @@ export async function bootableKernel(bzImagePath: string, cacheDir: string): Pro
       await writeFile(join(tmp, 'no-pvh'), '');
     }
   }, async (dir) => ((await exists(join(dir, 'no-pvh'))) ? undefined : checkElf(join(dir, 'vmlinux'), 1 << 20)));
+  if (entry.replaced) onReplaced?.(`vmlinux cache entry ${entry.dir} was bad (${entry.replaced}): extracted again`);
   const vmlinux = join(entry.dir, 'vmlinux');
   try {
     await readFile(join(entry.dir, 'no-pvh'));

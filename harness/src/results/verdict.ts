@@ -47,7 +47,11 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
       problem = `no test ran: --test '${opts.testFilter}' matched none of the ${skipped} tests of ${run.suites.map((s) => s.name).join(', ')} (a test matches by its name or <suite>/<name>; see the names in the suites' .tap files)`;
     else problem = `no test ran: ${run.suites.map((s) => s.name).join(', ')} reported ${skipped} skipped and none passed or failed`;
   }
-  if (!problem && run.coverageFloor && !run.coverageFloor.met && run.coverage) {
+  if (!problem && run.coverageFloor && !run.coverageFloor.met && !run.coverage) {
+    problem = `this target's coverageFloor ${run.coverageFloor.percent}% could not be checked: no coverage was measured (sockvm-trace was not built or the module's handler tables were not found); see the run's notices`;
+  } else if (!problem && run.coverageFloor && !run.coverageFloor.met && run.coverage && run.coverage.handlers.total === 0) {
+    problem = `this target's coverageFloor ${run.coverageFloor.percent}% could not be checked: no handler table was found in newtcp.ko`;
+  } else if (!problem && run.coverageFloor && !run.coverageFloor.met && run.coverage) {
     const c = run.coverage;
     problem = `handler coverage ${c.handlers.percent}% (${c.handlers.reached}/${c.handlers.total}) is under this target's coverageFloor ${run.coverageFloor.percent}% over ${c.suites.join(', ')}: add tests that reach ${c.unreachedHandlers.slice(0, 5).join(', ')}${c.unreachedHandlers.length > 5 ? ', …' : ''}, or run more suites`;
   }

@@ -129,10 +129,14 @@ export class SuiteRunner {
     return findings;
   }
 
+  /** The seed of the round being run (--repeat: each round its own), over the run's. */
+  roundSeed: number | undefined;
+
   /** The guest's shell line for a suite: every word quoted, so names and filters stay data. */
   private command(suite: SuiteSpec, seconds: number, args: string[]): string {
     const env = ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SOCKVM_SUITE=${suite.name}`];
-    if (this.o.seed !== undefined) env.push(`SOCKVM_SEED=${this.o.seed}`);
+    const seed = this.roundSeed ?? this.o.seed;
+    if (seed !== undefined) env.push(`SOCKVM_SEED=${seed}`);
     if (this.o.testFilter) env.push(`SOCKVM_TEST=${this.o.testFilter}`);
     if (suite.manifest.bpf.length > 0) env.push(`SOCKVM_BPF_DIR=/suites/${suite.name}.bpf`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.

@@ -38,7 +38,8 @@ export interface Coverage {
   drops: Record<string, number>;
 }
 
-const pct = (reached: number, total: number): number => (total ? Math.round((1000 * reached) / total) / 10 : 100);
+// Nothing to reach is 0%, not 100%: a module whose tables were not found must not pass a floor.
+const pct = (reached: number, total: number): number => (total ? Math.round((1000 * reached) / total) / 10 : 0);
 
 export function computeCoverage(mod: ModuleFunctions, traces: { suite: string; trace: TraceFile }[]): Coverage {
   const calls = new Map<string, number>();

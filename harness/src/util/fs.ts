@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
@@ -56,6 +56,21 @@ export async function hashTree(dir: string, skip: (name: string) => boolean = ()
  * only when complete, so an interrupted fill never leaves a half-written entry.
  */
 /**
+ * Moves a bad cache entry out of the way (atomically: no reader sees it half removed) and deletes
+ * it. Another process may have moved it first, which is as good.
+ */
+export async function removeAside(dir: string): Promise<void> {
+  const aside = `${dir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(dir, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await rm(aside, { recursive: true, force: true });
+}
+
+/**
  * @check, when given, judges an existing entry: a problem (a missing or truncated file) moves
  * the entry aside and fills it again; `replaced` says why.
  */
@@ -64,9 +79,7 @@ export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void
   if (await exists(dir)) {
     replaced = check ? await check(dir) : undefined;
     if (!replaced) return { dir, hit: true };
-    const aside = `${dir}.old-${process.pid}`;
-    await rename(dir, aside);
-    await rm(aside, { recursive: true, force: true });
+    await removeAside(dir);
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
