@@ -119,9 +119,15 @@ static void newtcp_inner_data_ready(struct sock *isk)
 			newtcp_queue(&nsk->sk, &nsk->listen_work);
 			break;
 		case TCP_SYN_SENT:
-			/* The server's reply hello (or part of it). */
+			/*
+			 * The server's reply hello (or part of it): the
+			 * module's, not the reader's.  connect_work's state
+			 * change announces the connection, with any data that
+			 * came along; a wakeup here could land after it and
+			 * give an edge-triggered waiter a second EPOLLOUT.
+			 */
 			newtcp_queue(&nsk->sk, &nsk->connect_work);
-			fallthrough;
+			break;
 		default:
 			nsk->sk.sk_data_ready(&nsk->sk);
 		}
