@@ -177,12 +177,7 @@ static struct errinj injected(void)
 	return e;
 }
 
-#define NEED_OVERRIDE()							\
-	do {								\
-		if (map_fd < 0 && !bpf_broken)				\
-			SKIP_TEST("%s", skip_why);			\
-		CHECK(map_fd >= 0, "%s", skip_why);			\
-	} while (0)
+#define NEED_OVERRIDE() NEED_BPF(map_fd >= 0, bpf_broken, skip_why)
 
 /* socket() with @fn failing once: ENOMEM, nothing left, then it works. */
 static int socket_fails(const char *fn, __s64 rc, int type)

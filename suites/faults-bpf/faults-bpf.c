@@ -144,12 +144,7 @@ static struct tcfault fault_get(void)
 	return f;
 }
 
-#define NEED_PROGRAM()							\
-	do {								\
-		if (map_fd < 0 && !bpf_broken)				\
-			SKIP_TEST("%s", skip_why);			\
-		CHECK(map_fd >= 0, "%s", skip_why);			\
-	} while (0)
+#define NEED_PROGRAM() NEED_BPF(map_fd >= 0, bpf_broken, skip_why)
 
 /* ---- tests ---- */
 

@@ -25,4 +25,16 @@ static inline int libbpf_tap_print(enum libbpf_print_level level,
 	return 0;
 }
 
+/*
+ * A test that needs the suite's BPF program: it skips, with @why, where
+ * the kernel cannot run it; it fails where the kernel can and the
+ * program did not load (@broken): that is the thing under test.
+ */
+#define NEED_BPF(loaded, broken, why)					\
+	do {								\
+		if (!(loaded) && !(broken))				\
+			SKIP_TEST("%s", why);				\
+		CHECK(loaded, "%s", why);				\
+	} while (0)
+
 #endif
