@@ -187,16 +187,6 @@ static int t_param(void)
 	return 0;
 }
 
-/* Guest 2's e1000 receive calls (all contexts), asked over the control channel. */
-static long long peer_rx(int ctl)
-{
-	char reply[128];
-
-	if (ctl_cmd(ctl, reply, sizeof(reply), "dispatch-rx"))
-		return -1;
-	return ctl_val(reply, "rx");
-}
-
 static int t_send(void)
 {
 	const char *sendmsg_fn = tracer_role("proto_ops.sendmsg", "newtcp_ops_sendmsg");
@@ -209,10 +199,10 @@ static int t_send(void)
 	NEED_TRACER();
 	ctl = ctl_open(10000);
 	CHECK(ctl >= 0, "control connection to %s", peer_cfg.peer);
-	rx0 = peer_rx(ctl);
+	rx0 = ctl_query(ctl, "dispatch-rx", "rx");
 	CHECK(rx0 >= 0, "guest 2's tracer answered (dispatch-rx)");
 	CHECK(ds_sink(SOCK_STREAM, 256 << 10, 7, 0, NULL) == 0, "256 KiB to guest 2, verified there");
-	rx1 = peer_rx(ctl);
+	rx1 = ctl_query(ctl, "dispatch-rx", "rx");
 	close(ctl);
 	CHECK(!snapshot_or_fail(), "snapshot");
 	if (!tracer_attached("e1000_xmit_frame", &why))

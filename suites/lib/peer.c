@@ -227,6 +227,15 @@ long long ctl_val(const char *reply, const char *key)
 	return strtoll(p + strlen(pat), NULL, 0);
 }
 
+long long ctl_query(int fd, const char *cmd, const char *key)
+{
+	char reply[512];
+
+	if (ctl_cmd(fd, reply, sizeof(reply), "%s", cmd))
+		return -1;
+	return ctl_val(reply, key);
+}
+
 /* ---- patterns ---- */
 
 static uint64_t splitmix(uint64_t x)

@@ -62,6 +62,8 @@ int ctl_cmd(int fd, char *reply, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Value of "key=" in a reply line, -1 when absent. */
 long long ctl_val(const char *reply, const char *key);
+/* ctl_cmd(@cmd), then ctl_val(@key) of its reply; -1 when either fails. */
+long long ctl_query(int fd, const char *cmd, const char *key);
 
 /* ---- data service ---- */
 

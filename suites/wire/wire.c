@@ -616,15 +616,6 @@ static int t_type_mismatch(void)
 	return 0;
 }
 
-static long long accepted(int c)
-{
-	char r[512];
-
-	if (ctl_cmd(c, r, sizeof(r), "stats"))
-		return -1;
-	return ctl_val(r, "acc_stream");
-}
-
 /* A raw TCP connection to the peer's NEW_TCP stream listener. */
 static int raw_to_listener(void)
 {
@@ -652,13 +643,13 @@ static int t_raw_garbage(void)
 	long long a0, a1;
 
 	CHECK(c >= 0, "control");
-	a0 = accepted(c);
+	a0 = ctl_query(c, "stats", "acc_stream");
 	fd = raw_to_listener();
 	CHECK(fd >= 0, "TCP connect to the NEW_TCP listener");
 	CHECK(write(fd, "GET / HTTP/1.0\r\n\r\n", 18) == 18, "garbage");
 	CHECK(!dropped(fd, "HTTP request"), "dropped");
 	usleep(300000);
-	a1 = accepted(c);
+	a1 = ctl_query(c, "stats", "acc_stream");
 	CHECK(a1 == a0, "the peer's application accepted %lld connection(s)",
 	      a1 - a0);
 	return 0;
@@ -724,7 +715,7 @@ static int t_raw_hello_ok(void)
 	struct ds_req q = { htonl(DS_MAGIC), htonl(DS_ECHO), 0, 0, 0, 0, 0 };
 	char buf[8];
 	int fd = raw_to_listener(), c = ctl_open(5000);
-	long long a0 = accepted(c);
+	long long a0 = ctl_query(c, "stats", "acc_stream");
 
 	CHECK(fd >= 0 && c >= 0, "TCP connect");
 	hello(h, 1, 1, 0);
@@ -736,14 +727,14 @@ static int t_raw_hello_ok(void)
 	CHECK(write_full(fd, &q, sizeof(q)) == sizeof(q), "request");
 	CHECK(write(fd, "raw", 3) == 3 && read_full(fd, buf, 3) == 3 &&
 	      !memcmp(buf, "raw", 3), "echo through a hand-made NEW_TCP client");
-	CHECK(accepted(c) == a0 + 1, "accepted once");
+	CHECK(ctl_query(c, "stats", "acc_stream") == a0 + 1, "accepted once");
 	return 0;
 }
 
 static int t_listener_serves(void)
 {
 	int c = ctl_open(5000), fd, i;
-	long long a0 = accepted(c);
+	long long a0 = ctl_query(c, "stats", "acc_stream");
 
 	CHECK(c >= 0, "control");
 	/* A burst of plain clients first. */
@@ -757,8 +748,8 @@ static int t_listener_serves(void)
 	CHECK(!ds_sink(SOCK_STREAM, 64 << 10, 27, 0, NULL),
 	      "a NEW_TCP transfer right after plain clients");
 	usleep(300000);
-	CHECK(accepted(c) == a0 + 1, "only the NEW_TCP connection was accepted: %lld",
-	      accepted(c) - a0);
+	CHECK(ctl_query(c, "stats", "acc_stream") == a0 + 1, "only the NEW_TCP connection was accepted: %lld",
+	      ctl_query(c, "stats", "acc_stream") - a0);
 	return 0;
 }
 
