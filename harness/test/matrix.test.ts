@@ -1,12 +1,13 @@
-// The kernel matrix: every target of sockvm.config.json (Debian 5.10, 6.1, 6.12, 7.2 and the
-// host), each with its own toolchain, the smoke suites on each, one verdict.
+// The kernel matrix: the Debian targets of sockvm.config.json (5.10, 6.1, 6.12, 7.2), each with
+// its own toolchain, the smoke suites on each, one verdict. Not the host: here it is the same
+// kernel as debian-6.1, and e2e runs the whole programme on it.
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MatrixResult } from '../src/results/model.js';
 import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
-const TARGETS = ['host', 'debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2'];
+const TARGETS = ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2'];
 
 t.test('a matrix run covers the smoke suites on every Debian kernel and gives one verdict', async (t) => {
   // Two targets at once: the smoke suites mostly wait (timeouts, handshakes), so two share the cores.
@@ -20,10 +21,8 @@ t.test('a matrix run covers the smoke suites on every Debian kernel and gives on
     t.equal(target.status, 'pass', `${name} green`);
     t.ok(target.suites.length > 0 && target.suites.every((s) => s.status === 'pass'), `${name}: ${target.suites.map((s) => `${s.name}=${s.status}`).join(' ')}`);
     t.equal(target.guest?.e1000Bound, true, `${name}: SSH over e1000`);
-    if (series[name]) {
-      t.match(target.kernel?.release ?? '', series[name] as RegExp, `${name} booted its own kernel`);
-      t.ok((target.packages ?? []).some((p) => /^linux-image-/.test(p.name)), `${name}: package versions recorded`);
-    }
+    t.match(target.kernel?.release ?? '', series[name] ?? /^$/, `${name} booted its own kernel`);
+    t.ok((target.packages ?? []).some((p) => /^linux-image-/.test(p.name)), `${name}: package versions recorded`);
     t.ok(target.toolchain?.reason, `${name}: toolchain and why recorded`);
     t.ok(existsSync(join(r.resultsRoot, 'latest', name, 'results.json')), `${name}/results.json written`);
   }
