@@ -22,7 +22,7 @@ import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
-import { MGMT_MAC, QEMU } from '../vm/boot.js';
+import { QEMU } from '../vm/boot.js';
 import { Lab } from '../vm/lab.js';
 import { handlerStructs } from '../trace/btf.js';
 import { computeCoverage } from '../trace/coverage.js';
@@ -126,7 +126,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
-        settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+        settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
       });
       for (const m of image.missingModules) {
         const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
@@ -240,7 +240,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
 export function targetSuites(plan: RunPlan, target: Target, specs: SuiteSpec[]): SuiteSpec[] {
   const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
   const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
-  const selected = selectSuites(specs, { only, tags, repeat: plan.repeat });
+  const selected = selectSuites(specs, { only, tags });
   if (!selected.length) throw new UsageError(`target ${target.name}: no suite selected: check --suite and --tag`);
   return selected;
 }
