@@ -3,7 +3,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { debianEntryProblem, type DebianKernel } from '../kernel/debian.js';
-import { listSourceKernels, sourceEntryProblem, type SourceKernelArtifact } from '../kernel/kbuild.js';
+import { listSourceKernels, sourceEntryProblem, type SourceKernelArtifact } from '../kernel/kbuild/cache.js';
 import { checkElf, readIndex } from '../util/cache-check.js';
 import { listToolchains, pruneToolchains } from '../toolchain/chroot.js';
 import { UsageError } from '../util/errors.js';

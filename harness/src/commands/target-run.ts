@@ -10,7 +10,7 @@ import type { Target } from '../config/targets.js';
 import type { EventBus, Phase } from '../events.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
-import type { BuildProgress } from '../kernel/kbuild.js';
+import type { BuildProgress } from '../kernel/kbuild/make.js';
 import { resolveKernel } from '../kernel/resolve.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';

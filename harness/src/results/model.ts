@@ -1,4 +1,4 @@
-import type { SourceProvenance } from '../kernel/kbuild.js';
+import type { SourceProvenance } from '../kernel/kbuild/recipe.js';
 import type { Coverage } from '../trace/coverage.js';
 // The results tree: run → suite → test, with every phase's duration.
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
