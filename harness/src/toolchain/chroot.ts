@@ -4,7 +4,7 @@
 import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEFAULT_MIRROR, type DebianRelease, DEBIAN_RELEASES, parseDebianRelease } from '../kernel/debian-apt.js';
+import { DEFAULT_MIRROR, type DebianRelease, DEBIAN_RELEASES, parseDebianRelease } from '../debian/releases.js';
 import { parseGccVersionOutput } from '../kernel/kernel-compiler.js';
 import { InfraError, UsageError } from '../util/errors.js';
 import { diskUsage, exists, pidAlive } from '../util/fs.js';
