@@ -4,14 +4,14 @@
 // when complete, so an interrupted build never leaves an entry). A recipe index maps the
 // inputs known before unpacking (source identity, series, fragments, compiler) to the content
 // key, so a hit costs a few small reads and no unpack.
-import { appendFile, cp, mkdir, readdir, readFile, readlink, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, readlink, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import type { SourceKernelSpec } from '../../config/targets.js';
 import type { Toolchain } from '../../toolchain/toolchain.js';
 import { InfraError, UsageError } from '../../util/errors.js';
-import { exists, hashTree, removeAside } from '../../util/fs.js';
+import { exists, hashTree, placeDir, removeAside } from '../../util/fs.js';
 import { extraFragment, requestedOptions } from '../kconfig.js';
 import { applySeries, availableSeries, chooseSeries, loadSeries, type Series } from '../patches.js';
 import { materializeSource, sourceIdentity } from '../source.js';
@@ -213,13 +213,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     await writeFile(join(tmp, 'artifact.json'), `${JSON.stringify(artifact, null, 2)}\n`);
     await appendFile(buildLog, `# done in ${Math.round((Date.now() - startAll) / 1000)} s (build ${buildSeconds} s)\n`);
     await cp(buildLog, join(tmp, 'build.log'));
-    if (o.force && (await exists(finalDir))) await rm(finalDir, { recursive: true, force: true });
-    try {
-      await rename(tmp, finalDir);
-    } catch (err) {
-      if (!(await exists(finalDir))) throw err;
-      await rm(tmp, { recursive: true, force: true });
-    }
+    await placeDir(tmp, finalDir, { replace: o.force === true });
     await writeFile(recipeFile, `${key}\n`);
     const k = await loadEntry(key);
     if (!k) throw new InfraError(`cache entry ${finalDir} is incomplete after the build: remove it and retry`);
