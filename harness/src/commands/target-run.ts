@@ -16,7 +16,8 @@ import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
 import { SuiteRunner } from '../suites/runner.js';
 import { judgeTarget } from '../results/verdict.js';
-import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
+import { selectSuites, type SuiteSpec } from '../suites/select.js';
+import { runRounds } from '../suites/session.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
@@ -162,33 +163,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     await phase('suites', async () => {
       run.guest = {};
       await runner.prepareGuests(run.guest);
-      rounds: for (let round = 1; round <= plan.repeat; round++) {
-        // Round n gets seed + n - 1: a hunt explores, and the pinned rerun line replays every round.
-        if (run.seed !== undefined) runner.roundSeed = (run.seed + round - 1) % (SEED_MAX + 1);
-        for (const suite of selected) {
-          const name = roundName(suite.name, round, plan.repeat);
-          const result = await runner.runSuite(suite, name);
-          // Interrupted: the guests were shut down under this suite; it did not crash.
-          if (ctx.isInterrupted()) return;
-          run.suites.push(result);
-          run.phases[`suite:${name}`] = result.durationMs;
-          bus.emit({ type: 'target-results', dir, run });
-          if (result.status === 'error' || result.peerKilled) {
-            // The guest crashed or hung (or the suite crashed its peer): fresh ones take over.
-            const why = result.status === 'error' ? 'crashed' : `crashed guest 2 on purpose (${result.peerKilled})`;
-            bus.emit({ type: 'notice', message: `suite ${name} ${why}; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
-            await saveCrashConsole(dir, lab, `crash-${name}`);
-            const reboot = Date.now();
-            await lab.reboot();
-            run.phases[`reboot:${name}`] = Date.now() - reboot;
-            await runner.prepareGuests({});
-          }
-        }
-        if (plan.untilFail && run.suites.some((s) => s.status !== 'pass')) {
-          bus.emit({ type: 'notice', message: `--until-fail: round ${round} failed; stopping` });
-          break rounds;
-        }
-      }
+      if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, stopped: ctx.isInterrupted }))) return;
       // While the module is loaded, so its frames in a leak's backtrace have names.
       const leaks = await runner.leakReports();
       if (leaks) run.guest.kmemleak = leaks;
@@ -284,11 +259,6 @@ async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void>
     const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
     await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
   }
-}
-
-/** What the crashed guest's console showed, kept before the reboot replaces the guest. */
-async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
-  await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
 }
 
 /** The host programs the selected suites' manifests ask for, found on PATH. */
