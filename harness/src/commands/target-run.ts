@@ -200,13 +200,12 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   }
 
   run.command = pinnedCommand(run);
-  const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
-  if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
   const interruptExit = ctx.interruptExit();
   const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
   run.exitCode = verdict.exitCode;
   run.status = verdict.status;
   if (verdict.problem) run.problem = verdict.problem;
+  if (verdict.infraError) run.infraError = verdict.infraError;
   bus.emit({ type: 'target-results', dir, run });
   return run;
 }
