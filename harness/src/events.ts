@@ -1,5 +1,5 @@
 // Typed events: orchestration emits these and never prints; reporters and writers consume them.
-import type { MatrixResult, RunResult, TestResult } from './results/model.js';
+import type { ResultsFile, RunResult, TestResult } from './results/model.js';
 
 export type Phase = 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
 
@@ -16,8 +16,8 @@ export type SockvmEvent =
   | { type: 'suite-ended'; suite: string; status: 'pass' | 'fail' | 'error'; durationMs: number; reason?: string }
   /** A target's results as they stand (after every suite, and at its end). */
   | { type: 'target-results'; dir: string; run: RunResult }
-  /** The run is over: the matrix verdict when there is one; results/latest may point here. */
-  | { type: 'run-results'; dir: string; matrix?: MatrixResult }
+  /** The run is over: its verdict over every target; results/latest may point here. */
+  | { type: 'run-results'; dir: string; results: ResultsFile }
   | { type: 'run-ended'; exitCode: number; resultsDir: string; summary: string[] };
 
 /** A listener may return a promise (a file write); settled() waits for all of them. */

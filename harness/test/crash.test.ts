@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheRoot, repoRoot } from '../src/util/paths.js';
-import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
+import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
 const panicSuites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-panic');
 
@@ -13,7 +13,7 @@ t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the 
   const r = await runSockvm(['--suites-dir', panicSuites, '--suite', 'panic', '--suite', 'create']);
   t.equal(r.code, 2, r.output);
   t.match(r.output, /panic/i);
-  const run = readResults(r.resultsRoot);
+  const run = readTargetResult(r.resultsRoot);
   t.equal(run.status, 'error');
   t.match(run.infraError ?? '', /the guest crashed during panic/);
   const suite = run.suites.find((s) => s.name === 'panic');
@@ -43,7 +43,7 @@ t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suit
   });
   t.ok(stopped, 'QEMU stopped mid-suite');
   t.equal(r.code, 2, r.output);
-  const run = readResults(r.resultsRoot);
+  const run = readTargetResult(r.resultsRoot);
   const suite = run.suites.find((s) => s.name === 'hang');
   t.equal(suite?.status, 'error');
   t.match(suite?.errors[0] ?? '', /\(test 2 \(the guest stops answering\) was running\): guest1 stopped answering over SSH \(hung kernel\?; guest1's console silent for \d+ s\)/);
@@ -65,7 +65,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     t.ok(sent, 'interrupted mid-run');
     t.equal(r.signal, null, 'exited by itself, not killed by the signal');
     t.equal(r.code, code, r.output);
-    const run = readResults(r.resultsRoot);
+    const run = readTargetResult(r.resultsRoot);
     t.match(run.infraError ?? '', new RegExp(`interrupted by ${signal}`));
     t.equal(run.exitCode, code, 'results.json records the exit code the process gave');
     t.match(r.output, new RegExp(`\\(exit ${code}\\)`));
@@ -84,7 +84,7 @@ t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest boo
   });
   t.ok(sent, 'interrupted while stream ran');
   t.equal(r.code, 130, r.output);
-  const run = readResults(r.resultsRoot);
+  const run = readTargetResult(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGINT/);
   t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'create kept');
   t.notOk(run.suites.some((s) => s.status === 'error'), 'the interrupted suite is not reported as a crash');
@@ -117,7 +117,7 @@ t.test('SIGTERM during the module build: make and its children killed at once, n
   t.ok(Date.now() - sentAt < 10000, `exited ${Date.now() - sentAt} ms after the signal`);
   const left = building();
   t.same(left, [], 'no build process left');
-  const run = readResults(r.resultsRoot);
+  const run = readTargetResult(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGTERM/);
   t.same(moduleEntries(), before, 'no module cache entry made or left half-made');
 });

@@ -1,18 +1,8 @@
 import t from 'tap';
-import {
-  aptConfig,
-  aptDirs,
-  aptSourcesList,
-  debFileName,
-  dependsNames,
-  kernelDebs,
-  parseDebianRelease,
-  parseStanzas,
-  pickHeaderDeps,
-  pickImageParts,
-  pickKernelPackageNames,
-} from '../src/kernel/debian-apt.js';
-import { kernelCacheKey, rebaseLink, rewriteHeadersMakefile } from '../src/kernel/debian.js';
+import { aptConfig, aptDirs, aptSourcesList, debFileName, dependsNames, parseStanzas } from '../src/debian/apt.js';
+import { kernelDebs, pickHeaderDeps, pickImageParts, pickKernelPackageNames } from '../src/debian/kernel-packages.js';
+import { parseDebianRelease } from '../src/debian/releases.js';
+import { kernelCacheKey, rebaseLink, rewriteHeadersMakefile } from '../src/debian/kernel.js';
 
 t.test('release names: codename, debian: prefix, kernel series', async (t) => {
   t.equal(parseDebianRelease('bookworm'), 'bookworm');

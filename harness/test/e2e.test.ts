@@ -5,12 +5,12 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../src/util/paths.js';
-import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
+import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
 t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite too) over SSH and writes every result file', async (t) => {
   const r = await runSockvm(['--suites-dir', join(repoRoot, 'harness', 'test', 'fixtures', 'suites-lab')]);
   t.equal(r.code, 0, `exit 0\n${r.output}`);
-  const run = readResults(r.resultsRoot);
+  const run = readTargetResult(r.resultsRoot);
   const dir = join(r.resultsRoot, 'latest');
   t.equal(run.status, 'pass');
   t.equal(run.guest?.e1000Bound, true, 'the SSH session came in on the e1000');

@@ -1,12 +1,12 @@
 // A run is never green for nothing: a --test glob that matches no test fails the run, in a real guest.
 import t from 'tap';
-import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
+import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
 t.test('--test matching no test: exit 1, the summary and results.json say no test ran', async (t) => {
   const r = await runSockvm(['--suite', 'create', '--test', 'no-such-test-*']);
   t.equal(r.code, 1, `exit 1 (output tail: ${r.output.slice(-600)})`);
   t.match(r.output, /error: no test ran: --test 'no-such-test-\*' matched none of the \d+ tests of create/);
-  const res = readResults(r.resultsRoot);
+  const res = readTargetResult(r.resultsRoot);
   t.equal(res.status, 'fail');
   t.match(res.problem, /no test ran/);
   t.ok(res.suites[0]?.tests.every((x) => x.status === 'skip'), 'every test reported skipped');

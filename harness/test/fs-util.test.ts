@@ -1,10 +1,11 @@
 // Cache locks (holders take turns, a dead owner's lock is taken over, released on error) and makeDirs.
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { withLock } from '../src/util/lock.js';
+import { placeDir } from '../src/util/fs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sockvm-lock-'));
 
@@ -45,4 +46,25 @@ t.test('makeDirs: creates missing parents, fails at once under /proc and below a
   await t.rejects(makeDirs('/proc/sockvm-test/x'), /cannot create \/proc\/sockvm-test \(for \/proc\/sockvm-test\/x\): ENOENT/);
   writeFileSync(join(dir, 'file'), '');
   await t.rejects(makeDirs(join(dir, 'file', 'x')), /it exists and is not a directory/);
+});
+
+t.test('placeDir: a complete entry is renamed in; one put there first is kept; replace swaps it', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'sockvm-place-'));
+  const entry = join(root, 'entry');
+  const fill = (name: string, marker: string): string => {
+    const tmp = join(root, name);
+    mkdirSync(tmp);
+    writeFileSync(join(tmp, 'marker'), marker);
+    return tmp;
+  };
+  t.equal(await placeDir(fill('a.tmp', 'first'), entry), 'placed');
+  t.equal(readFileSync(join(entry, 'marker'), 'utf8'), 'first');
+  // Another process's entry with the same inputs stays, and our temp dir goes.
+  t.equal(await placeDir(fill('b.tmp', 'second'), entry), 'theirs');
+  t.equal(readFileSync(join(entry, 'marker'), 'utf8'), 'first');
+  t.notOk(existsSync(join(root, 'b.tmp')));
+  t.equal(await placeDir(fill('c.tmp', 'third'), entry, { replace: true }), 'placed');
+  t.equal(readFileSync(join(entry, 'marker'), 'utf8'), 'third');
+  t.same(readdirSync(root), ['entry'], 'the replaced entry is gone, nothing left aside');
+  await t.rejects(placeDir(join(root, 'missing.tmp'), join(root, 'other')), /ENOENT/);
 });

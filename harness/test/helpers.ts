@@ -3,8 +3,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunResult } from '../src/results/model.js';
+import type { ResultsFile, RunResult } from '../src/results/model.js';
 import { repoRoot } from '../src/util/paths.js';
+import { validResults } from './results-schema.js';
 
 export const cli = join(repoRoot, 'harness', 'dist', 'src', 'cli.js');
 
@@ -34,8 +35,18 @@ export function runSockvm(args: string[], onOutput?: (text: string, child: Retur
   });
 }
 
-export function readResults(resultsRoot: string): RunResult {
-  return JSON.parse(readFileSync(join(resultsRoot, 'latest', 'results.json'), 'utf8')) as RunResult;
+/** results/latest/results.json, validated against harness/schema/results.schema.json. */
+export function readResults(resultsRoot: string, path = join('latest', 'results.json')): ResultsFile {
+  const file = join(resultsRoot, path);
+  return validResults(JSON.parse(readFileSync(file, 'utf8')), file);
+}
+
+/** The one target of a run without --target (validated as readResults does). */
+export function readTargetResult(resultsRoot: string): RunResult {
+  const results = readResults(resultsRoot);
+  const [only] = results.targets;
+  if (results.targets.length !== 1 || !only) throw new Error(`results.json of ${resultsRoot} holds ${results.targets.length} targets, not one${results.infraError ? `: ${results.infraError}` : ''}`);
+  return only;
 }
 
 /** QEMU processes whose command line names this results dir (there must be none left). */

@@ -52,7 +52,7 @@ async function input(authorizedKey?: string): Promise<InitramfsInput> {
     ],
     hostKey: keys.hostKey,
     authorizedKey: authorizedKey ?? keys.clientPublicLine,
-    settings: { mgmtMac: '52:54:00:12:34:56', mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+    settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
   };
 }
 

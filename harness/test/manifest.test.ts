@@ -25,11 +25,11 @@ const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: 
 const all = [spec('stream', ['smoke']), spec('create', ['smoke']), spec('wire', ['wire'])];
 
 t.test('selection: all by name, named in order given, by tag', async (t) => {
-  t.same(selectSuites(all, { only: [], tags: [], repeat: 1 }).map((s) => s.name), ['create', 'stream', 'wire']);
-  t.same(selectSuites(all, { only: ['wire', 'create'], tags: [], repeat: 1 }).map((s) => s.name), ['wire', 'create']);
-  t.same(selectSuites(all, { only: [], tags: ['smoke'], repeat: 1 }).map((s) => s.name), ['create', 'stream']);
-  t.throws(() => selectSuites(all, { only: ['nope'], tags: [], repeat: 1 }), /--suite nope: no such suite \(known: stream, create, wire\)/);
-  t.throws(() => selectSuites(all, { only: [], tags: ['slow'], repeat: 1 }), /--tag slow: no suite has this tag \(tags in use: smoke, wire\)/);
+  t.same(selectSuites(all, { only: [], tags: [] }).map((s) => s.name), ['create', 'stream', 'wire']);
+  t.same(selectSuites(all, { only: ['wire', 'create'], tags: [] }).map((s) => s.name), ['wire', 'create']);
+  t.same(selectSuites(all, { only: [], tags: ['smoke'] }).map((s) => s.name), ['create', 'stream']);
+  t.throws(() => selectSuites(all, { only: ['nope'], tags: [] }), /--suite nope: no such suite \(known: stream, create, wire\)/);
+  t.throws(() => selectSuites(all, { only: [], tags: ['slow'] }), /--tag slow: no suite has this tag \(tags in use: smoke, wire\)/);
   t.equal(roundName('create', 2, 3), 'create#2');
   t.equal(roundName('create', 1, 1), 'create');
 });

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MatrixResult, RunResult, SuiteResult } from '../src/results/model.js';
+import type { RunResult, SuiteResult } from '../src/results/model.js';
 import { legacyEvidence, rejudgeDir } from '../src/results/rejudge.js';
 import { parseTap } from '../src/results/tap-parser.js';
 import { judgeSuite } from '../src/results/verdict.js';
@@ -56,7 +56,8 @@ t.test('sockvm parse re-judges a saved run and a matrix from their .tap files', 
   t.same(red.changes, ['two: recorded pass, now fail', 'run: recorded pass, now fail']);
 
   const m = mkdtempSync(join(tmpdir(), 'sockvm-parse-m-'));
-  const matrix: MatrixResult = { runId: 'm', command: 'x', status: 'pass', exitCode: 0, targets: [run('a', [suite('one', 'pass')]), run('b', [suite('one', 'pass')])] };
+  // A matrix run's results.json as written before schemaVersion 2 (no version, no "matrix").
+  const matrix = { runId: 'm', command: 'x', status: 'pass', exitCode: 0, targets: [run('a', [suite('one', 'pass')]), run('b', [suite('one', 'pass')])] };
   writeFileSync(join(m, 'results.json'), JSON.stringify(matrix));
   for (const [target, tap] of [['a', GREEN], ['b', '1..2\nok 1 - a\n']] as const) {
     mkdirSync(join(m, target));

@@ -12,7 +12,7 @@ import { findHostKernel } from '../kernel/host.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
-import { bootGuest, MGMT_MAC, QEMU } from '../vm/boot.js';
+import { bootGuest, QEMU } from '../vm/boot.js';
 
 interface Variant {
   name: string;
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     suites: [],
     hostKey: keys.hostKey,
     authorizedKey: keys.clientPublicLine,
-    settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+    settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
   });
   const initrd = join(dir, 'initramfs.cpio.gz');
   await writeFile(initrd, image.gz);

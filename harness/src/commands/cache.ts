@@ -2,8 +2,8 @@
 // kernels, built modules, extracted vmlinux images, Debian kernels, toolchain chroots, ccache.
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { debianEntryProblem, type DebianKernel } from '../kernel/debian.js';
-import { listSourceKernels, sourceEntryProblem, type SourceKernelArtifact } from '../kernel/kbuild.js';
+import { debianEntryProblem, type DebianKernel } from '../debian/kernel.js';
+import { listSourceKernels, sourceEntryProblem, type SourceKernelArtifact } from '../kernel/kbuild/cache.js';
 import { checkElf, readIndex } from '../util/cache-check.js';
 import { listToolchains, pruneToolchains } from '../toolchain/chroot.js';
 import { UsageError } from '../util/errors.js';

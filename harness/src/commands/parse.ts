@@ -1,10 +1,11 @@
 // `sockvm parse`: re-judge saved output with today's parsers and verdict, no VM.
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { rejudgeDir, totals } from '../results/rejudge.js';
-import { matrixTable, targetSummary } from '../results/summary.js';
+import { basename, resolve } from 'node:path';
+import { rejudgeDir } from '../results/rejudge.js';
+import { matrixTable, targetSummary, totalsLine } from '../results/summary.js';
 import { parseTap } from '../results/tap-parser.js';
-import { judgeSuite } from '../results/verdict.js';
+import type { RunResult, SuiteResult } from '../results/model.js';
+import { judgeSuite, judgeTarget, judgeTest } from '../results/verdict.js';
 import { UsageError } from '../util/errors.js';
 
 export const PARSE_USAGE = `Usage: sockvm parse <results dir | suite.tap>
@@ -27,6 +28,7 @@ export async function parseCommand(args: string[], out: (line: string) => void):
   if (!st) throw new UsageError(`${path}: no such file or directory; give a results directory (results/latest) or a suite's .tap file`);
   if (st.isFile()) return parseOneTap(path, out);
   const r = await rejudgeDir(path).catch((err: unknown) => {
+    if (err instanceof UsageError) throw err;
     const why = err instanceof SyntaxError ? `is not valid JSON (${err.message})` : 'cannot be read';
     throw new UsageError(`${resolve(path, 'results.json')} ${why}; give the directory a run wrote (it holds results.json and the suites' .tap files)`);
   });
@@ -35,23 +37,20 @@ export async function parseCommand(args: string[], out: (line: string) => void):
   for (const m of r.missing) out(`note: ${m}.tap is missing: judged as recorded`);
   for (const c of r.changes) out(`re-judged: ${c}`);
   if (r.verdict.problem && r.matrix) out(`error: ${r.verdict.problem}`);
-  out(`${totals(r.runs)} (re-judged from ${path}; exit ${r.verdict.exitCode})`);
+  out(`${totalsLine(r.runs)} (re-judged from ${path}; exit ${r.verdict.exitCode})`);
   return r.verdict.exitCode;
 }
 
+/** One suite's TAP alone, judged as a target of that one suite (its exit code and kernel log unknown). */
 async function parseOneTap(path: string, out: (line: string) => void): Promise<number> {
   const tap = parseTap(await readFile(path, 'utf8'));
-  const v = judgeSuite(tap, { exitCode: null, harnessErrors: [], kernelFindings: [] });
-  for (const t of v.tests) if (t.status !== 'pass') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
-  for (const e of v.errors) out(`error: ${e}`);
-  const ran = v.tests.filter((t) => t.status !== 'skip').length;
-  const passed = v.tests.filter((t) => t.status === 'pass' || t.status === 'todo').length;
-  const skipped = v.tests.length - ran;
-  out(`${passed} passed, ${ran - passed} failed, ${skipped} skipped (TAP only: ${path})`);
-  if (v.status !== 'pass') return 1;
-  if (ran === 0) {
-    out('error: no test ran');
-    return 1;
-  }
-  return 0;
+  const name = basename(path).replace(/\.tap$/, '');
+  const suite: SuiteResult = { name, durationMs: 0, ...judgeSuite(tap, { exitCode: null, harnessErrors: [], kernelFindings: [] }) };
+  const run: RunResult = { runId: 'parse', startedAt: '', command: '', status: 'pass', exitCode: 0, phases: {}, suites: [suite] };
+  const v = judgeTarget(run);
+  for (const t of suite.tests) if (judgeTest(t) !== 'passed') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
+  for (const e of suite.errors) out(`error: ${e}`);
+  out(`${totalsLine([run])} (TAP only: ${path})`);
+  if (v.problem) out(`error: ${v.problem}`);
+  return v.exitCode;
 }

@@ -5,8 +5,8 @@ import { buildSuites } from '../build/suites.js';
 import type { RunPlan } from '../config/run-options.js';
 import { chooseTargets, loadConfig, type Target } from '../config/targets.js';
 import type { EventBus } from '../events.js';
-import { countTests, type MatrixResult } from '../results/model.js';
-import { matrixTable, targetSummary } from '../results/summary.js';
+import { runResultsFile } from '../results/results-file.js';
+import { matrixTable, targetSummary, totalsLine } from '../results/summary.js';
 import { judgeRun } from '../results/verdict.js';
 import { readManifest } from '../suites/manifest.js';
 import type { SuiteSpec } from '../suites/select.js';
@@ -150,12 +150,8 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   const interruptExit = ctx.interruptExit();
   const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
   const exitCode = verdict.exitCode;
-  // A matrix, or a run that failed before any target ran, has run-level result files of its own.
-  const result: MatrixResult | undefined =
-    matrix || setupError
-      ? { runId, command, status: verdict.status, exitCode, targets: runs, ...(setupError ? { infraError: setupError } : {}) }
-      : undefined;
-  bus.emit(result ? { type: 'run-results', dir: runDir, matrix: result } : { type: 'run-results', dir: runDir });
+  const results = runResultsFile(runs, { runId, command, matrix, verdict, ...(setupError ? { infraError: setupError } : {}) });
+  bus.emit({ type: 'run-results', dir: runDir, results });
   // Every result file is on disk before the summary says where they are.
   await bus.settled();
 
@@ -163,8 +159,7 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
   if (matrix) summary.push(...matrixTable(runs));
   else for (const r of runs) summary.push(...targetSummary(r, runDir));
   if (setupError) summary.push(`error: ${setupError}`);
-  const counts = runs.map(countTests).reduce((a, b) => ({ passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped }), { passed: 0, failed: 0, skipped: 0 });
-  summary.push(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  summary.push(totalsLine(runs));
   summary.push(`results: ${runDir} (exit ${exitCode})`);
   bus.emit({ type: 'run-ended', exitCode, resultsDir: runDir, summary });
   return { exitCode, dir: runDir };

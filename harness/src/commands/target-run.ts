@@ -10,19 +10,20 @@ import type { Target } from '../config/targets.js';
 import type { EventBus, Phase } from '../events.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
-import type { BuildProgress } from '../kernel/kbuild.js';
+import type { BuildProgress } from '../kernel/kbuild/make.js';
 import { resolveKernel } from '../kernel/resolve.js';
 import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
 import { SuiteRunner } from '../suites/runner.js';
 import { judgeTarget } from '../results/verdict.js';
-import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
+import { selectSuites, type SuiteSpec } from '../suites/select.js';
+import { runRounds } from '../suites/session.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
-import { MGMT_MAC, QEMU } from '../vm/boot.js';
+import { QEMU } from '../vm/boot.js';
 import { Lab } from '../vm/lab.js';
 import { handlerStructs } from '../trace/btf.js';
 import { computeCoverage } from '../trace/coverage.js';
@@ -126,7 +127,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
         suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
-        settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+        settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
       });
       for (const m of image.missingModules) {
         const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
@@ -162,33 +163,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     await phase('suites', async () => {
       run.guest = {};
       await runner.prepareGuests(run.guest);
-      rounds: for (let round = 1; round <= plan.repeat; round++) {
-        // Round n gets seed + n - 1: a hunt explores, and the pinned rerun line replays every round.
-        if (run.seed !== undefined) runner.roundSeed = (run.seed + round - 1) % (SEED_MAX + 1);
-        for (const suite of selected) {
-          const name = roundName(suite.name, round, plan.repeat);
-          const result = await runner.runSuite(suite, name);
-          // Interrupted: the guests were shut down under this suite; it did not crash.
-          if (ctx.isInterrupted()) return;
-          run.suites.push(result);
-          run.phases[`suite:${name}`] = result.durationMs;
-          bus.emit({ type: 'target-results', dir, run });
-          if (result.status === 'error' || result.peerKilled) {
-            // The guest crashed or hung (or the suite crashed its peer): fresh ones take over.
-            const why = result.status === 'error' ? 'crashed' : `crashed guest 2 on purpose (${result.peerKilled})`;
-            bus.emit({ type: 'notice', message: `suite ${name} ${why}; rebooting the guest${labSize > 1 ? 's' : ''} for the next suite` });
-            await saveCrashConsole(dir, lab, `crash-${name}`);
-            const reboot = Date.now();
-            await lab.reboot();
-            run.phases[`reboot:${name}`] = Date.now() - reboot;
-            await runner.prepareGuests({});
-          }
-        }
-        if (plan.untilFail && run.suites.some((s) => s.status !== 'pass')) {
-          bus.emit({ type: 'notice', message: `--until-fail: round ${round} failed; stopping` });
-          break rounds;
-        }
-      }
+      if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, stopped: ctx.isInterrupted }))) return;
       // While the module is loaded, so its frames in a leak's backtrace have names.
       const leaks = await runner.leakReports();
       if (leaks) run.guest.kmemleak = leaks;
@@ -225,13 +200,12 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   }
 
   run.command = pinnedCommand(run);
-  const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
-  if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
   const interruptExit = ctx.interruptExit();
   const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
   run.exitCode = verdict.exitCode;
   run.status = verdict.status;
   if (verdict.problem) run.problem = verdict.problem;
+  if (verdict.infraError) run.infraError = verdict.infraError;
   bus.emit({ type: 'target-results', dir, run });
   return run;
 }
@@ -240,7 +214,7 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
 export function targetSuites(plan: RunPlan, target: Target, specs: SuiteSpec[]): SuiteSpec[] {
   const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
   const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
-  const selected = selectSuites(specs, { only, tags, repeat: plan.repeat });
+  const selected = selectSuites(specs, { only, tags });
   if (!selected.length) throw new UsageError(`target ${target.name}: no suite selected: check --suite and --tag`);
   return selected;
 }
@@ -284,11 +258,6 @@ async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void>
     const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
     await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
   }
-}
-
-/** What the crashed guest's console showed, kept before the reboot replaces the guest. */
-async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
-  await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
 }
 
 /** The host programs the selected suites' manifests ask for, found on PATH. */

@@ -11,7 +11,7 @@ import { writeCpio, type CpioEntry } from './cpio.js';
 import { dependencyClosure, moduleName, parseModulesDep } from './modules-dep.js';
 
 export interface GuestSettings {
-  mgmtMac: string;
+  /** The management NIC's MAC is per guest: init reads it from sockvm.mgmt_mac on the command line. */
   mgmtAddr: string;
   mgmtGateway: string;
 }
@@ -91,7 +91,6 @@ async function treeEntries(dir: string, prefix: string): Promise<FileEntry[]> {
 export function guestEnv(settings: GuestSettings, bootModules: string[]): string {
   return [
     `BOOT_MODULES="${bootModules.join(' ')}"`,
-    `MGMT_MAC="${settings.mgmtMac}"`,
     `MGMT_ADDR="${settings.mgmtAddr}"`,
     `MGMT_GW="${settings.mgmtGateway}"`,
     '',

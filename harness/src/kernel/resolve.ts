@@ -9,8 +9,10 @@ import { chooseToolchain, type Toolchain } from '../toolchain/toolchain.js';
 import { withLock } from '../util/lock.js';
 import { repoRoot } from '../util/paths.js';
 import type { KernelArtifact } from './artifact.js';
-import { prepareDebianKernel } from './debian.js';
-import { type BuildProgress, buildSourceKernel, type SourceProvenance } from './kbuild.js';
+import { prepareDebianKernel } from '../debian/kernel.js';
+import { buildSourceKernel } from './kbuild/build.js';
+import type { BuildProgress } from './kbuild/make.js';
+import type { SourceProvenance } from './kbuild/recipe.js';
 import { findHostKernel, userKernel } from './host.js';
 
 export interface ResolvedKernel {

@@ -1,5 +1,5 @@
 // Where a source kernel comes from and what identifies it: Debian's linux-source-<series> (the
-// installed /usr/src tarball, or the package fetched through the private apt of debian-apt.ts),
+// installed /usr/src tarball, or the package fetched through the private apt of debian/apt.ts),
 // a tarball, or a directory (a git checkout: HEAD + dirty diff; else a hash of the files).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -8,7 +8,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { InfraError, UsageError } from '../util/errors.js';
 import { cachedDir, exists, hashTree } from '../util/fs.js';
-import { aptDownload, aptSetup, aptShow, aptUpdate, parseDebianRelease, RELEASE_SERIES } from './debian-apt.js';
+import { aptDownload, aptSetup, aptShow, aptUpdate } from '../debian/apt.js';
+import { parseDebianRelease, RELEASE_SERIES } from '../debian/releases.js';
 
 export type SourceSpec = { kind: 'debian'; release: string } | { kind: 'tarball'; path: string } | { kind: 'tree'; path: string };
 

@@ -1,4 +1,4 @@
-import type { SourceProvenance } from '../kernel/kbuild.js';
+import type { SourceProvenance } from '../kernel/kbuild/recipe.js';
 import type { Coverage } from '../trace/coverage.js';
 // The results tree: run → suite → test, with every phase's duration.
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
@@ -109,26 +109,28 @@ export interface RunResult {
   coverageFloor?: { percent: number; met: boolean };
 }
 
-export function countTests(run: RunResult): { passed: number; failed: number; skipped: number } {
-  let passed = 0;
-  let failed = 0;
-  let skipped = 0;
-  for (const suite of run.suites) {
-    for (const test of suite.tests) {
-      if (test.status === 'pass' || test.status === 'todo') passed++;
-      else if (test.status === 'skip') skipped++;
-      else failed++;
-    }
-  }
-  return { passed, failed, skipped };
-}
+/** The version of results.json's shape (harness/schema/results.schema.json); files before it had none. */
+export const RESULTS_SCHEMA_VERSION = 2;
 
-/** A run over several targets: each target's full result, and the run's verdict. */
-export interface MatrixResult {
+/**
+ * results.json: one shape for a run of one target or of many. The run's verdict, and each
+ * target's full result.
+ */
+export interface ResultsFile {
+  schemaVersion: typeof RESULTS_SCHEMA_VERSION;
   runId: string;
   command: string;
   status: 'pass' | 'fail' | 'error';
   exitCode: number;
+  /** Why the run failed before or outside any target (bad usage, a suite build that failed). */
   infraError?: string;
+  /** Why a run that found no failure is still not green (no target ran). */
+  problem?: string;
+  /**
+   * Whether each target's files (its .tap files, console.log, …) are in a directory named after
+   * it (a run with --target or --all-targets), or beside this file (a run of the default target,
+   * and each target's own results.json in a matrix run).
+   */
+  matrix: boolean;
   targets: RunResult[];
 }

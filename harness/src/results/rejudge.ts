@@ -3,9 +3,10 @@
 // findings), then each target and the run. Pure but for reading the files.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { countTests, type MatrixResult, type RunResult, type SuiteEvidence, type SuiteResult } from './model.js';
+import type { RunResult, SuiteEvidence, SuiteResult } from './model.js';
+import { readResultsFile } from './results-file.js';
 import { parseTap } from './tap-parser.js';
-import { judgeRun, judgeSuite, judgeTarget, type Verdict } from './verdict.js';
+import { interruptExit, judgeRun, judgeSuite, judgeTarget, type Verdict } from './verdict.js';
 
 export interface Rejudged {
   runs: RunResult[];
@@ -61,35 +62,26 @@ async function rejudgeTarget(run: RunResult, dir: string, changes: string[], mis
   }
   const next: RunResult = { ...run, suites };
   const filter = /(?:^| )--test (\S+)/.exec(run.command)?.[1];
-  const v = judgeTarget(next, filter !== undefined ? { testFilter: filter.replace(/^'|'$/g, '') } : {});
-  // An interrupt is not in the files; the recorded code keeps it.
-  const exitCode = run.exitCode === 130 || run.exitCode === 143 ? run.exitCode : v.exitCode;
+  // An interrupt is not in the .tap files: the recorded exit code keeps it.
+  const interrupted = interruptExit(run.exitCode);
+  const v = judgeTarget(next, { ...(filter !== undefined ? { testFilter: filter.replace(/^'|'$/g, '') } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
   if (v.status !== run.status) changes.push(`${run.target ?? 'run'}: recorded ${run.status}, now ${v.status}`);
   next.status = v.status;
-  next.exitCode = exitCode;
+  next.exitCode = v.exitCode;
   if (v.problem) next.problem = v.problem;
   else delete next.problem;
   return next;
 }
 
-/** A results directory (a run's, or a matrix target's) re-judged. */
+/** A results directory (a run's, or a matrix target's) re-judged; results.json of any shape sockvm wrote. */
 export async function rejudgeDir(dir: string): Promise<Rejudged> {
-  const text = await readFile(join(dir, 'results.json'), 'utf8');
-  const data = JSON.parse(text) as RunResult | MatrixResult;
+  const path = join(dir, 'results.json');
+  const file = readResultsFile(JSON.parse(await readFile(path, 'utf8')), path);
   const changes: string[] = [];
   const missing: string[] = [];
-  if ('targets' in data) {
-    const runs: RunResult[] = [];
-    for (const t of data.targets) runs.push(await rejudgeTarget(t, join(dir, t.target ?? ''), changes, missing));
-    const verdict = judgeRun(runs, data.infraError ? { setupError: data.infraError } : {});
-    return { runs, matrix: true, verdict, changes, missing };
-  }
-  const run = await rejudgeTarget(data, dir, changes, missing);
-  const verdict: Verdict = run.problem ? { status: run.status, exitCode: run.exitCode, problem: run.problem } : { status: run.status, exitCode: run.exitCode };
-  return { runs: [run], matrix: false, verdict, changes, missing };
-}
-
-export function totals(runs: RunResult[]): string {
-  const c = runs.map(countTests).reduce((a, b) => ({ passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped }), { passed: 0, failed: 0, skipped: 0 });
-  return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+  const runs: RunResult[] = [];
+  for (const t of file.targets) runs.push(await rejudgeTarget(t, file.matrix ? join(dir, t.target ?? '') : dir, changes, missing));
+  const interrupted = interruptExit(file.exitCode);
+  const verdict = judgeRun(runs, { ...(file.infraError ? { setupError: file.infraError } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
+  return { runs, matrix: file.matrix, verdict, changes, missing };
 }

@@ -1,6 +1,7 @@
 // The one-screen summary: per suite for a single target, a targets × suites table for a matrix.
 import { join } from 'node:path';
 import type { RunResult } from './model.js';
+import { countTests, judgeTest } from './verdict.js';
 import { coverageLines } from '../trace/coverage.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -16,7 +17,7 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     out.push(`kernel ${run.kernel.release} · ${run.accelerator ?? 'no accel chosen'}${boot}`);
   }
   for (const s of run.suites) {
-    const passed = s.tests.filter((t) => t.status === 'pass').length;
+    const passed = s.tests.filter((t) => judgeTest(t) === 'passed').length;
     out.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${secs(s.durationMs)}${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
     for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
     if (s.trace) {
@@ -84,4 +85,10 @@ export function matrixTable(runs: RunResult[]): string[] {
     if (r.coverage) out.push(...coverageLines(r.coverage).map((l) => `${r.target}: coverage: ${printable(l)}`));
   }
   return out;
+}
+
+/** Tests passed, failed and skipped over every target: the summary's last count. */
+export function totalsLine(runs: RunResult[]): string {
+  const c = countTests(runs.flatMap((r) => r.suites));
+  return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
 }

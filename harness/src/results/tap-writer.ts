@@ -1,11 +1,12 @@
 // TAP 14 for the whole run: each suite is a subtest carrying its own tests.
 import type { RunResult, SuiteResult, TestResult } from './model.js';
+import { judgeTest } from './verdict.js';
 
 /** TAP 14: a '#' in a description starts its directive unless escaped, and so does `\`. */
 export const escapeDescription = (text: string): string => text.replace(/[\\#]/g, '\\$&');
 
 function testLine(test: TestResult, index: number): string {
-  const ok = test.status === 'fail' || test.status === 'error' ? 'not ok' : 'ok';
+  const ok = judgeTest(test) === 'failed' ? 'not ok' : 'ok';
   const directive = test.status === 'skip' || test.status === 'todo' ? ` # ${test.directive ?? test.status.toUpperCase()}` : '';
   const time = !directive && test.durationMs !== undefined ? ` # time=${test.durationMs.toFixed(3)}ms` : '';
   return `${ok} ${index} - ${escapeDescription(test.name)}${directive}${time}`;

@@ -1,9 +1,22 @@
-// The one place that decides whether a suite, a target and the run passed, and with which exit
-// code.
+// The one place that decides whether a test, a suite, a target and the run passed, and with
+// which exit code. The summary, TAP, JUnit and results.json read what it decided.
 // Exit codes: 0 every test ran and passed; 1 a test or suite failed, or nothing was tested;
 // 2 infrastructure (build, boot, guest crash); 130/143 interrupted (SIGINT/SIGTERM).
-import { countTests, type RunResult, type SuiteEvidence, type SuiteResult, type TestResult } from './model.js';
+import type { RunResult, SuiteEvidence, SuiteResult, TestResult } from './model.js';
 import type { ParsedTap } from './tap-parser.js';
+
+/** A test's outcome: TODO counts as passed (a known failure), a crashed test as failed. */
+export function judgeTest(test: Pick<TestResult, 'status'>): 'passed' | 'failed' | 'skipped' {
+  if (test.status === 'pass' || test.status === 'todo') return 'passed';
+  return test.status === 'skip' ? 'skipped' : 'failed';
+}
+
+/** Tests passed, failed and skipped over some suites. */
+export function countTests(suites: Pick<SuiteResult, 'tests'>[]): { passed: number; failed: number; skipped: number } {
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const suite of suites) for (const test of suite.tests) counts[judgeTest(test)]++;
+  return counts;
+}
 
 /**
  * A suite from its TAP and what the run showed besides (exit code, timeout, a dead guest, kernel
@@ -30,6 +43,8 @@ export interface Verdict {
   exitCode: number;
   /** Why a run whose suites all passed is still not green (nothing was tested). */
   problem?: string;
+  /** A target's infrastructure trouble no stage reported: a guest crashed under a suite. */
+  infraError?: string;
 }
 
 /**
@@ -39,9 +54,11 @@ export interface Verdict {
 export function judgeTarget(run: RunResult, opts: { testFilter?: string; interruptExit?: number } = {}): Verdict {
   const failedSuites =
     run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0) + (run.coverageFloor && !run.coverageFloor.met ? 1 : 0);
-  const { passed, failed, skipped } = countTests(run);
+  const { passed, failed, skipped } = countTests(run.suites);
+  const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
+  const infraError = run.infraError ?? (crashed.length ? `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)` : undefined);
   let problem: string | undefined;
-  if (!run.infraError && !failedSuites && passed + failed === 0) {
+  if (!infraError && !failedSuites && passed + failed === 0) {
     if (run.suites.length === 0) problem = 'no test ran: no suite was selected';
     else if (opts.testFilter !== undefined && skipped > 0)
       problem = `no test ran: --test '${opts.testFilter}' matched none of the ${skipped} tests of ${run.suites.map((s) => s.name).join(', ')} (a test matches by its name or <suite>/<name>; see the names in the suites' .tap files)`;
@@ -55,9 +72,14 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
     const c = run.coverage;
     problem = `handler coverage ${c.handlers.percent}% (${c.handlers.reached}/${c.handlers.total}) is under this target's coverageFloor ${run.coverageFloor.percent}% over ${c.suites.join(', ')}: add tests that reach ${c.unreachedHandlers.slice(0, 5).join(', ')}${c.unreachedHandlers.length > 5 ? ', …' : ''}, or run more suites`;
   }
-  const status = run.infraError ? 'error' : failedSuites || problem ? 'fail' : 'pass';
+  const status = infraError ? 'error' : failedSuites || problem ? 'fail' : 'pass';
   const exitCode = opts.interruptExit ?? (status === 'error' ? 2 : status === 'fail' ? 1 : 0);
-  return problem ? { status, exitCode, problem } : { status, exitCode };
+  return { status, exitCode, ...(problem ? { problem } : {}), ...(infraError && !run.infraError ? { infraError } : {}) };
+}
+
+/** The exit code of an interrupt (SIGINT 130, SIGTERM 143) when `code` is one, else undefined. */
+export function interruptExit(code: number): number | undefined {
+  return code === 130 || code === 143 ? code : undefined;
 }
 
 /** The run's verdict over its targets: the worst exit code; a set-up failure is infrastructure. */

@@ -5,7 +5,8 @@ import { rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Listener } from '../events.js';
 import { toJUnit, toMatrixJUnit } from './junit.js';
-import type { RunResult } from './model.js';
+import type { ResultsFile, RunResult } from './model.js';
+import { targetResultsFile } from './results-file.js';
 import { toMatrixTap, toTap } from './tap-writer.js';
 
 async function writeAtomic(path: string, text: string): Promise<void> {
@@ -13,9 +14,17 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
-/** results.json, results.tap and junit.xml of one run as it stands now. */
+/** results.json, results.tap and junit.xml of one target as it stands now. */
 export function resultFiles(run: RunResult): Record<string, string> {
-  return { 'results.json': `${JSON.stringify(run, null, 2)}\n`, 'results.tap': toTap(run), 'junit.xml': toJUnit(run) };
+  return { 'results.json': `${JSON.stringify(targetResultsFile(run), null, 2)}\n`, 'results.tap': toTap(run), 'junit.xml': toJUnit(run) };
+}
+
+/** The run's results.json, results.tap and junit.xml: one target's own TAP and JUnit, or the matrix's. */
+export function runFiles(results: ResultsFile): Record<string, string> {
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const [only] = results.targets;
+  if (!results.matrix && only && results.targets.length === 1) return { 'results.json': json, 'results.tap': toTap(only), 'junit.xml': toJUnit(only) };
+  return { 'results.json': json, 'results.tap': toMatrixTap(results.targets, results.infraError), 'junit.xml': toMatrixJUnit(results.targets, results.infraError) };
 }
 
 /**
@@ -33,11 +42,7 @@ export function resultsWriter(): Listener {
   };
   return (event) => {
     if (event.type === 'target-results') return write(event.dir, resultFiles(event.run));
-    if (event.type === 'run-results') {
-      const m = event.matrix;
-      const files: Record<string, string> = m ? { 'results.json': `${JSON.stringify(m, null, 2)}\n`, 'results.tap': toMatrixTap(m.targets, m.infraError), 'junit.xml': toMatrixJUnit(m.targets, m.infraError) } : {};
-      return write(event.dir, files, true);
-    }
+    if (event.type === 'run-results') return write(event.dir, runFiles(event.results), true);
     return undefined;
   };
 }

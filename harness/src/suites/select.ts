@@ -13,7 +13,6 @@ export interface SuiteSpec {
 export interface Selection {
   only: string[];
   tags: string[];
-  repeat: number;
 }
 
 /**

@@ -1,13 +1,13 @@
 // Debian chroots as toolchains: `debootstrap --variant=minbase` of a release with the kernel
 // build's needs, created once under <cache>/toolchain/<release>/root, atomically (built in a
 // temp dir, renamed into place), reused by every later run, re-created on request.
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DEFAULT_MIRROR, type DebianRelease, DEBIAN_RELEASES, parseDebianRelease } from '../kernel/debian-apt.js';
+import { DEFAULT_MIRROR, type DebianRelease, DEBIAN_RELEASES, parseDebianRelease } from '../debian/releases.js';
 import { parseGccVersionOutput } from '../kernel/kernel-compiler.js';
 import { InfraError, UsageError } from '../util/errors.js';
-import { diskUsage, exists, pidAlive } from '../util/fs.js';
+import { diskUsage, exists, pidAlive, placeDir } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { cacheRoot } from '../util/paths.js';
 import { runLogged } from '../util/run-logged.js';
@@ -144,16 +144,9 @@ export async function updateToolchain(releaseName: string, opts: ToolchainOption
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeTree(tmp);
   const info = await createInto(tmp, dir, release, mirror, packages, log, onStep);
-  const stale = `${dir}.old-${process.pid}`;
-  if (await exists(dir)) await rename(dir, stale);
-  try {
-    await rename(tmp, dir);
-  } catch (err) {
-    // Another process put a chroot in place meanwhile: keep theirs.
-    if (await exists(dir)) await removeTree(tmp);
-    else throw new InfraError(`could not move the new ${release} chroot into ${dir}: ${String(err)}`);
-  }
-  if (await exists(stale)) await removeTree(stale);
+  await placeDir(tmp, dir, { replace: true, remove: removeTree }).catch((err: unknown) => {
+    throw new InfraError(`could not move the new ${release} chroot into ${dir}: ${String(err)}`);
+  });
   const final = (await readInfo(dir)) ?? info;
   return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info: final };
 }

@@ -2,7 +2,7 @@
 //
 // Inside a chroot, paths keep their meaning: every directory the command touches (the kernel's
 // unpacked tree, the module's build dir, the cwd) is bind-mounted into the chroot at the same
-// absolute path. The Debian headers' rewritten absolute paths (see kernel/debian.ts) therefore
+// absolute path. The Debian headers' rewritten absolute paths (see debian/kernel.ts) therefore
 // resolve the same inside and outside, and a log or an error names a path the user can open.
 // All mounts (/proc, /dev, the binds) are made in a private mount namespace (unshare -m) that
 // dies with the command, so nothing stays mounted after a crash or a kill.

@@ -1,6 +1,6 @@
 // Which compiler builds the module for a kernel: the host's, or a chroot of the Debian release
 // whose gcc built the kernel. Pure decisions here; chroot.ts makes them real.
-import type { DebianRelease } from '../kernel/debian-apt.js';
+import type { DebianRelease } from '../debian/releases.js';
 import type { KernelCompiler } from '../kernel/kernel-compiler.js';
 
 export type Toolchain = { kind: 'host' } | { kind: 'chroot'; release: DebianRelease; root: string };

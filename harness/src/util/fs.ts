@@ -91,14 +91,35 @@ export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void
     throw err;
   }
   try {
-    await rename(tmp, dir);
+    if ((await placeDir(tmp, dir)) === 'theirs') return { dir, hit: true };
   } catch (err) {
-    // Another run filled the same entry meanwhile: the content is the same, keep theirs.
     await rm(tmp, { recursive: true, force: true });
-    if (await exists(dir)) return { dir, hit: true };
     throw err;
   }
   return replaced ? { dir, hit: false, replaced } : { dir, hit: false };
+}
+
+/**
+ * The last step of every atomic cache entry (cachedDir, a source kernel, a toolchain chroot): the
+ * complete `tmp` renamed into `dir`. When another process put an entry there first, theirs is
+ * kept (the same inputs made it) and `tmp` removed: 'theirs'. `replace` moves an existing entry
+ * aside first (a forced rebuild, a chroot update). `remove` deletes a tree (a chroot's holds
+ * mounts). Throws, leaving `tmp` to the caller, when nothing is in place afterwards.
+ */
+export async function placeDir(tmp: string, dir: string, o: { replace?: boolean; remove?: (path: string) => Promise<void> } = {}): Promise<'placed' | 'theirs'> {
+  const remove = o.remove ?? ((path: string) => rm(path, { recursive: true, force: true }));
+  const old = o.replace && (await exists(dir)) ? `${dir}.old-${process.pid}` : undefined;
+  if (old) await rename(dir, old);
+  try {
+    await rename(tmp, dir);
+  } catch (err) {
+    if (!(await exists(dir))) throw err;
+    await remove(tmp);
+    return 'theirs';
+  } finally {
+    if (old && (await exists(old))) await remove(old);
+  }
+  return 'placed';
 }
 
 /** Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. */

@@ -11,7 +11,6 @@ import { QBOOT, qemuArgs, type QemuOptions } from './qemu-args.js';
 import { Vm } from './vm.js';
 
 export const QEMU = 'qemu-system-x86_64';
-export const MGMT_MAC = '52:54:00:12:34:56';
 
 /** Guest n (1-based) of a run: its MACs, its address on the link, its file names. */
 export function guestIdentity(n: number): { name: string; mgmtMac: string; linkMac: string; linkAddr: string; linkIp: string; suffix: string } {

@@ -1,5 +1,5 @@
 // A Debian release's kernel as a target: the newest linux-image/headers/kbuild of the release,
-// downloaded under the private apt config (debian-apt.ts), unpacked with dpkg-deb -x into a
+// downloaded under the private apt config (apt.ts), unpacked with dpkg-deb -x into a
 // cache entry keyed by the package versions, with the headers' absolute paths rewritten to
 // where they were unpacked. A second call with everything cached reads two small JSON files.
 import { createHash } from 'node:crypto';
@@ -10,19 +10,11 @@ import { InfraError } from '../util/errors.js';
 import { checkKernelImage, checkModulesDir, firstProblem, readIndex } from '../util/cache-check.js';
 import { cachedDir, exists } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
-import type { KernelArtifact } from './artifact.js';
-import {
-  aptDownload,
-  aptSetup,
-  aptUpdate,
-  type AptSourcesOptions,
-  type DebianRelease,
-  kernelDebs,
-  type KernelPackages,
-  parseDebianRelease,
-  resolveKernelPackages,
-} from './debian-apt.js';
-import { type KernelCompiler, kernelCompiler } from './kernel-compiler.js';
+import type { KernelArtifact } from '../kernel/artifact.js';
+import { type KernelCompiler, kernelCompiler } from '../kernel/kernel-compiler.js';
+import { aptDownload, aptSetup, aptUpdate, type AptSourcesOptions } from './apt.js';
+import { kernelDebs, type KernelPackages, resolveKernelPackages } from './kernel-packages.js';
+import { type DebianRelease, parseDebianRelease } from './releases.js';
 
 export interface DebianKernel extends KernelArtifact {
   provider: 'debian';

@@ -6,34 +6,10 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { InfraError, UsageError } from '../util/errors.js';
+import { InfraError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
-
-export const DEBIAN_RELEASES = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
-export type DebianRelease = (typeof DEBIAN_RELEASES)[number];
-
-/** The kernel series each release carries, for `debian:6.12`-style names. */
-export const RELEASE_SERIES: Record<DebianRelease, string> = {
-  bullseye: '5.10',
-  bookworm: '6.1',
-  trixie: '6.12',
-  sid: '7.2',
-};
-
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
-export const DEFAULT_SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
-export const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
-
-/** `bookworm`, `debian:bookworm`, `6.1` or `debian:6.1` → the release; anything else is a UsageError. */
-export function parseDebianRelease(name: string): DebianRelease {
-  const bare = name.startsWith('debian:') ? name.slice('debian:'.length) : name;
-  if ((DEBIAN_RELEASES as readonly string[]).includes(bare)) return bare as DebianRelease;
-  const bySeries = (Object.entries(RELEASE_SERIES) as [DebianRelease, string][]).find(([, s]) => s === bare);
-  if (bySeries) return bySeries[0];
-  const known = DEBIAN_RELEASES.map((r) => `${r} (${RELEASE_SERIES[r]})`).join(', ');
-  throw new UsageError(`unknown Debian release '${name}': use one of ${known}`);
-}
+import { DEFAULT_KEYRING, DEFAULT_MIRROR, DEFAULT_SECURITY_MIRROR, type DebianRelease } from './releases.js';
 
 export interface AptSourcesOptions {
   mirror?: string;
@@ -230,60 +206,6 @@ export interface DebPackage {
   size?: number;
 }
 
-export interface KernelPackages {
-  /** Kernel ABI/release string, e.g. 6.1.0-41-amd64 or 6.12.57+deb13-amd64. */
-  abi: string;
-  image: DebPackage;
-  /**
-   * Packages the image depends on that carry its files: from 7.x (sid) linux-image-<abi> is
-   * empty and linux-binary-<abi> (vmlinuz), linux-modules-<abi> and linux-base-<abi> hold them.
-   */
-  imageParts: DebPackage[];
-  headers: DebPackage;
-  headersCommon: DebPackage;
-  kbuild: DebPackage;
-  /** The compiler package the headers depend on (linux-compiler-gcc-N-x86), when named. */
-  compilerPackage?: string;
-}
-
-/**
- * From the Depends of linux-image-amd64 / linux-headers-amd64 (the metapackages), and of the
- * headers package: the concrete package names. Pure, for tests.
- */
-export function pickKernelPackageNames(imageMetaDepends: string, headersMetaDepends: string): { abi: string; image: string; headers: string } {
-  const image = dependsNames(imageMetaDepends).find((n) => /^linux-image-\d.*-amd64(-unsigned)?$/.test(n));
-  const headers = dependsNames(headersMetaDepends).find((n) => /^linux-headers-\d.*-amd64$/.test(n));
-  if (!image) throw new InfraError(`linux-image-amd64 depends on no linux-image-<abi>-amd64 package (Depends: ${imageMetaDepends})`);
-  if (!headers) throw new InfraError(`linux-headers-amd64 depends on no linux-headers-<abi>-amd64 package (Depends: ${headersMetaDepends})`);
-  const abi = image.slice('linux-image-'.length).replace(/-unsigned$/, '');
-  if (headers !== `linux-headers-${abi}`) {
-    throw new InfraError(`linux-image-amd64 (${image}) and linux-headers-amd64 (${headers}) disagree on the kernel ABI; the archive is mid-update, retry with a refresh`);
-  }
-  return { abi, image, headers };
-}
-
-/** From the headers package's Depends: its -common package, linux-kbuild-* and the compiler metapackage. */
-export function pickHeaderDeps(abi: string, headersDepends: string): { common: string; kbuild: string; compilerPackage?: string } {
-  const names = dependsNames(headersDepends);
-  const common = names.find((n) => n === `linux-headers-${abi.replace(/-amd64$/, '')}-common`) ?? names.find((n) => /^linux-headers-.*-common$/.test(n));
-  const kbuild = names.find((n) => n.startsWith('linux-kbuild-'));
-  const compilerPackage = names.find((n) => /^linux-compiler-/.test(n)) ?? names.find((n) => /^gcc-\d+$/.test(n));
-  if (!common) throw new InfraError(`linux-headers-${abi} depends on no linux-headers-*-common (Depends: ${headersDepends})`);
-  if (!kbuild) throw new InfraError(`linux-headers-${abi} depends on no linux-kbuild-* (Depends: ${headersDepends})`);
-  return compilerPackage ? { common, kbuild, compilerPackage } : { common, kbuild };
-}
-
-/** The image package's dependencies that carry the kernel's files (split image packages). */
-export function pickImageParts(abi: string, imageDepends: string): string[] {
-  const parts = new RegExp(`^linux-(binary|modules|base|modules-extra)-${abi.replace(/[.+]/g, '\\$&')}$`);
-  return [...new Set(dependsNames(imageDepends).filter((n) => parts.test(n)))];
-}
-
-/** All .debs of a kernel, image first. */
-export function kernelDebs(k: KernelPackages): DebPackage[] {
-  return [k.image, ...k.imageParts, k.headers, k.headersCommon, k.kbuild];
-}
-
 /** The candidate stanza of a package (`apt-cache show --no-all-versions`). */
 export async function aptShow(a: AptEnv, name: string): Promise<Record<string, string>> {
   const out = await apt(a, 'apt-cache', ['show', '--no-all-versions', name]);
@@ -292,33 +214,12 @@ export async function aptShow(a: AptEnv, name: string): Promise<Record<string, s
   return st;
 }
 
-function toDeb(st: Record<string, string>): DebPackage {
+export function toDeb(st: Record<string, string>): DebPackage {
   const pkg: DebPackage = { name: st.Package as string, version: st.Version as string };
   if (st.Filename) pkg.filename = st.Filename;
   if (st.SHA256) pkg.sha256 = st.SHA256;
   if (st.Size) pkg.size = Number(st.Size);
   return pkg;
-}
-
-/** The newest kernel image, headers (arch and common) and kbuild of the release, with versions. */
-export async function resolveKernelPackages(a: AptEnv): Promise<KernelPackages> {
-  const imageMeta = await aptShow(a, 'linux-image-amd64');
-  const headersMeta = await aptShow(a, 'linux-headers-amd64');
-  const names = pickKernelPackageNames(imageMeta.Depends ?? '', headersMeta.Depends ?? '');
-  const [image, headers] = await Promise.all([aptShow(a, names.image), aptShow(a, names.headers)]);
-  const deps = pickHeaderDeps(names.abi, headers.Depends ?? '');
-  const partNames = pickImageParts(names.abi, image.Depends ?? '');
-  const [common, kbuild, ...parts] = await Promise.all([deps.common, deps.kbuild, ...partNames].map((n) => aptShow(a, n)));
-  const result: KernelPackages = {
-    abi: names.abi,
-    image: toDeb(image),
-    imageParts: parts.map(toDeb),
-    headers: toDeb(headers),
-    headersCommon: toDeb(common as Record<string, string>),
-    kbuild: toDeb(kbuild as Record<string, string>),
-  };
-  if (deps.compilerPackage) result.compilerPackage = deps.compilerPackage;
-  return result;
 }
 
 /** The file name apt-get download gives a package: name_version-with-epoch-escaped_arch.deb. */
