@@ -129,6 +129,9 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     env.CCACHE_DIR = process.env.CCACHE_DIR ?? join(o.cacheDir, 'ccache');
     env.CCACHE_BASEDIR = tmp;
     env.CCACHE_NOHASHDIR = '1';
+    // Depend mode hashes the compiler's own -MMD output instead of running the preprocessor
+    // first: a miss (every file of a first build) costs a tenth less.
+    env.CCACHE_DEPEND = '1';
     env.CCACHE_MAXSIZE = process.env.CCACHE_MAXSIZE ?? '10G';
     await mkdir(env.CCACHE_DIR, { recursive: true });
   }
