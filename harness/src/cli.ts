@@ -3,10 +3,11 @@
 import { cacheCommand } from './commands/cache.js';
 import { kernelCommand } from './commands/kernel.js';
 import { parseCommand } from './commands/parse.js';
-import { runCommand } from './commands/run.js';
+import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
+import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
 import { consoleReporter } from './ui/console-reporter.js';
 import { cancelAll } from './util/cancel.js';
@@ -67,15 +68,20 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
-  const plan = parseRunOptions(rest);
-  if (plan === 'help') {
+  const options = parseRunOptions(rest);
+  if (options === 'help') {
     process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  const plan = await makePlan(options);
+  if (options.dryRun) {
+    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan).join('\n')}\n`);
     return 0;
   }
   const bus = new EventBus();
   // A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever).
   const interactive = Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) > 0 && !process.env.CI;
-  bus.on(consoleReporter({ interactive, verbose: plan.verbose }));
+  bus.on(consoleReporter({ interactive, verbose: options.verbose }));
   bus.on(resultsWriter());
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const interrupted = new Promise<never>((_, reject) => {
@@ -92,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const interruptExit = (): number | undefined => (signalled ? (signalled === 'SIGINT' ? 130 : 143) : undefined);
-  const { exitCode } = await runCommand(plan, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined, interruptExit });
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined, interruptExit });
   return exitCode;
 }
 

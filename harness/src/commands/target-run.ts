@@ -5,8 +5,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
 import { buildTracer } from '../build/tracer.js';
-import { SEED_MAX, type RunPlan } from '../config/run-options.js';
-import type { Target } from '../config/targets.js';
+import { SEED_MAX, type RunOptions } from '../config/run-options.js';
+import type { TargetPlan } from '../plan/plan.js';
 import type { EventBus, Phase } from '../events.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
@@ -16,9 +16,9 @@ import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
 import { SuiteRunner } from '../suites/runner.js';
 import { judgeTarget } from '../results/verdict.js';
-import { roundName, selectSuites, type SuiteSpec } from '../suites/select.js';
+import { roundName, type SuiteSpec } from '../suites/select.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
-import { InfraError, UsageError, errorMessage } from '../util/errors.js';
+import { InfraError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
@@ -39,8 +39,8 @@ export interface TargetContext {
   bus: EventBus;
   runId: string;
   command: string;
-  /** This target's results directory. */
-  dir: string;
+  /** The protocol module's source tree. */
+  moduleSrc: string;
   /** Rejects when the user interrupts; the run then shuts down in order. */
   interrupted: Promise<never>;
   /** True once the user interrupted: work still in flight then stops instead of going on. */
@@ -52,8 +52,9 @@ export interface TargetContext {
 }
 
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
-export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContext): Promise<RunResult> {
-  const { bus, dir } = ctx;
+export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: TargetContext): Promise<RunResult> {
+  const { bus } = ctx;
+  const dir = target.resultsDir;
   // The run's keys and the image that embeds the guest's host key: readable by us alone.
   await mkdir(join(dir, 'guest'), { recursive: true, mode: 0o700 });
   await chmod(join(dir, 'guest'), 0o700);
@@ -74,16 +75,16 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   };
 
   try {
-    // Cheap checks before any kernel work (a typo must not cost a kernel build first).
-    const selected = targetSuites(plan, target, ctx.suites);
-    const moduleSrc = await moduleSource(plan);
+    // The plan chose them; the suites' build made them.
+    const selected = target.suites.map((name) => ctx.suites.find((s) => s.name === name) as SuiteSpec);
+    const moduleSrc = ctx.moduleSrc;
     const resolved = await phase(
       'kernel',
       () =>
         resolveKernel(target.kernel, {
           cacheDir: cache,
           target: target.name,
-          ...(plan.kernel ? { user: plan.kernel } : {}),
+          ...(target.userKernel ? { user: target.userKernel } : {}),
           onProgress: (p) => bus.emit({ type: 'progress', phase: 'kernel', message: progressLine(p) }),
         }),
       (k) => `${k.kernel.release}${k.cached ? '' : ', prepared'}; toolchain ${describeToolchain(k.toolchain)}`,
@@ -98,8 +99,8 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     const buildLog = join(dir, 'build.log');
     const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }) }), (m) => (m.cached ? 'cached' : undefined));
 
-    const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
-    const traced = (suite: SuiteSpec): boolean => plan.trace || target.trace === true || suite.manifest.trace;
+    const labSize = target.guests;
+    const traced = (suite: SuiteSpec): boolean => target.traced.includes(suite.name);
     const tracing = selected.some(traced);
     // The tracer and its function list go into every image (the dispatch suite runs the tool
     // itself); without clang or libbpf only tracing is lost, never the run.
@@ -116,12 +117,12 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       const image = await buildInitramfs({
         rootfsDir: join(repoRoot, 'images', 'rootfs'),
         modulesDir: kernel.modulesDir,
-        bootModules: ['e1000', ...new Set(selected.flatMap((s) => s.manifest.modules))],
-        optionalModules: selected.flatMap((s) => s.manifest.modules),
+        bootModules: ['e1000', ...target.modules],
+        optionalModules: target.modules,
         busybox: '/bin/busybox',
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
-        tools: await resolveTools(selected),
+        tools: target.tools,
         ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache)))) } } : {}),
         suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
@@ -142,9 +143,9 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     run.accelReason = accel.reason;
     if (accel.accel === 'tcg' && plan.accel === 'auto') bus.emit({ type: 'notice', message: accel.reason });
 
-    const cpus = plan.cpus ?? (accel.accel === 'tcg' ? target.tcgCpus : undefined) ?? 2;
+    const cpus = target.cpus[accel.accel];
     run.cpus = cpus;
-    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: plan.bootTimeoutMs ?? (accel.accel === 'tcg' && target.tcgBootTimeout ? target.tcgBootTimeout * 1000 : 120_000) });
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] });
     live.lab = lab;
     const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
@@ -236,24 +237,6 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   return run;
 }
 
-/** The suites a target runs: --suite/--tag when given, else the target's own; none is an error. */
-export function targetSuites(plan: RunPlan, target: Target, specs: SuiteSpec[]): SuiteSpec[] {
-  const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
-  const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
-  const selected = selectSuites(specs, { only, tags, repeat: plan.repeat });
-  if (!selected.length) throw new UsageError(`target ${target.name}: no suite selected: check --suite and --tag`);
-  return selected;
-}
-
-/** The module's source tree: --module-src or kernel/newtcp, checked to be one. */
-export async function moduleSource(plan: RunPlan): Promise<string> {
-  const moduleSrc = plan.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
-  if (!(await exists(join(moduleSrc, 'Kbuild'))) && !(await exists(join(moduleSrc, 'Makefile')))) {
-    throw new UsageError(`--module-src ${moduleSrc}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
-  }
-  return moduleSrc;
-}
-
 /** The command that reruns this target as it ran: what auto chose (accelerator, seed) pinned. */
 function pinnedCommand(run: RunResult): string {
   let command = run.command;
@@ -289,24 +272,4 @@ async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void>
 /** What the crashed guest's console showed, kept before the reboot replaces the guest. */
 async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
   await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
-}
-
-/** The host programs the selected suites' manifests ask for, found on PATH. */
-async function resolveTools(suites: SuiteSpec[]): Promise<string[]> {
-  const names = [...new Set(suites.flatMap((s) => s.manifest.tools))];
-  const dirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')];
-  const found: string[] = [];
-  for (const name of names) {
-    let path: string | undefined;
-    for (const dir of dirs) {
-      if (dir && (await exists(join(dir, name)))) {
-        path = join(dir, name);
-        break;
-      }
-    }
-    const owner = suites.find((s) => s.manifest.tools.includes(name))?.name;
-    if (!path) throw new UsageError(`suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`);
-    found.push(path);
-  }
-  return found;
 }

@@ -12,7 +12,7 @@ export async function tail(path: string, lines = 30): Promise<string> {
   }
 }
 
-export async function runLogged(what: string, cmd: string, args: string[], opts: { log: string; cwd?: string; env?: Record<string, string> }): Promise<void> {
+export async function runLogged(what: string, cmd: string, args: string[], opts: { log: string; cwd?: string; env?: Record<string, string>; signal?: AbortSignal }): Promise<void> {
   await appendFile(opts.log, `$ ${cmd} ${args.join(' ')}\n`);
   if (cancel.aborted) throw new InfraError(`${what}: not started (${cancelledReason()})`);
   const argv = dieWithUs(cmd, args);
