@@ -9,7 +9,7 @@ import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
 import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
-import { consoleReporter } from './ui/console-reporter.js';
+import { consoleReporter, jsonReporter } from './ui/console-reporter.js';
 import { cancelAll } from './util/cancel.js';
 import { InfraError, UsageError, errorMessage } from './util/errors.js';
 
@@ -25,6 +25,11 @@ Commands:
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
+
+/** A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever). */
+function isTerminal(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !process.env.CI;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -43,27 +48,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'kernel') {
-    // A status line that moves on a terminal; plain lines (at most one per 10 s of compiling) otherwise.
-    const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-    let lastPlain = 0;
-    let pending = false;
-    const status = (line: string) => {
-      if (tty) {
-        process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 100) - 1)}`);
-        pending = true;
-        return;
-      }
-      const compiling = line.includes(': compiling (');
-      if (compiling && Date.now() - lastPlain < 10000) return;
-      lastPlain = Date.now();
-      process.stderr.write(`${line}\n`);
-    };
-    const out = (line: string) => {
-      if (pending) process.stderr.write('\r\x1b[K');
-      pending = false;
-      process.stdout.write(`${line}\n`);
-    };
-    return kernelCommand(rest, out, status);
+    // Progress on stderr (a moving line on a terminal); the artifacts on stdout.
+    const bus = new EventBus();
+    bus.on(consoleReporter({ interactive: isTerminal(process.stderr), verbose: false, targets: 1, out: process.stderr }));
+    return kernelCommand(rest, (line) => process.stdout.write(`${line}\n`), bus);
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
@@ -79,9 +67,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const bus = new EventBus();
-  // A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever).
-  const interactive = Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) > 0 && !process.env.CI;
-  bus.on(consoleReporter({ interactive, verbose: options.verbose }));
+  bus.on(consoleReporter({ interactive: isTerminal(process.stdout), verbose: options.verbose, targets: plan.targets.length }));
+  if (options.progress === 'json') bus.on(jsonReporter());
   bus.on(resultsWriter());
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const interrupted = new Promise<never>((_, reject) => {

@@ -130,7 +130,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const reproduce = matrix ? rerunCommand(targetArgv(ctx.argv, target.name)) : command;
-      return runTarget(target, options, { bus, runId, command: reproduce, moduleSrc: plan.moduleSrc, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, interruptExit: ctx.interruptExit, suites });
+      return runTarget(target, options, { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, interruptExit: ctx.interruptExit, suites });
     },
     ctx.isInterrupted,
   );

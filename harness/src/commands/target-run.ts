@@ -85,6 +85,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           cacheDir: cache,
           target: target.name,
           ...(target.userKernel ? { user: target.userKernel } : {}),
+          log: (message) => bus.emit({ type: 'notice', message }),
           onProgress: (p) => bus.emit({ type: 'progress', phase: 'kernel', message: progressLine(p) }),
         }),
       (k) => `${k.kernel.release}${k.cached ? '' : ', prepared'}; toolchain ${describeToolchain(k.toolchain)}`,

@@ -229,7 +229,7 @@ export class SuiteRunner {
         timeoutMs: seconds * 1000 + 5000,
         onStdoutLine: (line) => {
           pending = pending.then(() => appendFile(tapFile, `${line}\n`));
-          this.bus.emit({ type: 'suite-line', suite: resultName, line });
+          this.bus.emit({ type: 'suite-line', suite: resultName, guest: client.name, line });
           const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
           const test = parser.line(line);
