@@ -10,8 +10,8 @@ import { EventBus } from './events.js';
 import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
 import { consoleReporter, jsonReporter } from './ui/console-reporter.js';
-import { cancelAll } from './util/cancel.js';
-import { InfraError, UsageError, errorMessage } from './util/errors.js';
+import { Interrupted, interruptExit } from './util/cancel.js';
+import { InfraError, UsageError, errorMessage, errorReport } from './util/errors.js';
 
 const USAGE = `Usage: sockvm <command> [options]
 
@@ -31,27 +31,36 @@ function isTerminal(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !process.env.CI;
 }
 
+/**
+ * The run's one cancellation. The first SIGINT/SIGTERM aborts it: everything running stops,
+ * the results are written, the exit is 130/143. A second signal exits at once.
+ */
+const controller = new AbortController();
+
+function onSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (controller.signal.aborted) process.exit(interruptExit(controller.signal));
+      controller.abort(new Interrupted(sig));
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
-  if (command !== 'run') {
-    // kernel and toolchain builds: a signal cancels their process groups; the exit says so.
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => {
-        interruptedExit = sig === 'SIGINT' ? 130 : 143;
-        cancelAll(`interrupted by ${sig}`);
-      });
-    }
-  }
-  if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  const { signal } = controller;
+  // The commands that build or boot listen for signals; the others end on ^C as any program.
+  if (command === 'run' || command === 'kernel' || command === 'toolchain') onSignals();
+  if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`), signal);
   if (command === 'kernel') {
     // Progress on stderr (a moving line on a terminal); the artifacts on stdout.
     const bus = new EventBus();
     bus.on(consoleReporter({ interactive: isTerminal(process.stderr), verbose: false, targets: 1, out: process.stderr }));
-    return kernelCommand(rest, (line) => process.stdout.write(`${line}\n`), bus);
+    return kernelCommand(rest, (line) => process.stdout.write(`${line}\n`), bus, signal);
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
@@ -61,44 +70,37 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${RUN_USAGE}\n`);
     return 0;
   }
+  const bus = new EventBus();
+  if (options.progress === 'json') bus.on(jsonReporter());
+  bus.emit({ type: 'phase-started', phase: 'plan' });
+  const planStart = Date.now();
   const plan = await makePlan(options);
+  bus.emit({ type: 'phase-ended', phase: 'plan', durationMs: Date.now() - planStart });
   if (options.dryRun) {
     process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan).join('\n')}\n`);
     return 0;
   }
-  const bus = new EventBus();
+  // The console reporter prefixes lines with their target when the plan has several.
   bus.on(consoleReporter({ interactive: isTerminal(process.stdout), verbose: options.verbose, targets: plan.targets.length }));
-  if (options.progress === 'json') bus.on(jsonReporter());
   bus.on(resultsWriter());
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const interrupted = new Promise<never>((_, reject) => {
-    onSignal = (signal) => reject(new InfraError(`interrupted by ${signal}`));
-  });
-  interrupted.catch(() => {});
-  let signalled: NodeJS.Signals | undefined;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (signalled) return; // a second ^C while shutting down changes nothing: cleanup is bounded
-      signalled = sig;
-      cancelAll(`interrupted by ${sig}`);
-      onSignal(sig);
-    });
-  }
-  const interruptExit = (): number | undefined => (signalled ? (signalled === 'SIGINT' ? 130 : 143) : undefined);
-  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined, interruptExit });
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal });
   return exitCode;
 }
 
-/** Set when a kernel or toolchain command was interrupted: 130 SIGINT, 143 SIGTERM. */
-let interruptedExit: number | undefined;
+/** -v/--verbose anywhere: errors come with their stack and causes. */
+const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
 
+// The exit is explicit once everything is written: a timer some wait left behind (a guard that
+// lost its race) must not hold the process after the results, least of all after a ^C.
+// Writes to pipes, files and terminals are synchronous on Linux, so nothing printed is lost.
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = interruptedExit ?? code;
-  },
+  (code) => process.exit(interruptExit(controller.signal) ?? code),
   (err: unknown) => {
-    process.stderr.write(`sockvm: ${errorMessage(err)}\n`);
-    if (err instanceof InfraError && err.detail && interruptedExit === undefined) process.stderr.write(`${err.detail}\n`);
-    process.exitCode = interruptedExit ?? 2;
+    const interrupted = interruptExit(controller.signal);
+    // An unexpected error (no InfraError of ours) is a bug: -v prints its stack and causes.
+    const hint = err instanceof InfraError || verbose ? '' : ' (an unexpected error: -v prints its stack)';
+    process.stderr.write(`sockvm: ${verbose ? errorReport(err) : errorMessage(err)}${hint}\n`);
+    if (err instanceof InfraError && err.detail && interrupted === undefined) process.stderr.write(`${err.detail}\n`);
+    process.exit(interrupted ?? 2);
   },
 );

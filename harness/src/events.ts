@@ -1,7 +1,7 @@
 // Typed events: orchestration emits these and never prints; reporters and writers consume them.
 import type { MatrixResult, RunResult, TestResult } from './results/model.js';
 
-export type Phase = 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
+export type Phase = 'plan' | 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
 
 /** Whose an event is: the target (and guest) it belongs to; run-wide events have neither. */
 export interface EventOrigin {

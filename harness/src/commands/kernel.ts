@@ -19,7 +19,7 @@ release, cache key and source identity. Other targets' kernels are resolved (dow
 Environment: SOCKVM_KERNEL_JOBS (make -j, default: all CPUs), SOCKVM_KERNEL_NICE (default 10),
 SOCKVM_NO_CCACHE=1 (build without ccache).`;
 
-export async function kernelCommand(args: string[], out: (line: string) => void, bus: EventBus): Promise<number> {
+export async function kernelCommand(args: string[], out: (line: string) => void, bus: EventBus, signal: AbortSignal): Promise<number> {
   const [verb, ...rest] = args;
   if (verb !== 'build') {
     out(KERNEL_USAGE);
@@ -49,6 +49,7 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
       cacheDir: cacheRoot(),
       target: target.name,
       force: v.force ?? false,
+      signal,
       log: (message) => events.emit({ type: 'notice', message }),
       onProgress: (p) => events.emit({ type: 'progress', phase: 'kernel', message: `compiling (${p.compiled} files, ${Math.round(p.elapsedMs / 1000)} s) ${p.last}` }),
     });

@@ -10,7 +10,7 @@ import { judgeRun } from '../results/verdict.js';
 import { readManifest } from '../suites/manifest.js';
 import { gatherPlanInputs, suiteSourceDirs } from '../plan/gather.js';
 import { planRun, type Plan } from '../plan/plan.js';
-import { cancel } from '../util/cancel.js';
+import { abortReason, interruptExit } from '../util/cancel.js';
 import type { SuiteSpec } from '../suites/select.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { exists, makeDirs } from '../util/fs.js';
@@ -26,11 +26,8 @@ export function newRunId(now = new Date()): string {
 export interface RunContext {
   bus: EventBus;
   argv: string[];
-  /** Rejects when the user interrupts; the run then shuts down in order. */
-  interrupted: Promise<never>;
-  isInterrupted: () => boolean;
-  /** The exit code the interrupt asks for (130 SIGINT, 143 SIGTERM), once interrupted. */
-  interruptExit: () => number | undefined;
+  /** Aborted when the user interrupts: everything running stops, the results are written. */
+  signal: AbortSignal;
 }
 
 /** Reads what the plan needs and plans the run: a UsageError lists every problem at once. */
@@ -106,7 +103,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
   try {
     await makeDirs(runDir);
   } catch (err) {
-    throw new UsageError(`--results-dir ${options.resultsRoot}: ${errorMessage(err)}; choose a writable directory`);
+    throw new UsageError(`--results-dir ${options.resultsRoot}: ${errorMessage(err)}; choose a writable directory`, { cause: err });
   }
   const command = rerunCommand(ctx.argv);
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
@@ -115,13 +112,14 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
   let suites: SuiteSpec[] = [];
   let setupError: string | undefined;
   try {
+    ctx.signal.throwIfAborted();
     bus.emit({ type: 'phase-started', phase: 'suite-build' });
     const start = Date.now();
-    suites = await Promise.race([buildAllSuites(options, join(runDir, 'build.log'), cancel), ctx.interrupted]);
+    suites = await buildAllSuites(options, join(runDir, 'build.log'), ctx.signal);
     bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
   } catch (err) {
     targets = [];
-    setupError = errorMessage(err) + (err instanceof InfraError && err.detail ? `\n${err.detail}` : '');
+    setupError = ctx.signal.aborted ? abortReason(ctx.signal) : errorMessage(err) + (err instanceof InfraError && err.detail ? `\n${err.detail}` : '');
   }
 
   const runs = await pool(
@@ -130,13 +128,15 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const reproduce = matrix ? rerunCommand(targetArgv(ctx.argv, target.name)) : command;
-      return runTarget(target, options, { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, interruptExit: ctx.interruptExit, suites });
+      return runTarget(target, options, { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, signal: ctx.signal, suites });
     },
-    ctx.isInterrupted,
+    () => ctx.signal.aborted,
   );
+  // Interrupted before any target started: the run's own results say so.
+  if (ctx.signal.aborted && !runs.length) setupError ??= abortReason(ctx.signal);
 
-  const interruptExit = ctx.interruptExit();
-  const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
+  const interrupted = interruptExit(ctx.signal);
+  const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
   const exitCode = verdict.exitCode;
   // A matrix, or a run that failed before any target ran, has run-level result files of its own.
   const result: MatrixResult | undefined =

@@ -18,6 +18,7 @@ import { SuiteRunner } from '../suites/runner.js';
 import { judgeTarget } from '../results/verdict.js';
 import { roundName, type SuiteSpec } from '../suites/select.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
+import { abortReason, interruptExit } from '../util/cancel.js';
 import { InfraError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
@@ -41,12 +42,8 @@ export interface TargetContext {
   command: string;
   /** The protocol module's source tree. */
   moduleSrc: string;
-  /** Rejects when the user interrupts; the run then shuts down in order. */
-  interrupted: Promise<never>;
-  /** True once the user interrupted: work still in flight then stops instead of going on. */
-  isInterrupted: () => boolean;
-  /** The exit code the interrupt asks for (130 SIGINT, 143 SIGTERM), once interrupted. */
-  interruptExit: () => number | undefined;
+  /** Aborted when the user interrupts: every stage, child process, guest and wait stops. */
+  signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
 }
@@ -64,10 +61,12 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
   // Held in an object so the finally block sees what the phases' closures set.
   const live: { lab?: Lab } = {};
+  const { signal } = ctx;
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
+    signal.throwIfAborted();
     bus.emit({ type: 'phase-started', phase: name });
     const start = Date.now();
-    const result = await Promise.race([work(), ctx.interrupted]);
+    const result = await work();
     run.phases[name] = Date.now() - start;
     const d = detail?.(result);
     bus.emit(d ? { type: 'phase-ended', phase: name, durationMs: run.phases[name], detail: d } : { type: 'phase-ended', phase: name, durationMs: run.phases[name] });
@@ -84,6 +83,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         resolveKernel(target.kernel, {
           cacheDir: cache,
           target: target.name,
+          signal,
           ...(target.userKernel ? { user: target.userKernel } : {}),
           log: (message) => bus.emit({ type: 'notice', message }),
           onProgress: (p) => bus.emit({ type: 'progress', phase: 'kernel', message: progressLine(p) }),
@@ -98,14 +98,15 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
 
     const buildLog = join(dir, 'build.log');
-    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }) }), (m) => (m.cached ? 'cached' : undefined));
+    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }), signal }), (m) => (m.cached ? 'cached' : undefined));
 
     const labSize = target.guests;
     const traced = (suite: SuiteSpec): boolean => target.traced.includes(suite.name);
     const tracing = selected.some(traced);
     // The tracer and its function list go into every image (the dispatch suite runs the tool
     // itself); without clang or libbpf only tracing is lost, never the run.
-    const tracer = await buildTracer(cache, buildLog).catch((err: unknown) => {
+    const tracer = await buildTracer(cache, buildLog, signal).catch((err: unknown) => {
+      signal.throwIfAborted();
       bus.emit({ type: 'notice', message: `sockvm-trace not built (${errorMessage(err).split('\n')[0]}); tracing and the dispatch suite are unavailable (scripts/setup installs clang, bpftool, libbpf-dev)` });
       return undefined;
     });
@@ -124,12 +125,12 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
         tools: target.tools,
-        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache)))) } } : {}),
+        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache, signal)))) } } : {}),
         suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
         settings: { mgmtMac: MGMT_MAC, mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
-      });
+      }, signal);
       for (const m of image.missingModules) {
         const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
         bus.emit({ type: 'notice', message: `module ${m} (suite.json of ${owners.join(', ')}): not in this kernel, left out; the tests that need it skip` });
@@ -146,7 +147,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
     const cpus = target.cpus[accel.accel];
     run.cpus = cpus;
-    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] });
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] }, signal);
     live.lab = lab;
     const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
@@ -171,7 +172,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           const name = roundName(suite.name, round, plan.repeat);
           const result = await runner.runSuite(suite, name);
           // Interrupted: the guests were shut down under this suite; it did not crash.
-          if (ctx.isInterrupted()) return;
+          if (signal.aborted) return;
           run.suites.push(result);
           run.phases[`suite:${name}`] = result.durationMs;
           bus.emit({ type: 'target-results', dir, run });
@@ -211,26 +212,31 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       await saveDmesg(dir, lab);
     });
   } catch (err) {
-    run.infraError = errorMessage(err);
-    if (err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
+    // Interrupted: whatever failed under the abort (a killed make, a killed QEMU) says less than why.
+    run.infraError = signal.aborted ? abortReason(signal) : errorMessage(err);
+    if (!signal.aborted && err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
   } finally {
-    const start = Date.now();
     const { lab } = live;
     if (lab) {
-      if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab).catch(() => undefined);
+      bus.emit({ type: 'phase-started', phase: 'shutdown' });
+      const start = Date.now();
+      if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab, !signal.aborted).catch(() => undefined);
       const vms = lab.guests.map((g) => g.vm);
       await lab.shutdown();
       run.phases.shutdown = Date.now() - start;
+      bus.emit({ type: 'phase-ended', phase: 'shutdown', durationMs: run.phases.shutdown });
       const logError = vms.map((vm) => vm.logError).find((e) => e !== undefined);
       if (logError && !run.infraError) run.infraError = logError;
     }
   }
+  // Interrupted while shutting down: everything ran, and the run still says it was interrupted.
+  if (signal.aborted && !run.infraError) run.infraError = abortReason(signal);
 
   run.command = pinnedCommand(run);
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   if (crashed.length && !run.infraError) run.infraError = `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)`;
-  const interruptExit = ctx.interruptExit();
-  const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
+  const interrupted = interruptExit(signal);
+  const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
   run.exitCode = verdict.exitCode;
   run.status = verdict.status;
   if (verdict.problem) run.problem = verdict.problem;
@@ -250,21 +256,22 @@ function pinnedCommand(run: RunResult): string {
  * The kernel's proto_ops/proto/net_proto_family layouts for member names: from the vmlinux's
  * .BTF (the kbuild tree's, else the one unpacked from the image); none when it has no BTF.
  */
-async function tableLayouts(buildDir: string, image: string, cache: string): Promise<Awaited<ReturnType<typeof handlerStructs>>> {
+async function tableLayouts(buildDir: string, image: string, cache: string, signal: AbortSignal): Promise<Awaited<ReturnType<typeof handlerStructs>>> {
   const fromTree = join(buildDir, 'vmlinux');
   if (await exists(fromTree)) {
-    const layouts = await handlerStructs(fromTree);
+    const layouts = await handlerStructs(fromTree, signal);
     if (layouts.size) return layouts;
   }
   const boot = await bootableKernel(image, cache);
-  return boot.pvh ? handlerStructs(boot.path) : new Map();
+  return boot.pvh ? handlerStructs(boot.path, signal) : new Map();
 }
 
-/** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt. */
-async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void> {
+/** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt (the console's tail when `ask` is false or a guest is gone). */
+async function saveDmesg(dir: string, lab: Lab, ask = true): Promise<void> {
+  const prefix = 'dmesg';
   for (const g of lab.guests) {
     const suffix = g.index === 1 ? '' : `-${g.name}`;
-    const d = g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
+    const d = ask && g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
     const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
     await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
   }

@@ -109,7 +109,8 @@ Run:
   -h, --help               this text
 
 Exit codes: 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
-failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM.`;
+failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM (everything
+running is stopped and the results are written; a second signal exits at once).`;
 
 /**
  * Guest memory in MiB: below 256 the initramfs (busybox, dropbear, modules, the suites) does
@@ -176,7 +177,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new UsageError(`${msg}; see 'sockvm run --help'`);
+    throw new UsageError(`${msg}; see 'sockvm run --help'`, { cause: err });
   }
   const v = parsed.values;
   if (v.help) return 'help';

@@ -39,6 +39,8 @@ export interface ResolveOptions {
   target?: string;
   /** Source kernels: rebuild even when cached. */
   force?: boolean;
+  /** Aborts downloads, chroot creation and builds (their process groups are killed). */
+  signal: AbortSignal;
 }
 
 /**
@@ -63,11 +65,12 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
   }
   if (spec.provider === 'source') {
     const toolchain: Toolchain =
-      !spec.toolchain || spec.toolchain === 'host' ? { kind: 'host' } : (await ensureToolchain(spec.toolchain, { cacheDir: o.cacheDir })).toolchain;
+      !spec.toolchain || spec.toolchain === 'host' ? { kind: 'host' } : (await ensureToolchain(spec.toolchain, { cacheDir: o.cacheDir, signal: o.signal })).toolchain;
     const built = await buildSourceKernel(spec, {
       cacheDir: o.cacheDir,
       repoRoot,
       toolchain,
+      signal: o.signal,
       ...(o.log ? { log: o.log } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(o.target ? { target: o.target } : {}),
@@ -85,6 +88,6 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
   if (choice.kind === 'host') {
     return { kernel, toolchain: { kind: 'host' }, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached };
   }
-  const tc = await ensureToolchain(choice.release, { cacheDir: o.cacheDir, extraPackages: choice.extraPackages });
+  const tc = await ensureToolchain(choice.release, { cacheDir: o.cacheDir, extraPackages: choice.extraPackages, signal: o.signal });
   return { kernel, toolchain: tc.toolchain, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached && !tc.created };
 }

@@ -259,7 +259,7 @@ export class SuiteRunner {
     // A suite that crashes its peer on purpose: guest 2's death is expected, not a crash.
     const expected = suite.manifest.killsPeer ? [2] : [];
     let gone = this.lab.deathReason(expected);
-    for (let i = 0; r?.lost && !gone && i < 30; i++) {
+    for (let i = 0; r?.lost && !gone && !this.lab.stopping && i < 30; i++) {
       await sleep(100);
       gone = this.lab.deathReason(expected);
     }
