@@ -272,7 +272,8 @@ export class SuiteRunner {
       if (how) result.peerKilled = how;
     }
     const living = guests.filter((g) => !(result.peerKilled && g === peer));
-    if (!gone && (r?.lost || r?.timedOut || r?.code === 137)) {
+    // Guests stopped by an interrupt did not hang: their silence is ours.
+    if (!gone && !this.lab.stopping && (r?.lost || r?.timedOut || r?.code === 137)) {
       const alive = await Promise.all(living.map((g) => answers(g.ssh)));
       const dead = living.filter((_, i) => !alive[i]);
       if (dead.length) {
