@@ -20,7 +20,8 @@ Commands:
              over SSH, write results/<run-id>/ (see 'sockvm run --help')
   toolchain  ls | update | prune the per-release build chroots (see 'sockvm toolchain --help')
   kernel     build a target's source kernel into the cache, print its paths (see 'sockvm kernel --help')
-  cache      ls | prune the cache: source kernels, modules, vmlinux, Debian kernels, toolchains
+  cache      ls | verify | prune the cache: source kernels, modules, vmlinux, Debian kernels,
+             toolchains (see 'sockvm cache --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
   help       this text
 
