@@ -150,6 +150,17 @@ t.test('kernel build (a source kernel from a local tarball, a cache key of its o
   t.same(entries, [], 'no kernel build dir left in the cache');
 });
 
+t.test('kernel source unpack (tar of the same local tarball): tar killed, the partial tree removed', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
+  if (!tarball) return;
+  const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
+  const config = join(dir, 'sockvm.config.json');
+  const local = `-sigtar${process.pid}${Date.now()}`;
+  writeFileSync(config, JSON.stringify({ targets: { sigtar: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } } }));
+  const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGINT', (_e, procs) => (procs.some((c) => c.startsWith('tar -xf ') && c.includes('linux-source-6.1.tar.xz')) ? 500 : undefined));
+  checkInterrupted(t, r, 'SIGINT', 'kernel source unpack');
+  t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel never finished');
+});
+
 t.test('module build (a Kbuild that takes a minute): make killed at once, no cache entry', async (t) => {
   const src = mkdtempSync(join(tmpdir(), 'sockvm-int-mod-'));
   cpSync(join(repoRoot, 'kernel', 'newtcp'), src, { recursive: true });

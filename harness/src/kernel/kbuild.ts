@@ -353,7 +353,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
   const make = makeRunner(tree, buildLog, vars, env, tc, nice, [tmp, moduleSrc], o.signal, o.onProgress);
   try {
     log(`unpacking ${source.path}`);
-    await materializeSource(source, tree);
+    await materializeSource(source, tree, o.signal);
     if (series) {
       log(`applying patch series ${series.name} (${series.entries.length} patches)`);
       await applySeries(tree, series, (l) => void appendFile(buildLog, `${l}\n`));

@@ -81,7 +81,7 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
     const reason = toolchain.kind === 'host' ? `host (${k.provenance.compiler} built the kernel)` : `the ${toolchain.release} chroot that built the kernel`;
     return { kernel, toolchain, toolchainReason: reason, binds: [k.entryDir], cached: built.cached, provenance: k.provenance };
   }
-  const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log } : { cacheDir: o.cacheDir });
+  const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log, signal: o.signal } : { cacheDir: o.cacheDir, signal: o.signal });
   const k = prepared.kernel;
   const choice = chooseToolchain(k.compiler, await hostGccVersion(), k.debianRelease);
   const kernel: KernelArtifact = { image: k.image, modulesDir: k.modulesDir, buildDir: k.buildDir, release: k.release };
