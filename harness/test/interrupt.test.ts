@@ -2,7 +2,7 @@
 // its results (marked interrupted), and leaves no process (make, gcc, QEMU, their groups) and no
 // temp dir behind. The CLI runs as a child with --progress json; each case waits for its phase.
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -33,13 +33,13 @@ interface Interrupted {
  * Runs `sockvm run args --progress json` and sends `sig` when `when` first says so (it sees each
  * event, and is polled with the live descendants).
  */
-function interruptRun(args: string[], sig: NodeJS.Signals, when: (e: SockvmEvent | undefined, descendants: string[]) => number | undefined, twice = false): Promise<Interrupted> {
+function interruptRun(args: string[], sig: NodeJS.Signals, when: (e: SockvmEvent | undefined, descendants: string[]) => number | undefined, twice = false, env: Record<string, string> = {}): Promise<Interrupted> {
   const resultsRoot = mkdtempSync(join(tmpdir(), 'sockvm-int-'));
   // The run's own temp dir: whatever it leaves there is a leftover.
   const tmp = mkdtempSync(join(tmpdir(), 'sockvm-int-tmp-'));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, 'run', '--results-dir', resultsRoot, '--progress', 'json', ...args], {
-      env: { ...process.env, CI: 'true', TMPDIR: tmp },
+      env: { ...process.env, CI: 'true', TMPDIR: tmp, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const watch = new ProcessWatch(child.pid as number);
@@ -159,6 +159,19 @@ t.test('kernel source unpack (tar of the same local tarball): tar killed, the pa
   const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGINT', (_e, procs) => (procs.some((c) => c.startsWith('tar -xf ') && c.includes('linux-source-6.1.tar.xz')) ? 500 : undefined));
   checkInterrupted(t, r, 'SIGINT', 'kernel source unpack');
   t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel never finished');
+});
+
+t.test('download (a Debian kernel with no apt lists yet: apt-get update is killed as it starts)', async (t) => {
+  // A cache of its own that shares everything built (suites, modules, tracer, vmlinux) but has
+  // no apt state and no Debian kernels: the bookworm kernel must be downloaded. The signal goes
+  // as apt-get starts, so at most a few index files come down.
+  const xdg = mkdtempSync(join(tmpdir(), 'sockvm-int-xdg-'));
+  mkdirSync(join(xdg, 'sockvm'));
+  for (const name of readdirSync(cacheRoot())) if (name !== 'apt' && name !== 'debian') symlinkSync(join(cacheRoot(), name), join(xdg, 'sockvm', name));
+  const r = await interruptRun(['--target', 'debian-6.1', '--suite', 'create'], 'SIGTERM', (_e, procs) => (procs.some((c) => /^apt-get /.test(c)) ? 0 : undefined), false, { XDG_CACHE_HOME: xdg });
+  checkInterrupted(t, r, 'SIGTERM', 'download');
+  t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel was never prepared');
+  t.notOk(existsSync(join(xdg, 'sockvm', 'debian', 'bookworm')) && readdirSync(join(xdg, 'sockvm', 'debian', 'bookworm')).length > 0, 'no Debian kernel entry made');
 });
 
 t.test('module build (a Kbuild that takes a minute): make killed at once, no cache entry', async (t) => {
