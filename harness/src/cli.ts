@@ -3,14 +3,15 @@
 import { cacheCommand } from './commands/cache.js';
 import { kernelCommand } from './commands/kernel.js';
 import { parseCommand } from './commands/parse.js';
-import { runCommand } from './commands/run.js';
+import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
+import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
-import { consoleReporter } from './ui/console-reporter.js';
-import { cancelAll } from './util/cancel.js';
-import { InfraError, UsageError, errorMessage } from './util/errors.js';
+import { consoleReporter, jsonReporter } from './ui/console-reporter.js';
+import { Interrupted, interruptExit } from './util/cancel.js';
+import { InfraError, UsageError, errorMessage, errorReport } from './util/errors.js';
 
 const USAGE = `Usage: sockvm <command> [options]
 
@@ -19,11 +20,32 @@ Commands:
              over SSH, write results/<run-id>/ (see 'sockvm run --help')
   toolchain  ls | update | prune the per-release build chroots (see 'sockvm toolchain --help')
   kernel     build a target's source kernel into the cache, print its paths (see 'sockvm kernel --help')
-  cache      ls | prune the cache: source kernels, modules, vmlinux, Debian kernels, toolchains
+  cache      ls | verify | prune the cache: source kernels, modules, vmlinux, Debian kernels,
+             toolchains (see 'sockvm cache --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
+
+/** A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever). */
+function isTerminal(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !process.env.CI;
+}
+
+/**
+ * The run's one cancellation. The first SIGINT/SIGTERM aborts it: everything running stops,
+ * the results are written, the exit is 130/143. A second signal exits at once.
+ */
+const controller = new AbortController();
+
+function onSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (controller.signal.aborted) process.exit(interruptExit(controller.signal));
+      controller.abort(new Interrupted(sig));
+    });
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -31,81 +53,55 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
-  if (command !== 'run') {
-    // kernel and toolchain builds: a signal cancels their process groups; the exit says so.
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => {
-        interruptedExit = sig === 'SIGINT' ? 130 : 143;
-        cancelAll(`interrupted by ${sig}`);
-      });
-    }
-  }
-  if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  const { signal } = controller;
+  // The commands that build or boot listen for signals; the others end on ^C as any program.
+  if (command === 'run' || command === 'kernel' || command === 'toolchain') onSignals();
+  if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`), signal);
   if (command === 'kernel') {
-    // A status line that moves on a terminal; plain lines (at most one per 10 s of compiling) otherwise.
-    const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-    let lastPlain = 0;
-    let pending = false;
-    const status = (line: string) => {
-      if (tty) {
-        process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 100) - 1)}`);
-        pending = true;
-        return;
-      }
-      const compiling = line.includes(': compiling (');
-      if (compiling && Date.now() - lastPlain < 10000) return;
-      lastPlain = Date.now();
-      process.stderr.write(`${line}\n`);
-    };
-    const out = (line: string) => {
-      if (pending) process.stderr.write('\r\x1b[K');
-      pending = false;
-      process.stdout.write(`${line}\n`);
-    };
-    return kernelCommand(rest, out, status);
+    // Progress on stderr (a moving line on a terminal); the artifacts on stdout.
+    const bus = new EventBus();
+    bus.on(consoleReporter({ interactive: isTerminal(process.stderr), verbose: false, targets: 1, out: process.stderr }));
+    return kernelCommand(rest, (line) => process.stdout.write(`${line}\n`), bus, signal);
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
-  const plan = parseRunOptions(rest);
-  if (plan === 'help') {
+  const options = parseRunOptions(rest);
+  if (options === 'help') {
     process.stdout.write(`${RUN_USAGE}\n`);
     return 0;
   }
   const bus = new EventBus();
-  // A spinner needs a real terminal: a TTY with a width (a 0-column pty makes ora redraw forever).
-  const interactive = Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) > 0 && !process.env.CI;
-  bus.on(consoleReporter({ interactive, verbose: plan.verbose }));
-  bus.on(resultsWriter());
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const interrupted = new Promise<never>((_, reject) => {
-    onSignal = (signal) => reject(new InfraError(`interrupted by ${signal}`));
-  });
-  interrupted.catch(() => {});
-  let signalled: NodeJS.Signals | undefined;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (signalled) return; // a second ^C while shutting down changes nothing: cleanup is bounded
-      signalled = sig;
-      cancelAll(`interrupted by ${sig}`);
-      onSignal(sig);
-    });
+  if (options.progress === 'json') bus.on(jsonReporter());
+  bus.emit({ type: 'phase-started', phase: 'plan' });
+  const planStart = Date.now();
+  const plan = await makePlan(options);
+  bus.emit({ type: 'phase-ended', phase: 'plan', durationMs: Date.now() - planStart });
+  if (options.dryRun) {
+    process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan).join('\n')}\n`);
+    return 0;
   }
-  const interruptExit = (): number | undefined => (signalled ? (signalled === 'SIGINT' ? 130 : 143) : undefined);
-  const { exitCode } = await runCommand(plan, { bus, argv: rest, interrupted, isInterrupted: () => signalled !== undefined, interruptExit });
+  // The console reporter prefixes lines with their target when the plan has several.
+  bus.on(consoleReporter({ interactive: isTerminal(process.stdout), verbose: options.verbose, targets: plan.targets.length }));
+  bus.on(resultsWriter());
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal });
   return exitCode;
 }
 
-/** Set when a kernel or toolchain command was interrupted: 130 SIGINT, 143 SIGTERM. */
-let interruptedExit: number | undefined;
+/** -v/--verbose anywhere: errors come with their stack and causes. */
+const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
 
+// The exit is explicit once everything is written: a timer some wait left behind (a guard that
+// lost its race) must not hold the process after the results, least of all after a ^C.
+// Writes to pipes, files and terminals are synchronous on Linux, so nothing printed is lost.
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = interruptedExit ?? code;
-  },
+  (code) => process.exit(interruptExit(controller.signal) ?? code),
   (err: unknown) => {
-    process.stderr.write(`sockvm: ${errorMessage(err)}\n`);
-    if (err instanceof InfraError && err.detail && interruptedExit === undefined) process.stderr.write(`${err.detail}\n`);
-    process.exitCode = interruptedExit ?? 2;
+    const interrupted = interruptExit(controller.signal);
+    // An unexpected error (no InfraError of ours) is a bug: -v prints its stack and causes.
+    const hint = err instanceof InfraError || verbose ? '' : ' (an unexpected error: -v prints its stack)';
+    process.stderr.write(`sockvm: ${verbose ? errorReport(err) : errorMessage(err)}${hint}\n`);
+    if (err instanceof InfraError && err.detail && interrupted === undefined) process.stderr.write(`${err.detail}\n`);
+    process.exit(interrupted ?? 2);
   },
 );

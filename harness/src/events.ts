@@ -1,9 +1,18 @@
 // Typed events: orchestration emits these and never prints; reporters and writers consume them.
 import type { ResultsFile, RunResult, TestResult } from './results/model.js';
 
-export type Phase = 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
+export type Phase = 'plan' | 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
 
-export type SockvmEvent =
+/** Whose an event is: the target (and guest) it belongs to; run-wide events have neither. */
+export interface EventOrigin {
+  target?: string;
+  /** guest1, guest2: where a guest's own output came from. */
+  guest?: string;
+}
+
+export type SockvmEvent = EventOrigin & EventBody;
+
+type EventBody =
   | { type: 'run-started'; runId: string; resultsDir: string; command: string }
   | { type: 'target-started'; target: string }
   | { type: 'phase-started'; phase: Phase; detail?: string }
@@ -23,16 +32,33 @@ export type SockvmEvent =
 /** A listener may return a promise (a file write); settled() waits for all of them. */
 export type Listener = (event: SockvmEvent) => void | Promise<void>;
 
-/** A minimal event bus; listeners run synchronously in subscription order. */
+/**
+ * A minimal event bus; listeners run synchronously in subscription order. forTarget() gives a
+ * view of the same bus that stamps every event with its target, so the layers below need not.
+ */
 export class EventBus {
-  private readonly listeners: Listener[] = [];
-  private readonly pending = new Set<Promise<void>>();
+  private readonly listeners: Listener[];
+  private readonly pending: Set<Promise<void>>;
+
+  constructor(
+    private readonly origin: EventOrigin = {},
+    shared?: { listeners: Listener[]; pending: Set<Promise<void>> },
+  ) {
+    this.listeners = shared?.listeners ?? [];
+    this.pending = shared?.pending ?? new Set();
+  }
+
+  /** The same bus, every event emitted through it marked as this target's. */
+  forTarget(target: string): EventBus {
+    return new EventBus({ ...this.origin, target }, { listeners: this.listeners, pending: this.pending });
+  }
 
   on(listener: Listener): void {
     this.listeners.push(listener);
   }
 
-  emit(event: SockvmEvent): void {
+  emit(body: SockvmEvent): void {
+    const event: SockvmEvent = { ...this.origin, ...body };
     for (const listener of this.listeners) {
       const done = listener(event);
       if (done) {

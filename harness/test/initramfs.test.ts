@@ -11,6 +11,9 @@ import { readCpio, type CpioRecord } from '../src/image/cpio.js';
 import { buildInitramfs, type InitramfsInput } from '../src/image/initramfs.js';
 import { makeRunKeys } from '../src/image/keys.js';
 import { parseModulesDep } from '../src/image/modules-dep.js';
+
+/** These builds are never cancelled. */
+const never = new AbortController().signal;
 import { findHostKernel } from '../src/kernel/host.js';
 import { repoRoot } from '../src/util/paths.js';
 
@@ -81,8 +84,8 @@ function moduleOnDisk(rel: string): Buffer {
 
 t.test('buildInitramfs on the host kernel', { skip: !kernel && 'no host kernel (apt-get install linux-image-amd64 linux-headers-amd64)' }, async (t) => {
   const base = await input();
-  const first = await buildInitramfs(base);
-  const second = await buildInitramfs({ ...base, suites: base.suites.map((s) => ({ ...s })), hostKey: Buffer.from(base.hostKey) });
+  const first = await buildInitramfs(base, never);
+  const second = await buildInitramfs({ ...base, suites: base.suites.map((s) => ({ ...s })), hostKey: Buffer.from(base.hostKey) }, never);
 
   t.test('same inputs, byte-identical gz', async (t) => {
     t.ok(first.gz.equals(second.gz), `${first.gz.length} vs ${second.gz.length} bytes`);
@@ -92,8 +95,8 @@ t.test('buildInitramfs on the host kernel', { skip: !kernel && 'no host kernel (
   t.test('another input, other bytes', async (t) => {
     const otherClient = (await input()).authorizedKey;
     t.not(otherClient, base.authorizedKey);
-    t.notOk((await buildInitramfs({ ...base, authorizedKey: otherClient })).gz.equals(first.gz), 'another authorized key');
-    t.notOk((await buildInitramfs({ ...base, suites: base.suites.slice(0, 1) })).gz.equals(first.gz), 'one suite fewer');
+    t.notOk((await buildInitramfs({ ...base, authorizedKey: otherClient }, never)).gz.equals(first.gz), 'another authorized key');
+    t.notOk((await buildInitramfs({ ...base, suites: base.suites.slice(0, 1) }, never)).gz.equals(first.gz), 'one suite fewer');
   });
 
   t.test('the archive holds what the guest needs', async (t) => {

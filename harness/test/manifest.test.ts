@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseManifest } from '../src/suites/manifest.js';
-import { roundName, selectSuites, type SuiteSpec } from '../src/suites/select.js';
+import { roundName } from '../src/suites/spec.js';
 
 t.test('manifest defaults and values', async (t) => {
   t.same(parseManifest('{"bpf": ["tcfault.bpf.o"]}', 'x').bpf, ['tcfault.bpf.o']);
@@ -21,15 +21,7 @@ t.test('manifest errors name the file, the key and the fix', async (t) => {
   t.equal(parseManifest('{"guests": 2, "killsPeer": true}', 'f').killsPeer, true);
 });
 
-const spec = (name: string, tags: string[] = []): SuiteSpec => ({ name, binary: `/b/${name}`, manifest: { guests: 1, needsRoot: true, tags, modules: [], tools: [], bpf: [], killsPeer: false, trace: false } });
-const all = [spec('stream', ['smoke']), spec('create', ['smoke']), spec('wire', ['wire'])];
-
-t.test('selection: all by name, named in order given, by tag', async (t) => {
-  t.same(selectSuites(all, { only: [], tags: [] }).map((s) => s.name), ['create', 'stream', 'wire']);
-  t.same(selectSuites(all, { only: ['wire', 'create'], tags: [] }).map((s) => s.name), ['wire', 'create']);
-  t.same(selectSuites(all, { only: [], tags: ['smoke'] }).map((s) => s.name), ['create', 'stream']);
-  t.throws(() => selectSuites(all, { only: ['nope'], tags: [] }), /--suite nope: no such suite \(known: stream, create, wire\)/);
-  t.throws(() => selectSuites(all, { only: [], tags: ['slow'] }), /--tag slow: no suite has this tag \(tags in use: smoke, wire\)/);
+t.test('a repeated suite\'s results are named by round', async (t) => {
   t.equal(roundName('create', 2, 3), 'create#2');
   t.equal(roundName('create', 1, 1), 'create');
 });

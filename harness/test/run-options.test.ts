@@ -1,7 +1,7 @@
 import t from 'tap';
-import { parseRunOptions, type RunPlan } from '../src/config/run-options.js';
+import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
 
-const plan = (argv: string[]): RunPlan => {
+const plan = (argv: string[]): RunOptions => {
   const p = parseRunOptions(argv, '/w');
   if (p === 'help') throw new Error('unexpected help');
   return p;

@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sockvm-bench-'));
   const cache = cacheRoot();
   const kernel = await findHostKernel();
-  const mod = await buildModule(join(repoRoot, 'kernel', 'newtcp'), kernel, cache, join(dir, 'build.log'));
+  // A benchmark is stopped with ^C as a whole; its builds need no cancellation of their own.
+  const never = new AbortController().signal;
+  const mod = await buildModule(join(repoRoot, 'kernel', 'newtcp'), kernel, cache, join(dir, 'build.log'), { signal: never });
   const keys = await makeRunKeys(dir);
   const image = await buildInitramfs({
     rootfsDir: join(repoRoot, 'images', 'rootfs'),
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     hostKey: keys.hostKey,
     authorizedKey: keys.clientPublicLine,
     settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
-  });
+  }, never);
   const initrd = join(dir, 'initramfs.cpio.gz');
   await writeFile(initrd, image.gz);
   const vmlinux = await bootableKernel(kernel.image, cache);

@@ -22,9 +22,11 @@ export interface ModuleBuildOptions {
   binds?: string[];
   /** Told when a bad cache entry was rebuilt. */
   onReplaced?: (note: string) => void;
+  /** Aborts the build, killing make's process group. */
+  signal: AbortSignal;
 }
 
-export async function buildModule(sourceDir: string, kernel: KernelArtifact, cacheDir: string, log: string, o: ModuleBuildOptions = {}): Promise<ModuleArtifact> {
+export async function buildModule(sourceDir: string, kernel: KernelArtifact, cacheDir: string, log: string, o: ModuleBuildOptions): Promise<ModuleArtifact> {
   const toolchain = o.toolchain ?? { kind: 'host' };
   const key = (await hashTree(sourceDir, (name) => GENERATED.test(name))).slice(0, 24);
   const tc = describeToolchain(toolchain).replace(':', '-');
@@ -36,6 +38,7 @@ export async function buildModule(sourceDir: string, kernel: KernelArtifact, cac
       log,
       binds: [kernel.buildDir, ...(o.binds ?? [])],
       what: 'building newtcp.ko',
+      signal: o.signal,
     });
     await cp(join(src, 'newtcp.ko'), join(tmp, 'newtcp.ko'));
   }, (dir) => checkElf(join(dir, 'newtcp.ko'), 1024));

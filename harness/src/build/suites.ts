@@ -39,8 +39,8 @@ export async function discoverSuites(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-export async function buildSuites(makefileDir: string, sourceDirs: string[], outDir: string, log: string): Promise<SuiteBinary[]> {
-  // Every directory's names are checked, and checked unique, before make sees any of them.
+/** The suites of each source directory, names checked and unique across all of them. */
+export async function findSuites(sourceDirs: string[]): Promise<{ src: string; names: string[] }[]> {
   const found: { src: string; names: string[] }[] = [];
   const owner = new Map<string, string>();
   for (const src of sourceDirs) {
@@ -52,6 +52,12 @@ export async function buildSuites(makefileDir: string, sourceDirs: string[], out
     }
     found.push({ src, names });
   }
+  return found;
+}
+
+export async function buildSuites(makefileDir: string, sourceDirs: string[], outDir: string, log: string, signal: AbortSignal): Promise<SuiteBinary[]> {
+  // Every directory's names are checked, and checked unique, before make sees any of them.
+  const found = await findSuites(sourceDirs);
   const built: SuiteBinary[] = [];
   for (const { src, names } of found) {
     // Runs from one source tree (and library) share an output directory, make rebuilding only
@@ -61,7 +67,7 @@ export async function buildSuites(makefileDir: string, sourceDirs: string[], out
     const out = join(outDir, tree);
     await mkdir(out, { recursive: true });
     // make gets the checked names, never its own wildcard of whatever the directory holds.
-    await runLogged(`building suites in ${src}`, 'flock', [join(out, '.lock'), 'make', '-C', makefileDir, `OUT=${out}`, `SRC=${src}`, `SUITES=${names.join(' ')}`, '-j2'], { log });
+    await runLogged(`building suites in ${src}`, 'flock', [join(out, '.lock'), 'make', '-C', makefileDir, `OUT=${out}`, `SRC=${src}`, `SUITES=${names.join(' ')}`, '-j2'], { log, signal });
     for (const name of names) built.push({ name, path: join(out, name), sourceDir: join(src, name) });
   }
   return built;

@@ -10,11 +10,11 @@ export interface TracerArtifact {
   cached: boolean;
 }
 
-export async function buildTracer(cacheDir: string, log: string): Promise<TracerArtifact> {
+export async function buildTracer(cacheDir: string, log: string, signal: AbortSignal): Promise<TracerArtifact> {
   const src = join(repoRoot, 'images', 'tracer');
   const key = (await hashTree(src, (name) => name === 'build')).slice(0, 24);
   const entry = await cachedDir(join(cacheDir, 'tracer', key), async (tmp) => {
-    await runLogged('building sockvm-trace (images/tracer)', 'make', ['-C', src, `OUT=${tmp}`], { log });
+    await runLogged('building sockvm-trace (images/tracer)', 'make', ['-C', src, `OUT=${tmp}`], { log, signal });
   });
   return { path: join(entry.dir, 'sockvm-trace'), cached: entry.hit };
 }

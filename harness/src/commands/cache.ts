@@ -6,6 +6,7 @@ import { debianEntryProblem, type DebianKernel } from '../debian/kernel.js';
 import { listSourceKernels, sourceEntryProblem, type SourceKernelArtifact } from '../kernel/kbuild/cache.js';
 import { checkElf, readIndex } from '../util/cache-check.js';
 import { listToolchains, pruneToolchains } from '../toolchain/chroot.js';
+import { parseCommandArgs } from '../util/args.js';
 import { UsageError } from '../util/errors.js';
 import { diskUsage, exists, pidAlive } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
@@ -122,6 +123,7 @@ export async function cacheCommand(args: string[], out: (line: string) => void):
   const [verb, ...rest] = args;
   const cache = cacheRoot();
   if (verb === 'ls') {
+    parseCommandArgs('sockvm cache ls', rest, {});
     const entries = await cacheEntries(cache);
     if (!entries.length) out(`the cache ${cache} is empty`);
     const kinds = [...new Set(entries.map((e) => e.kind))];
@@ -134,7 +136,7 @@ export async function cacheCommand(args: string[], out: (line: string) => void):
     return 0;
   }
   if (verb === 'verify') {
-    if (rest.length) throw new UsageError(`sockvm cache verify: unexpected '${rest[0]}' (it takes no options)`);
+    parseCommandArgs('sockvm cache verify', rest, {});
     const problems = await verifyCache(cache);
     let checked = 0;
     for (const p of problems) {
@@ -146,16 +148,11 @@ export async function cacheCommand(args: string[], out: (line: string) => void):
     return bad ? 1 : 0;
   }
   if (verb === 'prune') {
-    let all = false;
-    let dry = false;
-    let keepDays = 14;
-    for (let i = 0; i < rest.length; i++) {
-      const a = rest[i];
-      if (a === '--all') all = true;
-      else if (a === '--dry-run') dry = true;
-      else if (a === '--keep-days' && rest[i + 1] && /^\d+$/.test(rest[i + 1] as string)) keepDays = Number(rest[++i]);
-      else throw new UsageError(`sockvm cache prune: unexpected '${a}' (see 'sockvm cache --help')`);
-    }
+    const { values: v } = parseCommandArgs('sockvm cache prune', rest, { all: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'keep-days': { type: 'string' } });
+    const all = v.all ?? false;
+    const dry = v['dry-run'] ?? false;
+    if (v['keep-days'] !== undefined && !/^\d+$/.test(v['keep-days'])) throw new UsageError(`sockvm cache prune --keep-days ${v['keep-days']}: a whole number of days (default 14)`);
+    const keepDays = Number(v['keep-days'] ?? 14);
     const entries = await cacheEntries(cache);
     const old = Date.now() - keepDays * 86400e3;
     const referenced = await recipeTargets(cache, all ? Infinity : old, dry, out);

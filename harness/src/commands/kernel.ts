@@ -1,7 +1,10 @@
 // `sockvm kernel build --target X`: builds (or finds in the cache) a target's source kernel and
-// prints the artifact paths and where it came from. No guest is booted.
+// prints the artifact paths and where it came from. No guest is booted. Progress goes to the
+// event bus (the CLI's reporter shows it); the artifacts are this command's output.
 import { chooseTargets, CONFIG_FILE, loadConfig } from '../config/targets.js';
+import type { EventBus } from '../events.js';
 import { resolveKernel } from '../kernel/resolve.js';
+import { parseCommandArgs } from '../util/args.js';
 import { UsageError } from '../util/errors.js';
 import { cacheRoot } from '../util/paths.js';
 
@@ -16,45 +19,44 @@ release, cache key and source identity. Other targets' kernels are resolved (dow
 Environment: SOCKVM_KERNEL_JOBS (make -j, default: all CPUs), SOCKVM_KERNEL_NICE (default 10),
 SOCKVM_NO_CCACHE=1 (build without ccache).`;
 
-export async function kernelCommand(args: string[], out: (line: string) => void, status: (line: string) => void): Promise<number> {
+export async function kernelCommand(args: string[], out: (line: string) => void, bus: EventBus, signal: AbortSignal): Promise<number> {
   const [verb, ...rest] = args;
   if (verb !== 'build') {
     out(KERNEL_USAGE);
     return verb === undefined || verb === '--help' || verb === '-h' ? 0 : 2;
   }
-  const names: string[] = [];
-  let all = false;
-  let force = false;
-  let json = false;
-  let file = CONFIG_FILE;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i] as string;
-    if (a === '--target' && rest[i + 1]) names.push(rest[++i] as string);
-    else if (a.startsWith('--target=')) names.push(a.slice('--target='.length));
-    else if (a === '--all-targets') all = true;
-    else if (a === '--force') force = true;
-    else if (a === '--json') json = true;
-    else if (a === '--config' && rest[i + 1]) file = rest[++i] as string;
-    else if (a === '--help' || a === '-h') {
-      out(KERNEL_USAGE);
-      return 0;
-    } else throw new UsageError(`sockvm kernel build: unexpected '${a}' (see 'sockvm kernel --help')`);
+  const { values: v } = parseCommandArgs('sockvm kernel build', rest, {
+    target: { type: 'string', multiple: true },
+    'all-targets': { type: 'boolean' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) {
+    out(KERNEL_USAGE);
+    return 0;
   }
-  const config = await loadConfig(file);
-  const targets = chooseTargets(config, names, all);
+  if (v.target?.length && v['all-targets']) throw new UsageError('sockvm kernel build: --target and --all-targets exclude each other');
+  const config = await loadConfig(v.config ?? CONFIG_FILE);
+  const targets = chooseTargets(config, v.target ?? [], v['all-targets'] ?? false);
   const results: unknown[] = [];
   for (const target of targets) {
+    const events = bus.forTarget(target.name);
     const start = Date.now();
+    events.emit({ type: 'phase-started', phase: 'kernel' });
     const r = await resolveKernel(target.kernel, {
       cacheDir: cacheRoot(),
       target: target.name,
-      force,
-      log: (l) => status(`${target.name}: ${l}`),
-      onProgress: (p) => status(`${target.name}: compiling (${p.compiled} files, ${Math.round(p.elapsedMs / 1000)} s) ${p.last}`),
+      force: v.force ?? false,
+      signal,
+      log: (message) => events.emit({ type: 'notice', message }),
+      onProgress: (p) => events.emit({ type: 'progress', phase: 'kernel', message: `compiling (${p.compiled} files, ${Math.round(p.elapsedMs / 1000)} s) ${p.last}` }),
     });
+    events.emit({ type: 'phase-ended', phase: 'kernel', durationMs: Date.now() - start, detail: `${target.name}: ${r.cached ? 'cached' : 'built'}` });
     const secs = ((Date.now() - start) / 1000).toFixed(1);
     const k = r.kernel;
-    if (json) {
+    if (v.json) {
       results.push({ target: target.name, ...k, cached: r.cached, seconds: Number(secs), ...(r.provenance ? { provenance: r.provenance } : {}) });
       continue;
     }
@@ -73,6 +75,6 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
       out(`  built      ${p.builtAt} in ${p.buildSeconds} s`);
     }
   }
-  if (json) out(JSON.stringify(results, null, 2));
+  if (v.json) out(JSON.stringify(results, null, 2));
   return 0;
 }

@@ -6,6 +6,7 @@ import { matrixTable, targetSummary, totalsLine } from '../results/summary.js';
 import { parseTap } from '../results/tap-parser.js';
 import type { RunResult, SuiteResult } from '../results/model.js';
 import { judgeSuite, judgeTarget, judgeTest } from '../results/verdict.js';
+import { parseCommandArgs } from '../util/args.js';
 import { UsageError } from '../util/errors.js';
 
 export const PARSE_USAGE = `Usage: sockvm parse <results dir | suite.tap>
@@ -18,12 +19,13 @@ each target and the run. Prints the summary a run prints and any verdict that ch
 Exit code as for 'sockvm run': 0 pass, 1 a test failed or none ran, 2 a suite crashed.`;
 
 export async function parseCommand(args: string[], out: (line: string) => void): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
+  const { values, positionals } = parseCommandArgs('sockvm parse', args, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) {
     out(PARSE_USAGE);
     return 0;
   }
-  if (args.length !== 1 || (args[0] ?? '').startsWith('-')) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
-  const path = resolve(args[0] as string);
+  if (positionals.length !== 1) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
+  const path = resolve(positionals[0] as string);
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new UsageError(`${path}: no such file or directory; give a results directory (results/latest) or a suite's .tap file`);
   if (st.isFile()) return parseOneTap(path, out);

@@ -2,19 +2,21 @@
 // --target/--all-targets), writes the run's results and a summary event. Never prints.
 import { join } from 'node:path';
 import { buildSuites } from '../build/suites.js';
-import type { RunPlan } from '../config/run-options.js';
-import { chooseTargets, loadConfig, type Target } from '../config/targets.js';
+import type { RunOptions } from '../config/run-options.js';
 import type { EventBus } from '../events.js';
 import { runResultsFile } from '../results/results-file.js';
 import { matrixTable, targetSummary, totalsLine } from '../results/summary.js';
 import { judgeRun } from '../results/verdict.js';
 import { readManifest } from '../suites/manifest.js';
-import type { SuiteSpec } from '../suites/select.js';
+import { gatherPlanInputs, suiteSourceDirs } from '../plan/gather.js';
+import { planRun, type Plan } from '../plan/plan.js';
+import { abortReason, interruptExit } from '../util/cancel.js';
+import type { SuiteSpec } from '../suites/spec.js';
 import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { exists, makeDirs } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { commandLine } from '../vm/boot.js';
-import { moduleSource, runTarget, targetSuites } from './target-run.js';
+import { runTarget } from './target-run.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
@@ -24,16 +26,17 @@ export function newRunId(now = new Date()): string {
 export interface RunContext {
   bus: EventBus;
   argv: string[];
-  /** Rejects when the user interrupts; the run then shuts down in order. */
-  interrupted: Promise<never>;
-  isInterrupted: () => boolean;
-  /** The exit code the interrupt asks for (130 SIGINT, 143 SIGTERM), once interrupted. */
-  interruptExit: () => number | undefined;
+  /** Aborted when the user interrupts: everything running stops, the results are written. */
+  signal: AbortSignal;
 }
 
-async function buildAllSuites(plan: RunPlan, log: string): Promise<SuiteSpec[]> {
-  const suitesDir = join(repoRoot, 'suites');
-  const binaries = await buildSuites(suitesDir, [suitesDir, ...plan.suiteDirs], join(cacheRoot(), 'suites-bin'), log);
+/** Reads what the plan needs and plans the run: a UsageError lists every problem at once. */
+export async function makePlan(options: RunOptions): Promise<Plan> {
+  return planRun(options, await gatherPlanInputs(options), { runId: newRunId() });
+}
+
+async function buildAllSuites(options: RunOptions, log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
+  const binaries = await buildSuites(join(repoRoot, 'suites'), suiteSourceDirs(options), join(cacheRoot(), 'suites-bin'), log, signal);
   return Promise.all(
     binaries.map(async (b) => {
       const manifest = await readManifest(b.sourceDir);
@@ -94,45 +97,29 @@ function rerunCommand(argv: string[]): string {
   return commandLine(['npm', 'run', 'sockvm', '--', 'run', ...argv]);
 }
 
-export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exitCode: number; dir: string }> {
+export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContext): Promise<{ exitCode: number; dir: string }> {
   const { bus } = ctx;
-  const runId = newRunId();
-  const runDir = join(plan.resultsRoot, runId);
+  const { runId, resultsDir: runDir, matrix } = plan;
   try {
     await makeDirs(runDir);
   } catch (err) {
-    throw new UsageError(`--results-dir ${plan.resultsRoot}: ${errorMessage(err)}; choose a writable directory`);
+    throw new UsageError(`--results-dir ${options.resultsRoot}: ${errorMessage(err)}; choose a writable directory`, { cause: err });
   }
   const command = rerunCommand(ctx.argv);
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 
-  const matrix = plan.targets.length > 0 || plan.allTargets;
-  let targets: Target[];
+  let targets = plan.targets;
   let suites: SuiteSpec[] = [];
   let setupError: string | undefined;
   try {
-    const config = await loadConfig(plan.configFile);
-    targets = chooseTargets(config, plan.targets, plan.allTargets);
-    if (plan.kernel && targets.length > 1) throw new UsageError('--kernel boots one kernel: use it with a single --target (or none)');
+    ctx.signal.throwIfAborted();
     bus.emit({ type: 'phase-started', phase: 'suite-build' });
     const start = Date.now();
-    suites = await Promise.race([buildAllSuites(plan, join(runDir, 'build.log')), ctx.interrupted]);
+    suites = await buildAllSuites(options, join(runDir, 'build.log'), ctx.signal);
     bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
-    // Every target's selection and the module source, checked before any target's kernel work;
-    // all the usage errors at once.
-    const problems: string[] = [];
-    for (const target of targets) {
-      try {
-        targetSuites(plan, target, suites);
-      } catch (err) {
-        problems.push(errorMessage(err));
-      }
-    }
-    await moduleSource(plan).catch((err: unknown) => problems.push(errorMessage(err)));
-    if (problems.length) throw new UsageError([...new Set(problems)].join('\n'));
   } catch (err) {
     targets = [];
-    setupError = errorMessage(err) + (err instanceof InfraError && err.detail ? `\n${err.detail}` : '');
+    setupError = ctx.signal.aborted ? abortReason(ctx.signal) : errorMessage(err) + (err instanceof InfraError && err.detail ? `\n${err.detail}` : '');
   }
 
   const runs = await pool(
@@ -140,15 +127,16 @@ export async function runCommand(plan: RunPlan, ctx: RunContext): Promise<{ exit
     plan.jobs,
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
-      const dir = matrix ? join(runDir, target.name) : runDir;
       const reproduce = matrix ? rerunCommand(targetArgv(ctx.argv, target.name)) : command;
-      return runTarget(plan, target, { bus, runId, command: reproduce, dir, interrupted: ctx.interrupted, isInterrupted: ctx.isInterrupted, interruptExit: ctx.interruptExit, suites });
+      return runTarget(target, options, { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, signal: ctx.signal, suites });
     },
-    ctx.isInterrupted,
+    () => ctx.signal.aborted,
   );
+  // Interrupted before any target started: the run's own results say so.
+  if (ctx.signal.aborted && !runs.length) setupError ??= abortReason(ctx.signal);
 
-  const interruptExit = ctx.interruptExit();
-  const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
+  const interrupted = interruptExit(ctx.signal);
+  const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
   const exitCode = verdict.exitCode;
   const results = runResultsFile(runs, { runId, command, matrix, verdict, ...(setupError ? { infraError: setupError } : {}) });
   bus.emit({ type: 'run-results', dir: runDir, results });

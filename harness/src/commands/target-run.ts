@@ -5,8 +5,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
 import { buildTracer } from '../build/tracer.js';
-import { SEED_MAX, type RunPlan } from '../config/run-options.js';
-import type { Target } from '../config/targets.js';
+import { SEED_MAX, type RunOptions } from '../config/run-options.js';
+import type { TargetPlan } from '../plan/plan.js';
 import type { EventBus, Phase } from '../events.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
@@ -16,10 +16,11 @@ import { bootableKernel } from '../kernel/vmlinux.js';
 import type { RunResult } from '../results/model.js';
 import { SuiteRunner } from '../suites/runner.js';
 import { judgeTarget } from '../results/verdict.js';
-import { selectSuites, type SuiteSpec } from '../suites/select.js';
+import type { SuiteSpec } from '../suites/spec.js';
 import { runRounds } from '../suites/session.js';
 import { describeToolchain } from '../toolchain/toolchain.js';
-import { InfraError, UsageError, errorMessage } from '../util/errors.js';
+import { abortReason, interruptExit } from '../util/cancel.js';
+import { InfraError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
@@ -40,21 +41,18 @@ export interface TargetContext {
   bus: EventBus;
   runId: string;
   command: string;
-  /** This target's results directory. */
-  dir: string;
-  /** Rejects when the user interrupts; the run then shuts down in order. */
-  interrupted: Promise<never>;
-  /** True once the user interrupted: work still in flight then stops instead of going on. */
-  isInterrupted: () => boolean;
-  /** The exit code the interrupt asks for (130 SIGINT, 143 SIGTERM), once interrupted. */
-  interruptExit: () => number | undefined;
+  /** The protocol module's source tree. */
+  moduleSrc: string;
+  /** Aborted when the user interrupts: every stage, child process, guest and wait stops. */
+  signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
 }
 
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
-export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContext): Promise<RunResult> {
-  const { bus, dir } = ctx;
+export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: TargetContext): Promise<RunResult> {
+  const { bus } = ctx;
+  const dir = target.resultsDir;
   // The run's keys and the image that embeds the guest's host key: readable by us alone.
   await mkdir(join(dir, 'guest'), { recursive: true, mode: 0o700 });
   await chmod(join(dir, 'guest'), 0o700);
@@ -64,10 +62,12 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
 
   // Held in an object so the finally block sees what the phases' closures set.
   const live: { lab?: Lab } = {};
+  const { signal } = ctx;
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
+    signal.throwIfAborted();
     bus.emit({ type: 'phase-started', phase: name });
     const start = Date.now();
-    const result = await Promise.race([work(), ctx.interrupted]);
+    const result = await work();
     run.phases[name] = Date.now() - start;
     const d = detail?.(result);
     bus.emit(d ? { type: 'phase-ended', phase: name, durationMs: run.phases[name], detail: d } : { type: 'phase-ended', phase: name, durationMs: run.phases[name] });
@@ -75,16 +75,18 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
   };
 
   try {
-    // Cheap checks before any kernel work (a typo must not cost a kernel build first).
-    const selected = targetSuites(plan, target, ctx.suites);
-    const moduleSrc = await moduleSource(plan);
+    // The plan chose them; the suites' build made them.
+    const selected = target.suites.map((name) => ctx.suites.find((s) => s.name === name) as SuiteSpec);
+    const moduleSrc = ctx.moduleSrc;
     const resolved = await phase(
       'kernel',
       () =>
         resolveKernel(target.kernel, {
           cacheDir: cache,
           target: target.name,
-          ...(plan.kernel ? { user: plan.kernel } : {}),
+          signal,
+          ...(target.userKernel ? { user: target.userKernel } : {}),
+          log: (message) => bus.emit({ type: 'notice', message }),
           onProgress: (p) => bus.emit({ type: 'progress', phase: 'kernel', message: progressLine(p) }),
         }),
       (k) => `${k.kernel.release}${k.cached ? '' : ', prepared'}; toolchain ${describeToolchain(k.toolchain)}`,
@@ -97,14 +99,15 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
 
     const buildLog = join(dir, 'build.log');
-    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }) }), (m) => (m.cached ? 'cached' : undefined));
+    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }), signal }), (m) => (m.cached ? 'cached' : undefined));
 
-    const labSize: 1 | 2 = selected.some((s) => s.manifest.guests === 2) ? 2 : 1;
-    const traced = (suite: SuiteSpec): boolean => plan.trace || target.trace === true || suite.manifest.trace;
+    const labSize = target.guests;
+    const traced = (suite: SuiteSpec): boolean => target.traced.includes(suite.name);
     const tracing = selected.some(traced);
     // The tracer and its function list go into every image (the dispatch suite runs the tool
     // itself); without clang or libbpf only tracing is lost, never the run.
-    const tracer = await buildTracer(cache, buildLog).catch((err: unknown) => {
+    const tracer = await buildTracer(cache, buildLog, signal).catch((err: unknown) => {
+      signal.throwIfAborted();
       bus.emit({ type: 'notice', message: `sockvm-trace not built (${errorMessage(err).split('\n')[0]}); tracing and the dispatch suite are unavailable (scripts/setup installs clang, bpftool, libbpf-dev)` });
       return undefined;
     });
@@ -117,18 +120,18 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       const image = await buildInitramfs({
         rootfsDir: join(repoRoot, 'images', 'rootfs'),
         modulesDir: kernel.modulesDir,
-        bootModules: ['e1000', ...new Set(selected.flatMap((s) => s.manifest.modules))],
-        optionalModules: selected.flatMap((s) => s.manifest.modules),
+        bootModules: ['e1000', ...target.modules],
+        optionalModules: target.modules,
         busybox: '/bin/busybox',
         dropbear: '/usr/sbin/dropbear',
         newtcpKo: mod.ko,
-        tools: await resolveTools(selected),
-        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache)))) } } : {}),
+        tools: target.tools,
+        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache, signal)))) } } : {}),
         suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
         hostKey: keys.hostKey,
         authorizedKey: keys.clientPublicLine,
         settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
-      });
+      }, signal);
       for (const m of image.missingModules) {
         const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
         bus.emit({ type: 'notice', message: `module ${m} (suite.json of ${owners.join(', ')}): not in this kernel, left out; the tests that need it skip` });
@@ -143,9 +146,9 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
     run.accelReason = accel.reason;
     if (accel.accel === 'tcg' && plan.accel === 'auto') bus.emit({ type: 'notice', message: accel.reason });
 
-    const cpus = plan.cpus ?? (accel.accel === 'tcg' ? target.tcgCpus : undefined) ?? 2;
+    const cpus = target.cpus[accel.accel];
     run.cpus = cpus;
-    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: plan.bootTimeoutMs ?? (accel.accel === 'tcg' && target.tcgBootTimeout ? target.tcgBootTimeout * 1000 : 120_000) });
+    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] }, signal);
     live.lab = lab;
     const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
     const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
@@ -158,12 +161,13 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       resultsDir: dir,
       seed: run.seed,
       testFilter: plan.testFilter,
+      signal,
       ...(tracer && moduleFns ? { traced, tracedSuites: [...new Set(selected.filter(traced).map((s) => s.name))], onTrace: (suite: string, trace: TraceFile) => void traces.push({ suite, trace }) } : {}),
     });
     await phase('suites', async () => {
       run.guest = {};
       await runner.prepareGuests(run.guest);
-      if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, stopped: ctx.isInterrupted }))) return;
+      if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, signal }))) return;
       // While the module is loaded, so its frames in a leak's backtrace have names.
       const leaks = await runner.leakReports();
       if (leaks) run.guest.kmemleak = leaks;
@@ -184,48 +188,35 @@ export async function runTarget(plan: RunPlan, target: Target, ctx: TargetContex
       await saveDmesg(dir, lab);
     });
   } catch (err) {
-    run.infraError = errorMessage(err);
-    if (err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
+    // Interrupted: whatever failed under the abort (a killed make, a killed QEMU) says less than why.
+    run.infraError = signal.aborted ? abortReason(signal) : errorMessage(err);
+    if (!signal.aborted && err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
   } finally {
-    const start = Date.now();
     const { lab } = live;
     if (lab) {
-      if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab).catch(() => undefined);
+      bus.emit({ type: 'phase-started', phase: 'shutdown' });
+      const start = Date.now();
+      if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab, !signal.aborted).catch(() => undefined);
       const vms = lab.guests.map((g) => g.vm);
       await lab.shutdown();
       run.phases.shutdown = Date.now() - start;
+      bus.emit({ type: 'phase-ended', phase: 'shutdown', durationMs: run.phases.shutdown });
       const logError = vms.map((vm) => vm.logError).find((e) => e !== undefined);
       if (logError && !run.infraError) run.infraError = logError;
     }
   }
+  // Interrupted while shutting down: everything ran, and the run still says it was interrupted.
+  if (signal.aborted && !run.infraError) run.infraError = abortReason(signal);
 
   run.command = pinnedCommand(run);
-  const interruptExit = ctx.interruptExit();
-  const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interruptExit !== undefined ? { interruptExit } : {}) });
+  const interrupted = interruptExit(signal);
+  const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
   run.exitCode = verdict.exitCode;
   run.status = verdict.status;
   if (verdict.problem) run.problem = verdict.problem;
   if (verdict.infraError) run.infraError = verdict.infraError;
   bus.emit({ type: 'target-results', dir, run });
   return run;
-}
-
-/** The suites a target runs: --suite/--tag when given, else the target's own; none is an error. */
-export function targetSuites(plan: RunPlan, target: Target, specs: SuiteSpec[]): SuiteSpec[] {
-  const only = plan.only.length || plan.tags.length ? plan.only : (target.suites ?? []);
-  const tags = plan.only.length || plan.tags.length ? plan.tags : (target.tags ?? []);
-  const selected = selectSuites(specs, { only, tags });
-  if (!selected.length) throw new UsageError(`target ${target.name}: no suite selected: check --suite and --tag`);
-  return selected;
-}
-
-/** The module's source tree: --module-src or kernel/newtcp, checked to be one. */
-export async function moduleSource(plan: RunPlan): Promise<string> {
-  const moduleSrc = plan.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
-  if (!(await exists(join(moduleSrc, 'Kbuild'))) && !(await exists(join(moduleSrc, 'Makefile')))) {
-    throw new UsageError(`--module-src ${moduleSrc}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
-  }
-  return moduleSrc;
 }
 
 /** The command that reruns this target as it ran: what auto chose (accelerator, seed) pinned. */
@@ -240,42 +231,23 @@ function pinnedCommand(run: RunResult): string {
  * The kernel's proto_ops/proto/net_proto_family layouts for member names: from the vmlinux's
  * .BTF (the kbuild tree's, else the one unpacked from the image); none when it has no BTF.
  */
-async function tableLayouts(buildDir: string, image: string, cache: string): Promise<Awaited<ReturnType<typeof handlerStructs>>> {
+async function tableLayouts(buildDir: string, image: string, cache: string, signal: AbortSignal): Promise<Awaited<ReturnType<typeof handlerStructs>>> {
   const fromTree = join(buildDir, 'vmlinux');
   if (await exists(fromTree)) {
-    const layouts = await handlerStructs(fromTree);
+    const layouts = await handlerStructs(fromTree, signal);
     if (layouts.size) return layouts;
   }
   const boot = await bootableKernel(image, cache);
-  return boot.pvh ? handlerStructs(boot.path) : new Map();
+  return boot.pvh ? handlerStructs(boot.path, signal) : new Map();
 }
 
-/** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt. */
-async function saveDmesg(dir: string, lab: Lab, prefix = 'dmesg'): Promise<void> {
+/** The guests' kernel logs at the end of the run: dmesg.txt, dmesg-guest2.txt (the console's tail when `ask` is false or a guest is gone). */
+async function saveDmesg(dir: string, lab: Lab, ask = true): Promise<void> {
+  const prefix = 'dmesg';
   for (const g of lab.guests) {
     const suffix = g.index === 1 ? '' : `-${g.name}`;
-    const d = g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
+    const d = ask && g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
     const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
     await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
   }
-}
-
-/** The host programs the selected suites' manifests ask for, found on PATH. */
-async function resolveTools(suites: SuiteSpec[]): Promise<string[]> {
-  const names = [...new Set(suites.flatMap((s) => s.manifest.tools))];
-  const dirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')];
-  const found: string[] = [];
-  for (const name of names) {
-    let path: string | undefined;
-    for (const dir of dirs) {
-      if (dir && (await exists(join(dir, name)))) {
-        path = join(dir, name);
-        break;
-      }
-    }
-    const owner = suites.find((s) => s.manifest.tools.includes(name))?.name;
-    if (!path) throw new UsageError(`suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`);
-    found.push(path);
-  }
-  return found;
 }

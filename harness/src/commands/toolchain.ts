@@ -1,4 +1,5 @@
 // `sockvm toolchain ls|update|prune`: the per-release build chroots in the cache.
+import { parseCommandArgs } from '../util/args.js';
 import { UsageError } from '../util/errors.js';
 import { listToolchains, pruneToolchains, updateToolchain } from '../toolchain/chroot.js';
 
@@ -13,30 +14,28 @@ build the module for kernels the host's compiler does not match. Created on firs
 
 const mb = (bytes: number | undefined): string => (bytes === undefined ? '?' : `${Math.round(bytes / 1e6)} MB`);
 
-export async function toolchainCommand(args: string[], out: (line: string) => void): Promise<number> {
+export async function toolchainCommand(args: string[], out: (line: string) => void, signal: AbortSignal): Promise<number> {
   const [verb, ...rest] = args;
   switch (verb) {
     case 'ls': {
+      parseCommandArgs('sockvm toolchain ls', rest, {});
       const all = await listToolchains();
       if (!all.length) out('no toolchain chroots yet (sockvm run creates them when a target needs one)');
       for (const t of all) out(`${t.release.padEnd(9)} gcc ${t.gccVersion ?? '?'}  ${mb(t.bytes).padStart(7)}  created ${t.created}  ${t.root}`);
       return 0;
     }
     case 'update': {
-      if (!rest.length) throw new UsageError('sockvm toolchain update: name the releases to re-create (e.g. trixie)');
-      for (const release of rest) {
-        const { info } = await updateToolchain(release, { onStep: out });
+      const { positionals } = parseCommandArgs('sockvm toolchain update', rest, {}, true);
+      if (!positionals.length) throw new UsageError('sockvm toolchain update: name the releases to re-create (e.g. trixie)');
+      for (const release of positionals) {
+        const { info } = await updateToolchain(release, { onStep: out, signal });
         out(`${info.release}: re-created with gcc ${info.gccVersion ?? '?'}`);
       }
       return 0;
     }
     case 'prune': {
-      const keep: string[] = [];
-      for (let i = 0; i < rest.length; i++) {
-        if (rest[i] !== '--keep' || !rest[i + 1]) throw new UsageError(`sockvm toolchain prune: unexpected '${rest[i]}'; use --keep <release>`);
-        keep.push(rest[++i] as string);
-      }
-      const { removed, bytes } = await pruneToolchains({ keep });
+      const { values } = parseCommandArgs('sockvm toolchain prune', rest, { keep: { type: 'string', multiple: true } });
+      const { removed, bytes } = await pruneToolchains({ keep: values.keep ?? [] });
       out(removed.length ? `removed ${removed.length} (${mb(bytes)}): ${removed.join(', ')}` : 'nothing to remove');
       return 0;
     }

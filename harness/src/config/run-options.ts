@@ -6,7 +6,7 @@ import { repoRoot } from '../util/paths.js';
 import { UsageError } from '../util/errors.js';
 import type { AccelMode } from '../vm/accel.js';
 
-export interface RunPlan {
+export interface RunOptions {
   /** Targets named with --target; empty means the configuration's default. */
   targets: string[];
   allTargets: boolean;
@@ -44,6 +44,12 @@ export interface RunPlan {
   verbose: boolean;
   /** --trace: run every suite under the guest's BPF tracer and report handler coverage. */
   trace: boolean;
+  /** --dry-run: print the plan and exit without building or booting anything. */
+  dryRun: boolean;
+  /** --json: the dry run's plan as JSON. */
+  json: boolean;
+  /** --progress json: every event as one JSON line on stderr (for tools and tests). */
+  progress: 'human' | 'json';
 }
 
 export const RUN_USAGE = `Usage: sockvm run [options]
@@ -94,11 +100,17 @@ Run:
   --suite-timeout <s>      per-suite limit in seconds, overriding each suite.json "timeout"
                            (default: the suite.json value, else 600)
   --results-dir <dir>      where run directories go (default ./results)
+  --dry-run                resolve targets, kernels, suites, guests, CPUs, tools, module source
+                           and result paths, print the plan and exit 0 (nothing is built or
+                           booted); every usage error is reported at once, exit 2
+  --json                   with --dry-run: the plan as JSON on stdout
+  --progress human|json    json: also every event as one JSON line on stderr (default human)
   -v, --verbose            echo every TAP line as it streams
   -h, --help               this text
 
 Exit codes: 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
-failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM.`;
+failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM (everything
+running is stopped and the results are written; a second signal exits at once).`;
 
 /**
  * Guest memory in MiB: below 256 the initramfs (busybox, dropbear, modules, the suites) does
@@ -126,7 +138,7 @@ function positiveInt(option: string, value: string | undefined, fallback: number
   return n;
 }
 
-export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 'help' {
+export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -156,56 +168,77 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunPlan | 
         'boot-timeout': { type: 'string' },
         'suite-timeout': { type: 'string' },
         'results-dir': { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' },
+        progress: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new UsageError(`${msg}; see 'sockvm run --help'`);
+    throw new UsageError(`${msg}; see 'sockvm run --help'`, { cause: err });
   }
   const v = parsed.values;
   if (v.help) return 'help';
+  // Every bad option at once: each check that fails leaves its message and the default.
+  const problems: string[] = [];
+  const check = <T>(value: () => T, fallback: T): T => {
+    try {
+      return value();
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+      return fallback;
+    }
+  };
   const accel = v.accel ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel ${accel}: expected auto, kvm or tcg`);
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') problems.push(`--accel ${accel}: expected auto, kvm or tcg`);
   if ((v['modules-dir'] || v['build-dir']) && !v.kernel) {
-    throw new UsageError('--modules-dir and --build-dir go with --kernel <bzImage>; without --kernel the installed distro kernel is used');
+    problems.push('--modules-dir and --build-dir go with --kernel <bzImage>; without --kernel the installed distro kernel is used');
   }
   for (const name of v.suite ?? []) {
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) problems.push(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
   }
-  if (v.seed !== undefined && parseSeed(v.seed) === undefined) throw new UsageError(`--seed ${v.seed}: expected a decimal number from 0 to ${SEED_MAX} (as a run prints it: "# seed N")`);
+  if (v.seed !== undefined && parseSeed(v.seed) === undefined) problems.push(`--seed ${v.seed}: expected a decimal number from 0 to ${SEED_MAX} (as a run prints it: "# seed N")`);
   // The glob reaches the guest in single quotes: any printable character but the quote.
-  if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test)) throw new UsageError(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
+  if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test)) problems.push(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
   const untilFail = v['until-fail'] ?? false;
-  if (v.target?.length && v['all-targets']) throw new UsageError('--target and --all-targets exclude each other: name targets, or take them all');
-  const plan: RunPlan = {
+  if (v.target?.length && v['all-targets']) problems.push('--target and --all-targets exclude each other: name targets, or take them all');
+  if (v.json && !v['dry-run']) problems.push('--json prints the plan of --dry-run; add --dry-run (for a run\'s events as JSON use --progress json)');
+  const progress = v.progress ?? 'human';
+  if (progress !== 'human' && progress !== 'json') problems.push(`--progress ${progress}: expected human or json`);
+  const plan: RunOptions = {
     targets: v.target ?? [],
     allTargets: v['all-targets'] ?? false,
-    jobs: positiveInt('jobs', v.jobs, 1, 16),
+    jobs: check(() => positiveInt('jobs', v.jobs, 1, 16), 1),
     configFile: v.config ? resolve(cwd, v.config) : join(repoRoot, 'sockvm.config.json'),
-    accel,
+    accel: accel === 'kvm' || accel === 'tcg' ? accel : 'auto',
     only: v.suite ?? [],
     tags: v.tag ?? [],
-    repeat: positiveInt('repeat', v.repeat, untilFail ? 100 : 1, 10000),
+    repeat: check(() => positiveInt('repeat', v.repeat, untilFail ? 100 : 1, 10000), 1),
     untilFail,
     suiteDirs: (v['suites-dir'] ?? []).map((d) => resolve(cwd, d)),
     resultsRoot: resolve(cwd, v['results-dir'] ?? 'results'),
-    suiteTimeoutMs: positiveInt('suite-timeout', v['suite-timeout'], 600, 86400) * 1000,
-    memoryMiB: guestMemory(v.memory),
+    suiteTimeoutMs: check(() => positiveInt('suite-timeout', v['suite-timeout'], 600, 86400), 600) * 1000,
+    memoryMiB: check(() => guestMemory(v.memory), 1024),
     verbose: v.verbose ?? false,
     trace: v.trace ?? false,
+    dryRun: v['dry-run'] ?? false,
+    json: v.json ?? false,
+    progress: progress === 'json' ? 'json' : 'human',
   };
   if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
-  if (v.cpus !== undefined) plan.cpus = positiveInt('cpus', v.cpus, 2, 64);
-  if (v['boot-timeout'] !== undefined) plan.bootTimeoutMs = positiveInt('boot-timeout', v['boot-timeout'], 120, 3600) * 1000;
+  if (v.cpus !== undefined) plan.cpus = check(() => positiveInt('cpus', v.cpus, 2, 64), 2);
+  if (v['boot-timeout'] !== undefined) plan.bootTimeoutMs = check(() => positiveInt('boot-timeout', v['boot-timeout'], 120, 3600), 120) * 1000;
   if (v.test !== undefined) plan.testFilter = v.test;
   if (v['module-src'] !== undefined) plan.moduleSrc = resolve(cwd, v['module-src']);
-  if (v.seed !== undefined) plan.seed = parseSeed(v.seed);
+  const seed = v.seed === undefined ? undefined : parseSeed(v.seed);
+  if (seed !== undefined) plan.seed = seed;
   if (v.kernel) {
     plan.kernel = { image: resolve(cwd, v.kernel) };
     if (v['modules-dir']) plan.kernel.modulesDir = resolve(cwd, v['modules-dir']);
     if (v['build-dir']) plan.kernel.buildDir = resolve(cwd, v['build-dir']);
   }
+  if (problems.length) throw new UsageError(problems.join('\n'));
   return plan;
 }

@@ -114,7 +114,7 @@ export function parseConfig(text: string, file: string): SockvmConfig {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new UsageError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${file}: expected an object with "targets"`);
   const obj = raw as Record<string, unknown>;
@@ -173,8 +173,8 @@ export async function loadConfig(file: string): Promise<SockvmConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
-    throw new UsageError(`${file}: cannot read the configuration file (pass --config <file>, or run from the repository root)`);
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read the configuration file (pass --config <file>, or run from the repository root)`, { cause: err });
   }
   return parseConfig(text, file);
 }

@@ -6,12 +6,15 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { groupGone, killGroupOnAbort } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
 import { DEFAULT_KEYRING, DEFAULT_MIRROR, DEFAULT_SECURITY_MIRROR, type DebianRelease } from './releases.js';
 
 export interface AptSourcesOptions {
+  /** Aborts apt: its process group is killed (a download stops at once). */
+  signal?: AbortSignal;
   mirror?: string;
   securityMirror?: string;
   keyring?: string;
@@ -103,6 +106,7 @@ export interface AptEnv {
   release: DebianRelease;
   dirs: AptDirs;
   env: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 /** Writes the private configuration (idempotent) and returns the environment that selects it. */
@@ -119,12 +123,21 @@ export async function aptSetup(cacheDir: string, release: DebianRelease, opts: A
   await writeIfChanged(dirs.config, aptConfig(dirs));
   await writeIfChanged(dirs.sourcesList, aptSourcesList(release, opts));
   if (!(await exists(dirs.status))) await writeFile(dirs.status, '');
-  return { release, dirs, env: { APT_CONFIG: dirs.config, LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' } };
+  const env = { APT_CONFIG: dirs.config, LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' };
+  return opts.signal ? { release, dirs, env, signal: opts.signal } : { release, dirs, env };
 }
 
 /** One apt command at a time per release, across processes: apt's own lock would fail the second. */
 async function apt(a: AptEnv, cmd: string, args: string[], cwd?: string): Promise<string> {
-  const r = await withLock(join(a.dirs.base, 'sockvm.lock'), () => execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore' }));
+  const r = await withLock(join(a.dirs.base, 'sockvm.lock'), async () => {
+    a.signal?.throwIfAborted();
+    const child = execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore', detached: true });
+    if (a.signal) killGroupOnAbort(child, a.signal);
+    const done = await child;
+    if (a.signal?.aborted) await groupGone(child.pid);
+    return done;
+  });
+  a.signal?.throwIfAborted();
   if (r.failed) {
     const out = (r.all ?? '').trimEnd().split('\n').slice(-15).join('\n');
     throw new InfraError(`${cmd} ${args.join(' ')} failed for Debian ${a.release} (exit ${r.exitCode ?? '?'}; APT_CONFIG=${a.dirs.config})`, out);

@@ -204,7 +204,8 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
     const finalRoot = join(entryDir, 'root');
     await mkdir(root);
     for (const deb of paths) {
-      const r = await execa('dpkg-deb', ['-x', deb, root], { reject: false, all: true });
+      const r = await execa('dpkg-deb', ['-x', deb, root], { reject: false, all: true, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+      opts.signal?.throwIfAborted();
       if (r.failed) throw new InfraError(`dpkg-deb -x ${deb} failed`, r.all);
     }
     await fixupTree(root, finalRoot);

@@ -56,7 +56,12 @@ function connectOnce(o: ConnectOptions, timeoutMs: number): Promise<ssh2.Client>
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class Guest {
-  private constructor(private readonly client: ssh2.Client) {}
+  /** The connection is closed (by us, or it dropped): a command started now is lost at once. */
+  private gone = false;
+
+  private constructor(private readonly client: ssh2.Client) {
+    client.once('close', () => (this.gone = true));
+  }
 
   /** Connects, retrying until the deadline while the guest is still coming up. */
   static async connect(o: ConnectOptions): Promise<Guest> {
@@ -100,6 +105,12 @@ export class Guest {
         result.lost = true;
         settle();
       };
+      if (this.gone) {
+        // ssh2 neither runs nor fails a command on a closed connection: it would wait forever.
+        result.stderr = 'the SSH connection is closed';
+        onClose();
+        return;
+      }
       this.client.once('close', onClose);
       const started = (err: Error | undefined, stream: ssh2.ClientChannel): void => {
         if (err) {
@@ -148,6 +159,7 @@ export class Guest {
   }
 
   close(): void {
+    this.gone = true;
     this.client.end();
   }
 }

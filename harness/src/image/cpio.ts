@@ -1,6 +1,7 @@
 // A newc ("070701") cpio writer and reader: the initramfs format the kernel unpacks.
 // Entries are written in the order given with fixed inode numbers and mtime 0, so the same
 // inputs give the same bytes.
+import { InfraError } from '../util/errors.js';
 
 export type CpioEntry =
   | { kind: 'dir'; path: string; mode?: number }
@@ -39,7 +40,7 @@ export function writeCpio(entries: CpioEntry[]): Buffer {
   let ino = 1;
   for (const entry of entries) {
     const path = entry.path.replace(/^\/+/, '');
-    if (!path) throw new Error(`cpio entry has an empty path`);
+    if (!path) throw new InfraError(`cpio entry ${JSON.stringify(entry.path)} has an empty path (a file to put at the image's root needs a name)`);
     switch (entry.kind) {
       case 'dir':
         parts.push(record(path, S_IFDIR | (entry.mode ?? 0o755), Buffer.alloc(0), ino++));
@@ -72,9 +73,9 @@ export function readCpio(archive: Buffer): CpioRecord[] {
   const out: CpioRecord[] = [];
   let off = 0;
   for (;;) {
-    if (off + 110 > archive.length) throw new Error(`cpio: truncated header at offset ${off}`);
+    if (off + 110 > archive.length) throw new InfraError(`cpio: truncated header at offset ${off}: not a complete newc archive`);
     const magic = archive.toString('ascii', off, off + 6);
-    if (magic !== '070701') throw new Error(`cpio: bad magic ${JSON.stringify(magic)} at offset ${off}`);
+    if (magic !== '070701') throw new InfraError(`cpio: bad magic ${JSON.stringify(magic)} at offset ${off}: not a newc archive (gunzip it first?)`);
     const field = (i: number): number => parseInt(archive.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
     const mode = field(1);
     const size = field(6);

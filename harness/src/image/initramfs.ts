@@ -4,7 +4,8 @@
 // same inputs give the same bytes.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { execa } from 'execa';
 import { InfraError } from '../util/errors.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
@@ -54,18 +55,23 @@ export function parseLdd(output: string): string[] {
   return libs;
 }
 
-async function lddLibs(binary: string): Promise<string[]> {
-  const out = await execa('ldd', [binary], { reject: false, stdin: 'ignore' });
+const gzipAsync = promisify(gzip);
+
+async function lddLibs(binary: string, signal: AbortSignal): Promise<string[]> {
+  const out = await execa('ldd', [binary], { reject: false, stdin: 'ignore', cancelSignal: signal });
+  signal.throwIfAborted();
   if (/not a dynamic executable/.test(out.stdout + out.stderr)) return [];
   if (out.failed) throw new InfraError(`ldd ${binary} failed: ${out.stderr}`);
   return parseLdd(out.stdout);
 }
 
 /** A module's bytes, uncompressed: busybox insmod cannot rely on in-kernel decompression. */
-async function moduleBytes(path: string): Promise<Buffer> {
+async function moduleBytes(path: string, signal: AbortSignal): Promise<Buffer> {
   const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : path.endsWith('.gz') ? 'gzip' : undefined;
   if (!tool) return readFile(path);
-  const out = await execa(tool, ['-dc', path], { encoding: 'buffer', stdin: 'ignore' });
+  const out = await execa(tool, ['-dc', path], { encoding: 'buffer', stdin: 'ignore', cancelSignal: signal, reject: false });
+  signal.throwIfAborted();
+  if (out.failed) throw new InfraError(`${tool} -dc ${path} failed: ${out.shortMessage}`);
   return Buffer.from(out.stdout);
 }
 
@@ -109,8 +115,10 @@ export function withParents(entries: CpioEntry[], dirModes: Record<string, numbe
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** The guest's image; `signal` stops it between files and ends its helper processes. */
 export async function buildInitramfs(
   input: InitramfsInput,
+  signal: AbortSignal,
 ): Promise<{ gz: Buffer; entries: number; bootModules: string[]; missingModules: string[] }> {
   const entries: CpioEntry[] = [];
   const file = async (path: string, source: string, mode = 0o755): Promise<void> => {
@@ -124,7 +132,7 @@ export async function buildInitramfs(
   const tools = input.tools ?? [];
   for (const tool of tools) await file(`/usr/local/bin/${basename(tool)}`, tool);
   const libs = new Set<string>();
-  for (const binary of [input.busybox, input.dropbear, ...tools]) for (const lib of await lddLibs(binary)) libs.add(lib);
+  for (const binary of [input.busybox, input.dropbear, ...tools]) for (const lib of await lddLibs(binary, signal)) libs.add(lib);
   for (const lib of [...libs].sort()) await file(lib, lib);
 
   const builtin = await builtinModules(input.modulesDir);
@@ -136,7 +144,7 @@ export async function buildInitramfs(
   const bootModules: string[] = [];
   for (const rel of dependencyClosure(deps, wanted)) {
     const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
-    entries.push({ kind: 'file', path: `/lib/modules/${name}`, data: await moduleBytes(join(input.modulesDir, rel)), mode: 0o644 });
+    entries.push({ kind: 'file', path: `/lib/modules/${name}`, data: await moduleBytes(join(input.modulesDir, rel), signal), mode: 0o644 });
     bootModules.push(name);
   }
   await file('/lib/modules/newtcp.ko', input.newtcpKo, 0o644);
@@ -157,5 +165,9 @@ export async function buildInitramfs(
   entries.push({ kind: 'chardev', path: '/dev/console', major: 5, minor: 1, mode: 0o600 });
 
   const all = withParents(entries, { '/root': 0o700, '/root/.ssh': 0o700 });
-  return { gz: gzipSync(writeCpio(all), { level: 6 }), entries: all.length, bootModules, missingModules };
+  signal.throwIfAborted();
+  // Compressed off the event loop: a signal is heard while it runs.
+  const gz = await gzipAsync(writeCpio(all), { level: 6 });
+  signal.throwIfAborted();
+  return { gz, entries: all.length, bootModules, missingModules };
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import ssh2 from 'ssh2';
+import { InfraError } from '../util/errors.js';
 
 export interface RunKeys {
   /** dropbear-format host private key, for the image. */
@@ -18,7 +19,7 @@ export interface RunKeys {
 /** Extracts the key blob from an OpenSSH public key line ("ssh-ed25519 AAAA… comment"). */
 export function publicBlob(line: string): Buffer {
   const b64 = line.trim().split(/\s+/)[1];
-  if (!b64) throw new Error(`not an OpenSSH public key line: ${line}`);
+  if (!b64) throw new InfraError(`not an OpenSSH public key line ("ssh-ed25519 AAAA… comment"): ${JSON.stringify(line)}`);
   return Buffer.from(b64, 'base64');
 }
 
@@ -31,7 +32,7 @@ export function clientKeyPair(generate = () => ssh2.utils.generateKeyPairSync('e
   for (let attempt = 1; ; attempt++) {
     const pair = generate();
     if (!(ssh2.utils.parseKey(pair.private) instanceof Error) && !(ssh2.utils.parseKey(pair.public) instanceof Error)) return pair;
-    if (attempt >= 20) throw new Error('ssh2 made 20 unreadable ed25519 key pairs in a row');
+    if (attempt >= 20) throw new InfraError('ssh2 made 20 unreadable ed25519 key pairs in a row; its keygen is broken (check the ssh2 version)');
   }
 }
 

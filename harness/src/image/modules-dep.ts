@@ -1,4 +1,5 @@
 // modules.dep: which .ko files a module needs, in load order.
+import { InfraError } from '../util/errors.js';
 
 /** Parses modules.dep into module path → direct dependency paths (both relative to the modules dir). */
 export function parseModulesDep(text: string): Map<string, string[]> {
@@ -30,14 +31,14 @@ export function dependencyClosure(deps: Map<string, string[]>, names: string[]):
   const seen = new Set<string>();
   const visit = (path: string, chain: string[]): void => {
     if (seen.has(path)) return;
-    if (chain.includes(path)) throw new Error(`modules.dep has a dependency cycle: ${[...chain, path].join(' → ')}`);
+    if (chain.includes(path)) throw new InfraError(`modules.dep has a dependency cycle: ${[...chain, path].join(' → ')}; the kernel's modules are broken (run depmod on its modules dir)`);
     for (const dep of deps.get(path) ?? []) visit(dep, [...chain, path]);
     seen.add(path);
     ordered.push(path);
   };
   for (const name of names) {
     const path = byName.get(name.replace(/-/g, '_'));
-    if (!path) throw new Error(`module '${name}' is not in modules.dep: the kernel has no such module (is it built in, or missing from this kernel's modules package?)`);
+    if (!path) throw new InfraError(`module '${name}' is not in modules.dep: the kernel has no such module (is it built in, or missing from this kernel's modules package?); drop it from the suite.json "modules" that names it, or use a kernel that has it`);
     visit(path, []);
   }
   return ordered;

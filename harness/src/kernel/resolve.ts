@@ -41,6 +41,8 @@ export interface ResolveOptions {
   target?: string;
   /** Source kernels: rebuild even when cached. */
   force?: boolean;
+  /** Aborts downloads, chroot creation and builds (their process groups are killed). */
+  signal: AbortSignal;
 }
 
 /**
@@ -65,11 +67,12 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
   }
   if (spec.provider === 'source') {
     const toolchain: Toolchain =
-      !spec.toolchain || spec.toolchain === 'host' ? { kind: 'host' } : (await ensureToolchain(spec.toolchain, { cacheDir: o.cacheDir })).toolchain;
+      !spec.toolchain || spec.toolchain === 'host' ? { kind: 'host' } : (await ensureToolchain(spec.toolchain, { cacheDir: o.cacheDir, signal: o.signal })).toolchain;
     const built = await buildSourceKernel(spec, {
       cacheDir: o.cacheDir,
       repoRoot,
       toolchain,
+      signal: o.signal,
       ...(o.log ? { log: o.log } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(o.target ? { target: o.target } : {}),
@@ -80,13 +83,13 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
     const reason = toolchain.kind === 'host' ? `host (${k.provenance.compiler} built the kernel)` : `the ${toolchain.release} chroot that built the kernel`;
     return { kernel, toolchain, toolchainReason: reason, binds: [k.entryDir], cached: built.cached, provenance: k.provenance };
   }
-  const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log } : { cacheDir: o.cacheDir });
+  const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log, signal: o.signal } : { cacheDir: o.cacheDir, signal: o.signal });
   const k = prepared.kernel;
   const choice = chooseToolchain(k.compiler, await hostGccVersion(), k.debianRelease);
   const kernel: KernelArtifact = { image: k.image, modulesDir: k.modulesDir, buildDir: k.buildDir, release: k.release };
   if (choice.kind === 'host') {
     return { kernel, toolchain: { kind: 'host' }, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached };
   }
-  const tc = await ensureToolchain(choice.release, { cacheDir: o.cacheDir, extraPackages: choice.extraPackages });
+  const tc = await ensureToolchain(choice.release, { cacheDir: o.cacheDir, extraPackages: choice.extraPackages, signal: o.signal });
   return { kernel, toolchain: tc.toolchain, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached && !tc.created };
 }

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { groupGone, killGroupOnAbort } from '../util/cancel.js';
 import { InfraError, UsageError } from '../util/errors.js';
 import { cachedDir, exists, hashTree } from '../util/fs.js';
 import { aptDownload, aptSetup, aptShow, aptUpdate } from '../debian/apt.js';
@@ -155,13 +156,23 @@ export async function sourceIdentity(value: string, o: { cacheDir: string; base?
 }
 
 /** Puts the source into `dest` (which must not exist yet): unpacks a tarball, copies a tree without .git. */
-export async function materializeSource(id: SourceIdentity, dest: string): Promise<void> {
+/** A detached child's result, its process group killed and gone when `signal` aborts first. */
+async function untilDone<T>(child: Promise<T> & { pid?: number | undefined; finally(f: () => void): unknown }, signal: AbortSignal): Promise<T> {
+  killGroupOnAbort(child, signal);
+  const r = await child;
+  if (signal.aborted) await groupGone(child.pid);
+  signal.throwIfAborted();
+  return r;
+}
+
+/** Unpacks or copies the source into `dest`; `signal` kills the tar pipeline's process group. */
+export async function materializeSource(id: SourceIdentity, dest: string, signal: AbortSignal): Promise<void> {
   await mkdir(dest, { recursive: true });
   if (id.kind === 'tree') {
-    const r = await execa('sh', ['-c', 'tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -', 'sh', id.path, dest], { reject: false, all: true });
+    const r = await untilDone(execa('sh', ['-c', 'tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -', 'sh', id.path, dest], { reject: false, all: true, detached: true }), signal);
     if (r.failed) throw new InfraError(`copying the kernel tree ${id.path} to ${dest} failed`, r.all);
     return;
   }
-  const r = await execa('tar', ['-xf', id.path, '-C', dest, '--strip-components=1'], { reject: false, all: true });
+  const r = await untilDone(execa('tar', ['-xf', id.path, '-C', dest, '--strip-components=1'], { reject: false, all: true, detached: true }), signal);
   if (r.failed) throw new InfraError(`unpacking ${id.path} into ${dest} failed`, r.all);
 }

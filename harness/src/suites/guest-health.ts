@@ -30,7 +30,7 @@ export async function guestHealth(lab: Lab, r: ExecResult | undefined, o: { kill
   // kernel shows as a timeout after which the guest no longer answers.
   const expected = o.killsPeer ? [2] : [];
   let gone = lab.deathReason(expected);
-  for (let i = 0; r?.lost && !gone && i < 30; i++) {
+  for (let i = 0; r?.lost && !gone && !lab.stopping && i < 30; i++) {
     await sleep(100);
     gone = lab.deathReason(expected);
   }
@@ -43,7 +43,8 @@ export async function guestHealth(lab: Lab, r: ExecResult | undefined, o: { kill
     peerKilled = peer.vm.deathReason();
   }
   const living = lab.guests.filter((g) => !(peerKilled && g === peer));
-  if (!gone && (r?.lost || r?.timedOut || r?.code === 137)) {
+  // Guests stopped by an interrupt did not hang: their silence is ours.
+  if (!gone && !lab.stopping && (r?.lost || r?.timedOut || r?.code === 137)) {
     const alive = await Promise.all(living.map((g) => answers(g.ssh)));
     const dead = living.filter((_, i) => !alive[i]);
     if (dead.length) {

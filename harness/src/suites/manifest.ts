@@ -37,7 +37,7 @@ export function parseManifest(text: string, where: string): SuiteManifest {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new UsageError(`${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${where}: expected a JSON object like {"guests": 1, "tags": ["smoke"]}`);
   const obj = raw as Record<string, unknown>;

@@ -11,13 +11,14 @@ import { reportLines, scanDmesg } from '../results/dmesg-scan.js';
 import { TapParser } from '../results/tap-parser.js';
 import { judgeSuite } from '../results/verdict.js';
 import type { TraceFile } from '../trace/trace-file.js';
+import { abortReason } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
 import type { Lab, LabGuest } from '../vm/lab.js';
 import { type GuestFacts, leakReports, prepareGuests, unloadModules } from './guest-setup.js';
 import { guestHealth } from './guest-health.js';
 import { kernelFindingsSince, markKernelLog } from './kernel-log.js';
-import type { SuiteSpec } from './select.js';
+import type { SuiteSpec } from './spec.js';
 import { type ServerSide, serverEnd, startServer } from './server-side.js';
 import { SuiteTracer } from './suite-trace.js';
 
@@ -36,6 +37,8 @@ export interface SuiteRunOptions {
   /** Every traced suite of the run: the tracer, started once per boot, watches them all. */
   tracedSuites?: string[];
   onTrace?: (suite: string, trace: TraceFile) => void;
+  /** Aborted when the run is interrupted: the guests are stopped under the suite, which is not judged. */
+  signal: AbortSignal;
 }
 
 export class SuiteRunner {
@@ -106,14 +109,14 @@ export class SuiteRunner {
       if (suite.manifest.guests === 2) {
         const peer = guests[1] as LabGuest;
         const serverCommand = this.command(suite, seconds, ['--role', 'server', '--local', peer.linkIp ?? '', '--peer', client.linkIp ?? '']);
-        server = await startServer(suite.name, peer, serverCommand, seconds, join(this.o.resultsDir, `${resultName}.server.log`));
+        server = await startServer(suite.name, peer, serverCommand, seconds, join(this.o.resultsDir, `${resultName}.server.log`), this.o.signal);
         args.push('--role', 'client', '--local', client.linkIp ?? '', '--peer', server.guest.linkIp ?? '');
       }
       r = await client.ssh.exec(this.command(suite, seconds, args), {
         timeoutMs: seconds * 1000 + 5000,
         onStdoutLine: (line) => {
           pending = pending.then(() => appendFile(tapFile, `${line}\n`));
-          this.bus.emit({ type: 'suite-line', suite: resultName, line });
+          this.bus.emit({ type: 'suite-line', suite: resultName, guest: client.name, line });
           const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
           const test = parser.line(line);
@@ -121,7 +124,7 @@ export class SuiteRunner {
         },
       });
       if (server) {
-        const end = await serverEnd(server, suite.name, resultName);
+        const end = await serverEnd(server, suite.name, resultName, this.o.signal);
         serverLost = end.lost;
         if (end.error) result.errors.push(end.error);
       }
@@ -130,6 +133,15 @@ export class SuiteRunner {
       result.errors.push(err.message);
     }
     await pending;
+    if (this.o.signal.aborted) {
+      // Cut short by the interrupt: its TAP ends early because we stopped it, not because it
+      // failed ("planned N but ran M"); the run records the interrupt instead of a verdict.
+      result.status = 'error';
+      result.errors = [abortReason(this.o.signal)];
+      result.durationMs = Date.now() - started;
+      this.bus.emit({ type: 'notice', message: `suite ${resultName} interrupted after ${Math.round(result.durationMs / 1000)} s` });
+      return result;
+    }
     if (traced && client.vm.running) {
       const trace = await this.tracer.after(resultName, traceNotes);
       if (trace) result.trace = trace;

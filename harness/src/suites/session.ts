@@ -8,7 +8,7 @@ import type { EventBus } from '../events.js';
 import type { RunResult } from '../results/model.js';
 import type { Lab } from '../vm/lab.js';
 import type { SuiteRunner } from './runner.js';
-import { roundName, type SuiteSpec } from './select.js';
+import { roundName, type SuiteSpec } from './spec.js';
 
 export interface SessionOptions {
   lab: Lab;
@@ -19,8 +19,8 @@ export interface SessionOptions {
   suites: SuiteSpec[];
   repeat: number;
   untilFail: boolean;
-  /** True once the run is interrupted: the guests were shut down under the running suite. */
-  stopped: () => boolean;
+  /** Aborted when the run is interrupted: the guests were shut down under the running suite. */
+  signal: AbortSignal;
 }
 
 /** Runs every round's suites into `run` (suites, phases); false when interrupted. */
@@ -33,7 +33,7 @@ export async function runRounds(run: RunResult, o: SessionOptions): Promise<bool
       const name = roundName(suite.name, round, o.repeat);
       const result = await runner.runSuite(suite, name);
       // Interrupted: the guests were shut down under this suite; it did not crash.
-      if (o.stopped()) return false;
+      if (o.signal.aborted) return false;
       run.suites.push(result);
       run.phases[`suite:${name}`] = result.durationMs;
       bus.emit({ type: 'target-results', dir, run });

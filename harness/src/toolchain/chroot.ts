@@ -43,6 +43,8 @@ export interface ToolchainOptions {
   log?: string;
   /** One line per step, for a spinner or a log. */
   onStep?: (line: string) => void;
+  /** Aborts debootstrap and apt, killing their process groups. */
+  signal: AbortSignal;
 }
 
 export function toolchainDir(cacheDir: string, release: DebianRelease): string {
@@ -62,11 +64,12 @@ function requireRoot(): void {
   }
 }
 
-async function ensureDebootstrap(log: string, onStep: (l: string) => void): Promise<void> {
+async function ensureDebootstrap(log: string, onStep: (l: string) => void, signal: AbortSignal): Promise<void> {
   if ((await exists('/usr/sbin/debootstrap')) || (await exists('/usr/bin/debootstrap'))) return;
   onStep('installing debootstrap on the host (apt-get install debootstrap)');
   await runLogged('apt-get install debootstrap', 'apt-get', ['install', '-y', '--no-install-recommends', 'debootstrap'], {
     log,
+    signal,
     env: { DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
@@ -80,13 +83,13 @@ async function readInfo(dir: string): Promise<ToolchainInfo | undefined> {
 }
 
 /** debootstraps into `dir` (which must not exist) and writes toolchain.json. */
-async function createInto(dir: string, finalDir: string, release: DebianRelease, mirror: string, packages: string[], log: string, onStep: (l: string) => void): Promise<ToolchainInfo> {
+async function createInto(dir: string, finalDir: string, release: DebianRelease, mirror: string, packages: string[], log: string, onStep: (l: string) => void, signal: AbortSignal): Promise<ToolchainInfo> {
   const root = join(dir, 'root');
   await mkdir(dir, { recursive: true });
   onStep(`debootstrap ${release} (${packages.length} packages) into ${finalDir}`);
   try {
     // In a private mount namespace: debootstrap's /proc and /sys mounts vanish with it, even when it is killed.
-    await runLogged(`debootstrap ${release}`, 'unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', ...debootstrapArgs(release, root, mirror, packages)], { log });
+    await runLogged(`debootstrap ${release}`, 'unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', ...debootstrapArgs(release, root, mirror, packages)], { log, signal });
   } catch (err) {
     await removeTree(dir);
     throw err;
@@ -111,7 +114,7 @@ function wanted(info: ToolchainInfo | undefined, extra: string[]): string[] {
  * The release's chroot, created when missing (about 30 s and 500 MB) or when it lacks one of
  * `extraPackages` (re-created with them). Cached: an existing chroot costs one small JSON read.
  */
-export async function ensureToolchain(releaseName: string, opts: ToolchainOptions = {}): Promise<{ toolchain: Toolchain; info: ToolchainInfo; created: boolean }> {
+export async function ensureToolchain(releaseName: string, opts: ToolchainOptions): Promise<{ toolchain: Toolchain; info: ToolchainInfo; created: boolean }> {
   const release = parseDebianRelease(releaseName);
   const cacheDir = opts.cacheDir ?? cacheRoot();
   const dir = toolchainDir(cacheDir, release);
@@ -128,7 +131,7 @@ export async function ensureToolchain(releaseName: string, opts: ToolchainOption
 }
 
 /** Re-creates the release's chroot with current packages and swaps it in atomically. */
-export async function updateToolchain(releaseName: string, opts: ToolchainOptions = {}): Promise<{ toolchain: Toolchain; info: ToolchainInfo }> {
+export async function updateToolchain(releaseName: string, opts: ToolchainOptions): Promise<{ toolchain: Toolchain; info: ToolchainInfo }> {
   requireRoot();
   const release = parseDebianRelease(releaseName);
   const cacheDir = opts.cacheDir ?? cacheRoot();
@@ -137,13 +140,13 @@ export async function updateToolchain(releaseName: string, opts: ToolchainOption
   await mkdir(join(cacheDir, 'toolchain'), { recursive: true });
   const log = opts.log ?? `${dir}.log`;
   await appendFile(log, `# ${new Date().toISOString()} toolchain ${release}\n`);
-  await ensureDebootstrap(log, onStep);
+  await ensureDebootstrap(log, onStep, opts.signal);
   const old = await readInfo(dir);
   const packages = wanted(old, opts.extraPackages ?? []);
   const mirror = opts.mirror ?? old?.mirror ?? DEFAULT_MIRROR;
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeTree(tmp);
-  const info = await createInto(tmp, dir, release, mirror, packages, log, onStep);
+  const info = await createInto(tmp, dir, release, mirror, packages, log, onStep, opts.signal);
   await placeDir(tmp, dir, { replace: true, remove: removeTree }).catch((err: unknown) => {
     throw new InfraError(`could not move the new ${release} chroot into ${dir}: ${String(err)}`);
   });

@@ -18,6 +18,8 @@ export interface RunInToolchainOptions {
   env?: Record<string, string>;
   /** What the failure message calls this step; default `<cmd> <args>`. */
   what?: string;
+  /** Aborts the command, killing its process group. */
+  signal: AbortSignal;
 }
 
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -64,11 +66,11 @@ export function chrootArgv(root: string, cmd: string, args: string[], opts: { cw
 export async function runInToolchain(tc: Toolchain, cmd: string, args: string[], opts: RunInToolchainOptions): Promise<void> {
   const what = opts.what ?? `${cmd} ${args.join(' ')}`;
   if (tc.kind === 'host') {
-    const o: { log: string; cwd?: string; env?: Record<string, string> } = { log: opts.log, cwd: opts.cwd };
+    const o: { log: string; signal: AbortSignal; cwd?: string; env?: Record<string, string> } = { log: opts.log, signal: opts.signal, cwd: opts.cwd };
     if (opts.env) o.env = opts.env;
     await runLogged(what, cmd, args, o);
     return;
   }
   const argv = chrootArgv(tc.root, cmd, args, opts);
-  await runLogged(`${what} (in the ${tc.release} chroot ${tc.root})`, argv.cmd, argv.args, { log: opts.log });
+  await runLogged(`${what} (in the ${tc.release} chroot ${tc.root})`, argv.cmd, argv.args, { log: opts.log, signal: opts.signal });
 }

@@ -1,5 +1,6 @@
-// Turns events into what a person reads: an ora spinner per phase on a terminal, plain lines in
-// CI or when output is not a terminal.
+// Turns events into what a person reads: an ora spinner per phase for a single target on a
+// terminal; plain lines otherwise. With several targets each line carries its target's name,
+// so targets run in parallel (--jobs) interleave whole lines instead of overwriting each other.
 import ora, { type Ora } from 'ora';
 import type { SockvmEvent } from '../events.js';
 
@@ -16,71 +17,94 @@ const PHASE_TITLES: Record<string, string> = {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** Without a terminal, a kernel build's progress is one line per target at most this often. */
+const PLAIN_PROGRESS_MS = 30000;
+
 export interface ReporterOptions {
+  /** A terminal that can redraw a line. */
   interactive: boolean;
   verbose: boolean;
+  /** Several targets in this run: every target's line is prefixed with its name, no spinner. */
+  targets: number;
   out?: NodeJS.WritableStream;
+  /** The clock that paces plain progress lines (tests fix it). */
+  now?: () => number;
 }
 
 export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => void {
   const out = o.out ?? process.stdout;
+  const now = o.now ?? Date.now;
+  const prefixed = o.targets > 1;
+  const spinning = o.interactive && !prefixed;
+  let spinner: Ora | undefined;
+  const lastProgress = new Map<string, number>();
   const print = (line: string): void => {
     if (spinner?.isSpinning) spinner.clear();
     out.write(`${line}\n`);
     if (spinner?.isSpinning) spinner.render();
   };
-  let spinner: Ora | undefined;
-  let lastProgress = 0;
   return (event) => {
+    const tag = prefixed && event.target !== undefined ? `[${event.target}] ` : '';
+    const line = (text: string): void => print(`${tag}${text}`);
     switch (event.type) {
       case 'run-started':
-        print(`sockvm run ${event.runId} → ${event.resultsDir}`);
+        line(`sockvm run ${event.runId} → ${event.resultsDir}`);
         break;
       case 'target-started':
-        print(`── target ${event.target}`);
+        if (!prefixed) line(`── target ${event.target}`);
+        else line('started');
         break;
       case 'phase-started': {
         const title = `${PHASE_TITLES[event.phase] ?? event.phase}${event.detail ? `: ${event.detail}` : ''}`;
-        if (o.interactive) spinner = ora({ text: title, stream: out as NodeJS.WriteStream }).start();
+        if (spinning) spinner = ora({ text: title, stream: out as NodeJS.WriteStream }).start();
         break;
       }
       case 'phase-ended': {
-        const line = `${PHASE_TITLES[event.phase] ?? event.phase} ${secs(event.durationMs)}${event.detail ? ` (${event.detail})` : ''}`;
+        const text = `${PHASE_TITLES[event.phase] ?? event.phase} ${secs(event.durationMs)}${event.detail ? ` (${event.detail})` : ''}`;
         if (spinner) {
-          spinner.succeed(line);
+          spinner.succeed(text);
           spinner = undefined;
-        } else print(`✓ ${line}`);
+        } else line(`✓ ${text}`);
         break;
       }
-      case 'progress':
-        // A moving line on a terminal; in CI at most one line every 30 s.
+      case 'progress': {
+        const key = event.target ?? '';
+        const at = now();
         if (spinner) spinner.text = `${PHASE_TITLES[event.phase] ?? event.phase}: ${event.message}`;
-        else if (Date.now() - lastProgress > 30000) {
-          lastProgress = Date.now();
-          print(`  … ${event.message}`);
+        else if (at - (lastProgress.get(key) ?? -Infinity) >= PLAIN_PROGRESS_MS) {
+          lastProgress.set(key, at);
+          line(`  … ${event.message}`);
         }
         break;
+      }
       case 'notice':
-        print(`note: ${event.message}`);
+        line(`note: ${event.message}`);
         break;
       case 'suite-line':
-        if (o.verbose) print(`  ${event.suite}| ${event.line}`);
+        if (o.verbose) line(`  ${event.suite}${event.guest && event.guest !== 'guest1' ? `@${event.guest}` : ''}| ${event.line}`);
         break;
       case 'test-result':
-        if (!o.verbose && event.test.status === 'fail') print(`  not ok ${event.test.id} - ${event.suite}: ${event.test.name}`);
+        if (!o.verbose && event.test.status === 'fail') line(`  not ok ${event.test.id} - ${event.suite}: ${event.test.name}`);
         break;
       case 'suite-ended':
-        print(`  suite ${event.suite}: ${event.status.toUpperCase()} in ${secs(event.durationMs)}${event.reason ? ` (${event.reason})` : ''}`);
+        line(`  suite ${event.suite}: ${event.status.toUpperCase()} in ${secs(event.durationMs)}${event.reason ? ` (${event.reason})` : ''}`);
         break;
       case 'run-ended':
         if (spinner) {
           spinner.fail();
           spinner = undefined;
         }
-        for (const line of event.summary) print(line);
+        for (const l of event.summary) print(l);
         break;
       default:
         break;
     }
+  };
+}
+
+/** --progress json: every event as one JSON line, for tools and tests that follow a run. */
+export function jsonReporter(out: NodeJS.WritableStream = process.stderr): (event: SockvmEvent) => void {
+  return (event) => {
+    out.write(`${JSON.stringify(event)}\n`);
   };
 }

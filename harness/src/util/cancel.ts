@@ -1,16 +1,31 @@
-// Cancellation of the processes a run starts. The CLI aborts `cancel` on the first SIGINT or
-// SIGTERM; every long child (make, gcc, debootstrap, apt, dpkg-deb) runs in a process group of
-// its own, which is then killed whole (TERM, KILL 2 s later), so no build runs on after the
-// run has ended, and no cache entry is completed behind the user's back. `setpriv --pdeathsig`
-// ends the group's leader even when sockvm itself is killed outright.
+// Cancellation. The CLI owns one AbortController; its signal goes down to every stage, child
+// process, QEMU and wait. A long child (make, gcc, debootstrap, apt, dpkg-deb) runs in a process
+// group of its own, which is killed whole when the signal aborts (TERM, KILL 1 s later), so no
+// build runs on after the run has ended and no cache entry is completed behind the user's back.
+// `setpriv --pdeathsig` ends the group's leader even when sockvm itself is killed outright.
 import { existsSync } from 'node:fs';
+import { InfraError } from './errors.js';
 
-const controller = new AbortController();
-export const cancel: AbortSignal = controller.signal;
+/** The reason the CLI aborts with on SIGINT/SIGTERM; it carries the exit code. */
+export class Interrupted extends InfraError {
+  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signalName}`);
+    this.name = 'Interrupted';
+  }
 
-/** Called once by the CLI when the user interrupts. */
-export function cancelAll(reason: string): void {
-  if (!controller.signal.aborted) controller.abort(reason);
+  get exitCode(): number {
+    return this.signalName === 'SIGINT' ? 130 : 143;
+  }
+}
+
+/** The exit code an interrupt asks for (130 SIGINT, 143 SIGTERM), once the user interrupted. */
+export function interruptExit(signal: AbortSignal): number | undefined {
+  return signal.aborted && signal.reason instanceof Interrupted ? signal.reason.exitCode : undefined;
+}
+
+/** Why the signal aborted, as the message of whatever it stopped. */
+export function abortReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
 }
 
 const SETPRIV = '/usr/bin/setpriv';
@@ -21,10 +36,26 @@ export function dieWithUs(cmd: string, args: string[]): { cmd: string; args: str
 }
 
 /**
- * Kills the process group led by `child` when the run is cancelled (the child must have been
+ * Waits (at most `limitMs`) until no process of group `pgid` is left: a killed group's members
+ * die a moment after its leader, and an interrupted run exits only once they are gone.
+ */
+export async function groupGone(pgid: number | undefined, limitMs = 3000): Promise<void> {
+  if (!pgid) return;
+  for (const start = Date.now(); Date.now() - start < limitMs; ) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Kills the process group led by `child` when `signal` aborts (the child must have been
  * spawned with `detached: true`); stops watching when it ends.
  */
-export function killGroupOnCancel(child: { pid?: number | undefined; finally(f: () => void): unknown }): void {
+export function killGroupOnAbort(child: { pid?: number | undefined; finally(f: () => void): unknown }, signal: AbortSignal): void {
   const pid = child.pid;
   if (!pid) return;
   const kill = (sig: NodeJS.Signals): void => {
@@ -34,16 +65,19 @@ export function killGroupOnCancel(child: { pid?: number | undefined; finally(f: 
       // already gone
     }
   };
+  let force: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
     kill('SIGTERM');
-    setTimeout(() => kill('SIGKILL'), 2000).unref();
+    force = setTimeout(() => kill('SIGKILL'), 1000);
   };
-  if (cancel.aborted) onAbort();
-  else cancel.addEventListener('abort', onAbort, { once: true });
-  child.finally(() => cancel.removeEventListener('abort', onAbort));
-}
-
-/** The error a cancelled build reports instead of its own failure. */
-export function cancelledReason(): string | undefined {
-  return cancel.aborted ? String(cancel.reason) : undefined;
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  child.finally(() => {
+    signal.removeEventListener('abort', onAbort);
+    // The leader is gone; a member that ignored TERM still gets its KILL, then nothing is left.
+    if (force) {
+      clearTimeout(force);
+      kill('SIGKILL');
+    }
+  });
 }

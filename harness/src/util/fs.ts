@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
+import { InfraError } from './errors.js';
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -27,7 +28,7 @@ export async function makeDirs(path: string, mode?: number): Promise<void> {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && (await stat(at)).isDirectory()) continue;
       const why = code === 'EEXIST' ? 'it exists and is not a directory' : (code ?? String(err));
-      throw Object.assign(new Error(`cannot create ${at}${at === resolve(path) ? '' : ` (for ${path})`}: ${why}`), { code });
+      throw Object.assign(new InfraError(`cannot create ${at}${at === resolve(path) ? '' : ` (for ${path})`}: ${why}`, undefined, { cause: err }), { code });
     }
   }
 }

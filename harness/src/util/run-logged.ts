@@ -1,7 +1,7 @@
 // Runs a build command with its output appended to a log file; a failure quotes the log's tail.
 import { appendFile, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { cancel, cancelledReason, dieWithUs, killGroupOnCancel } from './cancel.js';
+import { abortReason, dieWithUs, groupGone, killGroupOnAbort } from './cancel.js';
 import { InfraError } from './errors.js';
 
 export async function tail(path: string, lines = 30): Promise<string> {
@@ -12,15 +12,16 @@ export async function tail(path: string, lines = 30): Promise<string> {
   }
 }
 
-export async function runLogged(what: string, cmd: string, args: string[], opts: { log: string; cwd?: string; env?: Record<string, string> }): Promise<void> {
+export async function runLogged(what: string, cmd: string, args: string[], opts: { log: string; signal: AbortSignal; cwd?: string; env?: Record<string, string> }): Promise<void> {
   await appendFile(opts.log, `$ ${cmd} ${args.join(' ')}\n`);
-  if (cancel.aborted) throw new InfraError(`${what}: not started (${cancelledReason()})`);
+  if (opts.signal.aborted) throw new InfraError(`${what}: not started (${abortReason(opts.signal)})`, undefined, { cause: opts.signal.reason });
   const argv = dieWithUs(cmd, args);
   const child = execa(argv.cmd, argv.args, { cwd: opts.cwd, env: opts.env, all: true, reject: false, stdin: 'ignore', detached: true });
-  killGroupOnCancel(child);
+  killGroupOnAbort(child, opts.signal);
   const result = await child;
   await appendFile(opts.log, `${result.all ?? ''}\n`);
-  if (cancel.aborted) throw new InfraError(`${what}: stopped (${cancelledReason()}); full log: ${opts.log}`);
+  if (opts.signal.aborted) await groupGone(child.pid);
+  if (opts.signal.aborted) throw new InfraError(`${what}: stopped (${abortReason(opts.signal)}); full log: ${opts.log}`, undefined, { cause: opts.signal.reason });
   if (result.failed) {
     const why = result.exitCode !== undefined ? `exit code ${result.exitCode}` : (result.shortMessage ?? 'failed to start');
     throw new InfraError(`${what} failed (${why}); full log: ${opts.log}`, await tail(opts.log));

@@ -28,20 +28,27 @@ export class Lab {
   private closed = false;
   private linkDir: string | undefined;
 
+  private readonly onAbort = (): void => void this.stopGuests();
+
+  /** When `signal` aborts, every QEMU is stopped at once, which ends every wait on the guests. */
   constructor(
     readonly size: 1 | 2,
     private readonly o: LabOptions,
-  ) {}
+    private readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
 
   /** Boots every guest (in parallel); returns guest 1's timings. */
   async boot(): Promise<BootTimings> {
-    if (this.closed) throw new InfraError('the guests were shut down (run interrupted); not booting again');
+    this.signal.throwIfAborted();
+    if (this.closed) throw new InfraError('the guests were shut down; not booting again');
     this.boots++;
     const sockets = this.size === 2 ? await this.linkSockets() : [];
     const booted = await Promise.all(
       Array.from({ length: this.size }, (_, i) => {
         const index = i + 1;
-        const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => (this.closed ? void vm.stop() : this.vms.push(vm)) };
+        const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => (this.closed || this.signal.aborted ? void vm.stop() : this.vms.push(vm)) };
         if (this.size === 2) opts.link = { localPath: sockets[i] as string, remotePath: sockets[1 - i] as string };
         return bootGuest(opts).then((b) => ({ index, ...b }));
       }),
@@ -53,6 +60,11 @@ export class Lab {
       this.guests.push(g);
     }
     return (booted[0] as { timings: BootTimings }).timings;
+  }
+
+  /** Shut down, or being stopped by an interrupt: no guest is coming back to answer. */
+  get stopping(): boolean {
+    return this.closed || this.signal.aborted;
   }
 
   /** Why a guest is gone (panic, QEMU exit), if one is; `except` names guests whose death is expected. */
@@ -72,7 +84,9 @@ export class Lab {
   /** Powers the guests off (politely if they answer) and reaps every QEMU this lab started; for good. */
   async shutdown(): Promise<void> {
     this.closed = true;
+    // A signal during a polite power-off still hurries it.
     await this.stopGuests();
+    this.signal.removeEventListener('abort', this.onAbort);
     if (this.linkDir) await rm(this.linkDir, { recursive: true, force: true });
   }
 
@@ -93,17 +107,19 @@ export class Lab {
     return this.boot();
   }
 
+  /** Powers the guests off, politely unless the run was interrupted, and reaps their QEMUs. */
   private async stopGuests(): Promise<void> {
+    const polite = !this.signal.aborted;
     await Promise.all(
       this.guests.map(async (g) => {
-        if (g.vm.running) {
+        if (polite && g.vm.running) {
           void g.ssh.exec('poweroff -f', { timeoutMs: 2000 });
           await Promise.race([g.vm.exited, new Promise((r) => setTimeout(r, 3000))]);
         }
         g.ssh.close();
       }),
     );
-    await Promise.all(this.vms.map((vm) => vm.stop()));
+    await Promise.all(this.vms.map((vm) => vm.stop(polite ? 2000 : 500)));
     this.guests.length = 0;
     this.vms.length = 0;
   }

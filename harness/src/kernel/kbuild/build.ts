@@ -22,6 +22,8 @@ import { cacheKey, fragmentPath, MODULE_GENERATED, type SourceProvenance } from 
 
 export interface KernelBuildOptions {
   cacheDir: string;
+  /** Aborts the build: make's whole process group is killed, no cache entry is completed. */
+  signal: AbortSignal;
   repoRoot: string;
   /** Where the target config lives (relative source paths resolve against it). */
   configDir?: string;
@@ -137,10 +139,10 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
   }
   const nice = o.nice ?? (process.env.SOCKVM_KERNEL_NICE !== undefined ? Number(process.env.SOCKVM_KERNEL_NICE) : 10);
   const jobs = o.jobs ?? (process.env.SOCKVM_KERNEL_JOBS ? Number(process.env.SOCKVM_KERNEL_JOBS) : cpus().length);
-  const make = makeRunner(tree, buildLog, vars, env, tc, nice, [tmp, moduleSrc], o.onProgress);
+  const make = makeRunner(tree, buildLog, vars, env, tc, nice, [tmp, moduleSrc], o.signal, o.onProgress);
   try {
     log(`unpacking ${source.path}`);
-    await materializeSource(source, tree);
+    await materializeSource(source, tree, o.signal);
     if (series) {
       log(`applying patch series ${series.name} (${series.entries.length} patches)`);
       await applySeries(tree, series, (l) => void appendFile(buildLog, `${l}\n`));

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import type { SourceKernelSpec } from '../../config/targets.js';
 import { chrootArgv } from '../../toolchain/run.js';
 import type { Toolchain } from '../../toolchain/toolchain.js';
-import { cancel, cancelledReason, dieWithUs, killGroupOnCancel } from '../../util/cancel.js';
+import { abortReason, dieWithUs, groupGone, killGroupOnAbort } from '../../util/cancel.js';
 import { InfraError, UsageError } from '../../util/errors.js';
 import { exists } from '../../util/fs.js';
 import { tail } from '../../util/run-logged.js';
@@ -74,17 +74,17 @@ export interface MakeRunner {
   (args: string[], o?: { what?: string; progress?: boolean; capture?: boolean }): Promise<string>;
 }
 
-export function makeRunner(tree: string, log: string, vars: Record<string, string>, env: Record<string, string>, tc: Toolchain, nice: number, binds: string[], onProgress?: (p: BuildProgress) => void): MakeRunner {
+export function makeRunner(tree: string, log: string, vars: Record<string, string>, env: Record<string, string>, tc: Toolchain, nice: number, binds: string[], signal: AbortSignal, onProgress?: (p: BuildProgress) => void): MakeRunner {
   return async (args, o = {}) => {
     const varArgs = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
     const full = ['-C', tree, ...varArgs, ...args];
     const base = nice > 0 ? { cmd: 'nice', args: ['-n', String(nice), 'make', ...full] } : { cmd: 'make', args: full };
     const argv = tc.kind === 'host' ? base : chrootArgv(tc.root, base.cmd, base.args, { cwd: tree, binds, env });
     await appendFile(log, `$ ${base.cmd} ${base.args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
-    if (cancel.aborted) throw new InfraError(`${o.what ?? 'make'}: not started (${cancelledReason()})`);
+    if (signal.aborted) throw new InfraError(`${o.what ?? 'make'}: not started (${abortReason(signal)})`, undefined, { cause: signal.reason });
     const run = dieWithUs(argv.cmd, argv.args);
     const child = execa(run.cmd, run.args, { cwd: tree, env: { ...env, LC_ALL: 'C' }, all: true, reject: false, stdin: 'ignore', buffer: false, lines: false, detached: true });
-    killGroupOnCancel(child);
+    killGroupOnAbort(child, signal);
     // One stream, so the log's chunks land in order (unawaited appends could interleave).
     const logStream = createWriteStream(log, { flags: 'a' });
     logStream.on('error', () => {});
@@ -118,7 +118,8 @@ export function makeRunner(tree: string, log: string, vars: Record<string, strin
     const r = await child;
     // The log complete before a failure reads its tail.
     await new Promise((res) => logStream.end(res));
-    if (cancel.aborted) throw new InfraError(`${o.what ?? `make ${args.join(' ')}`} stopped (${cancelledReason()}); full log: ${log}`);
+    if (signal.aborted) await groupGone(child.pid);
+    if (signal.aborted) throw new InfraError(`${o.what ?? `make ${args.join(' ')}`} stopped (${abortReason(signal)}); full log: ${log}`, undefined, { cause: signal.reason });
     if (o.progress && onProgress) onProgress({ compiled, last, elapsedMs: Date.now() - start });
     if (r.exitCode !== 0) {
       const why = r.exitCode !== undefined ? `exit code ${r.exitCode}` : (r.signal ?? 'killed');

@@ -1,0 +1,52 @@
+// What the planner reads from disk: the targets file, the suites and their manifests, the
+// module source, the host tools. Problems are collected, not thrown, so the plan reports them
+// all at once.
+import { join } from 'node:path';
+import { findSuites } from '../build/suites.js';
+import type { RunOptions } from '../config/run-options.js';
+import { loadConfig } from '../config/targets.js';
+import { readManifest } from '../suites/manifest.js';
+import { errorMessage } from '../util/errors.js';
+import { exists } from '../util/fs.js';
+import { repoRoot } from '../util/paths.js';
+import type { FoundSuite, PlanInputs } from './plan.js';
+
+/** Every directory of suites a run builds: the repository's, then each --suites-dir. */
+export function suiteSourceDirs(options: RunOptions): string[] {
+  return [join(repoRoot, 'suites'), ...options.suiteDirs];
+}
+
+export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs> {
+  const problems: string[] = [];
+  const config = await loadConfig(options.configFile).catch((err: unknown) => {
+    problems.push(errorMessage(err));
+    return { targets: [], defaultTarget: '' };
+  });
+  const suites: FoundSuite[] = [];
+  const dirs = await findSuites(suiteSourceDirs(options)).catch((err: unknown) => {
+    problems.push(errorMessage(err));
+    return [];
+  });
+  for (const { src, names } of dirs) {
+    for (const name of names) {
+      const sourceDir = join(src, name);
+      try {
+        suites.push({ name, sourceDir, manifest: await readManifest(sourceDir) });
+      } catch (err) {
+        problems.push(errorMessage(err));
+      }
+    }
+  }
+  const moduleSrc = options.moduleSrc ?? join(repoRoot, 'kernel', 'newtcp');
+  const isTree = (await exists(join(moduleSrc, 'Kbuild'))) || (await exists(join(moduleSrc, 'Makefile')));
+  const tools: Record<string, string | undefined> = {};
+  for (const name of new Set(suites.flatMap((s) => s.manifest.tools))) tools[name] = await findOnPath(name);
+  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, problems };
+}
+
+/** A host program's path: the usual system directories, then PATH. */
+async function findOnPath(name: string): Promise<string | undefined> {
+  const dirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')];
+  for (const dir of dirs) if (dir && (await exists(join(dir, name)))) return join(dir, name);
+  return undefined;
+}

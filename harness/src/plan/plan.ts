@@ -1,0 +1,168 @@
+// The run's plan: every cheap decision for every target, made before any build, download or
+// boot, from the options and what was read from disk (gather.ts). Pure: the same inputs give
+// the same plan, and every usage error comes back at once.
+import type { RunOptions } from '../config/run-options.js';
+import { chooseTargets, type KernelSpec, type SockvmConfig, type Target } from '../config/targets.js';
+import type { SuiteManifest } from '../suites/manifest.js';
+import { UsageError } from '../util/errors.js';
+
+/** A suite as found on disk, before anything is built. */
+export interface FoundSuite {
+  name: string;
+  /** suites/<name>/ (or a --suites-dir's), where its sources and suite.json are. */
+  sourceDir: string;
+  manifest: SuiteManifest;
+}
+
+/** What planRun reads: gathered from disk by gatherPlanInputs. */
+export interface PlanInputs {
+  config: SockvmConfig;
+  suites: FoundSuite[];
+  /** The module source tree, when it is one (has a Kbuild or a Makefile). */
+  moduleSrc: { path: string; isTree: boolean };
+  /** Host programs the suites' manifests name: where each is on PATH, if anywhere. */
+  tools: Record<string, string | undefined>;
+  /** Problems found while reading (a suite's bad suite.json, a bad suite directory name). */
+  problems: string[];
+}
+
+export interface TargetPlan {
+  name: string;
+  kernel: KernelSpec;
+  /** --kernel: this image replaces the target's kernel. */
+  userKernel?: { image: string; modulesDir?: string; buildDir?: string };
+  /** The suites it runs, in order (each runs `repeat` times). */
+  suites: string[];
+  /** 2 when a selected suite needs a second guest. */
+  guests: 1 | 2;
+  /** Guest CPUs under each accelerator (the accelerator is chosen by a probe boot). */
+  cpus: { kvm: number; tcg: number };
+  /** Boot-to-SSH limit under each accelerator. */
+  bootTimeoutMs: { kvm: number; tcg: number };
+  /** Host programs the suites ship into the guest (absolute paths). */
+  tools: string[];
+  /** Kernel modules the suites load at boot. */
+  modules: string[];
+  /** Suites run under the tracer. */
+  traced: string[];
+  coverageFloor?: number;
+  /** Where this target's results go. */
+  resultsDir: string;
+}
+
+export interface Plan {
+  runId: string;
+  /** The run's directory (results/<run-id>). */
+  resultsDir: string;
+  /** More than one target, or --target/--all-targets: a matrix with a directory per target. */
+  matrix: boolean;
+  jobs: number;
+  moduleSrc: string;
+  testFilter?: string;
+  repeat: number;
+  seed?: number;
+  targets: TargetPlan[];
+}
+
+const DEFAULT_CPUS = 2;
+const DEFAULT_BOOT_TIMEOUT_MS = 120_000;
+
+/** Collects problems instead of stopping at the first one. */
+function attempt<T>(problems: string[], work: () => T): T | undefined {
+  try {
+    return work();
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+}
+
+/** Problems with names a selection uses: a suite or a tag that does not exist. */
+function unknownNames(only: string[], tags: string[], found: FoundSuite[], where: { suite: string; tag: string }): string[] {
+  const problems: string[] = [];
+  for (const name of only) {
+    if (!found.some((s) => s.name === name)) problems.push(`${where.suite} ${name}: no such suite (known: ${found.map((s) => s.name).join(', ')})`);
+  }
+  const known = new Set(found.flatMap((s) => s.manifest.tags));
+  for (const tag of tags) {
+    if (!known.has(tag)) problems.push(`${where.tag} ${tag}: no suite has this tag (tags in use: ${[...known].sort().join(', ') || 'none'})`);
+  }
+  return problems;
+}
+
+/** The suites a target runs: --suite/--tag when given, else the target's own. */
+function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[]): FoundSuite[] {
+  const fromCli = options.only.length > 0 || options.tags.length > 0;
+  const only = fromCli ? options.only : (target.suites ?? []);
+  const tags = fromCli ? options.tags : (target.tags ?? []);
+  const own = { suite: `target ${target.name}: its "suites" entry`, tag: `target ${target.name}: its "tags" entry` };
+  // The command line's names are checked once for the run (planRun); the target's own here.
+  const bad = unknownNames(only, tags, found, fromCli ? { suite: '--suite', tag: '--tag' } : own);
+  if (!fromCli) problems.push(...bad);
+  if (bad.length) return [];
+  let chosen = only.length ? only.map((n) => found.find((s) => s.name === n) as FoundSuite) : [...found].sort((a, b) => a.name.localeCompare(b.name));
+  if (tags.length) chosen = chosen.filter((s) => s.manifest.tags.some((t) => tags.includes(t)));
+  if (!chosen.length) problems.push(`target ${target.name}: no suite selected (--suite ${only.join(',') || '-'} with --tag ${tags.join(',')} leaves none); widen --suite or --tag`);
+  return chosen;
+}
+
+/** The targets named (or all, or the default); an unknown name is a problem, the rest still planned. */
+function chooseAll(options: RunOptions, config: SockvmConfig, problems: string[]): Target[] {
+  const all = attempt(problems, () => chooseTargets(config, options.targets, options.allTargets));
+  if (all) return all;
+  return [...new Set(options.targets)].flatMap((name) => attempt(problems, () => chooseTargets(config, [name], false)) ?? []);
+}
+
+/** The plan, or one UsageError listing every problem (each names the input and the fix). */
+export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: string }): Plan {
+  const problems = [...inputs.problems];
+  const targets = chooseAll(options, inputs.config, problems);
+  problems.push(...unknownNames(options.only, options.tags, inputs.suites, { suite: '--suite', tag: '--tag' }));
+  if (options.kernel && targets.length > 1) problems.push('--kernel boots one kernel: use it with a single --target (or none)');
+  if (!inputs.moduleSrc.isTree) problems.push(`--module-src ${inputs.moduleSrc.path}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
+  const matrix = options.targets.length > 0 || options.allTargets;
+  const resultsDir = `${options.resultsRoot}/${run.runId}`;
+  const planned: TargetPlan[] = [];
+  for (const target of targets) {
+    const selected = selectFor(options, target, inputs.suites, problems);
+    const tools: string[] = [];
+    for (const name of new Set(selected.flatMap((s) => s.manifest.tools))) {
+      const path = inputs.tools[name];
+      const owner = selected.find((s) => s.manifest.tools.includes(name))?.name;
+      if (path) tools.push(path);
+      else problems.push(`suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`);
+    }
+    const traced = selected.filter((s) => options.trace || target.trace === true || s.manifest.trace).map((s) => s.name);
+    const tp: TargetPlan = {
+      name: target.name,
+      kernel: target.kernel,
+      suites: selected.map((s) => s.name),
+      guests: selected.some((s) => s.manifest.guests === 2) ? 2 : 1,
+      cpus: { kvm: options.cpus ?? DEFAULT_CPUS, tcg: options.cpus ?? target.tcgCpus ?? DEFAULT_CPUS },
+      bootTimeoutMs: {
+        kvm: options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS,
+        tcg: options.bootTimeoutMs ?? (target.tcgBootTimeout !== undefined ? target.tcgBootTimeout * 1000 : DEFAULT_BOOT_TIMEOUT_MS),
+      },
+      tools,
+      modules: [...new Set(selected.flatMap((s) => s.manifest.modules))],
+      traced,
+      resultsDir: matrix ? `${resultsDir}/${target.name}` : resultsDir,
+    };
+    if (options.kernel) tp.userKernel = options.kernel;
+    if (target.coverageFloor !== undefined) tp.coverageFloor = target.coverageFloor;
+    planned.push(tp);
+  }
+  if (problems.length) throw new UsageError([...new Set(problems)].join('\n'));
+  const plan: Plan = {
+    runId: run.runId,
+    resultsDir,
+    matrix,
+    jobs: options.jobs,
+    moduleSrc: inputs.moduleSrc.path,
+    repeat: options.repeat,
+    targets: planned,
+  };
+  if (options.testFilter !== undefined) plan.testFilter = options.testFilter;
+  if (options.seed !== undefined) plan.seed = options.seed;
+  return plan;
+}

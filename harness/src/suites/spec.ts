@@ -1,0 +1,15 @@
+// A built suite, and the names its results go under when a run repeats (the planner selects).
+import type { SuiteManifest } from './manifest.js';
+
+export interface SuiteSpec {
+  name: string;
+  binary: string;
+  manifest: SuiteManifest;
+  /** Host paths of the BPF objects the manifest's "bpf" names, in its order. */
+  bpfObjects?: string[];
+}
+
+/** The name a suite's results go under in round `round` (1-based) of a repeated run. */
+export function roundName(name: string, round: number, rounds: number): string {
+  return rounds > 1 ? `${name}#${round}` : name;
+}

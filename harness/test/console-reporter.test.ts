@@ -1,0 +1,83 @@
+// The console reporter: two targets run in parallel (--jobs 2) print whole lines, each with its
+// target's name; one target prints plain lines as before. Golden output from a fixed sequence.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import t, { type Test } from 'tap';
+import { EventBus, type SockvmEvent } from '../src/events.js';
+import { consoleReporter, jsonReporter } from '../src/ui/console-reporter.js';
+import { repoRoot } from '../src/util/paths.js';
+
+const golden = join(repoRoot, 'harness', 'test', 'golden');
+
+/** Two targets, interleaved as --jobs 2 interleaves them; emitted through per-target views. */
+function interleaved(bus: EventBus): void {
+  const a = bus.forTarget('debian-6.1');
+  const b = bus.forTarget('6.12-patched');
+  bus.emit({ type: 'run-started', runId: 'R', resultsDir: '/res/R', command: 'npm run sockvm -- run' });
+  bus.emit({ type: 'phase-started', phase: 'suite-build' });
+  bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: 1200 });
+  a.emit({ type: 'target-started', target: 'debian-6.1' });
+  b.emit({ type: 'target-started', target: '6.12-patched' });
+  a.emit({ type: 'phase-started', phase: 'kernel' });
+  b.emit({ type: 'phase-started', phase: 'kernel' });
+  b.emit({ type: 'progress', phase: 'kernel', message: '10 files compiled in 3 s, last init/main.o' });
+  a.emit({ type: 'phase-ended', phase: 'kernel', durationMs: 300, detail: '6.1.0-57-amd64' });
+  b.emit({ type: 'progress', phase: 'kernel', message: '20 files compiled in 6 s, last mm/slub.o' });
+  a.emit({ type: 'phase-started', phase: 'boot' });
+  a.emit({ type: 'notice', message: 'KVM unusable; using TCG' });
+  a.emit({ type: 'phase-ended', phase: 'boot', durationMs: 5800, detail: 'bzImage' });
+  a.emit({ type: 'suite-started', suite: 'create' });
+  a.emit({ type: 'suite-line', suite: 'create', guest: 'guest1', line: 'ok 1 - socket' });
+  a.emit({ type: 'test-result', suite: 'create', test: { id: 2, name: 'bind', status: 'fail', diagnostics: [] } } as SockvmEvent);
+  b.emit({ type: 'phase-ended', phase: 'kernel', durationMs: 61000, detail: '6.12.48, prepared' });
+  a.emit({ type: 'suite-ended', suite: 'create', status: 'fail', durationMs: 700 });
+  bus.emit({ type: 'run-ended', exitCode: 1, resultsDir: '/res/R', summary: ['1 passed, 1 failed, 0 skipped', 'results: /res/R (exit 1)'] });
+}
+
+function render(targets: number, verbose: boolean, clock: number[]): string {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  const bus = new EventBus();
+  let tick = 0;
+  // Each progress event reads the clock once: clock[i] is the i-th progress event's time.
+  bus.on(consoleReporter({ interactive: false, verbose, targets, out, now: () => clock[Math.min(tick++, clock.length - 1)] as number }));
+  interleaved(bus);
+  return text;
+}
+
+function matchesGolden(t: Test, name: string, text: string): void {
+  const file = join(golden, name);
+  if (process.env.SOCKVM_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+  t.equal(text, readFileSync(file, 'utf8'), `${name} (SOCKVM_UPDATE_GOLDEN=1 rewrites it)`);
+}
+
+t.test('two parallel targets: every line names its target, nothing is overwritten', async (t) => {
+  matchesGolden(t, 'two-targets.console.txt', render(2, false, [0, 1000]));
+});
+
+t.test('two parallel targets, verbose: TAP lines too, with their target', async (t) => {
+  matchesGolden(t, 'two-targets-verbose.console.txt', render(2, true, [0, 1000]));
+});
+
+t.test("a plain progress line per target at most every 30 s, each target's clock its own", async (t) => {
+  const text = render(2, false, [0, 31000]);
+  t.equal(text.match(/\[6\.12-patched\] {3}… /g)?.length, 2, 'the second progress line after 31 s is shown');
+});
+
+t.test('every event carries its target when emitted through a target view; --progress json shows it', async (t) => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  const bus = new EventBus();
+  bus.on(jsonReporter(out));
+  interleaved(bus);
+  const events = text.trim().split('\n').map((l) => JSON.parse(l) as SockvmEvent);
+  const runWide = new Set(['run-started', 'run-ended']);
+  for (const e of events) {
+    if (runWide.has(e.type) || (e.type.startsWith('phase-') && e.target === undefined && (e as { phase: string }).phase === 'suite-build')) continue;
+    t.ok(e.target === 'debian-6.1' || e.target === '6.12-patched', `${e.type} has its target`);
+  }
+  t.equal(events.find((e) => e.type === 'suite-line')?.guest, 'guest1');
+});
