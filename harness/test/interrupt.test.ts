@@ -216,7 +216,8 @@ t.test('shutdown', async (t) => {
 t.test('a second signal exits at once, and takes QEMU with it', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('boot')(e) ? 1000 : undefined), true);
   t.equal(r.code, 130, r.output.slice(-800));
-  t.ok(r.exitMs < 1000, `exited ${r.exitMs} ms after the first signal`);
+  // 180–530 ms alone here, 1.1 s once at load 4.7: the bound is well under the first signal's 5 s.
+  t.ok(r.exitMs < 2000, `exited ${r.exitMs} ms after the first signal`);
   t.comment(`second signal: exit ${r.exitMs} ms after the first`);
   // Exiting at once leaves QEMU to die with us (setpriv --pdeathsig KILL): a moment later.
   let left = r.leftNow();
