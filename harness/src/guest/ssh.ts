@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 // The guest over SSH (ssh2 ↔ dropbear): host key pinned to the one baked into the image,
 // commands with timeouts and streamed output.
 import ssh2 from 'ssh2';
@@ -15,6 +16,16 @@ export interface ExecResult {
   timedOut: boolean;
   /** The connection dropped before the command finished (guest crash, reboot). */
   lost: boolean;
+}
+
+/**
+ * The shell's view of how a command ended: its code, or 128 + the signal that killed it. A suite
+ * run as the shell's last command is exec'd in its place, so SSH reports its signal, not 137.
+ */
+export function exitCodeOf(r: ExecResult): number | null {
+  if (r.code !== null) return r.code;
+  const n = r.signal ? (osConstants.signals as Record<string, number | undefined>)[`SIG${r.signal}`] : undefined;
+  return n === undefined ? null : 128 + n;
 }
 
 export interface ExecOptions {

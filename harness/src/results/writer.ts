@@ -34,7 +34,8 @@ export function runFiles(results: ResultsFile): Record<string, string> {
 export function resultsWriter(): Listener {
   let queue = Promise.resolve();
   const write = (dir: string, files: Record<string, string>, latest = false): Promise<void> => {
-    queue = queue.then(async () => {
+    // After a failed write (ENOSPC, EACCES) the later ones still run: each reports its own error.
+    queue = queue.catch(() => undefined).then(async () => {
       for (const [name, text] of Object.entries(files)) await writeAtomic(join(dir, name), text);
       if (latest) await linkLatest(dir);
     });

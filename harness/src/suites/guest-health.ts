@@ -1,7 +1,7 @@
 // Whether the guests survived a suite: a dead one (panic, reset) shows on its console, a hung
 // one as a timeout or lost session after which it no longer answers; a peer a killsPeer suite
 // crashed on purpose is expected to die and is not a crash.
-import type { ExecResult, Guest } from '../guest/ssh.js';
+import { exitCodeOf, type ExecResult, type Guest } from '../guest/ssh.js';
 import type { Lab, LabGuest } from '../vm/lab.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +44,7 @@ export async function guestHealth(lab: Lab, r: ExecResult | undefined, o: { kill
   }
   const living = lab.guests.filter((g) => !(peerKilled && g === peer));
   // Guests stopped by an interrupt did not hang: their silence is ours.
-  if (!gone && !lab.stopping && (r?.lost || r?.timedOut || r?.code === 137)) {
+  if (!gone && !lab.stopping && (r?.lost || r?.timedOut || (r && exitCodeOf(r) === 137))) {
     const alive = await Promise.all(living.map((g) => answers(g.ssh)));
     const dead = living.filter((_, i) => !alive[i]);
     if (dead.length) {

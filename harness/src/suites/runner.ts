@@ -5,7 +5,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
-import type { ExecResult } from '../guest/ssh.js';
+import { exitCodeOf, type ExecResult } from '../guest/ssh.js';
 import type { SuiteEvidence, SuiteResult } from '../results/model.js';
 import { reportLines, scanDmesg } from '../results/dmesg-scan.js';
 import { TapParser } from '../results/tap-parser.js';
@@ -148,7 +148,8 @@ export class SuiteRunner {
     }
     const tap = parser.finish();
     // Errors the harness found while running it (server side, SSH) are evidence for the verdict.
-    const evidence: SuiteEvidence = { exitCode: r?.code ?? null, harnessErrors: result.errors.splice(0), kernelFindings: [] };
+    const exitCode = r ? exitCodeOf(r) : null;
+    const evidence: SuiteEvidence = { exitCode, harnessErrors: result.errors.splice(0), kernelFindings: [] };
 
     const health = await guestHealth(this.lab, r, { killsPeer: suite.manifest.killsPeer, serverLost });
     if (health.peerKilled) result.peerKilled = health.peerKilled;
@@ -161,7 +162,7 @@ export class SuiteRunner {
       evidence.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
       if (!evidence.kernelFindings.length) evidence.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {
-      if (r?.timedOut || r?.code === 137) evidence.timedOutSec = seconds;
+      if (r?.timedOut || exitCode === 137) evidence.timedOutSec = seconds;
       if (r?.stderr.trim()) await writeFile(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
       for (const [i, g] of guests.entries()) {
         if (health.living.includes(g)) evidence.kernelFindings.push(...(await kernelFindingsSince(g, marks[i], guests.length)));

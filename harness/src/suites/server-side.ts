@@ -46,6 +46,8 @@ export async function startServer(suite: string, server: LabGuest, command: stri
   const outcome = await within(Promise.race([isReady.then(() => 'ready' as const), done.then(() => 'ended' as const)]), 30000, 'timeout' as const, signal);
   if (outcome !== 'ready') {
     if (signal.aborted) throw new InfraError(`suite ${suite}: the server side on ${server.name} stopped (${abortReason(signal)})`, undefined, { cause: signal.reason });
+    // Not ready in time: it must not go on beside the next two-guest suite's server.
+    if (outcome === 'timeout') await server.ssh.exec(`pkill -KILL -f /suites/${suite}`, { timeoutMs: 5000 }).catch(() => undefined);
     const r = await within(done, 0, undefined, signal);
     throw new InfraError(`suite ${suite}: the server side on ${server.name} ${outcome === 'ended' ? `exited (code ${r?.code}) before saying "# ready"` : 'did not say "# ready" within 30 s'}; see ${log}`);
   }

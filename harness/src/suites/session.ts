@@ -36,7 +36,9 @@ export async function runRounds(run: RunResult, o: SessionOptions): Promise<bool
       if (o.signal.aborted) return false;
       run.suites.push(result);
       run.phases[`suite:${name}`] = result.durationMs;
-      bus.emit({ type: 'target-results', dir, run });
+      // On disk an unfinished run is not a pass, in case sockvm dies before the final write.
+      const unfinished = `unfinished: the run ended after suite ${name} without writing its final results`;
+      bus.emit({ type: 'target-results', dir, run: { ...run, status: 'error', exitCode: 2, infraError: run.infraError ?? unfinished } });
       if (result.status === 'error' || result.peerKilled) {
         // The guest crashed or hung (or the suite crashed its peer): fresh ones take over.
         const why = result.status === 'error' ? 'crashed' : `crashed guest 2 on purpose (${result.peerKilled})`;
