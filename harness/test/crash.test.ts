@@ -9,7 +9,7 @@ import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
 const panicSuites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-panic');
 
-t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the next, exit 2, no QEMU left', async (t) => {
+await t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the next, exit 2, no QEMU left', async (t) => {
   const r = await runSockvm(['--suites-dir', panicSuites, '--suite', 'panic', '--suite', 'create']);
   t.equal(r.code, 2, r.output);
   t.match(r.output, /panic/i);
@@ -31,7 +31,7 @@ t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the 
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suite naming the test, fresh guest for the next, no QEMU left', async (t) => {
+await t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suite naming the test, fresh guest for the next, no QEMU left', async (t) => {
   let stopped = '';
   const r = await runSockvm(['-v', '--suites-dir', panicSuites, '--suite', 'hang', '--suite', 'create'], (out, _child, root) => {
     if (stopped || !/# running 2 - the guest stops answering/.test(out)) return;
@@ -54,7 +54,7 @@ t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suit
 });
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  t.test(`${signal} during boot: results written, exit ${code}, no QEMU left`, async (t) => {
+  await t.test(`${signal} during boot: results written, exit ${code}, no QEMU left`, async (t) => {
     let sent = false;
     const r = await runSockvm(['--suite', 'create'], (out, child) => {
       if (!sent && /build initramfs/.test(out)) {
@@ -74,7 +74,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
-t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest booted again', async (t) => {
+await t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest booted again', async (t) => {
   let sent = false;
   const r = await runSockvm(['--suite', 'create', '--suite', 'stream'], (out, child) => {
     if (!sent && /suite create: PASS/.test(out)) {
@@ -92,7 +92,7 @@ t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest boo
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-t.test('SIGTERM during the module build: make and its children killed at once, no cache entry, exit 143', async (t) => {
+await t.test('SIGTERM during the module build: make and its children killed at once, no cache entry, exit 143', async (t) => {
   // A module tree whose Kbuild takes a minute (a marked sleep), so the signal lands mid-build.
   const src = mkdtempSync(join(tmpdir(), 'sockvm-slowmod-'));
   cpSync(join(repoRoot, 'kernel', 'newtcp'), src, { recursive: true });

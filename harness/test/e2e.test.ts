@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../src/util/paths.js';
 import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
-t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite too) over SSH and writes every result file', async (t) => {
+await t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite too) over SSH and writes every result file', async (t) => {
   const r = await runSockvm(['--suites-dir', join(repoRoot, 'harness', 'test', 'fixtures', 'suites-lab')]);
   t.equal(r.code, 0, `exit 0\n${r.output}`);
   const run = readTargetResult(r.resultsRoot);

@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import type { Plan } from '../src/plan/plan.js';
 import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
-t.test('--test matching no test: exit 1, the summary and results.json say no test ran', async (t) => {
+await t.test('--test matching no test: exit 1, the summary and results.json say no test ran', async (t) => {
   const r = await runSockvm(['--suite', 'create', '--test', 'no-such-test-*']);
   t.equal(r.code, 1, `exit 1 (output tail: ${r.output.slice(-600)})`);
   t.match(r.output, /error: no test ran: --test 'no-such-test-\*' matched none of the \d+ tests of create/);
@@ -15,7 +15,7 @@ t.test('--test matching no test: exit 1, the summary and results.json say no tes
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
 });
 
-t.test('--suite and --tag typos and a bad --module-src are all reported at once, before any kernel work', async (t) => {
+await t.test('--suite and --tag typos and a bad --module-src are all reported at once, before any kernel work', async (t) => {
   const start = Date.now();
   // 6.12-patched is a source kernel (minutes to build when not cached): nothing of it may start.
   const r = await runSockvm(['--target', '6.12-patched', '--target', 'host', '--suite', 'nosuch', '--tag', 'nosuch', '--module-src', '/nonexistent', '--progress', 'json']);
@@ -29,7 +29,7 @@ t.test('--suite and --tag typos and a bad --module-src are all reported at once,
   t.ok(ms < 5000, `reported in ${ms} ms`);
 });
 
-t.test('--dry-run prints the plan of an uncached source-kernel target and builds nothing', async (t) => {
+await t.test('--dry-run prints the plan of an uncached source-kernel target and builds nothing', async (t) => {
   const start = Date.now();
   const r = await runSockvm(['--target', '6.12-patched', '--suite', 'wire', '--dry-run', '--json']);
   const ms = Date.now() - start;

@@ -33,14 +33,14 @@ function text(r: () => number, max: number, newlines: boolean): string {
   let s = '';
   const n = Math.floor(r() * max);
   for (let i = 0; i < n; i++) {
-    const p = PIECES[Math.floor(r() * PIECES.length)] as string;
+    const p = PIECES[Math.floor(r() * PIECES.length)];
     s += r() < 0.3 ? String(Math.floor(r() * 1000)) : p;
     if (newlines && r() < 0.2) s += '\n';
   }
   return s;
 }
 
-t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) => {
+await t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) => {
   const r = rng(SEED);
   for (let i = 0; i < 2000; i++) {
     const input = text(r, 60, true);
@@ -54,7 +54,7 @@ t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) =>
   t.pass('2000 random streams through parseTap, scanDmesg and LineSplitter');
 });
 
-t.test('1 MiB adversarial lines parse in linear time', async (t) => {
+await t.test('1 MiB adversarial lines parse in linear time', async (t) => {
   const lines = [`ok 1 - ${' '.repeat(1 << 20)}x`, `ok 1 - ${'\\'.repeat(1 << 20)}`, `not ok 1 ${'# '.repeat(1 << 19)}`, `#${' \t'.repeat(1 << 19)}`, `[ 1.0] ${'WARNING: '.repeat(1 << 17)}`];
   for (const line of lines) {
     const t0 = performance.now();
@@ -75,7 +75,7 @@ function randomSuite(r: () => number, index: number): SuiteResult {
   const tests: TestResult[] = [];
   const n = 1 + Math.floor(r() * 8);
   for (let i = 0; i < n; i++) {
-    const status = statuses[Math.floor(r() * statuses.length)] as TestResult['status'];
+    const status = statuses[Math.floor(r() * statuses.length)];
     const test: TestResult = { id: i + 1, name: randomName(r), status, durationMs: Math.floor(r() * 1e5) / 10, diagnostics: Array.from({ length: Math.floor(r() * 3) }, () => text(r, 10, false).replace(/[\r\n]/g, ' ')) };
     if (status === 'skip') test.directive = `SKIP ${randomName(r)}`;
     tests.push(test);
@@ -84,7 +84,7 @@ function randomSuite(r: () => number, index: number): SuiteResult {
   return { name: `suite${index}`, status: failed ? 'fail' : 'pass', durationMs: 1000, exitCode: 0, tests, errors: r() < 0.3 ? [text(r, 8, false)] : [], kernelFindings: r() < 0.2 ? [text(r, 8, false)] : [] };
 }
 
-t.test(`written results read back: results.tap round-trips, junit.xml is well-formed (seed ${SEED})`, async (t) => {
+await t.test(`written results read back: results.tap round-trips, junit.xml is well-formed (seed ${SEED})`, async (t) => {
   const r = rng(SEED + 1);
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-fuzz-'));
   const files: string[] = [];

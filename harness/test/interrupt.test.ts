@@ -118,13 +118,13 @@ function checkInterrupted(t: Test, r: Interrupted, sig: NodeJS.Signals, phase: s
   return res.targets[0];
 }
 
-t.test('plan', async (t) => {
+await t.test('plan', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('plan')(e) ? 0 : undefined));
   checkInterrupted(t, r, 'SIGINT', 'plan');
   t.notOk(r.events.some(phaseStarted('suite-build')), 'nothing built after the plan');
 });
 
-t.test('suite build', async (t) => {
+await t.test('suite build', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGTERM', (e) => (phaseStarted('suite-build')(e) ? 0 : undefined));
   checkInterrupted(t, r, 'SIGTERM', 'suite build');
   t.notOk(r.events.some(phaseStarted('kernel')), 'no target started');
@@ -133,7 +133,7 @@ t.test('suite build', async (t) => {
 const sourceDir = join(cacheRoot(), 'kernel-source');
 const tarball = (existsSync(sourceDir) ? readdirSync(sourceDir) : []).map((d) => join(sourceDir, d, 'usr', 'src', 'linux-source-6.1.tar.xz')).find((p) => existsSync(p));
 
-t.test('kernel build (a source kernel from a local tarball, a cache key of its own): make killed at once', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
+await t.test('kernel build (a source kernel from a local tarball, a cache key of its own): make killed at once', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
   if (!tarball) return;
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
   const config = join(dir, 'sockvm.config.json');
@@ -153,7 +153,7 @@ t.test('kernel build (a source kernel from a local tarball, a cache key of its o
   t.same(entries, [], 'no kernel build dir left in the cache');
 });
 
-t.test('kernel source unpack (tar of the same local tarball): tar killed, the partial tree removed', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
+await t.test('kernel source unpack (tar of the same local tarball): tar killed, the partial tree removed', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
   if (!tarball) return;
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
   const config = join(dir, 'sockvm.config.json');
@@ -164,7 +164,7 @@ t.test('kernel source unpack (tar of the same local tarball): tar killed, the pa
   t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel never finished');
 });
 
-t.test('download (a Debian kernel with no apt lists yet: apt-get update is killed as it starts)', async (t) => {
+await t.test('download (a Debian kernel with no apt lists yet: apt-get update is killed as it starts)', async (t) => {
   // A cache of its own that shares everything built (suites, modules, tracer, vmlinux) but has
   // no apt state and no Debian kernels: the bookworm kernel must be downloaded. The signal goes
   // as apt-get starts, so at most a few index files come down.
@@ -177,7 +177,7 @@ t.test('download (a Debian kernel with no apt lists yet: apt-get update is kille
   t.notOk(existsSync(join(xdg, 'sockvm', 'debian', 'bookworm')) && readdirSync(join(xdg, 'sockvm', 'debian', 'bookworm')).length > 0, 'no Debian kernel entry made');
 });
 
-t.test('module build (a Kbuild that takes a minute): make killed at once, no cache entry', async (t) => {
+await t.test('module build (a Kbuild that takes a minute): make killed at once, no cache entry', async (t) => {
   const src = mkdtempSync(join(tmpdir(), 'sockvm-int-mod-'));
   cpSync(join(repoRoot, 'kernel', 'newtcp'), src, { recursive: true });
   const marker = `sockvm-int-build-${process.pid}`;
@@ -187,19 +187,19 @@ t.test('module build (a Kbuild that takes a minute): make killed at once, no cac
   t.ok(r.events.some(phaseStarted('module-build')), 'the module phase had started');
 });
 
-t.test('image build', async (t) => {
+await t.test('image build', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGTERM', (e) => (phaseStarted('image-build')(e) ? 0 : undefined));
   checkInterrupted(t, r, 'SIGTERM', 'image build');
   t.notOk(r.events.some(phaseStarted('boot')), 'no guest booted');
 });
 
-t.test('boot', async (t) => {
+await t.test('boot', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('boot')(e) ? 1000 : undefined));
   checkInterrupted(t, r, 'SIGINT', 'boot');
   t.ok(existsSync(join(r.resultsRoot, 'latest', 'console.log')), 'QEMU had started booting');
 });
 
-t.test('suite (two guests: the wire suite)', async (t) => {
+await t.test('suite (two guests: the wire suite)', async (t) => {
   const r = await interruptRun(['--suite', 'create', '--suite', 'wire'], 'SIGTERM', (e) => (e?.type === 'suite-started' && e.suite === 'wire' ? 1000 : undefined));
   const res = checkInterrupted(t, r, 'SIGTERM', 'suite');
   t.equal(res?.suites.find((s) => s.name === 'create')?.status, 'pass', 'the suite that finished stays');
@@ -207,13 +207,13 @@ t.test('suite (two guests: the wire suite)', async (t) => {
   t.notMatch(r.output, /suite wire: FAIL/, 'the interrupted suite is not reported as failed');
 });
 
-t.test('shutdown', async (t) => {
+await t.test('shutdown', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('shutdown')(e) ? 0 : undefined));
   const res = checkInterrupted(t, r, 'SIGINT', 'shutdown');
   t.equal(res?.suites.find((s) => s.name === 'create')?.status, 'pass', 'the suite that ran stays');
 });
 
-t.test('a second signal exits at once, and takes QEMU with it', async (t) => {
+await t.test('a second signal exits at once, and takes QEMU with it', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('boot')(e) ? 1000 : undefined), true);
   t.equal(r.code, 130, r.output.slice(-800));
   // 180–530 ms alone here, 1.1 s once at load 4.7: the bound is well under the first signal's 5 s.

@@ -7,7 +7,7 @@ import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
 const TARGETS = ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2'];
 
-t.test('a matrix run covers the smoke suites on every Debian kernel and gives one verdict', async (t) => {
+await t.test('a matrix run covers the smoke suites on every Debian kernel and gives one verdict', async (t) => {
   // Two targets at once: the smoke suites mostly wait (timeouts, handshakes), so two share the cores.
   const r = await runSockvm([...TARGETS.flatMap((x) => ['--target', x]), '--tag', 'smoke', '--jobs', '2']);
   t.equal(r.code, 0, r.output);

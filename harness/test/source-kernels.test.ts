@@ -30,7 +30,7 @@ async function kernelBuild(targets: string[]): Promise<Built[]> {
 }
 
 const releases: string[] = [];
-t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke suites green at family 46', async (t) => {
+await t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke suites green at family 46', async (t) => {
   await Promise.all(TARGETS.map(async (name) => {
     const [b] = await kernelBuild([name]);
     t.equal(b?.target, name);
@@ -57,7 +57,7 @@ t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke 
   }));
 });
 
-t.test('each configuration has its own release, and a kernel built once is a cache hit', async (t) => {
+await t.test('each configuration has its own release, and a kernel built once is a cache hit', async (t) => {
   t.equal(new Set(releases).size, TARGETS.length, releases.join(' '));
   t.same((await kernelBuild(TARGETS)).map((b) => b.cached), [true, true]);
 });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import t from 'tap';
 import { chooseTargets, parseConfig } from '../src/config/targets.js';
 
@@ -6,7 +7,7 @@ const good = JSON.stringify({
   targets: { host: { kernel: 'host' }, 'debian-6.12': { kernel: 'debian:trixie', tags: ['smoke'] } },
 });
 
-t.test('parses targets and the default', async (t) => {
+await t.test('parses targets and the default', async (t) => {
   const c = parseConfig(good, 'sockvm.config.json');
   t.equal(c.defaultTarget, 'host');
   t.same(c.targets[1], { name: 'debian-6.12', kernel: { provider: 'debian', release: 'trixie' }, tags: ['smoke'] });
@@ -15,7 +16,7 @@ t.test('parses targets and the default', async (t) => {
   t.same(chooseTargets(c, ['debian-6.12'], false).map((x) => x.name), ['debian-6.12']);
 });
 
-t.test('errors name the file, the key and the fix', async (t) => {
+await t.test('errors name the file, the key and the fix', async (t) => {
   const f = 'sockvm.config.json';
   t.throws(() => parseConfig('{"targets": {"x": {"kernel": "debian"}}}', f), /sockvm\.config\.json: targets\.x: "kernel" must be "host" or "debian:<release>"/);
   t.throws(() => parseConfig('{"targets": {"x": {}}}', f), /targets\.x: "kernel" is missing/);
@@ -31,9 +32,8 @@ t.test('errors name the file, the key and the fix', async (t) => {
 });
 
 // Properties, not the list of names: a target added or renamed in sockvm.config.json keeps this green.
-t.test('the shipped configuration is valid and every target in it can be prepared', async (t) => {
+await t.test('the shipped configuration is valid and every target in it can be prepared', async (t) => {
   const { existsSync, readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const { repoRoot } = await import('../src/util/paths.js');
   const { parseDebianRelease } = await import('../src/debian/releases.js');
   const { fragmentPath } = await import('../src/kernel/kbuild/recipe.js');
@@ -49,7 +49,7 @@ t.test('the shipped configuration is valid and every target in it can be prepare
   }
 });
 
-t.test('each target of a matrix records the command that reruns just it', async (t) => {
+await t.test('each target of a matrix records the command that reruns just it', async (t) => {
   const { targetArgv } = await import('../src/commands/run.js');
   t.same(targetArgv(['--all-targets', '--tag', 'smoke', '--jobs', '2'], 'debian-6.12'), ['--target', 'debian-6.12', '--tag', 'smoke']);
   t.same(targetArgv(['--target', 'host', '--target=debian-5.10', '-v'], 'host'), ['--target', 'host', '-v']);

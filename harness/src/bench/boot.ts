@@ -36,7 +36,7 @@ const VARIANTS: Variant[] = [
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length % 2 ? (s[mid]) : ((s[mid - 1]) + (s[mid])) / 2;
 };
 
 async function main(): Promise<void> {

@@ -67,7 +67,7 @@ async function suiteBpfObjects(suite: string, binary: string, sourceDir: string,
 export function targetArgv(argv: string[], target: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i];
     if (a === '--all-targets' || a.startsWith('--target=') || a.startsWith('--jobs=')) continue;
     if (a === '--target' || a === '--jobs') {
       i++;
@@ -85,7 +85,7 @@ async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R
   const worker = async (): Promise<void> => {
     while (next < items.length && !stop()) {
       const i = next++;
-      out[i] = await work(items[i] as T);
+      out[i] = await work(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));

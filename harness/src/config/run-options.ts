@@ -201,6 +201,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
   }
   if (v.seed !== undefined && parseSeed(v.seed) === undefined) problems.push(`--seed ${v.seed}: expected a decimal number from 0 to ${SEED_MAX} (as a run prints it: "# seed N")`);
   // The glob reaches the guest in single quotes: any printable character but the quote.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point here
   if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test)) problems.push(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
   const untilFail = v['until-fail'] ?? false;
   if (v.target?.length && v['all-targets']) problems.push('--target and --all-targets exclude each other: name targets, or take them all');

@@ -82,7 +82,7 @@ export function sourceKernelSpec(v: Record<string, unknown>, where: string): Ker
     for (const [k, val] of Object.entries(v.make)) {
       if (!MAKE_KEYS.has(k) || typeof val !== 'string') throw new UsageError(`${w}: "make" takes string values for ${[...MAKE_KEYS].join(', ')}, not "${k}"`);
     }
-    spec.make = v.make as SourceKernelSpec['make'] & object;
+    spec.make = v.make;
   }
   if (v.toolchain !== undefined) {
     if (typeof v.toolchain !== 'string') throw new UsageError(`${w}: "toolchain" must be "host" or a Debian release (bookworm, 6.1, ...)`);
@@ -162,7 +162,7 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     }
     targets.push(target);
   }
-  const defaultTarget = obj.default ?? (targets[0] as Target).name;
+  const defaultTarget = obj.default ?? (targets[0]).name;
   if (typeof defaultTarget !== 'string' || !targets.some((x) => x.name === defaultTarget)) {
     throw new UsageError(`${file}: "default" must name one of the targets (${targets.map((x) => x.name).join(', ')})`);
   }

@@ -193,8 +193,8 @@ export function parseStanzas(text: string): Record<string, string>[] {
     }
     const m = /^([^:\s]+):\s?(.*)$/.exec(line);
     if (m) {
-      last = m[1] as string;
-      cur[last] = m[2] as string;
+      last = m[1];
+      cur[last] = m[2];
     }
   }
   if (Object.keys(cur).length > 0) out.push(cur);
@@ -228,7 +228,7 @@ export async function aptShow(a: AptEnv, name: string): Promise<Record<string, s
 }
 
 export function toDeb(st: Record<string, string>): DebPackage {
-  const pkg: DebPackage = { name: st.Package as string, version: st.Version as string };
+  const pkg: DebPackage = { name: st.Package, version: st.Version };
   if (st.Filename) pkg.filename = st.Filename;
   if (st.SHA256) pkg.sha256 = st.SHA256;
   if (st.Size) pkg.size = Number(st.Size);

@@ -71,8 +71,8 @@ export async function resolveKernelPackages(a: AptEnv): Promise<KernelPackages> 
     image: toDeb(image),
     imageParts: parts.map(toDeb),
     headers: toDeb(headers),
-    headersCommon: toDeb(common as Record<string, string>),
-    kbuild: toDeb(kbuild as Record<string, string>),
+    headersCommon: toDeb(common),
+    kbuild: toDeb(kbuild),
   };
   if (deps.compilerPackage) result.compilerPackage = deps.compilerPackage;
   return result;

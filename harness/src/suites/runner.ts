@@ -14,7 +14,7 @@ import type { TraceFile } from '../trace/trace-file.js';
 import { abortReason } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
-import type { Lab, LabGuest } from '../vm/lab.js';
+import type { Lab } from '../vm/lab.js';
 import { type GuestFacts, leakReports, prepareGuests, unloadModules } from './guest-setup.js';
 import { guestHealth } from './guest-health.js';
 import { kernelFindingsSince, markKernelLog } from './kernel-log.js';
@@ -94,7 +94,7 @@ export class SuiteRunner {
     const seconds = this.o.overrideTimeout ? fallback : (suite.manifest.timeoutSec ?? fallback);
     const guests = this.lab.guests;
     const marks = await Promise.all(guests.map((g) => markKernelLog(g.ssh)));
-    const client = guests[0] as LabGuest;
+    const client = guests[0];
     const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
     const parser = new TapParser();
     let pending = Promise.resolve();
@@ -107,7 +107,7 @@ export class SuiteRunner {
     try {
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
-        const peer = guests[1] as LabGuest;
+        const peer = guests[1];
         const serverCommand = this.command(suite, seconds, ['--role', 'server', '--local', peer.linkIp ?? '', '--peer', client.linkIp ?? '']);
         server = await startServer(suite.name, peer, serverCommand, seconds, join(this.o.resultsDir, `${resultName}.server.log`), this.o.signal);
         args.push('--role', 'client', '--local', client.linkIp ?? '', '--peer', server.guest.linkIp ?? '');

@@ -49,7 +49,7 @@ export class Lab {
       Array.from({ length: this.size }, (_, i) => {
         const index = i + 1;
         const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => (this.closed || this.signal.aborted ? void vm.stop() : this.vms.push(vm)) };
-        if (this.size === 2) opts.link = { localPath: sockets[i] as string, remotePath: sockets[1 - i] as string };
+        if (this.size === 2) opts.link = { localPath: sockets[i], remotePath: sockets[1 - i] };
         return bootGuest(opts).then((b) => ({ index, ...b }));
       }),
     );
