@@ -73,7 +73,10 @@ await t.test('every event carries its target when emitted through a target view;
   const bus = new EventBus();
   bus.on(jsonReporter(out));
   interleaved(bus);
-  const events = text.trim().split('\n').map((l) => JSON.parse(l) as SockvmEvent);
+  const events = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SockvmEvent);
   const runWide = new Set(['run-started', 'run-ended']);
   for (const e of events) {
     if (runWide.has(e.type) || (e.type.startsWith('phase-') && e.target === undefined && (e as { phase: string }).phase === 'suite-build')) continue;

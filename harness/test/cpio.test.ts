@@ -6,13 +6,16 @@ import { join } from 'node:path';
 import { readCpio, writeCpio, type CpioEntry } from '../src/image/cpio.js';
 import { withParents } from '../src/image/initramfs.js';
 
-const entries: CpioEntry[] = withParents([
-  { kind: 'file', path: '/bin/hello', data: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
-  { kind: 'file', path: '/etc/odd', data: Buffer.from('abc'), mode: 0o600 },
-  { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
-  { kind: 'chardev', path: '/dev/console', major: 5, minor: 1 },
-  { kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from('k\n'), mode: 0o600 },
-], { '/root': 0o700 });
+const entries: CpioEntry[] = withParents(
+  [
+    { kind: 'file', path: '/bin/hello', data: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
+    { kind: 'file', path: '/etc/odd', data: Buffer.from('abc'), mode: 0o600 },
+    { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
+    { kind: 'chardev', path: '/dev/console', major: 5, minor: 1 },
+    { kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from('k\n'), mode: 0o600 },
+  ],
+  { '/root': 0o700 },
+);
 
 await t.test('parents come first and carry their modes', async (t) => {
   const paths = entries.map((e) => e.path);
@@ -23,7 +26,10 @@ await t.test('parents come first and carry their modes', async (t) => {
 
 await t.test('reads back what it wrote', async (t) => {
   const back = readCpio(writeCpio(entries));
-  t.same(back.map((r) => r.path), entries.map((e) => e.path.slice(1)));
+  t.same(
+    back.map((r) => r.path),
+    entries.map((e) => e.path.slice(1)),
+  );
   const hello = back.find((r) => r.path === 'bin/hello');
   t.equal(hello?.data.toString(), '#!/bin/sh\necho hi\n');
   t.equal(hello?.mode, 0o100755);
@@ -46,5 +52,8 @@ await t.test('GNU cpio unpacks it', { skip: !execFileSync('sh', ['-c', 'command 
 });
 
 await t.test('rejects garbage', async (t) => {
-  t.throws(() => readCpio(Buffer.from('not a cpio archive at all, not even close to one....................................................................')), /bad magic/);
+  t.throws(
+    () => readCpio(Buffer.from('not a cpio archive at all, not even close to one....................................................................')),
+    /bad magic/,
+  );
 });

@@ -46,14 +46,20 @@ await t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashe
   const run = readTargetResult(r.resultsRoot);
   const suite = run.suites.find((s) => s.name === 'hang');
   t.equal(suite?.status, 'error');
-  t.match(suite?.errors[0] ?? '', /\(test 2 \(the guest stops answering\) was running\): guest1 stopped answering over SSH \(hung kernel\?; guest1's console silent for \d+ s\)/);
+  t.match(
+    suite?.errors[0] ?? '',
+    /\(test 2 \(the guest stops answering\) was running\): guest1 stopped answering over SSH \(hung kernel\?; guest1's console silent for \d+ s\)/,
+  );
   t.match(suite?.tests[1] ?? {}, { id: 2, status: 'error' });
   t.ok((suite?.durationMs ?? Infinity) < 120000, `noticed in ${suite?.durationMs} ms, long before the suite's 600 s limit`);
   t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'the next suite ran green on a fresh guest');
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   await t.test(`${signal} during boot: results written, exit ${code}, no QEMU left`, async (t) => {
     let sent = false;
     const r = await runSockvm(['--suite', 'create'], (out, child) => {
@@ -87,7 +93,10 @@ await t.test('SIGINT during a suite: the suites before it kept, exit 130, no gue
   const run = readTargetResult(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGINT/);
   t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'create kept');
-  t.notOk(run.suites.some((s) => s.status === 'error'), 'the interrupted suite is not reported as a crash');
+  t.notOk(
+    run.suites.some((s) => s.status === 'error'),
+    'the interrupted suite is not reported as a crash',
+  );
   t.notMatch(r.output, /rebooting the guest/);
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
@@ -100,7 +109,10 @@ await t.test('SIGTERM during the module build: make and its children killed at o
   appendFileSync(join(src, 'Kbuild'), `\n$(shell sh -c 'sleep 60; true' ${marker})\n`);
   const moduleEntries = (): string[] => (existsSync(join(cacheRoot(), 'module')) ? readdirSync(join(cacheRoot(), 'module')).sort() : []);
   const before = moduleEntries();
-  const building = (): string[] => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker));
+  const building = (): string[] =>
+    execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(marker));
   let sentAt = 0;
   let poll: NodeJS.Timeout | undefined;
   const r = await runSockvm(['--suite', 'create', '--module-src', src], (_out, child) => {

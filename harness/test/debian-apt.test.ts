@@ -59,7 +59,10 @@ await t.test('package names from the metapackages and the headers package', asyn
   t.same(n, { abi: '6.12.118+deb13-amd64', image: 'linux-image-6.12.118+deb13-amd64', headers: 'linux-headers-6.12.118+deb13-amd64' });
   t.throws(() => pickKernelPackageNames('linux-image-6.1.0-56-amd64', 'linux-headers-6.1.0-55-amd64'), /disagree on the kernel ABI/);
   t.throws(() => pickKernelPackageNames('', 'linux-headers-6.1.0-55-amd64'), /no linux-image-<abi>-amd64/);
-  const bw = pickHeaderDeps('6.1.0-56-amd64', 'linux-headers-6.1.0-56-common (= 6.1.192-2), linux-kbuild-6.1 (>= 6.1.192-2), linux-compiler-gcc-12-x86 (>= 6.1.192-2)');
+  const bw = pickHeaderDeps(
+    '6.1.0-56-amd64',
+    'linux-headers-6.1.0-56-common (= 6.1.192-2), linux-kbuild-6.1 (>= 6.1.192-2), linux-compiler-gcc-12-x86 (>= 6.1.192-2)',
+  );
   t.same(bw, { common: 'linux-headers-6.1.0-56-common', kbuild: 'linux-kbuild-6.1', compilerPackage: 'linux-compiler-gcc-12-x86' });
   const tx = pickHeaderDeps('6.12.118+deb13-amd64', 'linux-headers-6.12.118+deb13-common (= 6.12.118-1), linux-kbuild-6.12.118+deb13 (= 6.12.118-1), gcc-14');
   t.same(tx, { common: 'linux-headers-6.12.118+deb13-common', kbuild: 'linux-kbuild-6.12.118+deb13', compilerPackage: 'gcc-14' });
@@ -67,7 +70,8 @@ await t.test('package names from the metapackages and the headers package', asyn
 });
 
 await t.test('split image packages (7.x): binary, modules and base are unpacked too', async (t) => {
-  const deps = 'dracut | initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool, linux-base-7.2.13+deb14-amd64 (= 7.2.13-1), linux-binary-7.2.13+deb14-amd64 (= 7.2.13-1), linux-modules-7.2.13+deb14-amd64 (= 7.2.13-1)';
+  const deps =
+    'dracut | initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool, linux-base-7.2.13+deb14-amd64 (= 7.2.13-1), linux-binary-7.2.13+deb14-amd64 (= 7.2.13-1), linux-modules-7.2.13+deb14-amd64 (= 7.2.13-1)';
   t.same(pickImageParts('7.2.13+deb14-amd64', deps), ['linux-base-7.2.13+deb14-amd64', 'linux-binary-7.2.13+deb14-amd64', 'linux-modules-7.2.13+deb14-amd64']);
   t.same(pickImageParts('6.1.0-56-amd64', 'linux-base (>= 4.3~), kmod'), []);
   t.same(pickImageParts('7.2.13+deb14-amd64', 'linux-modules-7.2.13Xdeb14-amd64'), [], 'the + in the ABI is literal');
@@ -90,8 +94,14 @@ await t.test('.deb file names and cache keys', async (t) => {
 });
 
 await t.test('headers paths rewritten to where they were unpacked', async (t) => {
-  t.equal(rewriteHeadersMakefile('include /usr/src/linux-headers-6.1.0-56-common/Makefile\n', '/c/r'), 'include /c/r/usr/src/linux-headers-6.1.0-56-common/Makefile\n');
-  t.equal(rewriteHeadersMakefile('MAKEARGS := -C /usr/src/linux-headers-5.10.0-46-common O=/usr/src/linux-headers-5.10.0-46-amd64\n', '/c'), 'MAKEARGS := -C /c/usr/src/linux-headers-5.10.0-46-common O=/c/usr/src/linux-headers-5.10.0-46-amd64\n');
+  t.equal(
+    rewriteHeadersMakefile('include /usr/src/linux-headers-6.1.0-56-common/Makefile\n', '/c/r'),
+    'include /c/r/usr/src/linux-headers-6.1.0-56-common/Makefile\n',
+  );
+  t.equal(
+    rewriteHeadersMakefile('MAKEARGS := -C /usr/src/linux-headers-5.10.0-46-common O=/usr/src/linux-headers-5.10.0-46-amd64\n', '/c'),
+    'MAKEARGS := -C /c/usr/src/linux-headers-5.10.0-46-common O=/c/usr/src/linux-headers-5.10.0-46-amd64\n',
+  );
   t.equal(rewriteHeadersMakefile('# see /usr/src/packages\n', '/c'), '# see /usr/src/packages\n');
   t.equal(rebaseLink('/usr/src/linux-headers-6.1.0-56-amd64', '/c/r'), '/c/r/usr/src/linux-headers-6.1.0-56-amd64');
   t.equal(rebaseLink('../../lib/linux-kbuild-6.1/scripts', '/c/r'), undefined);

@@ -11,14 +11,30 @@ await t.test('--test matching no test: exit 1, the summary and results.json say 
   const res = readTargetResult(r.resultsRoot);
   t.equal(res.status, 'fail');
   t.match(res.problem, /no test ran/);
-  t.ok(res.suites[0]?.tests.every((x) => x.status === 'skip'), 'every test reported skipped');
+  t.ok(
+    res.suites[0]?.tests.every((x) => x.status === 'skip'),
+    'every test reported skipped',
+  );
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
 });
 
 await t.test('--suite and --tag typos and a bad --module-src are all reported at once, before any kernel work', async (t) => {
   const start = Date.now();
   // 6.12-patched is a source kernel (minutes to build when not cached): nothing of it may start.
-  const r = await runSockvm(['--target', '6.12-patched', '--target', 'host', '--suite', 'nosuch', '--tag', 'nosuch', '--module-src', '/nonexistent', '--progress', 'json']);
+  const r = await runSockvm([
+    '--target',
+    '6.12-patched',
+    '--target',
+    'host',
+    '--suite',
+    'nosuch',
+    '--tag',
+    'nosuch',
+    '--module-src',
+    '/nonexistent',
+    '--progress',
+    'json',
+  ]);
   const ms = Date.now() - start;
   t.equal(r.code, 2);
   t.match(r.output, /--suite nosuch: no such suite/);
@@ -35,7 +51,10 @@ await t.test('--dry-run prints the plan of an uncached source-kernel target and 
   const ms = Date.now() - start;
   t.equal(r.code, 0, r.output);
   const plan = JSON.parse(r.output) as Plan;
-  t.same(plan.targets.map((x) => [x.name, x.suites, x.guests, x.cpus.tcg]), [['6.12-patched', ['wire'], 2, 1]]);
+  t.same(
+    plan.targets.map((x) => [x.name, x.suites, x.guests, x.cpus.tcg]),
+    [['6.12-patched', ['wire'], 2, 1]],
+  );
   t.same(readdirSync(r.resultsRoot), [], 'nothing written');
   t.ok(ms < 5000, `planned in ${ms} ms`);
 });

@@ -34,7 +34,10 @@ await t.test('a lock left by a dead process is taken over; an error still releas
   mkdirSync(lock);
   writeFileSync(join(lock, 'pid'), '2147483646\n');
   t.equal(await withLock(lock, async () => 42, { pollMs: 20 }), 42);
-  await t.rejects(withLock(lock, async () => Promise.reject(new Error('boom'))), /boom/);
+  await t.rejects(
+    withLock(lock, async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   t.notOk(existsSync(lock), 'released after the error');
 });
 

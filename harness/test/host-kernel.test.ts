@@ -57,7 +57,10 @@ await t.test('a user kernel must come with matching modules and build dir', asyn
   await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /does not match --build-dir release 6\.2\.0/);
   writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.1.0-56-amd64\n');
   writeFileSync(image, 'a text file, not a kernel\n');
-  await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /not a kernel image \(neither a bzImage with the "HdrS" setup header nor an ELF vmlinux\)/);
+  await t.rejects(
+    userKernel(image, join(r.mods, '6.1.0-56-amd64'), build),
+    /not a kernel image \(neither a bzImage with the "HdrS" setup header nor an ELF vmlinux\)/,
+  );
 });
 
 await t.test('a user kernel image must be the release its modules and build dir are', async (t) => {
@@ -68,5 +71,8 @@ await t.test('a user kernel image must be the release its modules and build dir 
   const build = join(r.mods, '6.0.9-other', 'build');
   mkdirSync(join(build, 'include', 'config'), { recursive: true });
   writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.0.9-other\n');
-  await t.rejects(userKernel(host.image, join(r.mods, '6.0.9-other'), build), new RegExp(`is release ${host.release.replace(/\./g, '\\.')}, but --build-dir is 6\\.0\\.9-other`));
+  await t.rejects(
+    userKernel(host.image, join(r.mods, '6.0.9-other'), build),
+    new RegExp(`is release ${host.release.replace(/\./g, '\\.')}, but --build-dir is 6\\.0\\.9-other`),
+  );
 });

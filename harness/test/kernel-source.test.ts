@@ -5,7 +5,16 @@ import t from 'tap';
 import { parseConfig as parseTargets } from '../src/config/targets.js';
 import { compileLine } from '../src/kernel/kbuild/make.js';
 import { cacheKey, fragmentPath, normalizeConfig } from '../src/kernel/kbuild/recipe.js';
-import { droppedOptions, explainDropped, extraFragment, parseConfig, parseKconfigDeps, readKconfigSymbols, requestedOptions, symbolsIn } from '../src/kernel/kconfig.js';
+import {
+  droppedOptions,
+  explainDropped,
+  extraFragment,
+  parseConfig,
+  parseKconfigDeps,
+  readKconfigSymbols,
+  requestedOptions,
+  symbolsIn,
+} from '../src/kernel/kconfig.js';
 import { chooseSeries, loadSeries, parsePatchFailure, parseSeries, seriesNameForVersion } from '../src/kernel/patches.js';
 import { makefileVersion, parseSourceSpec } from '../src/kernel/source.js';
 import { repoRoot } from '../src/util/paths.js';
@@ -80,7 +89,11 @@ await t.test('.config parsing and dropped options', async (t) => {
     'the last fragment wins',
   );
   const dropped = droppedOptions(requested, final);
-  t.same(dropped.map((d) => d.option), ['CONFIG_KASAN'], 'not-set and absent are the same; only KASAN is missing');
+  t.same(
+    dropped.map((d) => d.option),
+    ['CONFIG_KASAN'],
+    'not-set and absent are the same; only KASAN is missing',
+  );
   t.same(extraFragment(['CONFIG_X=y', 'oops']).bad, ['oops']);
 });
 
@@ -108,13 +121,33 @@ endif
   t.same(symbolsIn('(SLUB && SYSFS) || (SLAB && !DEBUG_SLAB) || X=y'), ['SLUB', 'SYSFS', 'SLAB', 'DEBUG_SLAB', 'X']);
   const final = parseConfig('CONFIG_SLOB=y\nCONFIG_SYSFS=y\n');
   const map = new Map(syms.map((s) => [s.name, [s]]));
-  const lines = explainDropped([{ option: 'CONFIG_KASAN', value: 'y', from: 'debug.config' }, { option: 'CONFIG_NOPE', value: 'y', from: 'extra' }], map, final);
+  const lines = explainDropped(
+    [
+      { option: 'CONFIG_KASAN', value: 'y', from: 'debug.config' },
+      { option: 'CONFIG_NOPE', value: 'y', from: 'extra' },
+    ],
+    map,
+    final,
+  );
   t.match(lines[0], /CONFIG_KASAN=y \(from debug\.config\): got absent; depends on .*SLUB && SYSFS.* \[.*SLUB=n SYSFS=y/);
   t.match(lines[1], /no 'config NOPE' in this tree's Kconfig files/);
 
-  const choice = parseKconfigDeps('choice\n\tprompt "Choose SLAB allocator"\n\tdefault SLUB\nconfig SLAB\n\tbool "SLAB"\nconfig SLUB\n\tbool "SLUB"\nendchoice\nconfig AFTER\n\tbool\n', 'mm/Kconfig');
-  t.same(choice.map((s) => [s.name, Boolean(s.choice)]), [['SLAB', true], ['SLUB', true], ['AFTER', false]]);
-  t.match(explainDropped([{ option: 'CONFIG_SLUB', value: 'y', from: 'guest.config' }], new Map([['SLUB', [choice[1]]]]), final)[0], /a choice member: another option of the same choice won/);
+  const choice = parseKconfigDeps(
+    'choice\n\tprompt "Choose SLAB allocator"\n\tdefault SLUB\nconfig SLAB\n\tbool "SLAB"\nconfig SLUB\n\tbool "SLUB"\nendchoice\nconfig AFTER\n\tbool\n',
+    'mm/Kconfig',
+  );
+  t.same(
+    choice.map((s) => [s.name, Boolean(s.choice)]),
+    [
+      ['SLAB', true],
+      ['SLUB', true],
+      ['AFTER', false],
+    ],
+  );
+  t.match(
+    explainDropped([{ option: 'CONFIG_SLUB', value: 'y', from: 'guest.config' }], new Map([['SLUB', [choice[1]]]]), final)[0],
+    /a choice member: another option of the same choice won/,
+  );
 
   const tree = await mkdtemp(join(tmpdir(), 'kconfig-'));
   await mkdir(join(tree, 'lib'));
@@ -127,12 +160,25 @@ endif
 });
 
 await t.test('cache keys: stable, sensitive to every input, blind to .config comments', async (t) => {
-  const base = { sourceId: 'sha256:abc', seriesHash: 's1', config: '# date\nCONFIG_A=y\n', compiler: 'gcc (Debian 12.2.0-14) 12.2.0', make: { CC: 'ccache gcc', HOSTCC: 'ccache gcc' } };
+  const base = {
+    sourceId: 'sha256:abc',
+    seriesHash: 's1',
+    config: '# date\nCONFIG_A=y\n',
+    compiler: 'gcc (Debian 12.2.0-14) 12.2.0',
+    make: { CC: 'ccache gcc', HOSTCC: 'ccache gcc' },
+  };
   const k = cacheKey('content', base);
   t.match(k, /^[0-9a-f]{24}$/);
   t.equal(cacheKey('content', { ...base, config: '# other date\nCONFIG_A=y\n\n' }), k);
   t.equal(cacheKey('content', { ...base, make: { HOSTCC: 'ccache gcc', CC: 'ccache gcc' } }), k, 'make variable order does not matter');
-  for (const change of [{ sourceId: 'sha256:abd' }, { seriesHash: 's2' }, { config: 'CONFIG_A=m' }, { compiler: 'gcc 13' }, { make: { CC: 'gcc' } }, { newtcpHash: 'n1' }]) {
+  for (const change of [
+    { sourceId: 'sha256:abd' },
+    { seriesHash: 's2' },
+    { config: 'CONFIG_A=m' },
+    { compiler: 'gcc 13' },
+    { make: { CC: 'gcc' } },
+    { newtcpHash: 'n1' },
+  ]) {
     t.not(cacheKey('content', { ...base, ...change }), k, `changes with ${Object.keys(change)[0]}`);
   }
   const { seriesHash: _drop, ...noSeries } = base;
@@ -158,13 +204,36 @@ await t.test('fragment names and paths', async (t) => {
 await t.test('source kernels in sockvm.config.json', async (t) => {
   const f = 'sockvm.config.json';
   const c = parseTargets(
-    JSON.stringify({ targets: { p: { kernel: { source: 'debian:6.1', series: '6.1', config: ['guest', 'net', 'newtcp'], extra: ['CONFIG_X=y'], make: { CC: 'gcc-4.3', ARCH: 'i386' } } } } }),
+    JSON.stringify({
+      targets: {
+        p: {
+          kernel: { source: 'debian:6.1', series: '6.1', config: ['guest', 'net', 'newtcp'], extra: ['CONFIG_X=y'], make: { CC: 'gcc-4.3', ARCH: 'i386' } },
+        },
+      },
+    }),
     f,
   );
-  t.same(c.targets[0]?.kernel, { provider: 'source', source: 'debian:6.1', series: '6.1', config: ['guest', 'net', 'newtcp'], extra: ['CONFIG_X=y'], make: { CC: 'gcc-4.3', ARCH: 'i386' } });
-  t.same(parseTargets('{"targets": {"p": {"kernel": {"source": "/src/linux"}}}}', f).targets[0]?.kernel, { provider: 'source', source: '/src/linux', config: ['guest', 'net'] });
+  t.same(c.targets[0]?.kernel, {
+    provider: 'source',
+    source: 'debian:6.1',
+    series: '6.1',
+    config: ['guest', 'net', 'newtcp'],
+    extra: ['CONFIG_X=y'],
+    make: { CC: 'gcc-4.3', ARCH: 'i386' },
+  });
+  t.same(parseTargets('{"targets": {"p": {"kernel": {"source": "/src/linux"}}}}', f).targets[0]?.kernel, {
+    provider: 'source',
+    source: '/src/linux',
+    config: ['guest', 'net'],
+  });
   t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "fragments": []}}}}', f), /targets\.p: kernel: unknown key "fragments"/);
-  t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "extra": ["X=y"]}}}}', f), /"extra" must be a list of "CONFIG_NAME=value" items/);
-  t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "make": {"CFLAGS": "-O0"}}}}}', f), /"make" takes string values for CC, HOSTCC, CROSS_COMPILE, ARCH/);
+  t.throws(
+    () => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "extra": ["X=y"]}}}}', f),
+    /"extra" must be a list of "CONFIG_NAME=value" items/,
+  );
+  t.throws(
+    () => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "make": {"CFLAGS": "-O0"}}}}}', f),
+    /"make" takes string values for CC, HOSTCC, CROSS_COMPILE, ARCH/,
+  );
   t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"series": "6.1"}}}}', f), /"source" must be/);
 });

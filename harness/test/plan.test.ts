@@ -6,7 +6,17 @@ import type { SuiteManifest } from '../src/suites/manifest.js';
 import { planRun, type FoundSuite, type PlanInputs } from '../src/plan/plan.js';
 import { renderPlan } from '../src/plan/render.js';
 
-const manifest = (m: Partial<SuiteManifest> = {}): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false, ...m });
+const manifest = (m: Partial<SuiteManifest> = {}): SuiteManifest => ({
+  guests: 1,
+  needsRoot: true,
+  tags: [],
+  modules: [],
+  tools: [],
+  bpf: [],
+  killsPeer: false,
+  trace: false,
+  ...m,
+});
 const suite = (name: string, m: Partial<SuiteManifest> = {}): FoundSuite => ({ name, sourceDir: `/r/suites/${name}`, manifest: manifest(m) });
 
 const config = parseConfig(
@@ -23,7 +33,11 @@ const config = parseConfig(
 
 const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   config,
-  suites: [suite('stream', { tags: ['smoke'] }), suite('create', { tags: ['smoke'] }), suite('wire', { guests: 2, tags: ['wire'], modules: ['sch_netem'], tools: ['tc'] })],
+  suites: [
+    suite('stream', { tags: ['smoke'] }),
+    suite('create', { tags: ['smoke'] }),
+    suite('wire', { guests: 2, tags: ['wire'], modules: ['sch_netem'], tools: ['tc'] }),
+  ],
   moduleSrc: { path: '/r/kernel/newtcp', isTree: true },
   tools: { tc: '/usr/sbin/tc' },
   problems: [],
@@ -41,7 +55,10 @@ await t.test('the default target runs every suite, by name, in the run directory
   const p = plan([]);
   t.equal(p.matrix, false);
   t.equal(p.resultsDir, '/res/R');
-  t.same(p.targets.map((x) => [x.name, x.suites, x.guests, x.resultsDir]), [['host', ['create', 'stream', 'wire'], 2, '/res/R']]);
+  t.same(
+    p.targets.map((x) => [x.name, x.suites, x.guests, x.resultsDir]),
+    [['host', ['create', 'stream', 'wire'], 2, '/res/R']],
+  );
   t.same(p.targets[0]?.tools, ['/usr/sbin/tc']);
   t.same(p.targets[0]?.modules, ['sch_netem']);
 });

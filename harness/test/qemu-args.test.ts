@@ -40,7 +40,9 @@ await t.test('firmware only when given', async (t) => {
 });
 
 await t.test('the inter-guest link is a unix datagram pair, never a UDP port other processes could reach', async (t) => {
-  const args = qemuArgs({ ...base, link: { mac: '52:54:00:99:00:01', localPath: '/tmp/sockvm-link-x/guest1', remotePath: '/tmp/sockvm-link-x/guest2' } }).join(' ');
+  const args = qemuArgs({ ...base, link: { mac: '52:54:00:99:00:01', localPath: '/tmp/sockvm-link-x/guest1', remotePath: '/tmp/sockvm-link-x/guest2' } }).join(
+    ' ',
+  );
   t.match(args, /-netdev dgram,id=link,local\.type=unix,local\.path=\/tmp\/sockvm-link-x\/guest1,remote\.type=unix,remote\.path=\/tmp\/sockvm-link-x\/guest2/);
   t.match(args, /e1000,netdev=link,mac=52:54:00:99:00:01/);
   t.notMatch(args, /udp=/);

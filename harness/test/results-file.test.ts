@@ -18,13 +18,16 @@ const FIXTURES = join(repoRoot, 'harness', 'test', 'fixtures', 'results');
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
 
 await t.test('every results.json the writer renders matches the schema: a run, a matrix, a target of a matrix', async (t) => {
-  for (const [name, results] of [['single', singleResults()], ['matrix', matrixResults()]] as const) {
+  for (const [name, results] of [
+    ['single', singleResults()],
+    ['matrix', matrixResults()],
+  ] as const) {
     const written = readJson(writeTo(runFiles(results)));
     t.same(schemaErrors(written), [], `${name} run`);
     t.equal((written as ResultsFile).targets.length, results.targets.length);
   }
   const own = readJson(writeTo(resultFiles(singleTarget())));
-  t.same(schemaErrors(own), [], 'a target\'s own results.json, written after every suite');
+  t.same(schemaErrors(own), [], "a target's own results.json, written after every suite");
   t.match(own, { schemaVersion: 2, matrix: false, targets: [{ target: 'host' }] });
 });
 
@@ -80,8 +83,11 @@ await t.test('the schema refuses a file that breaks it, naming where', async (t)
 await t.test('readResultsFile names the file and the fix for what it cannot read', async (t) => {
   t.throws(() => readResultsFile([], 'r.json'), /r\.json is not a sockvm results\.json \(not a JSON object\)/);
   t.throws(() => readResultsFile({ hello: 1 }, 'r.json'), /r\.json is not a sockvm results\.json \(neither "targets" nor "suites"\)/);
-  t.throws(() => readResultsFile({ schemaVersion: 3, targets: [] }, 'r.json'), /r\.json has schemaVersion 3; this sockvm reads 2 .*use the sockvm that wrote it/);
-  t.equal(targetResultsFile(singleTarget()).status, 'error', 'a target\'s own file carries its verdict');
+  t.throws(
+    () => readResultsFile({ schemaVersion: 3, targets: [] }, 'r.json'),
+    /r\.json has schemaVersion 3; this sockvm reads 2 .*use the sockvm that wrote it/,
+  );
+  t.equal(targetResultsFile(singleTarget()).status, 'error', "a target's own file carries its verdict");
 });
 
 /** Writes rendered result files to a fresh directory; returns its results.json. */

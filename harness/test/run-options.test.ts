@@ -39,7 +39,8 @@ await t.test('--seed is a 32-bit decimal, as the guest reads SOCKVM_SEED', async
   t.equal(plan(['--seed', '4294967295']).seed, 4294967295);
   t.equal(plan(['--seed', '0']).seed, 0);
   t.equal(plan([]).seed, undefined, 'no --seed: the target run picks one and records it');
-  for (const bad of ['4294967296', '0x10', '1e3', '12345678901']) t.throws(() => plan(['--seed', bad]), /--seed .*: expected a decimal number from 0 to 4294967295/, bad);
+  for (const bad of ['4294967296', '0x10', '1e3', '12345678901'])
+    t.throws(() => plan(['--seed', bad]), /--seed .*: expected a decimal number from 0 to 4294967295/, bad);
 });
 
 await t.test('--memory has a floor the guest can boot in', async (t) => {

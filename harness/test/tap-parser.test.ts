@@ -2,10 +2,17 @@ import t from 'tap';
 import { parseTap, TapParser } from '../src/results/tap-parser.js';
 
 await t.test('parses a passing stream with diagnostics and directives', async (t) => {
-  const r = parseTap(['TAP version 14', '1..4', 'ok 1 - first', 'not ok 2 - second', '# got 3', '# want 4', 'ok 3 - third # SKIP no netns', 'ok 4 - fourth # TODO later'].join('\n'));
+  const r = parseTap(
+    ['TAP version 14', '1..4', 'ok 1 - first', 'not ok 2 - second', '# got 3', '# want 4', 'ok 3 - third # SKIP no netns', 'ok 4 - fourth # TODO later'].join(
+      '\n',
+    ),
+  );
   t.equal(r.version, 14);
   t.same(r.plan, { start: 1, end: 4 });
-  t.same(r.tests.map((x) => x.status), ['pass', 'fail', 'skip', 'todo']);
+  t.same(
+    r.tests.map((x) => x.status),
+    ['pass', 'fail', 'skip', 'todo'],
+  );
   t.same(r.tests[1]?.diagnostics, ['got 3', 'want 4']);
   t.equal(r.tests[2]?.directive, 'SKIP no netns');
   t.same(r.errors, []);
@@ -36,7 +43,7 @@ await t.test('streaming returns each test as its line arrives', async (t) => {
   t.same(p.finish().errors, []);
 });
 
-await t.test('durations: the suite\'s own # time= wins, else the time since the test began', async (t) => {
+await t.test("durations: the suite's own # time= wins, else the time since the test began", async (t) => {
   let clock = 1000;
   const p = new TapParser(() => clock);
   p.line('TAP version 14');
@@ -55,5 +62,9 @@ await t.test('durations: the suite\'s own # time= wins, else the time since the 
   t.match(skip, { status: 'skip', directive: 'SKIP filtered by SOCKVM_TEST' });
   const done = p.finish();
   t.same(done.errors, []);
-  t.same(done.tests.map((x) => x.diagnostics), [[], [], []], '"# running" lines are no diagnostics');
+  t.same(
+    done.tests.map((x) => x.diagnostics),
+    [[], [], []],
+    '"# running" lines are no diagnostics',
+  );
 });

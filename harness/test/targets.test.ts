@@ -11,9 +11,18 @@ await t.test('parses targets and the default', async (t) => {
   const c = parseConfig(good, 'sockvm.config.json');
   t.equal(c.defaultTarget, 'host');
   t.same(c.targets[1], { name: 'debian-6.12', kernel: { provider: 'debian', release: 'trixie' }, tags: ['smoke'] });
-  t.same(chooseTargets(c, [], false).map((x) => x.name), ['host']);
-  t.same(chooseTargets(c, [], true).map((x) => x.name), ['host', 'debian-6.12']);
-  t.same(chooseTargets(c, ['debian-6.12'], false).map((x) => x.name), ['debian-6.12']);
+  t.same(
+    chooseTargets(c, [], false).map((x) => x.name),
+    ['host'],
+  );
+  t.same(
+    chooseTargets(c, [], true).map((x) => x.name),
+    ['host', 'debian-6.12'],
+  );
+  t.same(
+    chooseTargets(c, ['debian-6.12'], false).map((x) => x.name),
+    ['debian-6.12'],
+  );
 });
 
 await t.test('errors name the file, the key and the fix', async (t) => {
@@ -24,9 +33,17 @@ await t.test('errors name the file, the key and the fix', async (t) => {
   t.throws(() => parseConfig('{"targets": {}}', f), /"targets" must be an object of named targets/);
   t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host"}}, "default": "y"}', f), /"default" must name one of the targets \(x\)/);
   t.throws(() => parseConfig('{"target": {}}', f), /unknown key "target"/);
-  t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 0}}}', f), /targets\.x: "tcgCpus" must be a whole number of guest CPUs from 1 to 64/);
+  t.throws(
+    () => parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 0}}}', f),
+    /targets\.x: "tcgCpus" must be a whole number of guest CPUs from 1 to 64/,
+  );
   t.equal(parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 1}}}', f).targets[0]?.tcgCpus, 1);
-  for (const bad of ['.', '..', '-x', 'a/b']) t.throws(() => parseConfig(JSON.stringify({ targets: { [bad]: { kernel: 'host' } } }), f), /a target name is letters, digits/, `target name ${bad} refused`);
+  for (const bad of ['.', '..', '-x', 'a/b'])
+    t.throws(
+      () => parseConfig(JSON.stringify({ targets: { [bad]: { kernel: 'host' } } }), f),
+      /a target name is letters, digits/,
+      `target name ${bad} refused`,
+    );
   t.throws(() => chooseTargets(parseConfig(good, f), ['host', 'host'], false), /--target host is named twice/);
   t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
 });
@@ -38,14 +55,18 @@ await t.test('the shipped configuration is valid and every target in it can be p
   const { parseDebianRelease } = await import('../src/debian/releases.js');
   const { fragmentPath } = await import('../src/kernel/kbuild/recipe.js');
   const c = parseConfig(readFileSync(join(repoRoot, 'sockvm.config.json'), 'utf8'), 'sockvm.config.json');
-  t.ok(c.targets.some((x) => x.name === c.defaultTarget), `the default target ${c.defaultTarget} is one of them`);
+  t.ok(
+    c.targets.some((x) => x.name === c.defaultTarget),
+    `the default target ${c.defaultTarget} is one of them`,
+  );
   t.equal(new Set(c.targets.map((x) => x.name)).size, c.targets.length, 'names are unique');
   for (const target of c.targets) {
     const k = target.kernel;
     if (k.provider === 'debian') t.doesNotThrow(() => parseDebianRelease(k.release), `${target.name}: Debian release ${k.release} is known`);
     if (k.provider !== 'source') continue;
     for (const f of k.config) t.ok(existsSync(fragmentPath(f, repoRoot, repoRoot)), `${target.name}: config fragment ${f} exists`);
-    if (k.series && k.series !== 'none') t.ok(existsSync(join(repoRoot, 'kernel', 'patches', k.series, 'series')), `${target.name}: patch series ${k.series} exists`);
+    if (k.series && k.series !== 'none')
+      t.ok(existsSync(join(repoRoot, 'kernel', 'patches', k.series, 'series')), `${target.name}: patch series ${k.series} exists`);
   }
 });
 

@@ -88,11 +88,17 @@ await t.test('module ELF: tables by relocation, typed and named by the BTF layou
     { offset: 24, member: 'bind', function: 'my_bind' },
   ]);
   // A table of another type: kept, by offset; a table of init code only: not a handler table.
-  t.same(mod.tables.find((x) => x.object === 'my_other'), { object: 'my_other', slots: [{ offset: 0, function: 'my_helper' }] });
+  t.same(
+    mod.tables.find((x) => x.object === 'my_other'),
+    { object: 'my_other', slots: [{ offset: 0, function: 'my_helper' }] },
+  );
   t.notOk(mod.tables.some((x) => x.object === 'my_init_ptr'));
   // Without BTF the same tables come out by offset.
   const bare = moduleFunctions(fixtureObject(), 'm.o', new Map());
-  t.same(bare.tables.find((x) => x.object === 'my_ops')?.slots.map((s) => s.offset), [16, 24]);
+  t.same(
+    bare.tables.find((x) => x.object === 'my_ops')?.slots.map((s) => s.offset),
+    [16, 24],
+  );
   t.equal(bare.tables.find((x) => x.object === 'my_ops')?.type, undefined);
   // The guest's list names each function's role.
   t.match(functionList(mod), /^module my_release proto_ops\.release$/m);
@@ -103,7 +109,10 @@ await t.test('module ELF: tables by relocation, typed and named by the BTF layou
 });
 
 await t.test('not an ELF file: an error naming it', async (t) => {
-  t.throws(() => moduleFunctions(Buffer.from('hello, world, this is not an ELF object at all........................'), 'x.ko', new Map()), /x\.ko: not an ELF file/);
+  t.throws(
+    () => moduleFunctions(Buffer.from('hello, world, this is not an ELF object at all........................'), 'x.ko', new Map()),
+    /x\.ko: not an ELF file/,
+  );
 });
 
 const TRACE = {
@@ -121,7 +130,13 @@ const TRACE = {
   uprobes: [{ binary: '/suites/x', attached: true }],
   untracked: { calls: { my_bind: 2 } },
   tests: [
-    { name: 'closes', calls: { my_release: 3, tcp_v4_connect: 1 }, latencyLog2Ns: { my_release: { '12': 3 } }, chains: [{ count: 3, calls: ['__sock_release', 'my_release'] }], chainsDropped: 0 },
+    {
+      name: 'closes',
+      calls: { my_release: 3, tcp_v4_connect: 1 },
+      latencyLog2Ns: { my_release: { '12': 3 } },
+      chains: [{ count: 3, calls: ['__sock_release', 'my_release'] }],
+      chainsDropped: 0,
+    },
   ],
 };
 

@@ -7,8 +7,25 @@ import { parseTap } from '../src/results/tap-parser.js';
 import { countTests, judgeRun, judgeSuite, judgeTarget, judgeTest } from '../src/results/verdict.js';
 
 const test = (name: string, status: TestResult['status']): TestResult => ({ id: 1, name, status, diagnostics: [] });
-const suite = (name: string, tests: TestResult[], status: SuiteResult['status'] = 'pass'): SuiteResult => ({ name, status, durationMs: 1, exitCode: 0, tests, errors: [], kernelFindings: [] });
-const run = (suites: SuiteResult[], extra: Partial<RunResult> = {}): RunResult => ({ runId: 'r', startedAt: '', command: '', status: 'pass', exitCode: 0, phases: {}, suites, ...extra });
+const suite = (name: string, tests: TestResult[], status: SuiteResult['status'] = 'pass'): SuiteResult => ({
+  name,
+  status,
+  durationMs: 1,
+  exitCode: 0,
+  tests,
+  errors: [],
+  kernelFindings: [],
+});
+const run = (suites: SuiteResult[], extra: Partial<RunResult> = {}): RunResult => ({
+  runId: 'r',
+  startedAt: '',
+  command: '',
+  status: 'pass',
+  exitCode: 0,
+  phases: {},
+  suites,
+  ...extra,
+});
 
 await t.test('passing tests pass; a failed suite fails; infrastructure is 2; an interrupt keeps its code', async (t) => {
   t.same(judgeTarget(run([suite('a', [test('x', 'pass'), test('y', 'skip')])])), { status: 'pass', exitCode: 0 });
@@ -45,13 +62,25 @@ await t.test('a coverage floor that could not be measured is not met, and says w
 // Each kind of evidence decides a suite, and through it the target, once.
 const tap2 = 'TAP version 14\n1..2\nok 1 - a\nok 2 - b\n';
 const none = { exitCode: 0, harnessErrors: [], kernelFindings: [] };
-const judged = (name: string, tap: string, ev: Partial<SuiteEvidence> = {}): SuiteResult => ({ name, durationMs: 1, ...judgeSuite(parseTap(tap), { ...none, ...ev }) });
+const judged = (name: string, tap: string, ev: Partial<SuiteEvidence> = {}): SuiteResult => ({
+  name,
+  durationMs: 1,
+  ...judgeSuite(parseTap(tap), { ...none, ...ev }),
+});
 
 await t.test('crash: the running test errors, the suite errors, the target is infrastructure and says which suite', async (t) => {
   const crashed = 'crashed: the guest died during the suite (test 2 (b) was running): Kernel panic';
-  const s = judged('panic', 'TAP version 14\n1..2\nok 1 - a\n', { exitCode: null, crashed, crashedTest: { id: 2, name: 'b', status: 'error', diagnostics: [crashed] }, kernelFindings: ['Kernel panic - not syncing: sysrq triggered crash'] });
+  const s = judged('panic', 'TAP version 14\n1..2\nok 1 - a\n', {
+    exitCode: null,
+    crashed,
+    crashedTest: { id: 2, name: 'b', status: 'error', diagnostics: [crashed] },
+    kernelFindings: ['Kernel panic - not syncing: sysrq triggered crash'],
+  });
   t.equal(s.status, 'error');
-  t.same(s.tests.map((x) => judgeTest(x)), ['passed', 'failed']);
+  t.same(
+    s.tests.map((x) => judgeTest(x)),
+    ['passed', 'failed'],
+  );
   t.same(s.errors, [crashed, 'planned 2 tests but ran 1'], 'the crash first, then what the TAP lacks; no timeout or exit code blamed');
   const v = judgeTarget(run([s, judged('create', tap2)]));
   t.same(v, { status: 'error', exitCode: 2, infraError: 'the guest crashed during panic (the remaining suites ran on a fresh guest)' });
@@ -62,7 +91,10 @@ await t.test('hang: a guest that stopped answering is a crash too, not a timeout
   const gone = 'crashed: the guest died during the suite (test 1 was running): guest1 stopped answering over SSH (hung kernel?)';
   const s = judged('hang', 'TAP version 14\n1..1\n', { exitCode: null, crashed: gone, timedOutSec: 30 });
   t.equal(s.status, 'error');
-  t.notOk(s.errors.some((e) => /timed out/.test(e)), 'the hang explains the timeout');
+  t.notOk(
+    s.errors.some((e) => /timed out/.test(e)),
+    'the hang explains the timeout',
+  );
 });
 
 await t.test('timeout: the suite fails and says after how long', async (t) => {
@@ -97,6 +129,9 @@ await t.test('dmesg findings fail a green suite; rmmod findings and kmemleak rep
 });
 
 await t.test('a test: TODO counts as passed, a crashed test as failed, SKIP as neither', async (t) => {
-  t.same((['pass', 'todo', 'fail', 'error', 'skip'] as const).map((status) => judgeTest({ status })), ['passed', 'passed', 'failed', 'failed', 'skipped']);
+  t.same(
+    (['pass', 'todo', 'fail', 'error', 'skip'] as const).map((status) => judgeTest({ status })),
+    ['passed', 'passed', 'failed', 'failed', 'skipped'],
+  );
   t.same(countTests([suite('a', [test('x', 'todo'), test('y', 'skip'), test('z', 'error')])]), { passed: 1, failed: 1, skipped: 1 });
 });

@@ -50,7 +50,8 @@ async function parseOneTap(path: string, out: (line: string) => void): Promise<n
   const suite: SuiteResult = { name, durationMs: 0, ...judgeSuite(tap, { exitCode: null, harnessErrors: [], kernelFindings: [] }) };
   const run: RunResult = { runId: 'parse', startedAt: '', command: '', status: 'pass', exitCode: 0, phases: {}, suites: [suite] };
   const v = judgeTarget(run);
-  for (const t of suite.tests) if (judgeTest(t) !== 'passed') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
+  for (const t of suite.tests)
+    if (judgeTest(t) !== 'passed') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
   for (const e of suite.errors) out(`error: ${e}`);
   out(`${totalsLine([run])} (TAP only: ${path})`);
   if (v.problem) out(`error: ${v.problem}`);

@@ -19,7 +19,10 @@ import { commandLine } from '../vm/boot.js';
 import { runTarget } from './target-run.js';
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[:]/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
@@ -56,7 +59,9 @@ async function suiteBpfObjects(suite: string, binary: string, sourceDir: string,
     let found: string | undefined;
     for (const c of candidates) if (await exists(c)) found ??= c;
     if (!found) {
-      throw new UsageError(`suite ${suite}: BPF object '${name}' (suite.json "bpf") is neither built (no ${name.replace(/\.o$/, '.c')} in ${sourceDir}) nor in ${sourceDir}; add the source or the object, or drop it from "bpf"`);
+      throw new UsageError(
+        `suite ${suite}: BPF object '${name}' (suite.json "bpf") is neither built (no ${name.replace(/\.o$/, '.c')} in ${sourceDir}) nor in ${sourceDir}; add the source or the object, or drop it from "bpf"`,
+      );
     }
     paths.push(found);
   }

@@ -206,7 +206,12 @@ export function dependsNames(field: string | undefined): string[] {
   if (!field) return [];
   return field
     .split(/[,|]/)
-    .map((d) => d.trim().replace(/\s*\(.*\)$/, '').replace(/:any$/, ''))
+    .map((d) =>
+      d
+        .trim()
+        .replace(/\s*\(.*\)$/, '')
+        .replace(/:any$/, ''),
+    )
     .filter((d) => d.length > 0);
 }
 

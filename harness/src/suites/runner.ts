@@ -157,7 +157,8 @@ export class SuiteRunner {
       const running = parser.running;
       const what = running ? `test ${running.id} (${running.name}) was running` : `test ${tap.tests.length + 1} was running`;
       evidence.crashed = `crashed: the guest died during the suite (${what}): ${health.gone}`;
-      if (running) evidence.crashedTest = { id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [evidence.crashed] };
+      if (running)
+        evidence.crashedTest = { id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [evidence.crashed] };
       evidence.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
       if (!evidence.kernelFindings.length) evidence.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {
