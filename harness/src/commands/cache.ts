@@ -28,7 +28,7 @@ interface Entry {
   kind: string;
   name: string;
   path: string;
-  bytes?: number;
+  bytes?: number | undefined;
   mtime?: Date;
   note?: string;
 }

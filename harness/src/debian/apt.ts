@@ -131,7 +131,7 @@ export async function aptSetup(cacheDir: string, release: DebianRelease, opts: A
 async function apt(a: AptEnv, cmd: string, args: string[], cwd?: string): Promise<string> {
   const r = await withLock(join(a.dirs.base, 'sockvm.lock'), async () => {
     a.signal?.throwIfAborted();
-    const child = execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore', detached: true });
+    const child = execa(cmd, args, { env: a.env, ...(cwd !== undefined ? { cwd } : {}), all: true, reject: false, stdin: 'ignore', detached: true });
     if (a.signal) killGroupOnAbort(child, a.signal);
     const done = await child;
     if (a.signal?.aborted) await groupGone(child.pid);

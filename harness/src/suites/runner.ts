@@ -29,9 +29,9 @@ export interface SuiteRunOptions {
   overrideTimeout?: boolean;
   resultsDir: string;
   /** Passed to every suite as SOCKVM_SEED (the fuzzer's seed). */
-  seed?: number;
+  seed?: number | undefined;
   /** Passed to every suite as SOCKVM_TEST: a glob on test names the TAP library honours. */
-  testFilter?: string;
+  testFilter?: string | undefined;
   /** Whether a suite runs under sockvm-trace (guest 1); its trace goes to onTrace. */
   traced?: (suite: SuiteSpec) => boolean;
   /** Every traced suite of the run: the tracer, started once per boot, watches them all. */

@@ -11,7 +11,7 @@ import type { LabGuest } from '../vm/lab.js';
 
 export class SuiteTracer {
   /** sockvm-trace in guest 1 for this boot, once a traced suite started it. */
-  private tracer?: GuestTrace;
+  private tracer: GuestTrace | undefined;
 
   constructor(
     private readonly bus: EventBus,

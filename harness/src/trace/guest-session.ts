@@ -26,9 +26,9 @@ export interface TraceOutcome {
 const alive = (pid: string): string => `[ -d /proc/${pid} ] && ! grep -q ') Z' /proc/${pid}/stat 2>/dev/null`;
 
 export class GuestTrace {
-  private pid?: string;
+  private pid: string | undefined;
   /** Why the tool is not running, once it failed: later suites get the same note. */
-  private failed?: string;
+  private failed: string | undefined;
   /** How long starting and attaching took, in ms. */
   attachMs?: number;
 

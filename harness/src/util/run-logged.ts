@@ -21,7 +21,14 @@ export async function runLogged(
   await appendFile(opts.log, `$ ${cmd} ${args.join(' ')}\n`);
   if (opts.signal.aborted) throw new InfraError(`${what}: not started (${abortReason(opts.signal)})`, undefined, { cause: opts.signal.reason });
   const argv = dieWithUs(cmd, args);
-  const child = execa(argv.cmd, argv.args, { cwd: opts.cwd, env: opts.env, all: true, reject: false, stdin: 'ignore', detached: true });
+  const child = execa(argv.cmd, argv.args, {
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+  });
   killGroupOnAbort(child, opts.signal);
   const result = await child;
   await appendFile(opts.log, `${result.all ?? ''}\n`);
