@@ -66,7 +66,7 @@ function gone(pidFile: string): boolean {
   }
 }
 
-t.test('a guest that prints "Linux version" and then hangs: TCG, the hang named, cached', async (t) => {
+await t.test('a guest that prints "Linux version" and then hangs: TCG, the hang named, cached', async (t) => {
   const q = fakeQemu(`${echoLines(BOOT_START)}\nexec sleep 300`);
   const o = options(q.path);
   const start = Date.now();
@@ -82,7 +82,7 @@ t.test('a guest that prints "Linux version" and then hangs: TCG, the hang named,
   t.match(verdict.reason, /hung/);
 });
 
-t.test('a guest that boots through to the end-of-boot line: KVM, QEMU killed after', async (t) => {
+await t.test('a guest that boots through to the end-of-boot line: KVM, QEMU killed after', async (t) => {
   const q = fakeQemu(`${echoLines([...BOOT_START, ...BOOT_END])}\nexec sleep 300`);
   const o = options(q.path);
   const choice = await chooseAccel('auto', o);
@@ -101,7 +101,7 @@ t.test('a guest that boots through to the end-of-boot line: KVM, QEMU killed aft
   t.equal((JSON.parse(readFileSync(join(o.cacheDir, 'accel.json'), 'utf8')) as { kvm: boolean }).kvm, true);
 });
 
-t.test('QEMU exits with an error: TCG, quoting it', async (t) => {
+await t.test('QEMU exits with an error: TCG, quoting it', async (t) => {
   const q = fakeQemu(`echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69' >&2\nexit 1`);
   const start = Date.now();
   const choice = await chooseAccel('auto', options(q.path));
@@ -110,7 +110,7 @@ t.test('QEMU exits with an error: TCG, quoting it', async (t) => {
   t.ok(Date.now() - start < 1500, 'at once, not at the deadline');
 });
 
-t.test('a cached verdict is reused without booting QEMU', async (t) => {
+await t.test('a cached verdict is reused without booting QEMU', async (t) => {
   for (const [body, accel] of [
     [`${echoLines([...BOOT_START, ...BOOT_END])}\nexec sleep 300`, 'kvm'],
     [`${echoLines(BOOT_START)}\nexec sleep 300`, 'tcg'],
@@ -133,7 +133,7 @@ t.test('a cached verdict is reused without booting QEMU', async (t) => {
   }
 });
 
-t.test('no usable KVM device: TCG without running QEMU', async (t) => {
+await t.test('no usable KVM device: TCG without running QEMU', async (t) => {
   const q = fakeQemu('exit 1');
   const choice = await chooseAccel('auto', { ...options(q.path), kvmDevice: join(root, 'no-such-kvm') });
   t.equal(choice.accel, 'tcg');

@@ -54,31 +54,60 @@ async function prune(args: string[]): Promise<string[]> {
 }
 
 const present = (cache: string, rels: string[]): string[] => rels.filter((r) => existsSync(join(cache, r)));
-const ALL = ['kernel/used', 'kernel/recipes/fresh', 'kernel/stale', 'kernel/recipes/old', 'kernel/orphan', `kernel/dead.tmp-${deadPid}`, `kernel/running.tmp-${process.pid}`, 'module/old', 'module/new', 'vmlinux/old', `vmlinux/k.old-${deadPid}`, 'debian/bookworm/6.1.0-57', 'ccache', 'apt'];
+const ALL = [
+  'kernel/used',
+  'kernel/recipes/fresh',
+  'kernel/stale',
+  'kernel/recipes/old',
+  'kernel/orphan',
+  `kernel/dead.tmp-${deadPid}`,
+  `kernel/running.tmp-${process.pid}`,
+  'module/old',
+  'module/new',
+  'vmlinux/old',
+  `vmlinux/k.old-${deadPid}`,
+  'debian/bookworm/6.1.0-57',
+  'ccache',
+  'apt',
+];
 
-t.test('prune: what is stale, orphaned or left by a dead build goes; the rest stays', async (t) => {
+await t.test('prune: what is stale, orphaned or left by a dead build goes; the rest stays', async (t) => {
   const cache = makeCache();
   const dry = await prune(['--dry-run']);
   t.same(present(cache, ALL), ALL, '--dry-run removes nothing');
-  t.ok(dry.some((l) => /^would remove kernel orphan/.test(l)), 'and says what it would remove');
+  t.ok(
+    dry.some((l) => /^would remove kernel orphan/.test(l)),
+    'and says what it would remove',
+  );
   t.match(dry.at(-1), /^would free /);
   await prune([]);
-  t.same(present(cache, ALL), ['kernel/used', 'kernel/recipes/fresh', `kernel/running.tmp-${process.pid}`, 'module/new', 'debian/bookworm/6.1.0-57', 'ccache', 'apt']);
+  t.same(present(cache, ALL), [
+    'kernel/used',
+    'kernel/recipes/fresh',
+    `kernel/running.tmp-${process.pid}`,
+    'module/new',
+    'debian/bookworm/6.1.0-57',
+    'ccache',
+    'apt',
+  ]);
 });
 
-t.test('prune --keep-days 0 drops every recipe, and with them their kernels', async (t) => {
+await t.test('prune --keep-days 0 drops every recipe, and with them their kernels', async (t) => {
   const cache = makeCache();
   await prune(['--keep-days', '0']);
   t.same(present(cache, ['kernel/used', 'kernel/recipes/fresh', 'module/new']), []);
 });
 
-t.test('prune --all empties every kind but ccache and the apt downloads; a running build stays', async (t) => {
+await t.test('prune --all empties every kind but ccache and the apt downloads; a running build stays', async (t) => {
   const cache = makeCache();
   await prune(['--all']);
   t.same(present(cache, ALL), [`kernel/running.tmp-${process.pid}`, 'ccache', 'apt']);
 });
 
-t.test('prune refuses what it does not know, naming it', async (t) => {
+await t.test('prune refuses what it does not know, naming it', async (t) => {
   makeCache();
-  await t.rejects(cacheCommand(['prune', '--keep'], () => undefined), /sockvm cache prune: Unknown option '--keep'/);
+  await t.rejects(
+    cacheCommand(['prune', '--keep'], () => undefined),
+    /sockvm cache prune: Unknown option '--keep'/,
+  );
 });

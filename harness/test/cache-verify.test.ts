@@ -16,7 +16,7 @@ function bzImage(bytes: number): Buffer {
   return b;
 }
 
-t.test('cache verify names every bad entry and passes the good ones', async (t) => {
+await t.test('cache verify names every bad entry and passes the good ones', async (t) => {
   const cache = mkdtempSync(join(tmpdir(), 'sockvm-cache-'));
   const put = (path: string, data: string | Buffer) => {
     mkdirSync(join(cache, path, '..'), { recursive: true });
@@ -51,7 +51,7 @@ t.test('cache verify names every bad entry and passes the good ones', async (t) 
   t.match(await checkKernelImage(join(cache, 'img/text')), /neither a bzImage nor an ELF/);
 });
 
-t.test('a bad entry met on a hit is filled again, and says why', async (t) => {
+await t.test('a bad entry met on a hit is filled again, and says why', async (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), 'sockvm-cached-')), 'entry');
   let fills = 0;
   const fill = async (tmp: string) => {

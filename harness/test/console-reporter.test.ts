@@ -29,7 +29,7 @@ function interleaved(bus: EventBus): void {
   a.emit({ type: 'phase-ended', phase: 'boot', durationMs: 5800, detail: 'bzImage' });
   a.emit({ type: 'suite-started', suite: 'create' });
   a.emit({ type: 'suite-line', suite: 'create', guest: 'guest1', line: 'ok 1 - socket' });
-  a.emit({ type: 'test-result', suite: 'create', test: { id: 2, name: 'bind', status: 'fail', diagnostics: [] } } as SockvmEvent);
+  a.emit({ type: 'test-result', suite: 'create', test: { id: 2, name: 'bind', status: 'fail', diagnostics: [] } });
   b.emit({ type: 'phase-ended', phase: 'kernel', durationMs: 61000, detail: '6.12.48, prepared' });
   a.emit({ type: 'suite-ended', suite: 'create', status: 'fail', durationMs: 700 });
   bus.emit({ type: 'run-ended', exitCode: 1, resultsDir: '/res/R', summary: ['1 passed, 1 failed, 0 skipped', 'results: /res/R (exit 1)'] });
@@ -42,7 +42,7 @@ function render(targets: number, verbose: boolean, clock: number[]): string {
   const bus = new EventBus();
   let tick = 0;
   // Each progress event reads the clock once: clock[i] is the i-th progress event's time.
-  bus.on(consoleReporter({ interactive: false, verbose, targets, out, now: () => clock[Math.min(tick++, clock.length - 1)] as number }));
+  bus.on(consoleReporter({ interactive: false, verbose, targets, out, now: () => clock[Math.min(tick++, clock.length - 1)] }));
   interleaved(bus);
   return text;
 }
@@ -53,27 +53,30 @@ function matchesGolden(t: Test, name: string, text: string): void {
   t.equal(text, readFileSync(file, 'utf8'), `${name} (SOCKVM_UPDATE_GOLDEN=1 rewrites it)`);
 }
 
-t.test('two parallel targets: every line names its target, nothing is overwritten', async (t) => {
+await t.test('two parallel targets: every line names its target, nothing is overwritten', async (t) => {
   matchesGolden(t, 'two-targets.console.txt', render(2, false, [0, 1000]));
 });
 
-t.test('two parallel targets, verbose: TAP lines too, with their target', async (t) => {
+await t.test('two parallel targets, verbose: TAP lines too, with their target', async (t) => {
   matchesGolden(t, 'two-targets-verbose.console.txt', render(2, true, [0, 1000]));
 });
 
-t.test("a plain progress line per target at most every 30 s, each target's clock its own", async (t) => {
+await t.test("a plain progress line per target at most every 30 s, each target's clock its own", async (t) => {
   const text = render(2, false, [0, 31000]);
   t.equal(text.match(/\[6\.12-patched\] {3}… /g)?.length, 2, 'the second progress line after 31 s is shown');
 });
 
-t.test('every event carries its target when emitted through a target view; --progress json shows it', async (t) => {
+await t.test('every event carries its target when emitted through a target view; --progress json shows it', async (t) => {
   const out = new PassThrough();
   let text = '';
   out.on('data', (c: Buffer) => (text += c.toString()));
   const bus = new EventBus();
   bus.on(jsonReporter(out));
   interleaved(bus);
-  const events = text.trim().split('\n').map((l) => JSON.parse(l) as SockvmEvent);
+  const events = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SockvmEvent);
   const runWide = new Set(['run-started', 'run-ended']);
   for (const e of events) {
     if (runWide.has(e.type) || (e.type.startsWith('phase-') && e.target === undefined && (e as { phase: string }).phase === 'suite-build')) continue;

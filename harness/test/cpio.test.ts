@@ -6,24 +6,30 @@ import { join } from 'node:path';
 import { readCpio, writeCpio, type CpioEntry } from '../src/image/cpio.js';
 import { withParents } from '../src/image/initramfs.js';
 
-const entries: CpioEntry[] = withParents([
-  { kind: 'file', path: '/bin/hello', data: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
-  { kind: 'file', path: '/etc/odd', data: Buffer.from('abc'), mode: 0o600 },
-  { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
-  { kind: 'chardev', path: '/dev/console', major: 5, minor: 1 },
-  { kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from('k\n'), mode: 0o600 },
-], { '/root': 0o700 });
+const entries: CpioEntry[] = withParents(
+  [
+    { kind: 'file', path: '/bin/hello', data: Buffer.from('#!/bin/sh\necho hi\n'), mode: 0o755 },
+    { kind: 'file', path: '/etc/odd', data: Buffer.from('abc'), mode: 0o600 },
+    { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
+    { kind: 'chardev', path: '/dev/console', major: 5, minor: 1 },
+    { kind: 'file', path: '/root/.ssh/authorized_keys', data: Buffer.from('k\n'), mode: 0o600 },
+  ],
+  { '/root': 0o700 },
+);
 
-t.test('parents come first and carry their modes', async (t) => {
+await t.test('parents come first and carry their modes', async (t) => {
   const paths = entries.map((e) => e.path);
   t.ok(paths.indexOf('/root') < paths.indexOf('/root/.ssh'));
   t.ok(paths.indexOf('/root/.ssh') < paths.indexOf('/root/.ssh/authorized_keys'));
   t.equal((entries.find((e) => e.path === '/root') as { mode: number }).mode, 0o700);
 });
 
-t.test('reads back what it wrote', async (t) => {
+await t.test('reads back what it wrote', async (t) => {
   const back = readCpio(writeCpio(entries));
-  t.same(back.map((r) => r.path), entries.map((e) => e.path.slice(1)));
+  t.same(
+    back.map((r) => r.path),
+    entries.map((e) => e.path.slice(1)),
+  );
   const hello = back.find((r) => r.path === 'bin/hello');
   t.equal(hello?.data.toString(), '#!/bin/sh\necho hi\n');
   t.equal(hello?.mode, 0o100755);
@@ -32,11 +38,11 @@ t.test('reads back what it wrote', async (t) => {
   t.same([con?.mode, con?.rdevMajor, con?.rdevMinor], [0o020600, 5, 1]);
 });
 
-t.test('same input, same bytes', async (t) => {
+await t.test('same input, same bytes', async (t) => {
   t.ok(writeCpio(entries).equals(writeCpio(entries)));
 });
 
-t.test('GNU cpio unpacks it', { skip: !execFileSync('sh', ['-c', 'command -v cpio || true']).toString().trim() && 'no cpio' }, async (t) => {
+await t.test('GNU cpio unpacks it', { skip: !execFileSync('sh', ['-c', 'command -v cpio || true']).toString().trim() && 'no cpio' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-cpio-'));
   writeFileSync(join(dir, 'a.cpio'), writeCpio(entries.filter((e) => e.kind !== 'chardev')));
   execFileSync('sh', ['-c', 'mkdir out && cd out && cpio -id --quiet < ../a.cpio'], { cwd: dir });
@@ -45,6 +51,9 @@ t.test('GNU cpio unpacks it', { skip: !execFileSync('sh', ['-c', 'command -v cpi
   t.equal(readlinkSync(join(dir, 'out/bin/sh')), 'busybox');
 });
 
-t.test('rejects garbage', async (t) => {
-  t.throws(() => readCpio(Buffer.from('not a cpio archive at all, not even close to one....................................................................')), /bad magic/);
+await t.test('rejects garbage', async (t) => {
+  t.throws(
+    () => readCpio(Buffer.from('not a cpio archive at all, not even close to one....................................................................')),
+    /bad magic/,
+  );
 });

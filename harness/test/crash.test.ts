@@ -9,7 +9,7 @@ import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
 const panicSuites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-panic');
 
-t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the next, exit 2, no QEMU left', async (t) => {
+await t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the next, exit 2, no QEMU left', async (t) => {
   const r = await runSockvm(['--suites-dir', panicSuites, '--suite', 'panic', '--suite', 'create']);
   t.equal(r.code, 2, r.output);
   t.match(r.output, /panic/i);
@@ -31,7 +31,7 @@ t.test('a guest kernel panic during a suite: crashed suite, fresh guest for the 
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suite naming the test, fresh guest for the next, no QEMU left', async (t) => {
+await t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suite naming the test, fresh guest for the next, no QEMU left', async (t) => {
   let stopped = '';
   const r = await runSockvm(['-v', '--suites-dir', panicSuites, '--suite', 'hang', '--suite', 'create'], (out, _child, root) => {
     if (stopped || !/# running 2 - the guest stops answering/.test(out)) return;
@@ -46,15 +46,21 @@ t.test('a hung guest (QEMU stopped: no SSH answer, console silent): crashed suit
   const run = readTargetResult(r.resultsRoot);
   const suite = run.suites.find((s) => s.name === 'hang');
   t.equal(suite?.status, 'error');
-  t.match(suite?.errors[0] ?? '', /\(test 2 \(the guest stops answering\) was running\): guest1 stopped answering over SSH \(hung kernel\?; guest1's console silent for \d+ s\)/);
+  t.match(
+    suite?.errors[0] ?? '',
+    /\(test 2 \(the guest stops answering\) was running\): guest1 stopped answering over SSH \(hung kernel\?; guest1's console silent for \d+ s\)/,
+  );
   t.match(suite?.tests[1] ?? {}, { id: 2, status: 'error' });
   t.ok((suite?.durationMs ?? Infinity) < 120000, `noticed in ${suite?.durationMs} ms, long before the suite's 600 s limit`);
   t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'the next suite ran green on a fresh guest');
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  t.test(`${signal} during boot: results written, exit ${code}, no QEMU left`, async (t) => {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  await t.test(`${signal} during boot: results written, exit ${code}, no QEMU left`, async (t) => {
     let sent = false;
     const r = await runSockvm(['--suite', 'create'], (out, child) => {
       if (!sent && /build initramfs/.test(out)) {
@@ -74,7 +80,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
-t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest booted again', async (t) => {
+await t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest booted again', async (t) => {
   let sent = false;
   const r = await runSockvm(['--suite', 'create', '--suite', 'stream'], (out, child) => {
     if (!sent && /suite create: PASS/.test(out)) {
@@ -87,12 +93,15 @@ t.test('SIGINT during a suite: the suites before it kept, exit 130, no guest boo
   const run = readTargetResult(r.resultsRoot);
   t.match(run.infraError ?? '', /interrupted by SIGINT/);
   t.equal(run.suites.find((s) => s.name === 'create')?.status, 'pass', 'create kept');
-  t.notOk(run.suites.some((s) => s.status === 'error'), 'the interrupted suite is not reported as a crash');
+  t.notOk(
+    run.suites.some((s) => s.status === 'error'),
+    'the interrupted suite is not reported as a crash',
+  );
   t.notMatch(r.output, /rebooting the guest/);
   t.same(qemuLeftBehind(r.resultsRoot), []);
 });
 
-t.test('SIGTERM during the module build: make and its children killed at once, no cache entry, exit 143', async (t) => {
+await t.test('SIGTERM during the module build: make and its children killed at once, no cache entry, exit 143', async (t) => {
   // A module tree whose Kbuild takes a minute (a marked sleep), so the signal lands mid-build.
   const src = mkdtempSync(join(tmpdir(), 'sockvm-slowmod-'));
   cpSync(join(repoRoot, 'kernel', 'newtcp'), src, { recursive: true });
@@ -100,7 +109,10 @@ t.test('SIGTERM during the module build: make and its children killed at once, n
   appendFileSync(join(src, 'Kbuild'), `\n$(shell sh -c 'sleep 60; true' ${marker})\n`);
   const moduleEntries = (): string[] => (existsSync(join(cacheRoot(), 'module')) ? readdirSync(join(cacheRoot(), 'module')).sort() : []);
   const before = moduleEntries();
-  const building = (): string[] => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(marker));
+  const building = (): string[] =>
+    execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(marker));
   let sentAt = 0;
   let poll: NodeJS.Timeout | undefined;
   const r = await runSockvm(['--suite', 'create', '--module-src', src], (_out, child) => {

@@ -4,7 +4,7 @@ import { kernelDebs, pickHeaderDeps, pickImageParts, pickKernelPackageNames } fr
 import { parseDebianRelease } from '../src/debian/releases.js';
 import { kernelCacheKey, rebaseLink, rewriteHeadersMakefile } from '../src/debian/kernel.js';
 
-t.test('release names: codename, debian: prefix, kernel series', async (t) => {
+await t.test('release names: codename, debian: prefix, kernel series', async (t) => {
   t.equal(parseDebianRelease('bookworm'), 'bookworm');
   t.equal(parseDebianRelease('debian:trixie'), 'trixie');
   t.equal(parseDebianRelease('6.12'), 'trixie');
@@ -13,7 +13,7 @@ t.test('release names: codename, debian: prefix, kernel series', async (t) => {
   t.throws(() => parseDebianRelease('buster'), /unknown Debian release 'buster': use one of bullseye \(5.10\)/);
 });
 
-t.test('sources: main, -updates, -security; sid only main; all signed-by', async (t) => {
+await t.test('sources: main, -updates, -security; sid only main; all signed-by', async (t) => {
   const s = aptSourcesList('bookworm');
   t.match(s, /^deb \[arch=amd64 signed-by=\/usr\/share\/keyrings\/debian-archive-keyring.gpg\] http:\/\/deb.debian.org\/debian bookworm main$/m);
   t.match(s, /bookworm-updates main/);
@@ -24,7 +24,7 @@ t.test('sources: main, -updates, -security; sid only main; all signed-by', async
   t.notMatch(aptSourcesList('trixie'), /check-valid-until/);
 });
 
-t.test('apt.conf keeps every path private and never reads /etc/apt', async (t) => {
+await t.test('apt.conf keeps every path private and never reads /etc/apt', async (t) => {
   const dirs = aptDirs('/c', 'trixie');
   const conf = aptConfig(dirs);
   t.match(conf, /Dir::Etc::parts "\/c\/apt\/trixie\/empty.d";/);
@@ -46,7 +46,7 @@ Package: other
 Version: 1
 `;
 
-t.test('apt-cache show stanzas', async (t) => {
+await t.test('apt-cache show stanzas', async (t) => {
   const st = parseStanzas(SHOW);
   t.equal(st.length, 2);
   t.equal(st[0]?.Version, '6.12.118-1');
@@ -54,26 +54,30 @@ t.test('apt-cache show stanzas', async (t) => {
   t.same(dependsNames('a (>= 1), b | c:any (= 2),  d'), ['a', 'b', 'c', 'd']);
 });
 
-t.test('package names from the metapackages and the headers package', async (t) => {
+await t.test('package names from the metapackages and the headers package', async (t) => {
   const n = pickKernelPackageNames('linux-image-6.12.118+deb13-amd64 (= 6.12.118-1)', 'linux-headers-6.12.118+deb13-amd64 (= 6.12.118-1)');
   t.same(n, { abi: '6.12.118+deb13-amd64', image: 'linux-image-6.12.118+deb13-amd64', headers: 'linux-headers-6.12.118+deb13-amd64' });
   t.throws(() => pickKernelPackageNames('linux-image-6.1.0-56-amd64', 'linux-headers-6.1.0-55-amd64'), /disagree on the kernel ABI/);
   t.throws(() => pickKernelPackageNames('', 'linux-headers-6.1.0-55-amd64'), /no linux-image-<abi>-amd64/);
-  const bw = pickHeaderDeps('6.1.0-56-amd64', 'linux-headers-6.1.0-56-common (= 6.1.192-2), linux-kbuild-6.1 (>= 6.1.192-2), linux-compiler-gcc-12-x86 (>= 6.1.192-2)');
+  const bw = pickHeaderDeps(
+    '6.1.0-56-amd64',
+    'linux-headers-6.1.0-56-common (= 6.1.192-2), linux-kbuild-6.1 (>= 6.1.192-2), linux-compiler-gcc-12-x86 (>= 6.1.192-2)',
+  );
   t.same(bw, { common: 'linux-headers-6.1.0-56-common', kbuild: 'linux-kbuild-6.1', compilerPackage: 'linux-compiler-gcc-12-x86' });
   const tx = pickHeaderDeps('6.12.118+deb13-amd64', 'linux-headers-6.12.118+deb13-common (= 6.12.118-1), linux-kbuild-6.12.118+deb13 (= 6.12.118-1), gcc-14');
   t.same(tx, { common: 'linux-headers-6.12.118+deb13-common', kbuild: 'linux-kbuild-6.12.118+deb13', compilerPackage: 'gcc-14' });
   t.throws(() => pickHeaderDeps('6.1.0-56-amd64', 'linux-headers-6.1.0-56-common'), /no linux-kbuild/);
 });
 
-t.test('split image packages (7.x): binary, modules and base are unpacked too', async (t) => {
-  const deps = 'dracut | initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool, linux-base-7.2.13+deb14-amd64 (= 7.2.13-1), linux-binary-7.2.13+deb14-amd64 (= 7.2.13-1), linux-modules-7.2.13+deb14-amd64 (= 7.2.13-1)';
+await t.test('split image packages (7.x): binary, modules and base are unpacked too', async (t) => {
+  const deps =
+    'dracut | initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool, linux-base-7.2.13+deb14-amd64 (= 7.2.13-1), linux-binary-7.2.13+deb14-amd64 (= 7.2.13-1), linux-modules-7.2.13+deb14-amd64 (= 7.2.13-1)';
   t.same(pickImageParts('7.2.13+deb14-amd64', deps), ['linux-base-7.2.13+deb14-amd64', 'linux-binary-7.2.13+deb14-amd64', 'linux-modules-7.2.13+deb14-amd64']);
   t.same(pickImageParts('6.1.0-56-amd64', 'linux-base (>= 4.3~), kmod'), []);
   t.same(pickImageParts('7.2.13+deb14-amd64', 'linux-modules-7.2.13Xdeb14-amd64'), [], 'the + in the ABI is literal');
 });
 
-t.test('.deb file names and cache keys', async (t) => {
+await t.test('.deb file names and cache keys', async (t) => {
   t.equal(debFileName({ name: 'a', version: '1:2.3-4' }), 'a_1%3a2.3-4_amd64.deb');
   t.equal(debFileName({ name: 'a', version: '1', filename: 'pool/main/l/linux/linux-kbuild-6.1_6.1.192-2_amd64.deb' }), 'linux-kbuild-6.1_6.1.192-2_amd64.deb');
   const k = {
@@ -89,9 +93,15 @@ t.test('.deb file names and cache keys', async (t) => {
   t.not(kernelCacheKey(k), kernelCacheKey({ ...k, kbuild: { name: 'linux-kbuild-6.1', version: '6.1.192-3' } }));
 });
 
-t.test('headers paths rewritten to where they were unpacked', async (t) => {
-  t.equal(rewriteHeadersMakefile('include /usr/src/linux-headers-6.1.0-56-common/Makefile\n', '/c/r'), 'include /c/r/usr/src/linux-headers-6.1.0-56-common/Makefile\n');
-  t.equal(rewriteHeadersMakefile('MAKEARGS := -C /usr/src/linux-headers-5.10.0-46-common O=/usr/src/linux-headers-5.10.0-46-amd64\n', '/c'), 'MAKEARGS := -C /c/usr/src/linux-headers-5.10.0-46-common O=/c/usr/src/linux-headers-5.10.0-46-amd64\n');
+await t.test('headers paths rewritten to where they were unpacked', async (t) => {
+  t.equal(
+    rewriteHeadersMakefile('include /usr/src/linux-headers-6.1.0-56-common/Makefile\n', '/c/r'),
+    'include /c/r/usr/src/linux-headers-6.1.0-56-common/Makefile\n',
+  );
+  t.equal(
+    rewriteHeadersMakefile('MAKEARGS := -C /usr/src/linux-headers-5.10.0-46-common O=/usr/src/linux-headers-5.10.0-46-amd64\n', '/c'),
+    'MAKEARGS := -C /c/usr/src/linux-headers-5.10.0-46-common O=/c/usr/src/linux-headers-5.10.0-46-amd64\n',
+  );
   t.equal(rewriteHeadersMakefile('# see /usr/src/packages\n', '/c'), '# see /usr/src/packages\n');
   t.equal(rebaseLink('/usr/src/linux-headers-6.1.0-56-amd64', '/c/r'), '/c/r/usr/src/linux-headers-6.1.0-56-amd64');
   t.equal(rebaseLink('../../lib/linux-kbuild-6.1/scripts', '/c/r'), undefined);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { fingerprint, reportLines, scanDmesg, taintLetters, unexpectedTaint } from '../src/results/dmesg-scan.js';
 
-t.test('finds oopses and warnings with context', async (t) => {
+await t.test('finds oopses and warnings with context', async (t) => {
   const lines = ['[1.0] e1000: eth0 up', '[2.0] BUG: kernel NULL pointer dereference, address: 0000000000000008', '[2.1] #PF: supervisor read', '[3.0] ok'];
   const found = scanDmesg(lines, 1);
   t.equal(found.length, 1);
@@ -14,7 +14,7 @@ t.test('finds oopses and warnings with context', async (t) => {
   t.equal(scanDmesg(['[9.0] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'], 0).length, 1, 'RCU stall seen by another CPU');
 });
 
-t.test('a report that ended does not hide the next one, close behind it', async (t) => {
+await t.test('a report that ended does not hide the next one, close behind it', async (t) => {
   const lines = [
     '[1.0] WARNING: CPU: 0 PID: 1 at net/newtcp/newtcp_proto.c:88 newtcp_close+0x1f/0x40 [newtcp]',
     '[1.0] Modules linked in: newtcp(OE)',
@@ -28,7 +28,7 @@ t.test('a report that ended does not hide the next one, close behind it', async 
   t.same(found[1]?.lines, lines.slice(3), 'the oops keeps its own Oops line');
 });
 
-t.test('the same report repeated is kept once, counted', async (t) => {
+await t.test('the same report repeated is kept once, counted', async (t) => {
   const lines = [
     '[1.000] WARNING: CPU: 0 PID: 101 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]',
     '[2.000] WARNING: CPU: 1 PID: 202 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]',
@@ -38,11 +38,11 @@ t.test('the same report repeated is kept once, counted', async (t) => {
   t.equal(found.length, 2);
   t.equal(found[0]?.count, 2);
   t.match(reportLines(found)[0] ?? '', /\(×2\)$/);
-  t.equal(fingerprint(lines[0] as string), fingerprint(lines[1] as string));
-  t.not(fingerprint(lines[0] as string), fingerprint(lines[2] as string));
+  t.equal(fingerprint(lines[0]), fingerprint(lines[1]));
+  t.not(fingerprint(lines[0]), fingerprint(lines[2]));
 });
 
-t.test('taint: out-of-tree and unsigned are expected, warnings are not', async (t) => {
+await t.test('taint: out-of-tree and unsigned are expected, warnings are not', async (t) => {
   t.same(taintLetters((1 << 12) | (1 << 13)), ['O', 'E']);
   t.same(unexpectedTaint(0, (1 << 12) | (1 << 13)), []);
   t.same(unexpectedTaint(1 << 12, (1 << 12) | (1 << 9)), ['W']);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../src/util/paths.js';
 import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
-t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite too) over SSH and writes every result file', async (t) => {
+await t.test("sockvm run boots the guests, runs every suite (a user's two-guest suite too) over SSH and writes every result file", async (t) => {
   const r = await runSockvm(['--suites-dir', join(repoRoot, 'harness', 'test', 'fixtures', 'suites-lab')]);
   t.equal(r.code, 0, `exit 0\n${r.output}`);
   const run = readTargetResult(r.resultsRoot);
@@ -26,7 +26,10 @@ t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite
     t.equal(suite?.status, 'pass', `${name} suite green`);
     t.ok((suite?.tests.length ?? 0) > 0, `${name} ran ${suite?.tests.length} tests`);
   }
-  t.ok(run.suites.find((s) => s.name === 'stream')?.tests.some((x) => /64 MiB each way/.test(x.name) && x.status === 'pass'), '64 MiB each way arrived intact');
+  t.ok(
+    run.suites.find((s) => s.name === 'stream')?.tests.some((x) => /64 MiB each way/.test(x.name) && x.status === 'pass'),
+    '64 MiB each way arrived intact',
+  );
   for (const phase of ['module-build', 'image-build', 'boot', 'suite:create']) t.type(run.phases[phase], 'number', `phase ${phase} timed`);
   t.ok(run.kernel?.release, 'kernel release recorded');
   t.ok(run.accelerator === 'tcg' || run.accelerator === 'kvm', 'accelerator recorded');
@@ -38,9 +41,23 @@ t.test('sockvm run boots the guests, runs every suite (a user\'s two-guest suite
   t.same(untimed, [], 'every test has a duration');
   t.equal(run.boot?.guests, 2, 'two guests');
   const link = run.suites.find((s) => s.name === 'link');
-  t.equal(link?.status, 'pass', 'the user\'s two-guest suite ran across the link');
-  t.same(link?.tests.map((x) => x.status), ['pass', 'pass', 'pass']);
-  for (const f of ['console.log', 'console-guest2.log', 'dmesg.txt', 'dmesg-guest2.txt', 'link.server.log', 'create.tap', 'results.tap', 'junit.xml', 'results.json']) t.ok(existsSync(join(dir, f)), `${f} written`);
+  t.equal(link?.status, 'pass', "the user's two-guest suite ran across the link");
+  t.same(
+    link?.tests.map((x) => x.status),
+    ['pass', 'pass', 'pass'],
+  );
+  for (const f of [
+    'console.log',
+    'console-guest2.log',
+    'dmesg.txt',
+    'dmesg-guest2.txt',
+    'link.server.log',
+    'create.tap',
+    'results.tap',
+    'junit.xml',
+    'results.json',
+  ])
+    t.ok(existsSync(join(dir, f)), `${f} written`);
   t.match(readFileSync(join(dir, 'results.tap'), 'utf8'), /^TAP version 14\n# Subtest: create\n/);
   t.match(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<testsuite name="create" tests="\d+" failures="0"/);
   t.match(readFileSync(join(dir, 'dmesg.txt'), 'utf8'), /e1000/);

@@ -4,7 +4,7 @@ import { InfraError, UsageError, errorReport } from '../src/util/errors.js';
 import { parseCommandArgs } from '../src/util/args.js';
 import { parseRunOptions } from '../src/config/run-options.js';
 
-t.test('InfraError and UsageError carry an ES2022 cause; the report names every link', async (t) => {
+await t.test('InfraError and UsageError carry an ES2022 cause; the report names every link', async (t) => {
   const root = new Error('EACCES: permission denied');
   const infra = new InfraError('cannot write results.json', 'detail', { cause: root });
   t.equal(infra.cause, root);
@@ -18,7 +18,7 @@ t.test('InfraError and UsageError carry an ES2022 cause; the report names every 
   t.equal(errorReport('a string'), 'a string');
 });
 
-t.test("parseArgs' own errors become usage errors naming the command, with the cause", async (t) => {
+await t.test("parseArgs' own errors become usage errors naming the command, with the cause", async (t) => {
   const err = t.throws(() => parseCommandArgs('sockvm cache prune', ['--frob'], { all: { type: 'boolean' } })) as UsageError;
   t.ok(err instanceof UsageError);
   t.match(err.message, /^sockvm cache prune: Unknown option '--frob'.*; see 'sockvm cache --help'$/);

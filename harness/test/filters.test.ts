@@ -4,21 +4,37 @@ import { readdirSync } from 'node:fs';
 import type { Plan } from '../src/plan/plan.js';
 import { qemuLeftBehind, readTargetResult, runSockvm } from './helpers.js';
 
-t.test('--test matching no test: exit 1, the summary and results.json say no test ran', async (t) => {
+await t.test('--test matching no test: exit 1, the summary and results.json say no test ran', async (t) => {
   const r = await runSockvm(['--suite', 'create', '--test', 'no-such-test-*']);
   t.equal(r.code, 1, `exit 1 (output tail: ${r.output.slice(-600)})`);
   t.match(r.output, /error: no test ran: --test 'no-such-test-\*' matched none of the \d+ tests of create/);
   const res = readTargetResult(r.resultsRoot);
   t.equal(res.status, 'fail');
   t.match(res.problem, /no test ran/);
-  t.ok(res.suites[0]?.tests.every((x) => x.status === 'skip'), 'every test reported skipped');
+  t.ok(
+    res.suites[0]?.tests.every((x) => x.status === 'skip'),
+    'every test reported skipped',
+  );
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
 });
 
-t.test('--suite and --tag typos and a bad --module-src are all reported at once, before any kernel work', async (t) => {
+await t.test('--suite and --tag typos and a bad --module-src are all reported at once, before any kernel work', async (t) => {
   const start = Date.now();
   // 6.12-patched is a source kernel (minutes to build when not cached): nothing of it may start.
-  const r = await runSockvm(['--target', '6.12-patched', '--target', 'host', '--suite', 'nosuch', '--tag', 'nosuch', '--module-src', '/nonexistent', '--progress', 'json']);
+  const r = await runSockvm([
+    '--target',
+    '6.12-patched',
+    '--target',
+    'host',
+    '--suite',
+    'nosuch',
+    '--tag',
+    'nosuch',
+    '--module-src',
+    '/nonexistent',
+    '--progress',
+    'json',
+  ]);
   const ms = Date.now() - start;
   t.equal(r.code, 2);
   t.match(r.output, /--suite nosuch: no such suite/);
@@ -29,13 +45,16 @@ t.test('--suite and --tag typos and a bad --module-src are all reported at once,
   t.ok(ms < 5000, `reported in ${ms} ms`);
 });
 
-t.test('--dry-run prints the plan of an uncached source-kernel target and builds nothing', async (t) => {
+await t.test('--dry-run prints the plan of an uncached source-kernel target and builds nothing', async (t) => {
   const start = Date.now();
   const r = await runSockvm(['--target', '6.12-patched', '--suite', 'wire', '--dry-run', '--json']);
   const ms = Date.now() - start;
   t.equal(r.code, 0, r.output);
   const plan = JSON.parse(r.output) as Plan;
-  t.same(plan.targets.map((x) => [x.name, x.suites, x.guests, x.cpus.tcg]), [['6.12-patched', ['wire'], 2, 1]]);
+  t.same(
+    plan.targets.map((x) => [x.name, x.suites, x.guests, x.cpus.tcg]),
+    [['6.12-patched', ['wire'], 2, 1]],
+  );
   t.same(readdirSync(r.resultsRoot), [], 'nothing written');
   t.ok(ms < 5000, `planned in ${ms} ms`);
 });

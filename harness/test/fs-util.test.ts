@@ -9,7 +9,7 @@ import { placeDir } from '../src/util/fs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sockvm-lock-'));
 
-t.test('two holders of one lock never overlap; the second is told whom it waits for', async (t) => {
+await t.test('two holders of one lock never overlap; the second is told whom it waits for', async (t) => {
   const lock = join(dir, 'locks', 'a');
   const events: string[] = [];
   let waitedFor: number | undefined;
@@ -29,16 +29,19 @@ t.test('two holders of one lock never overlap; the second is told whom it waits 
   t.notOk(existsSync(lock), 'released');
 });
 
-t.test('a lock left by a dead process is taken over; an error still releases it', async (t) => {
+await t.test('a lock left by a dead process is taken over; an error still releases it', async (t) => {
   const lock = join(dir, 'b');
   mkdirSync(lock);
   writeFileSync(join(lock, 'pid'), '2147483646\n');
   t.equal(await withLock(lock, async () => 42, { pollMs: 20 }), 42);
-  await t.rejects(withLock(lock, async () => Promise.reject(new Error('boom'))), /boom/);
+  await t.rejects(
+    withLock(lock, async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   t.notOk(existsSync(lock), 'released after the error');
 });
 
-t.test('makeDirs: creates missing parents, fails at once under /proc and below a file', async (t) => {
+await t.test('makeDirs: creates missing parents, fails at once under /proc and below a file', async (t) => {
   const { makeDirs } = await import('../src/util/fs.js');
   await makeDirs(join(dir, 'x', 'y', 'z'));
   t.ok(existsSync(join(dir, 'x', 'y', 'z')));
@@ -48,7 +51,7 @@ t.test('makeDirs: creates missing parents, fails at once under /proc and below a
   await t.rejects(makeDirs(join(dir, 'file', 'x')), /it exists and is not a directory/);
 });
 
-t.test('placeDir: a complete entry is renamed in; one put there first is kept; replace swaps it', async (t) => {
+await t.test('placeDir: a complete entry is renamed in; one put there first is kept; replace swaps it', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'sockvm-place-'));
   const entry = join(root, 'entry');
   const fill = (name: string, marker: string): string => {

@@ -27,20 +27,62 @@ function rng(seed: number): () => number {
   };
 }
 
-const PIECES = ['ok', 'not ok', ' ', '  ', '\t', '#', '\\', '\\#', ' # SKIP', ' # TODO', '# time=1.5ms', '-', '1..', '..', '---', '...', 'Bail out!', 'TAP version 14', 'KTAP version 1', '<', '>', '&', '"', "'", ']]>', '\u0000', '\u0007', '\u001b[31m', '\ufffe', '\uffff', '\ud800', '\udc00', '😀', 'é', '\r', 'BUG: kernel NULL pointer', 'WARNING: CPU: 0 PID: 1 at', 'Oops: ', 'Call Trace:', '[   12.345678] ', 'x'.repeat(300)];
+const PIECES = [
+  'ok',
+  'not ok',
+  ' ',
+  '  ',
+  '\t',
+  '#',
+  '\\',
+  '\\#',
+  ' # SKIP',
+  ' # TODO',
+  '# time=1.5ms',
+  '-',
+  '1..',
+  '..',
+  '---',
+  '...',
+  'Bail out!',
+  'TAP version 14',
+  'KTAP version 1',
+  '<',
+  '>',
+  '&',
+  '"',
+  "'",
+  ']]>',
+  '\u0000',
+  '\u0007',
+  '\u001b[31m',
+  '\ufffe',
+  '\uffff',
+  '\ud800',
+  '\udc00',
+  '😀',
+  'é',
+  '\r',
+  'BUG: kernel NULL pointer',
+  'WARNING: CPU: 0 PID: 1 at',
+  'Oops: ',
+  'Call Trace:',
+  '[   12.345678] ',
+  'x'.repeat(300),
+];
 
 function text(r: () => number, max: number, newlines: boolean): string {
   let s = '';
   const n = Math.floor(r() * max);
   for (let i = 0; i < n; i++) {
-    const p = PIECES[Math.floor(r() * PIECES.length)] as string;
+    const p = PIECES[Math.floor(r() * PIECES.length)];
     s += r() < 0.3 ? String(Math.floor(r() * 1000)) : p;
     if (newlines && r() < 0.2) s += '\n';
   }
   return s;
 }
 
-t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) => {
+await t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) => {
   const r = rng(SEED);
   for (let i = 0; i < 2000; i++) {
     const input = text(r, 60, true);
@@ -54,8 +96,14 @@ t.test(`random and adversarial streams never throw (seed ${SEED})`, async (t) =>
   t.pass('2000 random streams through parseTap, scanDmesg and LineSplitter');
 });
 
-t.test('1 MiB adversarial lines parse in linear time', async (t) => {
-  const lines = [`ok 1 - ${' '.repeat(1 << 20)}x`, `ok 1 - ${'\\'.repeat(1 << 20)}`, `not ok 1 ${'# '.repeat(1 << 19)}`, `#${' \t'.repeat(1 << 19)}`, `[ 1.0] ${'WARNING: '.repeat(1 << 17)}`];
+await t.test('1 MiB adversarial lines parse in linear time', async (t) => {
+  const lines = [
+    `ok 1 - ${' '.repeat(1 << 20)}x`,
+    `ok 1 - ${'\\'.repeat(1 << 20)}`,
+    `not ok 1 ${'# '.repeat(1 << 19)}`,
+    `#${' \t'.repeat(1 << 19)}`,
+    `[ 1.0] ${'WARNING: '.repeat(1 << 17)}`,
+  ];
   for (const line of lines) {
     const t0 = performance.now();
     parseTap(`${line}\n`);
@@ -66,7 +114,9 @@ t.test('1 MiB adversarial lines parse in linear time', async (t) => {
 });
 
 function randomName(r: () => number): string {
-  const name = text(r, 12, false).replace(/[\r\n]/g, ' ').trim();
+  const name = text(r, 12, false)
+    .replace(/[\r\n]/g, ' ')
+    .trim();
   return name || 'unnamed';
 }
 
@@ -75,16 +125,30 @@ function randomSuite(r: () => number, index: number): SuiteResult {
   const tests: TestResult[] = [];
   const n = 1 + Math.floor(r() * 8);
   for (let i = 0; i < n; i++) {
-    const status = statuses[Math.floor(r() * statuses.length)] as TestResult['status'];
-    const test: TestResult = { id: i + 1, name: randomName(r), status, durationMs: Math.floor(r() * 1e5) / 10, diagnostics: Array.from({ length: Math.floor(r() * 3) }, () => text(r, 10, false).replace(/[\r\n]/g, ' ')) };
+    const status = statuses[Math.floor(r() * statuses.length)];
+    const test: TestResult = {
+      id: i + 1,
+      name: randomName(r),
+      status,
+      durationMs: Math.floor(r() * 1e5) / 10,
+      diagnostics: Array.from({ length: Math.floor(r() * 3) }, () => text(r, 10, false).replace(/[\r\n]/g, ' ')),
+    };
     if (status === 'skip') test.directive = `SKIP ${randomName(r)}`;
     tests.push(test);
   }
   const failed = tests.some((x) => x.status !== 'pass' && x.status !== 'skip');
-  return { name: `suite${index}`, status: failed ? 'fail' : 'pass', durationMs: 1000, exitCode: 0, tests, errors: r() < 0.3 ? [text(r, 8, false)] : [], kernelFindings: r() < 0.2 ? [text(r, 8, false)] : [] };
+  return {
+    name: `suite${index}`,
+    status: failed ? 'fail' : 'pass',
+    durationMs: 1000,
+    exitCode: 0,
+    tests,
+    errors: r() < 0.3 ? [text(r, 8, false)] : [],
+    kernelFindings: r() < 0.2 ? [text(r, 8, false)] : [],
+  };
 }
 
-t.test(`written results read back: results.tap round-trips, junit.xml is well-formed (seed ${SEED})`, async (t) => {
+await t.test(`written results read back: results.tap round-trips, junit.xml is well-formed (seed ${SEED})`, async (t) => {
   const r = rng(SEED + 1);
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-fuzz-'));
   const files: string[] = [];

@@ -34,10 +34,14 @@ function golden(name: string, text: string): string {
   }
 }
 
-for (const [name, results] of [['single', singleResults()], ['matrix', matrixResults()]] as const) {
-  t.test(`${name}: results.json, results.tap, junit.xml and the summary`, async (t) => {
+for (const [name, results] of [
+  ['single', singleResults()],
+  ['matrix', matrixResults()],
+] as const) {
+  await t.test(`${name}: results.json, results.tap, junit.xml and the summary`, async (t) => {
     t.same(schemaErrors(results), [], 'results.json matches the schema');
     const files = { ...runFiles(results), 'summary.txt': summary(results) };
-    for (const [file, text] of Object.entries(files)) t.equal(text, golden(`${name}.${file}`, text), `${name}.${file} as in harness/test/golden/ (SOCKVM_UPDATE_GOLDEN=1 rewrites it)`);
+    for (const [file, text] of Object.entries(files))
+      t.equal(text, golden(`${name}.${file}`, text), `${name}.${file} as in harness/test/golden/ (SOCKVM_UPDATE_GOLDEN=1 rewrites it)`);
   });
 }

@@ -45,7 +45,8 @@ export function readResults(resultsRoot: string, path = join('latest', 'results.
 export function readTargetResult(resultsRoot: string): RunResult {
   const results = readResults(resultsRoot);
   const [only] = results.targets;
-  if (results.targets.length !== 1 || !only) throw new Error(`results.json of ${resultsRoot} holds ${results.targets.length} targets, not one${results.infraError ? `: ${results.infraError}` : ''}`);
+  if (results.targets.length !== 1 || !only)
+    throw new Error(`results.json of ${resultsRoot} holds ${results.targets.length} targets, not one${results.infraError ? `: ${results.infraError}` : ''}`);
   return only;
 }
 

@@ -21,13 +21,13 @@ function fakeRoot(releases: { rel: string; modules?: boolean; build?: boolean }[
   return { boot, mods };
 }
 
-t.test('release order is numeric', async (t) => {
+await t.test('release order is numeric', async (t) => {
   t.ok(compareReleases('6.10.0-1-amd64', '6.9.0-1-amd64') > 0);
   t.ok(compareReleases('6.1.0-56-amd64', '6.1.0-9-amd64') > 0);
   t.equal(compareReleases('5.10.0-1', '5.10.0-1'), 0);
 });
 
-t.test('picks the newest kernel that has modules and a kbuild tree', async (t) => {
+await t.test('picks the newest kernel that has modules and a kbuild tree', async (t) => {
   const r = fakeRoot([
     { rel: '6.1.0-9-amd64', modules: true, build: true },
     { rel: '6.1.0-56-amd64', modules: true, build: true },
@@ -38,14 +38,14 @@ t.test('picks the newest kernel that has modules and a kbuild tree', async (t) =
   t.equal(k.buildDir, join(r.mods, '6.1.0-56-amd64', 'build'));
 });
 
-t.test('errors name the package to install', async (t) => {
+await t.test('errors name the package to install', async (t) => {
   const none = fakeRoot([]);
   await t.rejects(findHostKernel({ bootDir: none.boot, modulesRoot: none.mods }), /apt-get install linux-image-amd64/);
   const noHeaders = fakeRoot([{ rel: '6.1.0-56-amd64', modules: true, build: false }]);
   await t.rejects(findHostKernel({ bootDir: noHeaders.boot, modulesRoot: noHeaders.mods }), /apt-get install linux-headers-6\.1\.0-56-amd64/);
 });
 
-t.test('a user kernel must come with matching modules and build dir', async (t) => {
+await t.test('a user kernel must come with matching modules and build dir', async (t) => {
   const r = fakeRoot([{ rel: '6.1.0-56-amd64', modules: true, build: true }]);
   const image = join(r.boot, 'vmlinuz-6.1.0-56-amd64');
   await t.rejects(userKernel(image, undefined, undefined), /needs --modules-dir/);
@@ -57,10 +57,13 @@ t.test('a user kernel must come with matching modules and build dir', async (t) 
   await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /does not match --build-dir release 6\.2\.0/);
   writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.1.0-56-amd64\n');
   writeFileSync(image, 'a text file, not a kernel\n');
-  await t.rejects(userKernel(image, join(r.mods, '6.1.0-56-amd64'), build), /not a kernel image \(neither a bzImage with the "HdrS" setup header nor an ELF vmlinux\)/);
+  await t.rejects(
+    userKernel(image, join(r.mods, '6.1.0-56-amd64'), build),
+    /not a kernel image \(neither a bzImage with the "HdrS" setup header nor an ELF vmlinux\)/,
+  );
 });
 
-t.test('a user kernel image must be the release its modules and build dir are', async (t) => {
+await t.test('a user kernel image must be the release its modules and build dir are', async (t) => {
   const host = await findHostKernel();
   t.equal(await bzImageRelease(host.image), host.release, `the installed ${host.image} names its release`);
   t.equal(await bzImageRelease(fileURLToPath(import.meta.url)), undefined, 'no bzImage: nothing to compare');
@@ -68,5 +71,8 @@ t.test('a user kernel image must be the release its modules and build dir are', 
   const build = join(r.mods, '6.0.9-other', 'build');
   mkdirSync(join(build, 'include', 'config'), { recursive: true });
   writeFileSync(join(build, 'include', 'config', 'kernel.release'), '6.0.9-other\n');
-  await t.rejects(userKernel(host.image, join(r.mods, '6.0.9-other'), build), new RegExp(`is release ${host.release.replace(/\./g, '\\.')}, but --build-dir is 6\\.0\\.9-other`));
+  await t.rejects(
+    userKernel(host.image, join(r.mods, '6.0.9-other'), build),
+    new RegExp(`is release ${host.release.replace(/\./g, '\\.')}, but --build-dir is 6\\.0\\.9-other`),
+  );
 });

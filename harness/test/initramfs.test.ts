@@ -82,24 +82,24 @@ function moduleOnDisk(rel: string): Buffer {
   return readFileSync(path);
 }
 
-t.test('buildInitramfs on the host kernel', { skip: !kernel && 'no host kernel (apt-get install linux-image-amd64 linux-headers-amd64)' }, async (t) => {
+await t.test('buildInitramfs on the host kernel', { skip: !kernel && 'no host kernel (apt-get install linux-image-amd64 linux-headers-amd64)' }, async (t) => {
   const base = await input();
   const first = await buildInitramfs(base, never);
   const second = await buildInitramfs({ ...base, suites: base.suites.map((s) => ({ ...s })), hostKey: Buffer.from(base.hostKey) }, never);
 
-  t.test('same inputs, byte-identical gz', async (t) => {
+  await t.test('same inputs, byte-identical gz', async (t) => {
     t.ok(first.gz.equals(second.gz), `${first.gz.length} vs ${second.gz.length} bytes`);
     t.same(second.bootModules, first.bootModules);
   });
 
-  t.test('another input, other bytes', async (t) => {
+  await t.test('another input, other bytes', async (t) => {
     const otherClient = (await input()).authorizedKey;
     t.not(otherClient, base.authorizedKey);
     t.notOk((await buildInitramfs({ ...base, authorizedKey: otherClient }, never)).gz.equals(first.gz), 'another authorized key');
     t.notOk((await buildInitramfs({ ...base, suites: base.suites.slice(0, 1) }, never)).gz.equals(first.gz), 'one suite fewer');
   });
 
-  t.test('the archive holds what the guest needs', async (t) => {
+  await t.test('the archive holds what the guest needs', async (t) => {
     const records = readCpio(gunzipSync(first.gz));
     t.equal(records.length, first.entries, 'entry count as reported');
     const byPath = new Map<string, CpioRecord>(records.map((r) => [r.path, r]));

@@ -33,7 +33,13 @@ interface Interrupted {
  * Runs `sockvm run args --progress json` and sends `sig` when `when` first says so (it sees each
  * event, and is polled with the live descendants).
  */
-function interruptRun(args: string[], sig: NodeJS.Signals, when: (e: SockvmEvent | undefined, descendants: string[]) => number | undefined, twice = false, env: Record<string, string> = {}): Promise<Interrupted> {
+function interruptRun(
+  args: string[],
+  sig: NodeJS.Signals,
+  when: (e: SockvmEvent | undefined, descendants: string[]) => number | undefined,
+  twice = false,
+  env: Record<string, string> = {},
+): Promise<Interrupted> {
   const resultsRoot = mkdtempSync(join(tmpdir(), 'sockvm-int-'));
   // The run's own temp dir: whatever it leaves there is a leftover.
   const tmp = mkdtempSync(join(tmpdir(), 'sockvm-int-tmp-'));
@@ -71,25 +77,58 @@ function interruptRun(args: string[], sig: NodeJS.Signals, when: (e: SockvmEvent
       }
     });
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const poll = setInterval(() => send(when(undefined, watch.sample().map((p) => p.cmd))), 100);
+    const poll = setInterval(
+      () =>
+        send(
+          when(
+            undefined,
+            watch.sample().map((p) => p.cmd),
+          ),
+        ),
+      100,
+    );
     child.on('exit', (code, signal) => {
       const exitMs = Date.now() - sentAt;
       clearInterval(poll);
       watch.stop();
       // Anything the run started must be gone by the time it exited (a moment for the kernel to reap).
-      setTimeout(() => resolve({ code, signal, output, events, resultsRoot, exitMs, after5s, left: watch.left(), leftNow: () => watch.left(), tmp, pid: child.pid as number }), 200);
+      setTimeout(
+        () =>
+          resolve({
+            code,
+            signal,
+            output,
+            events,
+            resultsRoot,
+            exitMs,
+            after5s,
+            left: watch.left(),
+            leftNow: () => watch.left(),
+            tmp,
+            pid: child.pid as number,
+          }),
+        200,
+      );
     });
   });
 }
 
-const phaseStarted = (phase: string) => (e: SockvmEvent | undefined): boolean => e?.type === 'phase-started' && e.phase === phase;
+const phaseStarted =
+  (phase: string) =>
+  (e: SockvmEvent | undefined): boolean =>
+    e?.type === 'phase-started' && e.phase === phase;
 
 /** Cache entries being filled by process `pid` (<entry>.tmp-<pid>): an interrupted fill leaves none. */
 function cacheTemps(pid: number): string[] {
   const out: string[] = [];
   for (const kind of ['kernel', 'module', 'tracer', 'vmlinux', 'suites-bin']) {
     const dir = join(cacheRoot(), kind);
-    if (existsSync(dir)) out.push(...readdirSync(dir).filter((n) => n.endsWith(`.tmp-${pid}`)).map((n) => join(dir, n)));
+    if (existsSync(dir))
+      out.push(
+        ...readdirSync(dir)
+          .filter((n) => n.endsWith(`.tmp-${pid}`))
+          .map((n) => join(dir, n)),
+      );
   }
   return out;
 }
@@ -118,66 +157,106 @@ function checkInterrupted(t: Test, r: Interrupted, sig: NodeJS.Signals, phase: s
   return res.targets[0];
 }
 
-t.test('plan', async (t) => {
+await t.test('plan', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('plan')(e) ? 0 : undefined));
   checkInterrupted(t, r, 'SIGINT', 'plan');
   t.notOk(r.events.some(phaseStarted('suite-build')), 'nothing built after the plan');
 });
 
-t.test('suite build', async (t) => {
+await t.test('suite build', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGTERM', (e) => (phaseStarted('suite-build')(e) ? 0 : undefined));
   checkInterrupted(t, r, 'SIGTERM', 'suite build');
   t.notOk(r.events.some(phaseStarted('kernel')), 'no target started');
 });
 
 const sourceDir = join(cacheRoot(), 'kernel-source');
-const tarball = (existsSync(sourceDir) ? readdirSync(sourceDir) : []).map((d) => join(sourceDir, d, 'usr', 'src', 'linux-source-6.1.tar.xz')).find((p) => existsSync(p));
+const tarball = (existsSync(sourceDir) ? readdirSync(sourceDir) : [])
+  .map((d) => join(sourceDir, d, 'usr', 'src', 'linux-source-6.1.tar.xz'))
+  .find((p) => existsSync(p));
 
-t.test('kernel build (a source kernel from a local tarball, a cache key of its own): make killed at once', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
-  if (!tarball) return;
-  const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
-  const config = join(dir, 'sockvm.config.json');
-  // A LOCALVERSION of its own: a fresh cache key, so the build always starts (and never ends).
-  const local = `-sigtest${process.pid}${Date.now()}`;
-  writeFileSync(config, JSON.stringify({ targets: { sigkernel: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } } }));
-  // The kernel's make (in <cache>/kernel/<key>.tmp-<pid>/tree), not the suites' make before it.
-  const kernelMake = /\bmake -C \S*\/kernel\/\S*\.tmp-\d+\/tree\b/;
-  const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGTERM', (_e, procs) => (procs.some((c) => kernelMake.test(c)) ? 0 : undefined));
-  // make and gcc end within 5 s; the exit waits for the half-unpacked tree (1.5 GB, ~75k files)
-  // to be removed from the cache, which on a busy disk takes longer: no leftover beats speed.
-  const res = checkInterrupted(t, r, 'SIGTERM', 'kernel build', 120000);
-  t.ok(r.events.some(phaseStarted('kernel')), 'the kernel phase had started');
-  t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel build never finished');
-  t.notMatch(JSON.stringify(res), /make .* failed/, 'the killed make is reported as the interrupt, not as a build failure');
-  const entries = readdirSync(join(cacheRoot(), 'kernel')).filter((n) => n.includes(`.tmp-${r.pid}`));
-  t.same(entries, [], 'no kernel build dir left in the cache');
-});
+await t.test(
+  'kernel build (a source kernel from a local tarball, a cache key of its own): make killed at once',
+  { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' },
+  async (t) => {
+    if (!tarball) return;
+    const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
+    const config = join(dir, 'sockvm.config.json');
+    // A LOCALVERSION of its own: a fresh cache key, so the build always starts (and never ends).
+    const local = `-sigtest${process.pid}${Date.now()}`;
+    writeFileSync(
+      config,
+      JSON.stringify({
+        targets: { sigkernel: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } },
+      }),
+    );
+    // The kernel's make (in <cache>/kernel/<key>.tmp-<pid>/tree), not the suites' make before it.
+    const kernelMake = /\bmake -C \S*\/kernel\/\S*\.tmp-\d+\/tree\b/;
+    const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGTERM', (_e, procs) => (procs.some((c) => kernelMake.test(c)) ? 0 : undefined));
+    // make and gcc end within 5 s; the exit waits for the half-unpacked tree (1.5 GB, ~75k files)
+    // to be removed from the cache, which on a busy disk takes longer: no leftover beats speed.
+    const res = checkInterrupted(t, r, 'SIGTERM', 'kernel build', 120000);
+    t.ok(r.events.some(phaseStarted('kernel')), 'the kernel phase had started');
+    t.notOk(
+      r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'),
+      'the kernel build never finished',
+    );
+    t.notMatch(JSON.stringify(res), /make .* failed/, 'the killed make is reported as the interrupt, not as a build failure');
+    const entries = readdirSync(join(cacheRoot(), 'kernel')).filter((n) => n.includes(`.tmp-${r.pid}`));
+    t.same(entries, [], 'no kernel build dir left in the cache');
+  },
+);
 
-t.test('kernel source unpack (tar of the same local tarball): tar killed, the partial tree removed', { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' }, async (t) => {
-  if (!tarball) return;
-  const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
-  const config = join(dir, 'sockvm.config.json');
-  const local = `-sigtar${process.pid}${Date.now()}`;
-  writeFileSync(config, JSON.stringify({ targets: { sigtar: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } } }));
-  const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGINT', (_e, procs) => (procs.some((c) => c.startsWith('tar -xf ') && c.includes('linux-source-6.1.tar.xz')) ? 500 : undefined));
-  checkInterrupted(t, r, 'SIGINT', 'kernel source unpack');
-  t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel never finished');
-});
+await t.test(
+  'kernel source unpack (tar of the same local tarball): tar killed, the partial tree removed',
+  { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' },
+  async (t) => {
+    if (!tarball) return;
+    const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
+    const config = join(dir, 'sockvm.config.json');
+    const local = `-sigtar${process.pid}${Date.now()}`;
+    writeFileSync(
+      config,
+      JSON.stringify({
+        targets: { sigtar: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } },
+      }),
+    );
+    const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGINT', (_e, procs) =>
+      procs.some((c) => c.startsWith('tar -xf ') && c.includes('linux-source-6.1.tar.xz')) ? 500 : undefined,
+    );
+    checkInterrupted(t, r, 'SIGINT', 'kernel source unpack');
+    t.notOk(
+      r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'),
+      'the kernel never finished',
+    );
+  },
+);
 
-t.test('download (a Debian kernel with no apt lists yet: apt-get update is killed as it starts)', async (t) => {
+await t.test('download (a Debian kernel with no apt lists yet: apt-get update is killed as it starts)', async (t) => {
   // A cache of its own that shares everything built (suites, modules, tracer, vmlinux) but has
   // no apt state and no Debian kernels: the bookworm kernel must be downloaded. The signal goes
   // as apt-get starts, so at most a few index files come down.
   const xdg = mkdtempSync(join(tmpdir(), 'sockvm-int-xdg-'));
   mkdirSync(join(xdg, 'sockvm'));
   for (const name of readdirSync(cacheRoot())) if (name !== 'apt' && name !== 'debian') symlinkSync(join(cacheRoot(), name), join(xdg, 'sockvm', name));
-  const r = await interruptRun(['--target', 'debian-6.1', '--suite', 'create'], 'SIGTERM', (_e, procs) => (procs.some((c) => /^apt-get /.test(c)) ? 0 : undefined), false, { XDG_CACHE_HOME: xdg });
+  const r = await interruptRun(
+    ['--target', 'debian-6.1', '--suite', 'create'],
+    'SIGTERM',
+    (_e, procs) => (procs.some((c) => /^apt-get /.test(c)) ? 0 : undefined),
+    false,
+    { XDG_CACHE_HOME: xdg },
+  );
   checkInterrupted(t, r, 'SIGTERM', 'download');
-  t.notOk(r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'), 'the kernel was never prepared');
-  t.notOk(existsSync(join(xdg, 'sockvm', 'debian', 'bookworm')) && readdirSync(join(xdg, 'sockvm', 'debian', 'bookworm')).length > 0, 'no Debian kernel entry made');
+  t.notOk(
+    r.events.some((e) => e.type === 'phase-ended' && e.phase === 'kernel'),
+    'the kernel was never prepared',
+  );
+  t.notOk(
+    existsSync(join(xdg, 'sockvm', 'debian', 'bookworm')) && readdirSync(join(xdg, 'sockvm', 'debian', 'bookworm')).length > 0,
+    'no Debian kernel entry made',
+  );
 });
 
-t.test('module build (a Kbuild that takes a minute): make killed at once, no cache entry', async (t) => {
+await t.test('module build (a Kbuild that takes a minute): make killed at once, no cache entry', async (t) => {
   const src = mkdtempSync(join(tmpdir(), 'sockvm-int-mod-'));
   cpSync(join(repoRoot, 'kernel', 'newtcp'), src, { recursive: true });
   const marker = `sockvm-int-build-${process.pid}`;
@@ -187,33 +266,38 @@ t.test('module build (a Kbuild that takes a minute): make killed at once, no cac
   t.ok(r.events.some(phaseStarted('module-build')), 'the module phase had started');
 });
 
-t.test('image build', async (t) => {
+await t.test('image build', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGTERM', (e) => (phaseStarted('image-build')(e) ? 0 : undefined));
   checkInterrupted(t, r, 'SIGTERM', 'image build');
   t.notOk(r.events.some(phaseStarted('boot')), 'no guest booted');
 });
 
-t.test('boot', async (t) => {
+await t.test('boot', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('boot')(e) ? 1000 : undefined));
   checkInterrupted(t, r, 'SIGINT', 'boot');
   t.ok(existsSync(join(r.resultsRoot, 'latest', 'console.log')), 'QEMU had started booting');
 });
 
-t.test('suite (two guests: the wire suite)', async (t) => {
-  const r = await interruptRun(['--suite', 'create', '--suite', 'wire'], 'SIGTERM', (e) => (e?.type === 'suite-started' && e.suite === 'wire' ? 1000 : undefined));
+await t.test('suite (two guests: the wire suite)', async (t) => {
+  const r = await interruptRun(['--suite', 'create', '--suite', 'wire'], 'SIGTERM', (e) =>
+    e?.type === 'suite-started' && e.suite === 'wire' ? 1000 : undefined,
+  );
   const res = checkInterrupted(t, r, 'SIGTERM', 'suite');
   t.equal(res?.suites.find((s) => s.name === 'create')?.status, 'pass', 'the suite that finished stays');
-  t.notOk(res?.suites.some((s) => s.status === 'error'), 'the interrupted suite is not reported as a crash');
+  t.notOk(
+    res?.suites.some((s) => s.status === 'error'),
+    'the interrupted suite is not reported as a crash',
+  );
   t.notMatch(r.output, /suite wire: FAIL/, 'the interrupted suite is not reported as failed');
 });
 
-t.test('shutdown', async (t) => {
+await t.test('shutdown', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('shutdown')(e) ? 0 : undefined));
   const res = checkInterrupted(t, r, 'SIGINT', 'shutdown');
   t.equal(res?.suites.find((s) => s.name === 'create')?.status, 'pass', 'the suite that ran stays');
 });
 
-t.test('a second signal exits at once, and takes QEMU with it', async (t) => {
+await t.test('a second signal exits at once, and takes QEMU with it', async (t) => {
   const r = await interruptRun(['--suite', 'create'], 'SIGINT', (e) => (phaseStarted('boot')(e) ? 1000 : undefined), true);
   t.equal(r.code, 130, r.output.slice(-800));
   // 180–530 ms alone here, 1.1 s once at load 4.7: the bound is well under the first signal's 5 s.

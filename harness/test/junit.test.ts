@@ -27,7 +27,7 @@ const run: RunResult = {
   ],
 };
 
-t.test('junit counts and escapes', async (t) => {
+await t.test('junit counts and escapes', async (t) => {
   const xml = toJUnit(run);
   t.match(xml, /<testsuite name="create" tests="4" failures="1" errors="1" skipped="1" time="1\.500">/);
   t.match(xml, /name="a &amp; &lt;b&gt;"/);
@@ -39,11 +39,11 @@ t.test('junit counts and escapes', async (t) => {
   t.equal(xmlEscape('a\ufffeb\uffffc\ud800d\udc00e\ud83d\ude00'), 'abcde\ud83d\ude00');
 });
 
-t.test('junit reports an infrastructure error', async (t) => {
+await t.test('junit reports an infrastructure error', async (t) => {
   t.match(toJUnit({ ...run, suites: [], infraError: 'boot failed' }), /name="infrastructure"><error message="boot failed"/);
 });
 
-t.test('TAP 14 with the suite as a subtest', async (t) => {
+await t.test('TAP 14 with the suite as a subtest', async (t) => {
   const tap = toTap(run);
   t.match(tap, /^TAP version 14\n# Subtest: create\n {4}ok 1 - a & <b>\n {4}not ok 2 - fails\n {4}# got "1"\n {4}ok 3 - skipped # SKIP why\n {4}1\.\.3\n/);
   t.match(tap, /not ok 1 - create\n1\.\.1\n$/);

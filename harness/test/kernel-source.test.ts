@@ -5,12 +5,21 @@ import t from 'tap';
 import { parseConfig as parseTargets } from '../src/config/targets.js';
 import { compileLine } from '../src/kernel/kbuild/make.js';
 import { cacheKey, fragmentPath, normalizeConfig } from '../src/kernel/kbuild/recipe.js';
-import { droppedOptions, explainDropped, extraFragment, parseConfig, parseKconfigDeps, readKconfigSymbols, requestedOptions, symbolsIn } from '../src/kernel/kconfig.js';
+import {
+  droppedOptions,
+  explainDropped,
+  extraFragment,
+  parseConfig,
+  parseKconfigDeps,
+  readKconfigSymbols,
+  requestedOptions,
+  symbolsIn,
+} from '../src/kernel/kconfig.js';
 import { chooseSeries, loadSeries, parsePatchFailure, parseSeries, seriesNameForVersion } from '../src/kernel/patches.js';
 import { makefileVersion, parseSourceSpec } from '../src/kernel/source.js';
 import { repoRoot } from '../src/util/paths.js';
 
-t.test('series files: comments, blank lines, -pN, bad options and paths', async (t) => {
+await t.test('series files: comments, blank lines, -pN, bad options and paths', async (t) => {
   t.same(parseSeries('# header\n\n0001-a.patch\n0002-b.patch -p0 # trailing comment\n'), [
     { patch: '0001-a.patch', strip: 1 },
     { patch: '0002-b.patch', strip: 0 },
@@ -19,7 +28,7 @@ t.test('series files: comments, blank lines, -pN, bad options and paths', async 
   t.throws(() => parseSeries('../evil.patch\n'), /must be a file name inside the series directory/);
 });
 
-t.test('the repository series parse and hash stably', async (t) => {
+await t.test('the repository series parse and hash stably', async (t) => {
   for (const name of ['6.1', '6.12']) {
     const a = await loadSeries(join(repoRoot, 'kernel', 'patches'), name);
     const b = await loadSeries(join(repoRoot, 'kernel', 'patches'), name);
@@ -30,7 +39,7 @@ t.test('the repository series parse and hash stably', async (t) => {
   await t.rejects(loadSeries(join(repoRoot, 'kernel', 'patches'), '9.9'), /known series: .*6\.1/);
 });
 
-t.test('version → series: exact major.minor, 6.12 never takes 6.1', async (t) => {
+await t.test('version → series: exact major.minor, 6.12 never takes 6.1', async (t) => {
   t.equal(seriesNameForVersion('6.1.192'), '6.1');
   t.equal(seriesNameForVersion('6.12.57'), '6.12');
   t.equal(seriesNameForVersion('7.2.0-rc3'), '7.2');
@@ -41,7 +50,7 @@ t.test('version → series: exact major.minor, 6.12 never takes 6.1', async (t) 
   t.throws(() => seriesNameForVersion('linux'), /cannot read a kernel version/);
 });
 
-t.test('a failing patch names the file and the hunk', async (t) => {
+await t.test('a failing patch names the file and the hunk', async (t) => {
   const out = `checking file include/linux/socket.h
 checking file net/core/sock.c
 Hunk #1 FAILED at 230.
@@ -53,20 +62,20 @@ checking file net/socket.c`;
   t.equal(parsePatchFailure("can't find file to patch at input line 5").lines.length, 1);
 });
 
-t.test('Makefile version', async (t) => {
+await t.test('Makefile version', async (t) => {
   t.equal(makefileVersion('VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\nNAME = Curry Ramen\n'), '6.1.192');
   t.equal(makefileVersion('VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 24\nEXTRAVERSION = .7\n'), '2.6.24.7');
   t.equal(makefileVersion('VERSION = 7\nPATCHLEVEL = 2\nSUBLEVEL = 0\nEXTRAVERSION = -rc1\n'), '7.2-rc1');
   t.equal(makefileVersion('all:\n'), undefined);
 });
 
-t.test('source specs', async (t) => {
+await t.test('source specs', async (t) => {
   t.same(parseSourceSpec('debian:6.1'), { kind: 'debian', release: '6.1' });
   t.same(parseSourceSpec('/x/linux-6.1.tar.xz'), { kind: 'tarball', path: '/x/linux-6.1.tar.xz' });
   t.same(parseSourceSpec('linux', '/src'), { kind: 'tree', path: '/src/linux' });
 });
 
-t.test('.config parsing and dropped options', async (t) => {
+await t.test('.config parsing and dropped options', async (t) => {
   const final = parseConfig('#\n# comment\nCONFIG_NET=y\nCONFIG_E1000=y\n# CONFIG_SLUB is not set\nCONFIG_SLOB=y\nCONFIG_LOCALVERSION="-x"\n');
   t.equal(final.get('CONFIG_SLUB'), 'n');
   t.equal(final.get('CONFIG_LOCALVERSION'), '"-x"');
@@ -80,11 +89,15 @@ t.test('.config parsing and dropped options', async (t) => {
     'the last fragment wins',
   );
   const dropped = droppedOptions(requested, final);
-  t.same(dropped.map((d) => d.option), ['CONFIG_KASAN'], 'not-set and absent are the same; only KASAN is missing');
+  t.same(
+    dropped.map((d) => d.option),
+    ['CONFIG_KASAN'],
+    'not-set and absent are the same; only KASAN is missing',
+  );
   t.same(extraFragment(['CONFIG_X=y', 'oops']).bad, ['oops']);
 });
 
-t.test('Kconfig dependencies of a dropped option', async (t) => {
+await t.test('Kconfig dependencies of a dropped option', async (t) => {
   const kconfig = `menuconfig KASAN
 	bool "KASAN: dynamic memory safety error detector"
 	depends on (((HAVE_ARCH_KASAN && CC_HAS_KASAN_GENERIC) || \\
@@ -108,13 +121,33 @@ endif
   t.same(symbolsIn('(SLUB && SYSFS) || (SLAB && !DEBUG_SLAB) || X=y'), ['SLUB', 'SYSFS', 'SLAB', 'DEBUG_SLAB', 'X']);
   const final = parseConfig('CONFIG_SLOB=y\nCONFIG_SYSFS=y\n');
   const map = new Map(syms.map((s) => [s.name, [s]]));
-  const lines = explainDropped([{ option: 'CONFIG_KASAN', value: 'y', from: 'debug.config' }, { option: 'CONFIG_NOPE', value: 'y', from: 'extra' }], map, final);
+  const lines = explainDropped(
+    [
+      { option: 'CONFIG_KASAN', value: 'y', from: 'debug.config' },
+      { option: 'CONFIG_NOPE', value: 'y', from: 'extra' },
+    ],
+    map,
+    final,
+  );
   t.match(lines[0], /CONFIG_KASAN=y \(from debug\.config\): got absent; depends on .*SLUB && SYSFS.* \[.*SLUB=n SYSFS=y/);
   t.match(lines[1], /no 'config NOPE' in this tree's Kconfig files/);
 
-  const choice = parseKconfigDeps('choice\n\tprompt "Choose SLAB allocator"\n\tdefault SLUB\nconfig SLAB\n\tbool "SLAB"\nconfig SLUB\n\tbool "SLUB"\nendchoice\nconfig AFTER\n\tbool\n', 'mm/Kconfig');
-  t.same(choice.map((s) => [s.name, Boolean(s.choice)]), [['SLAB', true], ['SLUB', true], ['AFTER', false]]);
-  t.match(explainDropped([{ option: 'CONFIG_SLUB', value: 'y', from: 'guest.config' }], new Map([['SLUB', [choice[1]!]]]), final)[0], /a choice member: another option of the same choice won/);
+  const choice = parseKconfigDeps(
+    'choice\n\tprompt "Choose SLAB allocator"\n\tdefault SLUB\nconfig SLAB\n\tbool "SLAB"\nconfig SLUB\n\tbool "SLUB"\nendchoice\nconfig AFTER\n\tbool\n',
+    'mm/Kconfig',
+  );
+  t.same(
+    choice.map((s) => [s.name, Boolean(s.choice)]),
+    [
+      ['SLAB', true],
+      ['SLUB', true],
+      ['AFTER', false],
+    ],
+  );
+  t.match(
+    explainDropped([{ option: 'CONFIG_SLUB', value: 'y', from: 'guest.config' }], new Map([['SLUB', [choice[1]]]]), final)[0],
+    /a choice member: another option of the same choice won/,
+  );
 
   const tree = await mkdtemp(join(tmpdir(), 'kconfig-'));
   await mkdir(join(tree, 'lib'));
@@ -126,13 +159,26 @@ endif
   t.equal(read.get('KASAN')?.length, 1, 'other arches are not read');
 });
 
-t.test('cache keys: stable, sensitive to every input, blind to .config comments', async (t) => {
-  const base = { sourceId: 'sha256:abc', seriesHash: 's1', config: '# date\nCONFIG_A=y\n', compiler: 'gcc (Debian 12.2.0-14) 12.2.0', make: { CC: 'ccache gcc', HOSTCC: 'ccache gcc' } };
+await t.test('cache keys: stable, sensitive to every input, blind to .config comments', async (t) => {
+  const base = {
+    sourceId: 'sha256:abc',
+    seriesHash: 's1',
+    config: '# date\nCONFIG_A=y\n',
+    compiler: 'gcc (Debian 12.2.0-14) 12.2.0',
+    make: { CC: 'ccache gcc', HOSTCC: 'ccache gcc' },
+  };
   const k = cacheKey('content', base);
   t.match(k, /^[0-9a-f]{24}$/);
   t.equal(cacheKey('content', { ...base, config: '# other date\nCONFIG_A=y\n\n' }), k);
   t.equal(cacheKey('content', { ...base, make: { HOSTCC: 'ccache gcc', CC: 'ccache gcc' } }), k, 'make variable order does not matter');
-  for (const change of [{ sourceId: 'sha256:abd' }, { seriesHash: 's2' }, { config: 'CONFIG_A=m' }, { compiler: 'gcc 13' }, { make: { CC: 'gcc' } }, { newtcpHash: 'n1' }]) {
+  for (const change of [
+    { sourceId: 'sha256:abd' },
+    { seriesHash: 's2' },
+    { config: 'CONFIG_A=m' },
+    { compiler: 'gcc 13' },
+    { make: { CC: 'gcc' } },
+    { newtcpHash: 'n1' },
+  ]) {
     t.not(cacheKey('content', { ...base, ...change }), k, `changes with ${Object.keys(change)[0]}`);
   }
   const { seriesHash: _drop, ...noSeries } = base;
@@ -141,7 +187,7 @@ t.test('cache keys: stable, sensitive to every input, blind to .config comments'
   t.equal(normalizeConfig('#\n# Automatically generated\nCONFIG_A=y\n# CONFIG_B is not set\n'), 'CONFIG_A=y\n# CONFIG_B is not set');
 });
 
-t.test('build output: compile lines counted', async (t) => {
+await t.test('build output: compile lines counted', async (t) => {
   t.equal(compileLine('  CC      net/core/sock.o'), 'net/core/sock.o');
   t.equal(compileLine('  CC [M]  net/newtcp/af_newtcp.o'), 'net/newtcp/af_newtcp.o');
   t.equal(compileLine('  AS      arch/x86/entry/entry_64.o'), 'arch/x86/entry/entry_64.o');
@@ -149,22 +195,45 @@ t.test('build output: compile lines counted', async (t) => {
   t.equal(compileLine('CC=gcc'), undefined);
 });
 
-t.test('fragment names and paths', async (t) => {
+await t.test('fragment names and paths', async (t) => {
   t.equal(fragmentPath('guest', '/repo', '/cfg'), '/repo/kernel/config/guest.config');
   t.equal(fragmentPath('my.config', '/repo', '/cfg'), '/cfg/my.config');
   t.equal(fragmentPath('/abs/x.config', '/repo', '/cfg'), '/abs/x.config');
 });
 
-t.test('source kernels in sockvm.config.json', async (t) => {
+await t.test('source kernels in sockvm.config.json', async (t) => {
   const f = 'sockvm.config.json';
   const c = parseTargets(
-    JSON.stringify({ targets: { p: { kernel: { source: 'debian:6.1', series: '6.1', config: ['guest', 'net', 'newtcp'], extra: ['CONFIG_X=y'], make: { CC: 'gcc-4.3', ARCH: 'i386' } } } } }),
+    JSON.stringify({
+      targets: {
+        p: {
+          kernel: { source: 'debian:6.1', series: '6.1', config: ['guest', 'net', 'newtcp'], extra: ['CONFIG_X=y'], make: { CC: 'gcc-4.3', ARCH: 'i386' } },
+        },
+      },
+    }),
     f,
   );
-  t.same(c.targets[0]?.kernel, { provider: 'source', source: 'debian:6.1', series: '6.1', config: ['guest', 'net', 'newtcp'], extra: ['CONFIG_X=y'], make: { CC: 'gcc-4.3', ARCH: 'i386' } });
-  t.same(parseTargets('{"targets": {"p": {"kernel": {"source": "/src/linux"}}}}', f).targets[0]?.kernel, { provider: 'source', source: '/src/linux', config: ['guest', 'net'] });
+  t.same(c.targets[0]?.kernel, {
+    provider: 'source',
+    source: 'debian:6.1',
+    series: '6.1',
+    config: ['guest', 'net', 'newtcp'],
+    extra: ['CONFIG_X=y'],
+    make: { CC: 'gcc-4.3', ARCH: 'i386' },
+  });
+  t.same(parseTargets('{"targets": {"p": {"kernel": {"source": "/src/linux"}}}}', f).targets[0]?.kernel, {
+    provider: 'source',
+    source: '/src/linux',
+    config: ['guest', 'net'],
+  });
   t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "fragments": []}}}}', f), /targets\.p: kernel: unknown key "fragments"/);
-  t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "extra": ["X=y"]}}}}', f), /"extra" must be a list of "CONFIG_NAME=value" items/);
-  t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "make": {"CFLAGS": "-O0"}}}}}', f), /"make" takes string values for CC, HOSTCC, CROSS_COMPILE, ARCH/);
+  t.throws(
+    () => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "extra": ["X=y"]}}}}', f),
+    /"extra" must be a list of "CONFIG_NAME=value" items/,
+  );
+  t.throws(
+    () => parseTargets('{"targets": {"p": {"kernel": {"source": "debian:6.1", "make": {"CFLAGS": "-O0"}}}}}', f),
+    /"make" takes string values for CC, HOSTCC, CROSS_COMPILE, ARCH/,
+  );
   t.throws(() => parseTargets('{"targets": {"p": {"kernel": {"series": "6.1"}}}}', f), /"source" must be/);
 });

@@ -4,7 +4,7 @@ import t from 'tap';
 import ssh2 from 'ssh2';
 import { clientKeyPair } from '../src/image/keys.js';
 
-t.test('a malformed pair is replaced, a good one kept', async (t) => {
+await t.test('a malformed pair is replaced, a good one kept', async (t) => {
   const good = ssh2.utils.generateKeyPairSync('ed25519');
   let calls = 0;
   const pair = clientKeyPair(() => (++calls === 1 ? { private: 'garbage', public: 'ssh-ed25519 AAAA' } : good));
@@ -12,7 +12,7 @@ t.test('a malformed pair is replaced, a good one kept', async (t) => {
   t.equal(pair, good);
 });
 
-t.test('2000 pairs in a row all parse', async (t) => {
+await t.test('2000 pairs in a row all parse', async (t) => {
   let bad = 0;
   for (let i = 0; i < 2000; i++) {
     const p = clientKeyPair();
@@ -21,6 +21,6 @@ t.test('2000 pairs in a row all parse', async (t) => {
   t.equal(bad, 0);
 });
 
-t.test('a generator that never succeeds is an error, not a loop', async (t) => {
+await t.test('a generator that never succeeds is an error, not a loop', async (t) => {
   t.throws(() => clientKeyPair(() => ({ private: 'x', public: 'y' })), /20 unreadable/);
 });

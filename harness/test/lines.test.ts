@@ -9,7 +9,7 @@ const timed = (fn: () => void): number => {
   return Number(process.hrtime.bigint() - start) / 1e6;
 };
 
-t.test('lines split across chunks, a multibyte character split across chunks, a last line without newline', async (t) => {
+await t.test('lines split across chunks, a multibyte character split across chunks, a last line without newline', async (t) => {
   const got: string[] = [];
   const s = new LineSplitter((l) => got.push(l));
   const euro = Buffer.from('€');
@@ -19,7 +19,7 @@ t.test('lines split across chunks, a multibyte character split across chunks, a 
   t.same(got, ['ok 1 - a', 'ok 2 - b€', '', 'last']);
 });
 
-t.test('a line over the cap is cut and marked, the next line is whole', async (t) => {
+await t.test('a line over the cap is cut and marked, the next line is whole', async (t) => {
   const got: string[] = [];
   const s = new LineSplitter((l) => got.push(l), 10);
   s.push('0123456789abcdef');
@@ -28,7 +28,7 @@ t.test('a line over the cap is cut and marked, the next line is whole', async (t
   t.equal(got[1], 'next');
 });
 
-t.test('8 MiB without a newline in 64 KiB chunks: linear (well under a second), memory capped', async (t) => {
+await t.test('8 MiB without a newline in 64 KiB chunks: linear (well under a second), memory capped', async (t) => {
   let lines = 0;
   const s = new LineSplitter(() => lines++);
   const chunk = Buffer.alloc(64 << 10, 'x');
@@ -40,14 +40,14 @@ t.test('8 MiB without a newline in 64 KiB chunks: linear (well under a second), 
   t.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
 });
 
-t.test('bounded output keeps the head and says how much it dropped', async (t) => {
+await t.test('bounded output keeps the head and says how much it dropped', async (t) => {
   const b = new BoundedText(5);
   b.push(Buffer.from('abc'));
   b.push(Buffer.from('defgh'));
   t.equal(b.text(), 'abcde\n[sockvm: output cut at 5 characters, 3 more dropped]\n');
 });
 
-t.test('TAP result lines: adversarial spaces and hashes parse in linear time', async (t) => {
+await t.test('TAP result lines: adversarial spaces and hashes parse in linear time', async (t) => {
   t.same(splitTestLine('not ok 3 - name # SKIP why'), [true, '3', 'name', 'SKIP why']);
   t.same(splitTestLine('ok - x'), [false, undefined, 'x', undefined]);
   for (const size of [64 << 10, 1 << 20]) {

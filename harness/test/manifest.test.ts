@@ -2,18 +2,31 @@ import t from 'tap';
 import { parseManifest } from '../src/suites/manifest.js';
 import { roundName } from '../src/suites/spec.js';
 
-t.test('manifest defaults and values', async (t) => {
+await t.test('manifest defaults and values', async (t) => {
   t.same(parseManifest('{"bpf": ["tcfault.bpf.o"]}', 'x').bpf, ['tcfault.bpf.o']);
   t.throws(() => parseManifest('{"bpf": ["../x.o"]}', 'x/suite.json'), /"bpf" must be a list of BPF object file names/);
   t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
   t.same(parseManifest('{"modules": ["sch_netem"], "tools": ["tc"]}', 'x').modules, ['sch_netem']);
-  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), { guests: 2, timeoutSec: 90, needsRoot: false, tags: ['wire', 'smoke'], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
+  t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), {
+    guests: 2,
+    timeoutSec: 90,
+    needsRoot: false,
+    tags: ['wire', 'smoke'],
+    modules: [],
+    tools: [],
+    bpf: [],
+    killsPeer: false,
+    trace: false,
+  });
 });
 
-t.test('manifest errors name the file, the key and the fix', async (t) => {
+await t.test('manifest errors name the file, the key and the fix', async (t) => {
   t.throws(() => parseManifest('{"guests": 3}', 'suites/wire/suite.json'), /suites\/wire\/suite\.json: "guests" must be 1 or 2, not 3/);
   t.throws(() => parseManifest('{"timeout": "1m"}', 'f'), /"timeout" must be a whole number of seconds/);
-  t.throws(() => parseManifest('{"tag": ["x"]}', 'f'), /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace\)/);
+  t.throws(
+    () => parseManifest('{"tag": ["x"]}', 'f'),
+    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace\)/,
+  );
   t.throws(() => parseManifest('{"tags": "smoke"}', 'f'), /"tags" must be a list/);
   t.throws(() => parseManifest('[1]', 'f'), /expected a JSON object/);
   t.throws(() => parseManifest('{', 'f'), /not valid JSON/);
@@ -21,7 +34,7 @@ t.test('manifest errors name the file, the key and the fix', async (t) => {
   t.equal(parseManifest('{"guests": 2, "killsPeer": true}', 'f').killsPeer, true);
 });
 
-t.test('a repeated suite\'s results are named by round', async (t) => {
+await t.test("a repeated suite's results are named by round", async (t) => {
   t.equal(roundName('create', 2, 3), 'create#2');
   t.equal(roundName('create', 1, 1), 'create');
 });

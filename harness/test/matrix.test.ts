@@ -7,23 +7,36 @@ import { qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
 const TARGETS = ['debian-5.10', 'debian-6.1', 'debian-6.12', 'debian-7.2'];
 
-t.test('a matrix run covers the smoke suites on every Debian kernel and gives one verdict', async (t) => {
+await t.test('a matrix run covers the smoke suites on every Debian kernel and gives one verdict', async (t) => {
   // Two targets at once: the smoke suites mostly wait (timeouts, handshakes), so two share the cores.
   const r = await runSockvm([...TARGETS.flatMap((x) => ['--target', x]), '--tag', 'smoke', '--jobs', '2']);
   t.equal(r.code, 0, r.output);
   const run = readResults(r.resultsRoot);
-  t.equal(run.matrix, true, 'each target\'s files in a directory of its own')
-  t.same(run.targets.map((x) => x.target), TARGETS);
+  t.equal(run.matrix, true, "each target's files in a directory of its own");
+  t.same(
+    run.targets.map((x) => x.target),
+    TARGETS,
+  );
   const series = { 'debian-5.10': /^5\.10\./, 'debian-6.1': /^6\.1\./, 'debian-6.12': /^6\.12\./, 'debian-7.2': /^7\.2\./ } as Record<string, RegExp>;
   for (const target of run.targets) {
     const name = target.target ?? '?';
     t.equal(target.status, 'pass', `${name} green`);
-    t.ok(target.suites.length > 0 && target.suites.every((s) => s.status === 'pass'), `${name}: ${target.suites.map((s) => `${s.name}=${s.status}`).join(' ')}`);
+    t.ok(
+      target.suites.length > 0 && target.suites.every((s) => s.status === 'pass'),
+      `${name}: ${target.suites.map((s) => `${s.name}=${s.status}`).join(' ')}`,
+    );
     t.equal(target.guest?.e1000Bound, true, `${name}: SSH over e1000`);
     t.match(target.kernel?.release ?? '', series[name] ?? /^$/, `${name} booted its own kernel`);
-    t.ok((target.packages ?? []).some((p) => /^linux-image-/.test(p.name)), `${name}: package versions recorded`);
+    t.ok(
+      (target.packages ?? []).some((p) => /^linux-image-/.test(p.name)),
+      `${name}: package versions recorded`,
+    );
     t.ok(target.toolchain?.reason, `${name}: toolchain and why recorded`);
-    t.same(readResults(r.resultsRoot, join('latest', name, 'results.json')).targets.map((x) => x.target), [name], `${name}/results.json written, valid, its own target only`);
+    t.same(
+      readResults(r.resultsRoot, join('latest', name, 'results.json')).targets.map((x) => x.target),
+      [name],
+      `${name}/results.json written, valid, its own target only`,
+    );
   }
   t.match(r.output, /target\s+kernel\s+.*verdict/);
   t.same(qemuLeftBehind(r.resultsRoot), []);

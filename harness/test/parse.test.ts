@@ -15,33 +15,65 @@ const GREEN = 'TAP version 14\n1..2\nok 1 - a\nok 2 - b\n';
 const RED = 'TAP version 14\n1..2\nok 1 - a\nnot ok 2 - b\n# b: check failed\n';
 const none = { exitCode: 0, harnessErrors: [], kernelFindings: [] };
 
-t.test('judgeSuite: TAP, exit code, timeout, crash and kernel findings each decide', async (t) => {
+await t.test('judgeSuite: TAP, exit code, timeout, crash and kernel findings each decide', async (t) => {
   t.equal(judgeSuite(parseTap(GREEN), none).status, 'pass');
   t.equal(judgeSuite(parseTap(RED), { ...none, exitCode: 1 }).status, 'fail');
   t.same(judgeSuite(parseTap(RED), { ...none, exitCode: 1 }).errors, [], 'a failing test explains exit 1');
   t.same(judgeSuite(parseTap(GREEN), { ...none, exitCode: 3 }).errors, ['exited with code 3 without a failing test']);
-  t.same(judgeSuite(parseTap('1..2\nok 1 - a\n'), { ...none, exitCode: null, timedOutSec: 30 }).errors, ['planned 2 tests but ran 1', 'timed out after 30 s and was killed']);
+  t.same(judgeSuite(parseTap('1..2\nok 1 - a\n'), { ...none, exitCode: null, timedOutSec: 30 }).errors, [
+    'planned 2 tests but ran 1',
+    'timed out after 30 s and was killed',
+  ]);
   t.equal(judgeSuite(parseTap(GREEN), { ...none, kernelFindings: ['WARNING: at net/x.c'] }).status, 'fail');
   const crashedTest = { id: 2, name: 'b', status: 'error' as const, diagnostics: ['crashed: panic'] };
   const crash = judgeSuite(parseTap('1..2\nok 1 - a\n'), { ...none, exitCode: null, crashed: 'crashed: panic', crashedTest });
   t.equal(crash.status, 'error');
   t.equal(crash.errors[0], 'crashed: panic');
-  t.same(crash.tests.map((x) => x.status), ['pass', 'error']);
+  t.same(
+    crash.tests.map((x) => x.status),
+    ['pass', 'error'],
+  );
   t.same(judgeSuite(parseTap('1..0 # SKIP no module\n'), none).tests, [], 'a skipped plan is no test, not a failure');
 });
 
-t.test('legacy results.json: the errors the TAP does not explain become evidence', async (t) => {
-  const suite: SuiteResult = { name: 's', status: 'fail', durationMs: 1, exitCode: null, tests: [], errors: ['planned 2 tests but ran 1', 'timed out after 30 s and was killed', 'the server side on guest2 exited with code 1; see s.server.log'], kernelFindings: ['BUG: x'] };
+await t.test('legacy results.json: the errors the TAP does not explain become evidence', async (t) => {
+  const suite: SuiteResult = {
+    name: 's',
+    status: 'fail',
+    durationMs: 1,
+    exitCode: null,
+    tests: [],
+    errors: ['planned 2 tests but ran 1', 'timed out after 30 s and was killed', 'the server side on guest2 exited with code 1; see s.server.log'],
+    kernelFindings: ['BUG: x'],
+  };
   const ev = legacyEvidence(suite, ['planned 2 tests but ran 1']);
   t.equal(ev.timedOutSec, 30);
   t.same(ev.harnessErrors, ['the server side on guest2 exited with code 1; see s.server.log']);
   t.same(ev.kernelFindings, ['BUG: x']);
 });
 
-const suite = (name: string, status: SuiteResult['status']): SuiteResult => ({ name, status, durationMs: 5, exitCode: 0, tests: [], errors: [], kernelFindings: [], evidence: { exitCode: 0, harnessErrors: [], kernelFindings: [] } });
-const run = (target: string | undefined, suites: SuiteResult[]): RunResult => ({ runId: 'r1', ...(target ? { target } : {}), startedAt: '', command: 'npm run sockvm -- run', status: 'pass', exitCode: 0, phases: {}, suites });
+const suite = (name: string, status: SuiteResult['status']): SuiteResult => ({
+  name,
+  status,
+  durationMs: 5,
+  exitCode: 0,
+  tests: [],
+  errors: [],
+  kernelFindings: [],
+  evidence: { exitCode: 0, harnessErrors: [], kernelFindings: [] },
+});
+const run = (target: string | undefined, suites: SuiteResult[]): RunResult => ({
+  runId: 'r1',
+  ...(target ? { target } : {}),
+  startedAt: '',
+  command: 'npm run sockvm -- run',
+  status: 'pass',
+  exitCode: 0,
+  phases: {},
+  suites,
+});
 
-t.test('sockvm parse re-judges a saved run and a matrix from their .tap files', async (t) => {
+await t.test('sockvm parse re-judges a saved run and a matrix from their .tap files', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-parse-'));
   writeFileSync(join(dir, 'results.json'), JSON.stringify(run(undefined, [suite('one', 'pass'), suite('two', 'pass')])));
   writeFileSync(join(dir, 'one.tap'), GREEN);
@@ -59,7 +91,10 @@ t.test('sockvm parse re-judges a saved run and a matrix from their .tap files', 
   // A matrix run's results.json as written before schemaVersion 2 (no version, no "matrix").
   const matrix = { runId: 'm', command: 'x', status: 'pass', exitCode: 0, targets: [run('a', [suite('one', 'pass')]), run('b', [suite('one', 'pass')])] };
   writeFileSync(join(m, 'results.json'), JSON.stringify(matrix));
-  for (const [target, tap] of [['a', GREEN], ['b', '1..2\nok 1 - a\n']] as const) {
+  for (const [target, tap] of [
+    ['a', GREEN],
+    ['b', '1..2\nok 1 - a\n'],
+  ] as const) {
     mkdirSync(join(m, target));
     writeFileSync(join(m, target, 'one.tap'), tap);
   }

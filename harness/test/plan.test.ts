@@ -6,7 +6,17 @@ import type { SuiteManifest } from '../src/suites/manifest.js';
 import { planRun, type FoundSuite, type PlanInputs } from '../src/plan/plan.js';
 import { renderPlan } from '../src/plan/render.js';
 
-const manifest = (m: Partial<SuiteManifest> = {}): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false, ...m });
+const manifest = (m: Partial<SuiteManifest> = {}): SuiteManifest => ({
+  guests: 1,
+  needsRoot: true,
+  tags: [],
+  modules: [],
+  tools: [],
+  bpf: [],
+  killsPeer: false,
+  trace: false,
+  ...m,
+});
 const suite = (name: string, m: Partial<SuiteManifest> = {}): FoundSuite => ({ name, sourceDir: `/r/suites/${name}`, manifest: manifest(m) });
 
 const config = parseConfig(
@@ -23,7 +33,11 @@ const config = parseConfig(
 
 const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   config,
-  suites: [suite('stream', { tags: ['smoke'] }), suite('create', { tags: ['smoke'] }), suite('wire', { guests: 2, tags: ['wire'], modules: ['sch_netem'], tools: ['tc'] })],
+  suites: [
+    suite('stream', { tags: ['smoke'] }),
+    suite('create', { tags: ['smoke'] }),
+    suite('wire', { guests: 2, tags: ['wire'], modules: ['sch_netem'], tools: ['tc'] }),
+  ],
   moduleSrc: { path: '/r/kernel/newtcp', isTree: true },
   tools: { tc: '/usr/sbin/tc' },
   problems: [],
@@ -37,16 +51,19 @@ const options = (argv: string[]): RunOptions => {
 };
 const plan = (argv: string[], over: Partial<PlanInputs> = {}) => planRun(options(argv), inputs(over), { runId: 'R' });
 
-t.test('the default target runs every suite, by name, in the run directory', async (t) => {
+await t.test('the default target runs every suite, by name, in the run directory', async (t) => {
   const p = plan([]);
   t.equal(p.matrix, false);
   t.equal(p.resultsDir, '/res/R');
-  t.same(p.targets.map((x) => [x.name, x.suites, x.guests, x.resultsDir]), [['host', ['create', 'stream', 'wire'], 2, '/res/R']]);
+  t.same(
+    p.targets.map((x) => [x.name, x.suites, x.guests, x.resultsDir]),
+    [['host', ['create', 'stream', 'wire'], 2, '/res/R']],
+  );
   t.same(p.targets[0]?.tools, ['/usr/sbin/tc']);
   t.same(p.targets[0]?.modules, ['sch_netem']);
 });
 
-t.test("a target's own suites, CPUs and boot limits; --suite overrides the suites", async (t) => {
+await t.test("a target's own suites, CPUs and boot limits; --suite overrides the suites", async (t) => {
   const [slow] = plan(['--target', 'slow']).targets;
   t.same(slow?.suites, ['wire']);
   t.same(slow?.cpus, { kvm: 2, tcg: 1 });
@@ -58,14 +75,14 @@ t.test("a target's own suites, CPUs and boot limits; --suite overrides the suite
   t.equal(chosen?.guests, 1);
 });
 
-t.test("a target's tags, tracing and coverage floor", async (t) => {
+await t.test("a target's tags, tracing and coverage floor", async (t) => {
   const [tagged] = plan(['--target', 'tagged']).targets;
   t.same(tagged?.suites, ['create', 'stream']);
   t.same(tagged?.traced, ['create', 'stream']);
   t.equal(tagged?.coverageFloor, 80);
 });
 
-t.test('every usage error at once: suite, tag, module source, tool, target, gathered problems', async (t) => {
+await t.test('every usage error at once: suite, tag, module source, tool, target, gathered problems', async (t) => {
   const err = t.throws(() =>
     plan(['--target', 'slow', '--target', 'nosuch', '--suite', 'strem', '--suite', 'wire', '--tag', 'smok', '--module-src', '/tmp/x'], {
       moduleSrc: { path: '/tmp/x', isTree: false },
@@ -83,31 +100,31 @@ t.test('every usage error at once: suite, tag, module source, tool, target, gath
   t.equal(lines.length, new Set(lines).size, 'each problem once');
 });
 
-t.test("a tool missing on the host and a target's own typo are named", async (t) => {
+await t.test("a tool missing on the host and a target's own typo are named", async (t) => {
   t.throws(() => plan(['--suite', 'wire'], { tools: {} }), /suite wire: tool 'tc' \(suite.json "tools"\) is not installed/);
   const typo = parseConfig(JSON.stringify({ targets: { t: { kernel: 'host', suites: ['nosuch'] } } }), 'c.json');
   t.throws(() => plan([], { config: typo }), /target t: its "suites" entry nosuch: no such suite/);
 });
 
-t.test('--suite and --tag that leave nothing: an error, not an empty green run', async (t) => {
+await t.test('--suite and --tag that leave nothing: an error, not an empty green run', async (t) => {
   t.throws(() => plan(['--suite', 'wire', '--tag', 'smoke']), /target host: no suite selected/);
 });
 
-t.test('--kernel goes with one target', async (t) => {
+await t.test('--kernel goes with one target', async (t) => {
   t.throws(() => plan(['--kernel', 'bz', '--modules-dir', 'm', '--build-dir', 'b', '--target', 'host', '--target', 'slow']), /--kernel boots one kernel/);
   t.same(plan(['--kernel', 'bz', '--modules-dir', 'm', '--build-dir', 'b']).targets[0]?.userKernel, { image: '/w/bz', modulesDir: '/w/m', buildDir: '/w/b' });
 });
 
-t.test('the plan is plain data, and renders', async (t) => {
+await t.test('the plan is plain data, and renders', async (t) => {
   const p = plan(['--target', 'slow', '--target', 'host', '--test', 'bind*', '--seed', '7']);
   t.same(JSON.parse(JSON.stringify(p)), p, 'survives JSON');
   const text = renderPlan(p).join('\n');
-  t.match(text, /target slow\n  kernel:   source debian:6\.12; config guest; patches 6\.12/);
+  t.match(text, /target slow\n {2}kernel: {3}source debian:6\.12; config guest; patches 6\.12/);
   t.match(text, /--test 'bind\*', seed 7/);
-  t.match(text, /results:  \/res\/R\/host/);
+  t.match(text, /results: {2}\/res\/R\/host/);
 });
 
-t.test('bad options are reported together', async (t) => {
+await t.test('bad options are reported together', async (t) => {
   const err = t.throws(() => options(['--memory', '64', '--cpus', '0', '--accel', 'hvf'])) as Error;
   t.equal(err.message.split('\n').length, 3, err.message);
   t.throws(() => options(['--json']), /--json prints the plan of --dry-run/);

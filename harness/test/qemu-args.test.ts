@@ -3,13 +3,13 @@ import { kernelCommandLine, qemuArgs } from '../src/vm/qemu-args.js';
 
 const base = { kernel: '/k', initrd: '/i', accel: 'tcg' as const, memoryMiB: 512, cpus: 2, sshPort: 40022, mgmtMac: '52:54:00:12:34:56' };
 
-t.test('forwards SSH on 127.0.0.1 only, to the chosen port', async (t) => {
+await t.test('forwards SSH on 127.0.0.1 only, to the chosen port', async (t) => {
   const args = qemuArgs(base).join(' ');
   t.match(args, /hostfwd=tcp:127\.0\.0\.1:40022-:22/);
   t.notMatch(args, /0\.0\.0\.0/);
 });
 
-t.test('uses an e1000 without option ROM and with the given MAC', async (t) => {
+await t.test('uses an e1000 without option ROM and with the given MAC', async (t) => {
   const args = qemuArgs(base);
   const dev = args[args.indexOf('-device') + 1] ?? '';
   t.match(dev, /^e1000,/);
@@ -17,7 +17,7 @@ t.test('uses an e1000 without option ROM and with the given MAC', async (t) => {
   t.match(dev, /mac=52:54:00:12:34:56/);
 });
 
-t.test('no defaults, no reboot, panic exits', async (t) => {
+await t.test('no defaults, no reboot, panic exits', async (t) => {
   const args = qemuArgs(base);
   t.ok(args.includes('-nodefaults'));
   t.ok(args.includes('-no-reboot'));
@@ -25,7 +25,7 @@ t.test('no defaults, no reboot, panic exits', async (t) => {
   t.match(kernelCommandLine(), /console=ttyS0/);
 });
 
-t.test('accelerator picks the CPU model', async (t) => {
+await t.test('accelerator picks the CPU model', async (t) => {
   const kvm = qemuArgs({ ...base, accel: 'kvm' });
   t.equal(kvm[kvm.indexOf('-accel') + 1], 'kvm');
   t.equal(kvm[kvm.indexOf('-cpu') + 1], 'host');
@@ -33,14 +33,16 @@ t.test('accelerator picks the CPU model', async (t) => {
   t.equal(tcg[tcg.indexOf('-cpu') + 1], 'max');
 });
 
-t.test('firmware only when given', async (t) => {
+await t.test('firmware only when given', async (t) => {
   t.notOk(qemuArgs(base).includes('-bios'));
   const withFw = qemuArgs({ ...base, firmware: '/usr/share/qemu/qboot.rom' });
   t.equal(withFw[withFw.indexOf('-bios') + 1], '/usr/share/qemu/qboot.rom');
 });
 
-t.test('the inter-guest link is a unix datagram pair, never a UDP port other processes could reach', async (t) => {
-  const args = qemuArgs({ ...base, link: { mac: '52:54:00:99:00:01', localPath: '/tmp/sockvm-link-x/guest1', remotePath: '/tmp/sockvm-link-x/guest2' } }).join(' ');
+await t.test('the inter-guest link is a unix datagram pair, never a UDP port other processes could reach', async (t) => {
+  const args = qemuArgs({ ...base, link: { mac: '52:54:00:99:00:01', localPath: '/tmp/sockvm-link-x/guest1', remotePath: '/tmp/sockvm-link-x/guest2' } }).join(
+    ' ',
+  );
   t.match(args, /-netdev dgram,id=link,local\.type=unix,local\.path=\/tmp\/sockvm-link-x\/guest1,remote\.type=unix,remote\.path=\/tmp\/sockvm-link-x\/guest2/);
   t.match(args, /e1000,netdev=link,mac=52:54:00:99:00:01/);
   t.notMatch(args, /udp=/);

@@ -17,18 +17,21 @@ import { schemaErrors } from './results-schema.js';
 const FIXTURES = join(repoRoot, 'harness', 'test', 'fixtures', 'results');
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
 
-t.test('every results.json the writer renders matches the schema: a run, a matrix, a target of a matrix', async (t) => {
-  for (const [name, results] of [['single', singleResults()], ['matrix', matrixResults()]] as const) {
+await t.test('every results.json the writer renders matches the schema: a run, a matrix, a target of a matrix', async (t) => {
+  for (const [name, results] of [
+    ['single', singleResults()],
+    ['matrix', matrixResults()],
+  ] as const) {
     const written = readJson(writeTo(runFiles(results)));
     t.same(schemaErrors(written), [], `${name} run`);
     t.equal((written as ResultsFile).targets.length, results.targets.length);
   }
   const own = readJson(writeTo(resultFiles(singleTarget())));
-  t.same(schemaErrors(own), [], 'a target\'s own results.json, written after every suite');
+  t.same(schemaErrors(own), [], "a target's own results.json, written after every suite");
   t.match(own, { schemaVersion: 2, matrix: false, targets: [{ target: 'host' }] });
 });
 
-t.test('the saved files of the shapes before schemaVersion 2 read as it, valid, and re-judge to what they recorded', async (t) => {
+await t.test('the saved files of the shapes before schemaVersion 2 read as it, valid, and re-judge to what they recorded', async (t) => {
   const single = join(FIXTURES, 'legacy-single');
   const legacy = readJson(join(single, 'results.json'));
   t.notOk((legacy as Record<string, unknown>).schemaVersion, 'the fixture is the unversioned single-target shape');
@@ -53,7 +56,7 @@ t.test('the saved files of the shapes before schemaVersion 2 read as it, valid, 
   t.equal((await rejudgeDir(join(matrix, '6.1-patched'))).verdict.exitCode, 1);
 });
 
-t.test('a results.json in the new shape re-judges from the directories "matrix" says', async (t) => {
+await t.test('a results.json in the new shape re-judges from the directories "matrix" says', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sockvm-results-file-'));
   cpSync(join(FIXTURES, 'legacy-matrix'), dir, { recursive: true });
   const current = readResultsFile(readJson(join(dir, 'results.json')), 'x');
@@ -63,7 +66,7 @@ t.test('a results.json in the new shape re-judges from the directories "matrix" 
   t.same((await rejudgeDir(dir)).missing, ['6.1-patched/faults-bpf'], 'matrix: false looks beside the file');
 });
 
-t.test('the schema refuses a file that breaks it, naming where', async (t) => {
+await t.test('the schema refuses a file that breaks it, naming where', async (t) => {
   const good = singleResults();
   t.match(schemaErrors({ ...good, status: 'passed' }), ['/status: must be equal to one of the allowed values']);
   t.match(schemaErrors({ ...good, schemaVersion: 1 }), ['/schemaVersion: must be equal to constant']);
@@ -77,11 +80,14 @@ t.test('the schema refuses a file that breaks it, naming where', async (t) => {
   t.match(schemaErrors(badTest), ['/targets/0/suites/0/tests/0/status: must be equal to one of the allowed values']);
 });
 
-t.test('readResultsFile names the file and the fix for what it cannot read', async (t) => {
+await t.test('readResultsFile names the file and the fix for what it cannot read', async (t) => {
   t.throws(() => readResultsFile([], 'r.json'), /r\.json is not a sockvm results\.json \(not a JSON object\)/);
   t.throws(() => readResultsFile({ hello: 1 }, 'r.json'), /r\.json is not a sockvm results\.json \(neither "targets" nor "suites"\)/);
-  t.throws(() => readResultsFile({ schemaVersion: 3, targets: [] }, 'r.json'), /r\.json has schemaVersion 3; this sockvm reads 2 .*use the sockvm that wrote it/);
-  t.equal(targetResultsFile(singleTarget()).status, 'error', 'a target\'s own file carries its verdict');
+  t.throws(
+    () => readResultsFile({ schemaVersion: 3, targets: [] }, 'r.json'),
+    /r\.json has schemaVersion 3; this sockvm reads 2 .*use the sockvm that wrote it/,
+  );
+  t.equal(targetResultsFile(singleTarget()).status, 'error', "a target's own file carries its verdict");
 });
 
 /** Writes rendered result files to a fresh directory; returns its results.json. */

@@ -27,7 +27,12 @@ export function target(name: string, suites: SuiteResult[], extra: Partial<RunRe
     command: `npm run sockvm -- run --target ${name} --accel tcg --seed 7`,
     status: 'pass',
     exitCode: 0,
-    kernel: { release: '6.1.0-57-amd64', image: '/boot/vmlinuz-6.1.0-57-amd64', modulesDir: '/lib/modules/6.1.0-57-amd64', buildDir: '/lib/modules/6.1.0-57-amd64/build' },
+    kernel: {
+      release: '6.1.0-57-amd64',
+      image: '/boot/vmlinuz-6.1.0-57-amd64',
+      modulesDir: '/lib/modules/6.1.0-57-amd64',
+      buildDir: '/lib/modules/6.1.0-57-amd64/build',
+    },
     accelerator: 'tcg',
     accelReason: 'KVM unusable: /dev/kvm is missing',
     seed: 7,
@@ -50,7 +55,10 @@ export function target(name: string, suites: SuiteResult[], extra: Partial<RunRe
 export function singleTarget(): RunResult {
   return target('host', [
     suite('create', 'TAP version 14\n1..3\nok 1 - socket() # time=1.250ms\nok 2 - needs root # SKIP not root\nnot ok 3 - known gap # TODO later\n'),
-    suite('stream', 'TAP version 14\n1..2\nok 1 - 64 MiB & <back>\nnot ok 2 - close wakes the reader\n# got 0, want 1\n', { exitCode: 1, kernelFindings: ['WARNING: CPU: 0 PID: 7 at net/newtcp/af.c:12'] }),
+    suite('stream', 'TAP version 14\n1..2\nok 1 - 64 MiB & <back>\nnot ok 2 - close wakes the reader\n# got 0, want 1\n', {
+      exitCode: 1,
+      kernelFindings: ['WARNING: CPU: 0 PID: 7 at net/newtcp/af.c:12'],
+    }),
     suite('hang', 'TAP version 14\n1..2\nok 1 - before\n# running 2 - the guest stops answering\n', {
       exitCode: null,
       crashed: 'crashed: the guest died during the suite (test 2 (the guest stops answering) was running): guest1 stopped answering over SSH',
@@ -67,7 +75,11 @@ export function singleResults(): ResultsFile {
 
 /** Two targets: one green, one whose two-guest suite's server side failed, one that never booted. */
 export function matrixTargets(): RunResult[] {
-  const green = target('debian-6.12', [suite('create', 'TAP version 14\n1..1\nok 1 - socket()\n'), suite('wire', 'TAP version 14\n1..1\nok 1 - handshake\n', {}, 9000)], { boot: { toReadyMs: 4200, sshMs: 800, kernelFormat: 'bzImage', guests: 2 } });
+  const green = target(
+    'debian-6.12',
+    [suite('create', 'TAP version 14\n1..1\nok 1 - socket()\n'), suite('wire', 'TAP version 14\n1..1\nok 1 - handshake\n', {}, 9000)],
+    { boot: { toReadyMs: 4200, sshMs: 800, kernelFormat: 'bzImage', guests: 2 } },
+  );
   const server = target('debian-5.10', [
     suite('create', 'TAP version 14\n1..1\nok 1 - socket()\n'),
     suite('wire', 'TAP version 14\n1..1\nok 1 - handshake\n', { harnessErrors: ['the server side on guest2 exited with code 1; see wire.server.log'] }),

@@ -13,7 +13,10 @@ const validate = new Ajv2020({ allErrors: true, strict: true }).compile<ResultsF
 /** The schema's complaints about `data`, one line each ("/targets/0/suites/1: must have …"); none when valid. */
 export function schemaErrors(data: unknown): string[] {
   if (validate(data)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+  return (validate.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+  );
 }
 
 /** `data` as a ResultsFile, or an error listing every way it breaks the schema. */

@@ -7,7 +7,7 @@ const plan = (argv: string[]): RunOptions => {
   return p;
 };
 
-t.test('defaults', async (t) => {
+await t.test('defaults', async (t) => {
   const p = plan([]);
   t.equal(p.accel, 'auto');
   t.equal(p.resultsRoot, '/w/results');
@@ -16,13 +16,13 @@ t.test('defaults', async (t) => {
   t.same(p.only, []);
 });
 
-t.test('kernel paths resolve against the working directory', async (t) => {
+await t.test('kernel paths resolve against the working directory', async (t) => {
   const p = plan(['--kernel', 'bz', '--modules-dir', 'm', '--build-dir', '/b', '--suite', 'create', '--suite', 'stream']);
   t.same(p.kernel, { image: '/w/bz', modulesDir: '/w/m', buildDir: '/b' });
   t.same(p.only, ['create', 'stream']);
 });
 
-t.test('errors name the option and the fix', async (t) => {
+await t.test('errors name the option and the fix', async (t) => {
   t.throws(() => plan(['--accel', 'hvf']), /--accel hvf: expected auto, kvm or tcg/);
   t.throws(() => plan(['--cpus', '0']), /--cpus 0: expected a whole number from 1 to 64/);
   t.throws(() => plan(['--memory', 'lots']), /--memory lots/);
@@ -31,18 +31,19 @@ t.test('errors name the option and the fix', async (t) => {
   t.throws(() => plan(['--frobnicate']), /Unknown option '--frobnicate'.*sockvm run --help/);
 });
 
-t.test('help', async (t) => {
+await t.test('help', async (t) => {
   t.equal(parseRunOptions(['--help']), 'help');
 });
 
-t.test('--seed is a 32-bit decimal, as the guest reads SOCKVM_SEED', async (t) => {
+await t.test('--seed is a 32-bit decimal, as the guest reads SOCKVM_SEED', async (t) => {
   t.equal(plan(['--seed', '4294967295']).seed, 4294967295);
   t.equal(plan(['--seed', '0']).seed, 0);
   t.equal(plan([]).seed, undefined, 'no --seed: the target run picks one and records it');
-  for (const bad of ['4294967296', '0x10', '1e3', '12345678901']) t.throws(() => plan(['--seed', bad]), /--seed .*: expected a decimal number from 0 to 4294967295/, bad);
+  for (const bad of ['4294967296', '0x10', '1e3', '12345678901'])
+    t.throws(() => plan(['--seed', bad]), /--seed .*: expected a decimal number from 0 to 4294967295/, bad);
 });
 
-t.test('--memory has a floor the guest can boot in', async (t) => {
+await t.test('--memory has a floor the guest can boot in', async (t) => {
   t.equal(plan(['--memory', '256']).memoryMiB, 256);
   t.throws(() => plan(['--memory', '64']), /--memory 64: at least 256 MiB/);
 });

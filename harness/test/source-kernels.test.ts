@@ -30,34 +30,39 @@ async function kernelBuild(targets: string[]): Promise<Built[]> {
 }
 
 const releases: string[] = [];
-t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke suites green at family 46', async (t) => {
-  await Promise.all(TARGETS.map(async (name) => {
-    const [b] = await kernelBuild([name]);
-    t.equal(b?.target, name);
-    t.ok(b && existsSync(b.image), `${name}: ${b?.image}`);
-    t.match(b?.provenance?.cacheKey ?? '', /^[0-9a-f]{24}$/, `${name}: cache key`);
-    t.comment(`${name}: ${b?.cached ? 'cache hit' : `built in ${b?.provenance?.buildSeconds} s`}`);
-    releases.push(b?.release ?? '');
+await t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke suites green at family 46', async (t) => {
+  await Promise.all(
+    TARGETS.map(async (name) => {
+      const [b] = await kernelBuild([name]);
+      t.equal(b?.target, name);
+      t.ok(b && existsSync(b.image), `${name}: ${b?.image}`);
+      t.match(b?.provenance?.cacheKey ?? '', /^[0-9a-f]{24}$/, `${name}: cache key`);
+      t.comment(`${name}: ${b?.cached ? 'cache hit' : `built in ${b?.provenance?.buildSeconds} s`}`);
+      releases.push(b?.release ?? '');
 
-    const r = await runSockvm(['--target', name, '--tag', 'smoke']);
-    t.equal(r.code, 0, r.output);
-    const results = readResults(r.resultsRoot);
-    const [run] = results.targets;
-    if (!run) return t.fail(`${name}: no target in results.json`);
-    t.equal(run.target, name);
-    t.equal(run.status, 'pass', `${name} green`);
-    t.match(run.kernel?.release ?? '', /^6\.1\.\d+-sockvm-[0-9a-f]{8}$/, `${name} booted the kernel it built`);
-    t.equal(run.kernel?.release, b?.release, `${name}: the release kernel build reported`);
-    t.equal(run.provenance?.series?.name, '6.1', `${name}: series recorded`);
-    t.equal(run.guest?.family, 46, `${name}: the module took the kernel's AF_INET_NEW_TCP`);
-    const create = readFileSync(join(r.resultsRoot, 'latest', results.matrix ? name : '', 'create.tap'), 'utf8');
-    t.match(create, /registered the default family 46 \(the kernel's AF_INET_NEW_TCP\)/, `${name}: create says which number it used`);
-    if (name === '6.1-debug') t.same(run.guest?.kmemleak, [], 'kmemleak scanned after the suites: nothing');
-    t.same(qemuLeftBehind(r.resultsRoot), [], `${name}: no QEMU left`);
-  }));
+      const r = await runSockvm(['--target', name, '--tag', 'smoke']);
+      t.equal(r.code, 0, r.output);
+      const results = readResults(r.resultsRoot);
+      const [run] = results.targets;
+      if (!run) return t.fail(`${name}: no target in results.json`);
+      t.equal(run.target, name);
+      t.equal(run.status, 'pass', `${name} green`);
+      t.match(run.kernel?.release ?? '', /^6\.1\.\d+-sockvm-[0-9a-f]{8}$/, `${name} booted the kernel it built`);
+      t.equal(run.kernel?.release, b?.release, `${name}: the release kernel build reported`);
+      t.equal(run.provenance?.series?.name, '6.1', `${name}: series recorded`);
+      t.equal(run.guest?.family, 46, `${name}: the module took the kernel's AF_INET_NEW_TCP`);
+      const create = readFileSync(join(r.resultsRoot, 'latest', results.matrix ? name : '', 'create.tap'), 'utf8');
+      t.match(create, /registered the default family 46 \(the kernel's AF_INET_NEW_TCP\)/, `${name}: create says which number it used`);
+      if (name === '6.1-debug') t.same(run.guest?.kmemleak, [], 'kmemleak scanned after the suites: nothing');
+      t.same(qemuLeftBehind(r.resultsRoot), [], `${name}: no QEMU left`);
+    }),
+  );
 });
 
-t.test('each configuration has its own release, and a kernel built once is a cache hit', async (t) => {
+await t.test('each configuration has its own release, and a kernel built once is a cache hit', async (t) => {
   t.equal(new Set(releases).size, TARGETS.length, releases.join(' '));
-  t.same((await kernelBuild(TARGETS)).map((b) => b.cached), [true, true]);
+  t.same(
+    (await kernelBuild(TARGETS)).map((b) => b.cached),
+    [true, true],
+  );
 });

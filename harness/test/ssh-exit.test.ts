@@ -5,7 +5,7 @@ import { exitCodeOf, type ExecResult } from '../src/guest/ssh.js';
 
 const r = (code: number | null, signal?: string): ExecResult => ({ code, ...(signal ? { signal } : {}), stdout: '', stderr: '', timedOut: false, lost: false });
 
-t.test('exit code, or 128 + the signal that ended the command', async (t) => {
+await t.test('exit code, or 128 + the signal that ended the command', async (t) => {
   t.equal(exitCodeOf(r(0)), 0);
   t.equal(exitCodeOf(r(3)), 3);
   t.equal(exitCodeOf(r(null, 'KILL')), 137, 'the guest-side timeout (timeout -s KILL)');

@@ -52,7 +52,7 @@ async function startServer(): Promise<{ port: number; handshakes: () => number; 
   };
 }
 
-t.test('the pinned host key connects and runs a command', async (t) => {
+await t.test('the pinned host key connects and runs a command', async (t) => {
   const server = await startServer();
   t.teardown(server.close);
   const guest = await Guest.connect({
@@ -69,7 +69,7 @@ t.test('the pinned host key connects and runs a command', async (t) => {
   t.equal(await guest.run('echo hi'), 'ran: echo hi\n');
 });
 
-t.test('another host key: refused at once with a mismatch error, no retries', async (t) => {
+await t.test('another host key: refused at once with a mismatch error, no retries', async (t) => {
   const server = await startServer();
   t.teardown(server.close);
   const deadlineMs = 20000;

@@ -19,23 +19,30 @@ function userSuites(dirName: string, file = 'x.c'): string {
   return dir;
 }
 
-t.test('shell and make syntax in a suite directory or source name never reaches make', async (t) => {
+await t.test('shell and make syntax in a suite directory or source name never reaches make', async (t) => {
   // make runs in suites/: a command that got through would leave suites/sockvm-pwned.
   const sentinel = join(suitesDir, 'sockvm-pwned');
   for (const name of ['a`touch sockvm-pwned`b', 'a$(touch sockvm-pwned)', 'a;touch sockvm-pwned', 'a b', '-rf', '.hidden']) {
     const dir = userSuites(name);
-    await t.rejects(buildSuites(suitesDir, [dir], join(base, 'out'), join(base, 'build.log'), new AbortController().signal), UsageError, `refused: ${JSON.stringify(name)}`);
+    await t.rejects(
+      buildSuites(suitesDir, [dir], join(base, 'out'), join(base, 'build.log'), new AbortController().signal),
+      UsageError,
+      `refused: ${JSON.stringify(name)}`,
+    );
   }
   const dir = userSuites('ok', 'x$(shell touch sockvm-pwned).c');
   await t.rejects(discoverSuites(dir), /source file name may hold only/);
   t.notOk(existsSync(sentinel), 'nothing was executed');
 });
 
-t.test('a user suite named like a built-in one is refused, naming both places', async (t) => {
+await t.test('a user suite named like a built-in one is refused, naming both places', async (t) => {
   const dir = userSuites('create');
-  await t.rejects(buildSuites(suitesDir, [suitesDir, dir], join(base, 'out'), join(base, 'build.log'), new AbortController().signal), /suite 'create' is in both/);
+  await t.rejects(
+    buildSuites(suitesDir, [suitesDir, dir], join(base, 'out'), join(base, 'build.log'), new AbortController().signal),
+    /suite 'create' is in both/,
+  );
 });
 
-t.test('plain names are accepted', async (t) => {
+await t.test('plain names are accepted', async (t) => {
   t.same(await discoverSuites(userSuites('my_suite-2.v1')), ['my_suite-2.v1']);
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseTap } from '../src/results/tap-parser.js';
 import { repoRoot } from '../src/util/paths.js';
 
-t.test('suites/lib selftest: every check of the runner passes', async (t) => {
+await t.test('suites/lib selftest: every check of the runner passes', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'sockvm-libselftest-'));
   const suites = join(repoRoot, 'suites');
   execFileSync('make', ['-s', '-C', suites, `SRC=${join(suites, 'lib')}`, `OUT=${out}`], { stdio: 'pipe' });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import t from 'tap';
 import { chooseTargets, parseConfig } from '../src/config/targets.js';
 
@@ -6,16 +7,25 @@ const good = JSON.stringify({
   targets: { host: { kernel: 'host' }, 'debian-6.12': { kernel: 'debian:trixie', tags: ['smoke'] } },
 });
 
-t.test('parses targets and the default', async (t) => {
+await t.test('parses targets and the default', async (t) => {
   const c = parseConfig(good, 'sockvm.config.json');
   t.equal(c.defaultTarget, 'host');
   t.same(c.targets[1], { name: 'debian-6.12', kernel: { provider: 'debian', release: 'trixie' }, tags: ['smoke'] });
-  t.same(chooseTargets(c, [], false).map((x) => x.name), ['host']);
-  t.same(chooseTargets(c, [], true).map((x) => x.name), ['host', 'debian-6.12']);
-  t.same(chooseTargets(c, ['debian-6.12'], false).map((x) => x.name), ['debian-6.12']);
+  t.same(
+    chooseTargets(c, [], false).map((x) => x.name),
+    ['host'],
+  );
+  t.same(
+    chooseTargets(c, [], true).map((x) => x.name),
+    ['host', 'debian-6.12'],
+  );
+  t.same(
+    chooseTargets(c, ['debian-6.12'], false).map((x) => x.name),
+    ['debian-6.12'],
+  );
 });
 
-t.test('errors name the file, the key and the fix', async (t) => {
+await t.test('errors name the file, the key and the fix', async (t) => {
   const f = 'sockvm.config.json';
   t.throws(() => parseConfig('{"targets": {"x": {"kernel": "debian"}}}', f), /sockvm\.config\.json: targets\.x: "kernel" must be "host" or "debian:<release>"/);
   t.throws(() => parseConfig('{"targets": {"x": {}}}', f), /targets\.x: "kernel" is missing/);
@@ -23,33 +33,44 @@ t.test('errors name the file, the key and the fix', async (t) => {
   t.throws(() => parseConfig('{"targets": {}}', f), /"targets" must be an object of named targets/);
   t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host"}}, "default": "y"}', f), /"default" must name one of the targets \(x\)/);
   t.throws(() => parseConfig('{"target": {}}', f), /unknown key "target"/);
-  t.throws(() => parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 0}}}', f), /targets\.x: "tcgCpus" must be a whole number of guest CPUs from 1 to 64/);
+  t.throws(
+    () => parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 0}}}', f),
+    /targets\.x: "tcgCpus" must be a whole number of guest CPUs from 1 to 64/,
+  );
   t.equal(parseConfig('{"targets": {"x": {"kernel": "host", "tcgCpus": 1}}}', f).targets[0]?.tcgCpus, 1);
-  for (const bad of ['.', '..', '-x', 'a/b']) t.throws(() => parseConfig(JSON.stringify({ targets: { [bad]: { kernel: 'host' } } }), f), /a target name is letters, digits/, `target name ${bad} refused`);
+  for (const bad of ['.', '..', '-x', 'a/b'])
+    t.throws(
+      () => parseConfig(JSON.stringify({ targets: { [bad]: { kernel: 'host' } } }), f),
+      /a target name is letters, digits/,
+      `target name ${bad} refused`,
+    );
   t.throws(() => chooseTargets(parseConfig(good, f), ['host', 'host'], false), /--target host is named twice/);
   t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
 });
 
 // Properties, not the list of names: a target added or renamed in sockvm.config.json keeps this green.
-t.test('the shipped configuration is valid and every target in it can be prepared', async (t) => {
+await t.test('the shipped configuration is valid and every target in it can be prepared', async (t) => {
   const { existsSync, readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
   const { repoRoot } = await import('../src/util/paths.js');
   const { parseDebianRelease } = await import('../src/debian/releases.js');
   const { fragmentPath } = await import('../src/kernel/kbuild/recipe.js');
   const c = parseConfig(readFileSync(join(repoRoot, 'sockvm.config.json'), 'utf8'), 'sockvm.config.json');
-  t.ok(c.targets.some((x) => x.name === c.defaultTarget), `the default target ${c.defaultTarget} is one of them`);
+  t.ok(
+    c.targets.some((x) => x.name === c.defaultTarget),
+    `the default target ${c.defaultTarget} is one of them`,
+  );
   t.equal(new Set(c.targets.map((x) => x.name)).size, c.targets.length, 'names are unique');
   for (const target of c.targets) {
     const k = target.kernel;
     if (k.provider === 'debian') t.doesNotThrow(() => parseDebianRelease(k.release), `${target.name}: Debian release ${k.release} is known`);
     if (k.provider !== 'source') continue;
     for (const f of k.config) t.ok(existsSync(fragmentPath(f, repoRoot, repoRoot)), `${target.name}: config fragment ${f} exists`);
-    if (k.series && k.series !== 'none') t.ok(existsSync(join(repoRoot, 'kernel', 'patches', k.series, 'series')), `${target.name}: patch series ${k.series} exists`);
+    if (k.series && k.series !== 'none')
+      t.ok(existsSync(join(repoRoot, 'kernel', 'patches', k.series, 'series')), `${target.name}: patch series ${k.series} exists`);
   }
 });
 
-t.test('each target of a matrix records the command that reruns just it', async (t) => {
+await t.test('each target of a matrix records the command that reruns just it', async (t) => {
   const { targetArgv } = await import('../src/commands/run.js');
   t.same(targetArgv(['--all-targets', '--tag', 'smoke', '--jobs', '2'], 'debian-6.12'), ['--target', 'debian-6.12', '--tag', 'smoke']);
   t.same(targetArgv(['--target', 'host', '--target=debian-5.10', '-v'], 'host'), ['--target', 'host', '-v']);

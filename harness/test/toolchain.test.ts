@@ -13,14 +13,26 @@ DEB_BUILD_ARCH ?= $(shell dpkg --print-architecture)
 override CROSS_COMPILE = x86_64-linux-gnu-
 `;
 
-t.test('compiler from .kernelvariables and .config', async (t) => {
+await t.test('compiler from .kernelvariables and .config', async (t) => {
   t.same(ccFromKernelVariables(VARS_TRIXIE), { cc: 'gcc-14', family: 'gcc', major: 14 });
   t.equal(ccFromKernelVariables('ARCH = x86\n'), undefined);
-  const c = kernelCompiler({ kernelVariables: VARS_TRIXIE, config: 'CONFIG_X=y\nCONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0"\nCONFIG_CC_IS_GCC=y\n' });
-  t.same(c, { cc: 'gcc-14', family: 'gcc', major: 14, source: '.kernelvariables', version: '14.2.0', text: 'x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0' });
+  const c = kernelCompiler({
+    kernelVariables: VARS_TRIXIE,
+    config: 'CONFIG_X=y\nCONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0"\nCONFIG_CC_IS_GCC=y\n',
+  });
+  t.same(c, {
+    cc: 'gcc-14',
+    family: 'gcc',
+    major: 14,
+    source: '.kernelvariables',
+    version: '14.2.0',
+    text: 'x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0',
+  });
   const only = kernelCompiler({ config: 'CONFIG_CC_VERSION_TEXT="gcc-10 (Debian 10.2.1-6) 10.2.1 20210110"\n' });
   t.same(only, { cc: 'gcc-10', family: 'gcc', major: 10, version: '10.2.1', source: '.config', text: 'gcc-10 (Debian 10.2.1-6) 10.2.1 20210110' });
-  const h = compilerFromCompileH('#define UTS_VERSION "#1"\n#define LINUX_COMPILER "gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40"\n');
+  const h = compilerFromCompileH(
+    '#define UTS_VERSION "#1"\n#define LINUX_COMPILER "gcc-12 (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40"\n',
+  );
   t.equal(kernelCompiler({ compileH: `#define LINUX_COMPILER "${h}"\n` })?.source, 'compile.h');
   t.equal(parseCompilerText('Debian clang version 19.1.7 (3)')?.cc, 'clang-19');
   t.equal(kernelCompiler({}), undefined);
@@ -30,12 +42,17 @@ t.test('compiler from .kernelvariables and .config', async (t) => {
 
 const gcc = (major: number, version: string) => ({ cc: `gcc-${major}`, family: 'gcc' as const, major, version, source: '.kernelvariables' });
 
-t.test('toolchain choice: host when the gcc major matches, else the release chroot', async (t) => {
+await t.test('toolchain choice: host when the gcc major matches, else the release chroot', async (t) => {
   const bw = chooseToolchain(gcc(12, '12.2.0'), '12.2.0', 'bookworm');
   t.equal(bw.kind, 'host');
   t.equal(bw.reason, 'kernel built with gcc-12 (12.2.0); host gcc 12.2.0 is the same major version');
   const tx = chooseToolchain(gcc(14, '14.2.0'), '12.2.0', 'trixie');
-  t.same(tx, { kind: 'chroot', release: 'trixie', extraPackages: ['gcc-14'], reason: 'kernel built with gcc-14 (14.2.0); host gcc 12.2.0 differs, so a Debian trixie chroot with gcc-14 builds it' });
+  t.same(tx, {
+    kind: 'chroot',
+    release: 'trixie',
+    extraPackages: ['gcc-14'],
+    reason: 'kernel built with gcc-14 (14.2.0); host gcc 12.2.0 differs, so a Debian trixie chroot with gcc-14 builds it',
+  });
   const bu = chooseToolchain(gcc(10, '10.2.1'), '12.2.0');
   t.equal(bu.kind === 'chroot' && bu.release, 'bullseye', 'release derived from the gcc when not given');
   t.equal(chooseToolchain(undefined, '12.2.0').kind, 'host');
@@ -44,7 +61,7 @@ t.test('toolchain choice: host when the gcc major matches, else the release chro
   t.equal(releaseForGcc(12), 'bookworm');
 });
 
-t.test('debootstrap command line', async (t) => {
+await t.test('debootstrap command line', async (t) => {
   t.same(debootstrapArgs('trixie', '/c/t/root', 'http://deb.debian.org/debian', [...BASE_PACKAGES, 'gcc-14', 'gcc']), [
     '--variant=minbase',
     '--include=gcc,make,libc6-dev,libelf-dev,dwarves,kmod,bc,bison,flex,libssl-dev,xz-utils,perl,gcc-14',
@@ -55,7 +72,7 @@ t.test('debootstrap command line', async (t) => {
   ]);
 });
 
-t.test('chroot runs: binds at the same path, private mount namespace', async (t) => {
+await t.test('chroot runs: binds at the same path, private mount namespace', async (t) => {
   t.same(normalizeBinds(['/a/b/', '/a', '/c/d', '/c/d/e', '/cc']), ['/a', '/c/d', '/cc']);
   const a = chrootArgv('/r', 'make', ['-C', '/k', 'M=/m'], { cwd: '/m', binds: ['/k'], env: { KBUILD_VERBOSE: '1' } });
   t.equal(a.cmd, 'unshare');
@@ -64,7 +81,7 @@ t.test('chroot runs: binds at the same path, private mount namespace', async (t)
   t.same(tail, ['/r', '/m', '2', '/k', '/m', '--', '/usr/bin/env', 'KBUILD_VERBOSE=1', 'make', '-C', '/k', 'M=/m']);
 });
 
-t.test('mounts under a directory, deepest first', async (t) => {
+await t.test('mounts under a directory, deepest first', async (t) => {
   const info = [
     '22 1 0:21 / /proc rw - proc proc rw',
     '90 1 0:50 / /c/tc/root/proc rw - proc proc rw',

@@ -58,7 +58,7 @@ function fixtureObject(): Buffer {
   return readFileSync(join(dir, 'm.o'));
 }
 
-t.test('BTF raw dump: struct sizes and members by byte offset', async (t) => {
+await t.test('BTF raw dump: struct sizes and members by byte offset', async (t) => {
   const s = parseBtfRaw(BTF_RAW, ['proto_ops', 'proto', 'net_proto_family']);
   t.same([...s.keys()].sort(), ['proto', 'proto_ops']);
   t.equal(s.get('proto_ops')?.size, 32);
@@ -67,7 +67,7 @@ t.test('BTF raw dump: struct sizes and members by byte offset', async (t) => {
   t.same([...(s.get('proto_ops')?.functionPointers ?? [])].sort(), [16, 24]);
 });
 
-t.test('structs of one size are told apart by where their function pointers are', async (t) => {
+await t.test('structs of one size are told apart by where their function pointers are', async (t) => {
   const layouts = parseBtfRaw(BTF_RAW, ['proto_ops', 'kernel_param_ops', 'seq_operations']);
   const mod = moduleFunctions(fixtureObject(), 'm.o', layouts);
   // my_ops (32 bytes, slots at 16 and 24) fits all three: no type is guessed.
@@ -77,7 +77,7 @@ t.test('structs of one size are told apart by where their function pointers are'
   t.equal(two.tables.find((x) => x.object === 'my_ops')?.type, undefined);
 });
 
-t.test('module ELF: tables by relocation, typed and named by the BTF layout', async (t) => {
+await t.test('module ELF: tables by relocation, typed and named by the BTF layout', async (t) => {
   const mod = moduleFunctions(fixtureObject(), 'm.o', parseBtfRaw(BTF_RAW, ['proto_ops']));
   t.same(mod.functions, ['my_bind', 'my_helper', 'my_release']);
   t.same(mod.initExit, ['my_init']);
@@ -88,11 +88,17 @@ t.test('module ELF: tables by relocation, typed and named by the BTF layout', as
     { offset: 24, member: 'bind', function: 'my_bind' },
   ]);
   // A table of another type: kept, by offset; a table of init code only: not a handler table.
-  t.same(mod.tables.find((x) => x.object === 'my_other'), { object: 'my_other', slots: [{ offset: 0, function: 'my_helper' }] });
+  t.same(
+    mod.tables.find((x) => x.object === 'my_other'),
+    { object: 'my_other', slots: [{ offset: 0, function: 'my_helper' }] },
+  );
   t.notOk(mod.tables.some((x) => x.object === 'my_init_ptr'));
   // Without BTF the same tables come out by offset.
   const bare = moduleFunctions(fixtureObject(), 'm.o', new Map());
-  t.same(bare.tables.find((x) => x.object === 'my_ops')?.slots.map((s) => s.offset), [16, 24]);
+  t.same(
+    bare.tables.find((x) => x.object === 'my_ops')?.slots.map((s) => s.offset),
+    [16, 24],
+  );
   t.equal(bare.tables.find((x) => x.object === 'my_ops')?.type, undefined);
   // The guest's list names each function's role.
   t.match(functionList(mod), /^module my_release proto_ops\.release$/m);
@@ -102,8 +108,11 @@ t.test('module ELF: tables by relocation, typed and named by the BTF layout', as
   t.match(functionList(mod), /^e1000 e1000_xmit_frame$/m);
 });
 
-t.test('not an ELF file: an error naming it', async (t) => {
-  t.throws(() => moduleFunctions(Buffer.from('hello, world, this is not an ELF object at all........................'), 'x.ko', new Map()), /x\.ko: not an ELF file/);
+await t.test('not an ELF file: an error naming it', async (t) => {
+  t.throws(
+    () => moduleFunctions(Buffer.from('hello, world, this is not an ELF object at all........................'), 'x.ko', new Map()),
+    /x\.ko: not an ELF file/,
+  );
 });
 
 const TRACE = {
@@ -121,11 +130,17 @@ const TRACE = {
   uprobes: [{ binary: '/suites/x', attached: true }],
   untracked: { calls: { my_bind: 2 } },
   tests: [
-    { name: 'closes', calls: { my_release: 3, tcp_v4_connect: 1 }, latencyLog2Ns: { my_release: { '12': 3 } }, chains: [{ count: 3, calls: ['__sock_release', 'my_release'] }], chainsDropped: 0 },
+    {
+      name: 'closes',
+      calls: { my_release: 3, tcp_v4_connect: 1 },
+      latencyLog2Ns: { my_release: { '12': 3 } },
+      chains: [{ count: 3, calls: ['__sock_release', 'my_release'] }],
+      chainsDropped: 0,
+    },
   ],
 };
 
-t.test('trace JSON → coverage per table, unreached named, drops summed', async (t) => {
+await t.test('trace JSON → coverage per table, unreached named, drops summed', async (t) => {
   const mod = moduleFunctions(fixtureObject(), 'm.o', parseBtfRaw(BTF_RAW, ['proto_ops']));
   const trace = parseTraceFile(JSON.stringify(TRACE));
   const cov = computeCoverage(mod, [
@@ -149,13 +164,13 @@ t.test('trace JSON → coverage per table, unreached named, drops summed', async
   t.ok(lines.some((l) => l.startsWith('trace drops: ringbuf 5')));
 });
 
-t.test('trace JSON from the guest is checked field by field', async (t) => {
+await t.test('trace JSON from the guest is checked field by field', async (t) => {
   t.throws(() => parseTraceFile('{"tool": "other"}'), /not a sockvm-trace output/);
   t.throws(() => parseTraceFile(JSON.stringify({ ...TRACE, tests: [{ ...TRACE.tests[0], calls: { x: -1 } }] })), /tests\[0\]\.calls\.x is not a count/);
   t.throws(() => parseTraceFile('not json'), SyntaxError);
 });
 
-t.test('a module whose tables were not found has 0% handler coverage, not 100%', async (t) => {
+await t.test('a module whose tables were not found has 0% handler coverage, not 100%', async (t) => {
   const cov = computeCoverage({ tables: [], functions: ['f'], initExit: [] }, []);
   t.same(cov.handlers, { reached: 0, total: 0, percent: 0 });
 });

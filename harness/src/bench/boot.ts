@@ -20,7 +20,10 @@ interface Variant {
   editArgs?: (args: string[]) => string[];
 }
 
-const replaceDevice = (from: string, to: string) => (args: string[]): string[] => args.map((a) => a.replace(from, to));
+const replaceDevice =
+  (from: string, to: string) =>
+  (args: string[]): string[] =>
+    args.map((a) => a.replace(from, to));
 const dropBios = (args: string[]): string[] => {
   const i = args.indexOf('-bios');
   return i < 0 ? args : [...args.slice(0, i), ...args.slice(i + 2)];
@@ -36,7 +39,7 @@ const VARIANTS: Variant[] = [
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
 async function main(): Promise<void> {
@@ -50,23 +53,28 @@ async function main(): Promise<void> {
   const never = new AbortController().signal;
   const mod = await buildModule(join(repoRoot, 'kernel', 'newtcp'), kernel, cache, join(dir, 'build.log'), { signal: never });
   const keys = await makeRunKeys(dir);
-  const image = await buildInitramfs({
-    rootfsDir: join(repoRoot, 'images', 'rootfs'),
-    modulesDir: kernel.modulesDir,
-    bootModules: ['e1000'],
-    busybox: '/bin/busybox',
-    dropbear: '/usr/sbin/dropbear',
-    newtcpKo: mod.ko,
-    suites: [],
-    hostKey: keys.hostKey,
-    authorizedKey: keys.clientPublicLine,
-    settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
-  }, never);
+  const image = await buildInitramfs(
+    {
+      rootfsDir: join(repoRoot, 'images', 'rootfs'),
+      modulesDir: kernel.modulesDir,
+      bootModules: ['e1000'],
+      busybox: '/bin/busybox',
+      dropbear: '/usr/sbin/dropbear',
+      newtcpKo: mod.ko,
+      suites: [],
+      hostKey: keys.hostKey,
+      authorizedKey: keys.clientPublicLine,
+      settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+    },
+    never,
+  );
   const initrd = join(dir, 'initramfs.cpio.gz');
   await writeFile(initrd, image.gz);
   const vmlinux = await bootableKernel(kernel.image, cache);
   const accel = await chooseAccel('auto', { qemu: QEMU, kernel: vmlinux.path, cacheDir: cache, probeLog: join(dir, 'probe.log') });
-  console.log(`boot-to-SSH benchmark: kernel ${kernel.release}, ${accel.accel}, ${cpus} CPUs, ${rounds} rounds, image ${(image.gz.length / 1e6).toFixed(1)} MB`);
+  console.log(
+    `boot-to-SSH benchmark: kernel ${kernel.release}, ${accel.accel}, ${cpus} CPUs, ${rounds} rounds, image ${(image.gz.length / 1e6).toFixed(1)} MB`,
+  );
 
   const samples = new Map<string, { total: number[]; ready: number[]; ssh: number[]; init: number[] }>();
   for (let round = 1; round <= rounds; round++) {

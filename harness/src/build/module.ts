@@ -30,18 +30,22 @@ export async function buildModule(sourceDir: string, kernel: KernelArtifact, cac
   const toolchain = o.toolchain ?? { kind: 'host' };
   const key = (await hashTree(sourceDir, (name) => GENERATED.test(name))).slice(0, 24);
   const tc = describeToolchain(toolchain).replace(':', '-');
-  const entry = await cachedDir(join(cacheDir, 'module', `${kernel.release}-${tc}-${key}`), async (tmp) => {
-    const src = join(tmp, 'src');
-    await cp(sourceDir, src, { recursive: true, filter: (path) => !GENERATED.test(path.slice(path.lastIndexOf('/') + 1)) });
-    await runInToolchain(toolchain, 'make', ['-C', kernel.buildDir, `M=${src}`, 'W=1', '-j2', 'modules'], {
-      cwd: src,
-      log,
-      binds: [kernel.buildDir, ...(o.binds ?? [])],
-      what: 'building newtcp.ko',
-      signal: o.signal,
-    });
-    await cp(join(src, 'newtcp.ko'), join(tmp, 'newtcp.ko'));
-  }, (dir) => checkElf(join(dir, 'newtcp.ko'), 1024));
+  const entry = await cachedDir(
+    join(cacheDir, 'module', `${kernel.release}-${tc}-${key}`),
+    async (tmp) => {
+      const src = join(tmp, 'src');
+      await cp(sourceDir, src, { recursive: true, filter: (path) => !GENERATED.test(path.slice(path.lastIndexOf('/') + 1)) });
+      await runInToolchain(toolchain, 'make', ['-C', kernel.buildDir, `M=${src}`, 'W=1', '-j2', 'modules'], {
+        cwd: src,
+        log,
+        binds: [kernel.buildDir, ...(o.binds ?? [])],
+        what: 'building newtcp.ko',
+        signal: o.signal,
+      });
+      await cp(join(src, 'newtcp.ko'), join(tmp, 'newtcp.ko'));
+    },
+    (dir) => checkElf(join(dir, 'newtcp.ko'), 1024),
+  );
   if (entry.replaced) o.onReplaced?.(`module cache entry ${entry.dir} was bad (${entry.replaced}): rebuilt`);
   return { ko: join(entry.dir, 'newtcp.ko'), cached: entry.hit };
 }

@@ -30,9 +30,14 @@ export async function discoverSuites(dir: string): Promise<string[]> {
     if (!files.some((f) => f.endsWith('.c'))) continue;
     // Its sources reach make's recipes too.
     const badFile = files.find((f) => /\.[ch]$/.test(f) && !SUITE_NAME.test(f));
-    if (badFile !== undefined) throw new UsageError(`suite source ${JSON.stringify(join(dir, entry.name, badFile))}: a source file name may hold only letters, digits, '_', '.' and '-'; rename it`);
+    if (badFile !== undefined)
+      throw new UsageError(
+        `suite source ${JSON.stringify(join(dir, entry.name, badFile))}: a source file name may hold only letters, digits, '_', '.' and '-'; rename it`,
+      );
     if (!SUITE_NAME.test(entry.name)) {
-      throw new UsageError(`suite directory ${JSON.stringify(join(dir, entry.name))}: a suite name may hold only letters, digits, '_', '.' and '-', and not start with '.' or '-'; rename the directory`);
+      throw new UsageError(
+        `suite directory ${JSON.stringify(join(dir, entry.name))}: a suite name may hold only letters, digits, '_', '.' and '-', and not start with '.' or '-'; rename the directory`,
+      );
     }
     names.push(entry.name);
   }
@@ -47,7 +52,8 @@ export async function findSuites(sourceDirs: string[]): Promise<{ src: string; n
     const names = await discoverSuites(src);
     for (const name of names) {
       const other = owner.get(name);
-      if (other !== undefined) throw new UsageError(`suite '${name}' is in both ${other} and ${src}; rename one (a suite of your own may not replace a built-in one)`);
+      if (other !== undefined)
+        throw new UsageError(`suite '${name}' is in both ${other} and ${src}; rename one (a suite of your own may not replace a built-in one)`);
       owner.set(name, src);
     }
     found.push({ src, names });
@@ -63,11 +69,19 @@ export async function buildSuites(makefileDir: string, sourceDirs: string[], out
     // Runs from one source tree (and library) share an output directory, make rebuilding only
     // what changed there; another clone or --suites-dir gets its own, so make's timestamps never
     // pick a binary built from other sources. flock keeps two concurrent runs apart.
-    const tree = createHash('sha256').update(`${resolve(makefileDir)}\0${resolve(src)}`).digest('hex').slice(0, 16);
+    const tree = createHash('sha256')
+      .update(`${resolve(makefileDir)}\0${resolve(src)}`)
+      .digest('hex')
+      .slice(0, 16);
     const out = join(outDir, tree);
     await mkdir(out, { recursive: true });
     // make gets the checked names, never its own wildcard of whatever the directory holds.
-    await runLogged(`building suites in ${src}`, 'flock', [join(out, '.lock'), 'make', '-C', makefileDir, `OUT=${out}`, `SRC=${src}`, `SUITES=${names.join(' ')}`, '-j2'], { log, signal });
+    await runLogged(
+      `building suites in ${src}`,
+      'flock',
+      [join(out, '.lock'), 'make', '-C', makefileDir, `OUT=${out}`, `SRC=${src}`, `SUITES=${names.join(' ')}`, '-j2'],
+      { log, signal },
+    );
     for (const name of names) built.push({ name, path: join(out, name), sourceDir: join(src, name) });
   }
   return built;

@@ -24,12 +24,11 @@ export const CACHE_USAGE = `Usage: sockvm cache <ls | verify | prune [--all] [--
 
 const mb = (b: number | undefined): string => (b === undefined ? '?' : b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${Math.round(b / 1e6)} MB`);
 
-
 interface Entry {
   kind: string;
   name: string;
   path: string;
-  bytes?: number;
+  bytes?: number | undefined;
   mtime?: Date;
   note?: string;
 }
@@ -51,7 +50,12 @@ export async function cacheEntries(cache = cacheRoot()): Promise<Entry[]> {
   for (const k of await listSourceKernels(cache)) {
     const a = k.artifact;
     const p = a?.provenance;
-    const note = a && p ? `${a.release}; ${p.source.spec}${p.series ? ` + ${p.series.name}` : ''}; ${p.fragments.join(',')}` : /\.tmp-\d+$/.test(k.key) ? 'interrupted or running build' : 'incomplete';
+    const note =
+      a && p
+        ? `${a.release}; ${p.source.spec}${p.series ? ` + ${p.series.name}` : ''}; ${p.fragments.join(',')}`
+        : /\.tmp-\d+$/.test(k.key)
+          ? 'interrupted or running build'
+          : 'incomplete';
     const st = await stat(k.dir).catch(() => undefined);
     out.push({ kind: 'kernel', name: k.key, path: k.dir, note, ...(st ? { mtime: st.mtime } : {}) });
   }
@@ -61,7 +65,14 @@ export async function cacheEntries(cache = cacheRoot()): Promise<Entry[]> {
     for (const e of await dirEntries('debian', join(cache, 'debian', rel))) out.push({ ...e, name: `${rel}/${e.name}` });
   }
   for (const e of await dirEntries('kernel-source', join(cache, 'kernel-source'))) out.push(e);
-  for (const t of await listToolchains({ cacheDir: cache })) out.push({ kind: 'toolchain', name: t.release, path: join(cache, 'toolchain', t.release), note: `gcc ${t.gccVersion ?? '?'}`, ...(t.bytes !== undefined ? { bytes: t.bytes } : {}) });
+  for (const t of await listToolchains({ cacheDir: cache }))
+    out.push({
+      kind: 'toolchain',
+      name: t.release,
+      path: join(cache, 'toolchain', t.release),
+      note: `gcc ${t.gccVersion ?? '?'}`,
+      ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
+    });
   for (const e of await dirEntries('suites-bin', join(cache, 'suites-bin'))) out.push(e);
   for (const name of ['ccache', 'apt']) {
     const st = await stat(join(cache, name)).catch(() => undefined);
@@ -81,7 +92,8 @@ export async function verifyCache(cache: string): Promise<{ kind: string; name: 
     const index = await readIndex<SourceKernelArtifact>(join(k.dir, 'artifact.json'));
     add('kernel', k.key, index.problem ?? (index.value ? await sourceEntryProblem(index.value) : undefined));
   }
-  for (const e of await dirEntries('module', join(cache, 'module'))) if (finished(e.name)) add('module', e.name, await checkElf(join(e.path, 'newtcp.ko'), 1024));
+  for (const e of await dirEntries('module', join(cache, 'module')))
+    if (finished(e.name)) add('module', e.name, await checkElf(join(e.path, 'newtcp.ko'), 1024));
   for (const e of await dirEntries('vmlinux', join(cache, 'vmlinux'))) {
     if (!finished(e.name)) continue;
     add('vmlinux', e.name, (await exists(join(e.path, 'no-pvh'))) ? undefined : await checkElf(join(e.path, 'vmlinux'), 1 << 20));
@@ -130,7 +142,8 @@ export async function cacheCommand(args: string[], out: (line: string) => void):
     for (const kind of kinds) {
       const of = entries.filter((e) => e.kind === kind);
       out(`${kind} (${of.length}, ${mb(of.reduce((s, e) => s + (e.bytes ?? 0), 0))})`);
-      for (const e of of) out(`  ${e.name.padEnd(34)} ${mb(e.bytes).padStart(8)}  ${e.mtime ? e.mtime.toISOString().slice(0, 16) : ''.padEnd(16)}  ${e.note ?? ''}`);
+      for (const e of of)
+        out(`  ${e.name.padEnd(34)} ${mb(e.bytes).padStart(8)}  ${e.mtime ? e.mtime.toISOString().slice(0, 16) : ''.padEnd(16)}  ${e.note ?? ''}`);
     }
     out(`total ${mb(entries.reduce((s, e) => s + (e.bytes ?? 0), 0))} in ${cache}`);
     return 0;
@@ -148,10 +161,15 @@ export async function cacheCommand(args: string[], out: (line: string) => void):
     return bad ? 1 : 0;
   }
   if (verb === 'prune') {
-    const { values: v } = parseCommandArgs('sockvm cache prune', rest, { all: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'keep-days': { type: 'string' } });
+    const { values: v } = parseCommandArgs('sockvm cache prune', rest, {
+      all: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      'keep-days': { type: 'string' },
+    });
     const all = v.all ?? false;
     const dry = v['dry-run'] ?? false;
-    if (v['keep-days'] !== undefined && !/^\d+$/.test(v['keep-days'])) throw new UsageError(`sockvm cache prune --keep-days ${v['keep-days']}: a whole number of days (default 14)`);
+    if (v['keep-days'] !== undefined && !/^\d+$/.test(v['keep-days']))
+      throw new UsageError(`sockvm cache prune --keep-days ${v['keep-days']}: a whole number of days (default 14)`);
     const keepDays = Number(v['keep-days'] ?? 14);
     const entries = await cacheEntries(cache);
     const old = Date.now() - keepDays * 86400e3;

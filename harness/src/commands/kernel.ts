@@ -51,7 +51,8 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
       force: v.force ?? false,
       signal,
       log: (message) => events.emit({ type: 'notice', message }),
-      onProgress: (p) => events.emit({ type: 'progress', phase: 'kernel', message: `compiling (${p.compiled} files, ${Math.round(p.elapsedMs / 1000)} s) ${p.last}` }),
+      onProgress: (p) =>
+        events.emit({ type: 'progress', phase: 'kernel', message: `compiling (${p.compiled} files, ${Math.round(p.elapsedMs / 1000)} s) ${p.last}` }),
     });
     events.emit({ type: 'phase-ended', phase: 'kernel', durationMs: Date.now() - start, detail: `${target.name}: ${r.cached ? 'cached' : 'built'}` });
     const secs = ((Date.now() - start) / 1000).toFixed(1);
@@ -68,7 +69,9 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
     const p = r.provenance;
     if (p) {
       out(`  cache key  ${p.cacheKey} (recipe ${p.recipeKey})`);
-      out(`  source     ${p.source.spec} = ${p.source.id} (Linux ${p.source.version}${p.source.package ? `, ${p.source.package.name} ${p.source.package.version}` : ''})`);
+      out(
+        `  source     ${p.source.spec} = ${p.source.id} (Linux ${p.source.version}${p.source.package ? `, ${p.source.package.name} ${p.source.package.version}` : ''})`,
+      );
       out(`  series     ${p.series ? `${p.series.name}: ${p.series.patches.join(' ')}` : 'none'}`);
       out(`  config     tinyconfig + ${p.fragments.join(' ')}${p.extra.length ? ` + ${p.extra.join(' ')}` : ''}`);
       out(`  compiler   ${p.compiler}${p.make.CC ? ` (CC=${p.make.CC})` : ''}`);

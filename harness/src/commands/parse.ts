@@ -25,7 +25,7 @@ export async function parseCommand(args: string[], out: (line: string) => void):
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
-  const path = resolve(positionals[0] as string);
+  const path = resolve(positionals[0]);
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new UsageError(`${path}: no such file or directory; give a results directory (results/latest) or a suite's .tap file`);
   if (st.isFile()) return parseOneTap(path, out);
@@ -50,7 +50,8 @@ async function parseOneTap(path: string, out: (line: string) => void): Promise<n
   const suite: SuiteResult = { name, durationMs: 0, ...judgeSuite(tap, { exitCode: null, harnessErrors: [], kernelFindings: [] }) };
   const run: RunResult = { runId: 'parse', startedAt: '', command: '', status: 'pass', exitCode: 0, phases: {}, suites: [suite] };
   const v = judgeTarget(run);
-  for (const t of suite.tests) if (judgeTest(t) !== 'passed') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
+  for (const t of suite.tests)
+    if (judgeTest(t) !== 'passed') out(`  ${t.status === 'skip' ? '-' : '✗'} ${t.id} ${t.name}${t.status === 'skip' ? ' (skipped)' : ''}`);
   for (const e of suite.errors) out(`error: ${e}`);
   out(`${totalsLine([run])} (TAP only: ${path})`);
   if (v.problem) out(`error: ${v.problem}`);

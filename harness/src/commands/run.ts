@@ -19,7 +19,10 @@ import { commandLine } from '../vm/boot.js';
 import { runTarget } from './target-run.js';
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[:]/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
@@ -56,7 +59,9 @@ async function suiteBpfObjects(suite: string, binary: string, sourceDir: string,
     let found: string | undefined;
     for (const c of candidates) if (await exists(c)) found ??= c;
     if (!found) {
-      throw new UsageError(`suite ${suite}: BPF object '${name}' (suite.json "bpf") is neither built (no ${name.replace(/\.o$/, '.c')} in ${sourceDir}) nor in ${sourceDir}; add the source or the object, or drop it from "bpf"`);
+      throw new UsageError(
+        `suite ${suite}: BPF object '${name}' (suite.json "bpf") is neither built (no ${name.replace(/\.o$/, '.c')} in ${sourceDir}) nor in ${sourceDir}; add the source or the object, or drop it from "bpf"`,
+      );
     }
     paths.push(found);
   }
@@ -67,7 +72,7 @@ async function suiteBpfObjects(suite: string, binary: string, sourceDir: string,
 export function targetArgv(argv: string[], target: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i];
     if (a === '--all-targets' || a.startsWith('--target=') || a.startsWith('--jobs=')) continue;
     if (a === '--target' || a === '--jobs') {
       i++;
@@ -85,7 +90,7 @@ async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R
   const worker = async (): Promise<void> => {
     while (next < items.length && !stop()) {
       const i = next++;
-      out[i] = await work(items[i] as T);
+      out[i] = await work(items[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));

@@ -57,7 +57,17 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   await mkdir(join(dir, 'guest'), { recursive: true, mode: 0o700 });
   await chmod(join(dir, 'guest'), 0o700);
   // One seed for every randomised suite of the run, so the pinned rerun line replays them all.
-  const run: RunResult = { runId: ctx.runId, target: target.name, startedAt: new Date().toISOString(), command: ctx.command, status: 'pass', exitCode: 0, phases: {}, suites: [], seed: plan.seed ?? randomInt(SEED_MAX + 1) };
+  const run: RunResult = {
+    runId: ctx.runId,
+    target: target.name,
+    startedAt: new Date().toISOString(),
+    command: ctx.command,
+    status: 'pass',
+    exitCode: 0,
+    phases: {},
+    suites: [],
+    seed: plan.seed ?? randomInt(SEED_MAX + 1),
+  };
   const cache = cacheRoot();
 
   // Held in an object so the finally block sees what the phases' closures set.
@@ -70,7 +80,9 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     const result = await work();
     run.phases[name] = Date.now() - start;
     const d = detail?.(result);
-    bus.emit(d ? { type: 'phase-ended', phase: name, durationMs: run.phases[name], detail: d } : { type: 'phase-ended', phase: name, durationMs: run.phases[name] });
+    bus.emit(
+      d ? { type: 'phase-ended', phase: name, durationMs: run.phases[name], detail: d } : { type: 'phase-ended', phase: name, durationMs: run.phases[name] },
+    );
     return result;
   };
 
@@ -99,7 +111,17 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     if (resolved.toolchain.kind !== 'host') bus.emit({ type: 'notice', message: `toolchain: ${resolved.toolchainReason}` });
 
     const buildLog = join(dir, 'build.log');
-    const mod = await phase('module-build', () => buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, onReplaced: (message) => bus.emit({ type: 'notice', message }), signal }), (m) => (m.cached ? 'cached' : undefined));
+    const mod = await phase(
+      'module-build',
+      () =>
+        buildModule(moduleSrc, kernel, cache, buildLog, {
+          toolchain: resolved.toolchain,
+          binds: resolved.binds,
+          onReplaced: (message) => bus.emit({ type: 'notice', message }),
+          signal,
+        }),
+      (m) => (m.cached ? 'cached' : undefined),
+    );
 
     const labSize = target.guests;
     const traced = (suite: SuiteSpec): boolean => target.traced.includes(suite.name);
@@ -108,7 +130,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     // itself); without clang or libbpf only tracing is lost, never the run.
     const tracer = await buildTracer(cache, buildLog, signal).catch((err: unknown) => {
       signal.throwIfAborted();
-      bus.emit({ type: 'notice', message: `sockvm-trace not built (${errorMessage(err).split('\n')[0]}); tracing and the dispatch suite are unavailable (scripts/setup installs clang, bpftool, libbpf-dev)` });
+      bus.emit({
+        type: 'notice',
+        message: `sockvm-trace not built (${errorMessage(err).split('\n')[0]}); tracing and the dispatch suite are unavailable (scripts/setup installs clang, bpftool, libbpf-dev)`,
+      });
       return undefined;
     });
     let moduleFns: ModuleFunctions | undefined;
@@ -117,21 +142,31 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       const keys = await makeRunKeys(join(dir, 'guest'));
       await writeFile(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
       await writeFile(join(dir, 'guest', 'known_host_key.pub'), `${keys.hostPublicLine}\n`);
-      const image = await buildInitramfs({
-        rootfsDir: join(repoRoot, 'images', 'rootfs'),
-        modulesDir: kernel.modulesDir,
-        bootModules: ['e1000', ...target.modules],
-        optionalModules: target.modules,
-        busybox: '/bin/busybox',
-        dropbear: '/usr/sbin/dropbear',
-        newtcpKo: mod.ko,
-        tools: target.tools,
-        ...(tracer ? { tracer: { binary: tracer.path, funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache, signal)))) } } : {}),
-        suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
-        hostKey: keys.hostKey,
-        authorizedKey: keys.clientPublicLine,
-        settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
-      }, signal);
+      const image = await buildInitramfs(
+        {
+          rootfsDir: join(repoRoot, 'images', 'rootfs'),
+          modulesDir: kernel.modulesDir,
+          bootModules: ['e1000', ...target.modules],
+          optionalModules: target.modules,
+          busybox: '/bin/busybox',
+          dropbear: '/usr/sbin/dropbear',
+          newtcpKo: mod.ko,
+          tools: target.tools,
+          ...(tracer
+            ? {
+                tracer: {
+                  binary: tracer.path,
+                  funcs: functionList((moduleFns = await readModuleFunctions(mod.ko, await tableLayouts(kernel.buildDir, kernel.image, cache, signal)))),
+                },
+              }
+            : {}),
+          suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
+          hostKey: keys.hostKey,
+          authorizedKey: keys.clientPublicLine,
+          settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },
+        },
+        signal,
+      );
       for (const m of image.missingModules) {
         const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
         bus.emit({ type: 'notice', message: `module ${m} (suite.json of ${owners.join(', ')}): not in this kernel, left out; the tests that need it skip` });
@@ -141,17 +176,29 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache, (message) => bus.emit({ type: 'notice', message })), keys };
     });
 
-    const accel = await phase('accel-probe', () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log') }), (a) => a.accel);
+    const accel = await phase(
+      'accel-probe',
+      () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log') }),
+      (a) => a.accel,
+    );
     run.accelerator = accel.accel;
     run.accelReason = accel.reason;
     if (accel.accel === 'tcg' && plan.accel === 'auto') bus.emit({ type: 'notice', message: accel.reason });
 
     const cpus = target.cpus[accel.accel];
     run.cpus = cpus;
-    const lab = new Lab(labSize, { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] }, signal);
+    const lab = new Lab(
+      labSize,
+      { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] },
+      signal,
+    );
     live.lab = lab;
     const kernelFormat = bootKernel.pvh ? 'PVH vmlinux' : 'bzImage';
-    const timings = await phase('boot', () => lab.boot(), () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`);
+    const timings = await phase(
+      'boot',
+      () => lab.boot(),
+      () => `${kernelFormat}${labSize > 1 ? ', 2 guests' : ''}`,
+    );
     run.boot = { ...timings, kernelFormat, guests: labSize };
 
     const traces: { suite: string; trace: TraceFile }[] = [];
@@ -162,7 +209,13 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       seed: run.seed,
       testFilter: plan.testFilter,
       signal,
-      ...(tracer && moduleFns ? { traced, tracedSuites: [...new Set(selected.filter(traced).map((s) => s.name))], onTrace: (suite: string, trace: TraceFile) => void traces.push({ suite, trace }) } : {}),
+      ...(tracer && moduleFns
+        ? {
+            traced,
+            tracedSuites: [...new Set(selected.filter(traced).map((s) => s.name))],
+            onTrace: (suite: string, trace: TraceFile) => void traces.push({ suite, trace }),
+          }
+        : {}),
     });
     await phase('suites', async () => {
       run.guest = {};
@@ -175,8 +228,13 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         run.coverage = computeCoverage(moduleFns, traces);
         // The floor holds for the target's whole selection; a run of chosen suites reports only.
         const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
-        if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
-        else if (target.coverageFloor !== undefined) bus.emit({ type: 'notice', message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)` });
+        if (target.coverageFloor !== undefined && whole)
+          run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
+        else if (target.coverageFloor !== undefined)
+          bus.emit({
+            type: 'notice',
+            message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)`,
+          });
       } else if (tracing) {
         bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
         // A floor that was asked for and could not be measured is not met.
@@ -210,7 +268,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
   run.command = pinnedCommand(run);
   const interrupted = interruptExit(signal);
-  const verdict = judgeTarget(run, { ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
+  const verdict = judgeTarget(run, {
+    ...(plan.testFilter !== undefined ? { testFilter: plan.testFilter } : {}),
+    ...(interrupted !== undefined ? { interruptExit: interrupted } : {}),
+  });
   run.exitCode = verdict.exitCode;
   run.status = verdict.status;
   if (verdict.problem) run.problem = verdict.problem;

@@ -199,12 +199,15 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
   for (const name of v.suite ?? []) {
     if (!/^[A-Za-z0-9_-]+$/.test(name)) problems.push(`--suite ${name}: a suite name is a directory name under suites/ (letters, digits, - and _)`);
   }
-  if (v.seed !== undefined && parseSeed(v.seed) === undefined) problems.push(`--seed ${v.seed}: expected a decimal number from 0 to ${SEED_MAX} (as a run prints it: "# seed N")`);
+  if (v.seed !== undefined && parseSeed(v.seed) === undefined)
+    problems.push(`--seed ${v.seed}: expected a decimal number from 0 to ${SEED_MAX} (as a run prints it: "# seed N")`);
   // The glob reaches the guest in single quotes: any printable character but the quote.
-  if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test)) problems.push(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point here
+  if (v.test !== undefined && !/^[^'\x00-\x1f\x7f]+$/.test(v.test))
+    problems.push(`--test ${v.test}: a glob of printable characters without ' (match a quote with ?)`);
   const untilFail = v['until-fail'] ?? false;
   if (v.target?.length && v['all-targets']) problems.push('--target and --all-targets exclude each other: name targets, or take them all');
-  if (v.json && !v['dry-run']) problems.push('--json prints the plan of --dry-run; add --dry-run (for a run\'s events as JSON use --progress json)');
+  if (v.json && !v['dry-run']) problems.push("--json prints the plan of --dry-run; add --dry-run (for a run's events as JSON use --progress json)");
   const progress = v.progress ?? 'human';
   if (progress !== 'human' && progress !== 'json') problems.push(`--progress ${progress}: expected human or json`);
   const plan: RunOptions = {

@@ -64,7 +64,8 @@ export function sourceKernelSpec(v: Record<string, unknown>, where: string): Ker
   if (typeof v.source !== 'string' || !v.source) throw new UsageError(`${w}: "source" must be "debian:<release>", a tarball path or a kernel tree directory`);
   const spec: { provider: 'source' } & SourceKernelSpec = { provider: 'source', source: v.source, config: [] };
   if (v.series !== undefined) {
-    if (typeof v.series !== 'string' || !/^[\w.-]+$/.test(v.series)) throw new UsageError(`${w}: "series" must name a directory of kernel/patches (e.g. "6.1") or be "none"`);
+    if (typeof v.series !== 'string' || !/^[\w.-]+$/.test(v.series))
+      throw new UsageError(`${w}: "series" must name a directory of kernel/patches (e.g. "6.1") or be "none"`);
     spec.series = v.series;
   }
   if (v.config === undefined) spec.config = ['guest', 'net'];
@@ -78,11 +79,12 @@ export function sourceKernelSpec(v: Record<string, unknown>, where: string): Ker
     spec.extra = v.extra as string[];
   }
   if (v.make !== undefined) {
-    if (typeof v.make !== 'object' || v.make === null || Array.isArray(v.make)) throw new UsageError(`${w}: "make" must be an object like {"CC": "gcc-4.3", "ARCH": "x86_64"}`);
+    if (typeof v.make !== 'object' || v.make === null || Array.isArray(v.make))
+      throw new UsageError(`${w}: "make" must be an object like {"CC": "gcc-4.3", "ARCH": "x86_64"}`);
     for (const [k, val] of Object.entries(v.make)) {
       if (!MAKE_KEYS.has(k) || typeof val !== 'string') throw new UsageError(`${w}: "make" takes string values for ${[...MAKE_KEYS].join(', ')}, not "${k}"`);
     }
-    spec.make = v.make as SourceKernelSpec['make'] & object;
+    spec.make = v.make;
   }
   if (v.toolchain !== undefined) {
     if (typeof v.toolchain !== 'string') throw new UsageError(`${w}: "toolchain" must be "host" or a Debian release (bookworm, 6.1, ...)`);
@@ -144,11 +146,13 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     if (v.suites !== undefined) target.suites = words(v.suites, where, 'suites');
     if (v.tags !== undefined) target.tags = words(v.tags, where, 'tags');
     if (v.tcgCpus !== undefined) {
-      if (!Number.isInteger(v.tcgCpus) || (v.tcgCpus as number) < 1 || (v.tcgCpus as number) > 64) throw new UsageError(`${where}: "tcgCpus" must be a whole number of guest CPUs from 1 to 64 (e.g. 1)`);
+      if (!Number.isInteger(v.tcgCpus) || (v.tcgCpus as number) < 1 || (v.tcgCpus as number) > 64)
+        throw new UsageError(`${where}: "tcgCpus" must be a whole number of guest CPUs from 1 to 64 (e.g. 1)`);
       target.tcgCpus = v.tcgCpus as number;
     }
     if (v.tcgBootTimeout !== undefined) {
-      if (!Number.isInteger(v.tcgBootTimeout) || (v.tcgBootTimeout as number) < 1 || (v.tcgBootTimeout as number) > 3600) throw new UsageError(`${where}: "tcgBootTimeout" must be a whole number of seconds from 1 to 3600 (e.g. 300)`);
+      if (!Number.isInteger(v.tcgBootTimeout) || (v.tcgBootTimeout as number) < 1 || (v.tcgBootTimeout as number) > 3600)
+        throw new UsageError(`${where}: "tcgBootTimeout" must be a whole number of seconds from 1 to 3600 (e.g. 300)`);
       target.tcgBootTimeout = v.tcgBootTimeout as number;
     }
     if (v.trace !== undefined) {
@@ -157,12 +161,13 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     }
     if (v.coverageFloor !== undefined) {
       const f = v.coverageFloor;
-      if (typeof f !== 'number' || !Number.isFinite(f) || f < 0 || f > 100) throw new UsageError(`${where}: "coverageFloor" must be a percentage from 0 to 100 (e.g. 80)`);
+      if (typeof f !== 'number' || !Number.isFinite(f) || f < 0 || f > 100)
+        throw new UsageError(`${where}: "coverageFloor" must be a percentage from 0 to 100 (e.g. 80)`);
       target.coverageFloor = f;
     }
     targets.push(target);
   }
-  const defaultTarget = obj.default ?? (targets[0] as Target).name;
+  const defaultTarget = obj.default ?? targets[0].name;
   if (typeof defaultTarget !== 'string' || !targets.some((x) => x.name === defaultTarget)) {
     throw new UsageError(`${file}: "default" must name one of the targets (${targets.map((x) => x.name).join(', ')})`);
   }

@@ -131,7 +131,7 @@ export async function aptSetup(cacheDir: string, release: DebianRelease, opts: A
 async function apt(a: AptEnv, cmd: string, args: string[], cwd?: string): Promise<string> {
   const r = await withLock(join(a.dirs.base, 'sockvm.lock'), async () => {
     a.signal?.throwIfAborted();
-    const child = execa(cmd, args, { env: a.env, cwd, all: true, reject: false, stdin: 'ignore', detached: true });
+    const child = execa(cmd, args, { env: a.env, ...(cwd !== undefined ? { cwd } : {}), all: true, reject: false, stdin: 'ignore', detached: true });
     if (a.signal) killGroupOnAbort(child, a.signal);
     const done = await child;
     if (a.signal?.aborted) await groupGone(child.pid);
@@ -193,8 +193,8 @@ export function parseStanzas(text: string): Record<string, string>[] {
     }
     const m = /^([^:\s]+):\s?(.*)$/.exec(line);
     if (m) {
-      last = m[1] as string;
-      cur[last] = m[2] as string;
+      last = m[1];
+      cur[last] = m[2];
     }
   }
   if (Object.keys(cur).length > 0) out.push(cur);
@@ -206,7 +206,12 @@ export function dependsNames(field: string | undefined): string[] {
   if (!field) return [];
   return field
     .split(/[,|]/)
-    .map((d) => d.trim().replace(/\s*\(.*\)$/, '').replace(/:any$/, ''))
+    .map((d) =>
+      d
+        .trim()
+        .replace(/\s*\(.*\)$/, '')
+        .replace(/:any$/, ''),
+    )
     .filter((d) => d.length > 0);
 }
 
@@ -228,7 +233,7 @@ export async function aptShow(a: AptEnv, name: string): Promise<Record<string, s
 }
 
 export function toDeb(st: Record<string, string>): DebPackage {
-  const pkg: DebPackage = { name: st.Package as string, version: st.Version as string };
+  const pkg: DebPackage = { name: st.Package, version: st.Version };
   if (st.Filename) pkg.filename = st.Filename;
   if (st.SHA256) pkg.sha256 = st.SHA256;
   if (st.Size) pkg.size = Number(st.Size);

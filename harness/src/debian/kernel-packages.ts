@@ -30,7 +30,9 @@ export function pickKernelPackageNames(imageMetaDepends: string, headersMetaDepe
   if (!headers) throw new InfraError(`linux-headers-amd64 depends on no linux-headers-<abi>-amd64 package (Depends: ${headersMetaDepends})`);
   const abi = image.slice('linux-image-'.length).replace(/-unsigned$/, '');
   if (headers !== `linux-headers-${abi}`) {
-    throw new InfraError(`linux-image-amd64 (${image}) and linux-headers-amd64 (${headers}) disagree on the kernel ABI; the archive is mid-update, retry with a refresh`);
+    throw new InfraError(
+      `linux-image-amd64 (${image}) and linux-headers-amd64 (${headers}) disagree on the kernel ABI; the archive is mid-update, retry with a refresh`,
+    );
   }
   return { abi, image, headers };
 }
@@ -71,8 +73,8 @@ export async function resolveKernelPackages(a: AptEnv): Promise<KernelPackages> 
     image: toDeb(image),
     imageParts: parts.map(toDeb),
     headers: toDeb(headers),
-    headersCommon: toDeb(common as Record<string, string>),
-    kbuild: toDeb(kbuild as Record<string, string>),
+    headersCommon: toDeb(common),
+    kbuild: toDeb(kbuild),
   };
   if (deps.compilerPackage) result.compilerPackage = deps.compilerPackage;
   return result;

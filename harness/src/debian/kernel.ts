@@ -56,7 +56,10 @@ export function kernelCacheKey(k: KernelPackages): string {
  * Makefile (`include /usr/src/linux-headers-<abi>-common/Makefile`) to `root`.
  */
 export function rewriteHeadersMakefile(text: string, root: string): string {
-  return text.replace(/(^|[\s=:"'])\/(usr\/src\/linux-headers-|usr\/lib\/linux-kbuild-|lib\/modules\/)/gm, (_m, pre: string, rest: string) => `${pre}${root}/${rest}`);
+  return text.replace(
+    /(^|[\s=:"'])\/(usr\/src\/linux-headers-|usr\/lib\/linux-kbuild-|lib\/modules\/)/gm,
+    (_m, pre: string, rest: string) => `${pre}${root}/${rest}`,
+  );
 }
 
 /** An absolute symlink target inside the package → the same path under root; relative ones stay. */
@@ -119,7 +122,11 @@ async function fixupTree(root: string, finalRoot: string): Promise<void> {
 }
 
 async function locate(root: string, abi: string): Promise<{ image: string; modulesDir: string; modulesBase: string; buildDir: string }> {
-  const image = await firstExisting([join(root, 'boot', `vmlinuz-${abi}`), join(root, 'usr/lib/linux', `vmlinuz-${abi}`), join(root, 'usr/lib/modules', abi, 'vmlinuz')]);
+  const image = await firstExisting([
+    join(root, 'boot', `vmlinuz-${abi}`),
+    join(root, 'usr/lib/linux', `vmlinuz-${abi}`),
+    join(root, 'usr/lib/modules', abi, 'vmlinuz'),
+  ]);
   const modules = await firstExisting([join(root, 'lib/modules', abi, 'kernel'), join(root, 'usr/lib/modules', abi, 'kernel')]);
   const buildDir = join(root, 'usr/src', `linux-headers-${abi}`);
   if (!image) throw new InfraError(`the image packages of ${abi} hold no vmlinuz-${abi} (looked in boot/ and usr/lib/) under ${root}`);
@@ -142,7 +149,10 @@ async function readCompiler(buildDir: string): Promise<KernelCompiler | undefine
 
 /** What is wrong with an unpacked Debian kernel entry, if anything. */
 export function debianEntryProblem(k: DebianKernel): Promise<string | undefined> {
-  return firstProblem(() => checkKernelImage(k.image), () => checkModulesDir(k.modulesDir));
+  return firstProblem(
+    () => checkKernelImage(k.image),
+    () => checkModulesDir(k.modulesDir),
+  );
 }
 
 function debianDir(cacheDir: string, release: DebianRelease): string {
@@ -192,49 +202,57 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
     } else throw err;
   }
   const pkgs = await resolveKernelPackages(a);
-  log(`debian ${release}: ${kernelDebs(pkgs).map((p) => `${p.name}=${p.version}`).join(' ')}`);
+  log(
+    `debian ${release}: ${kernelDebs(pkgs)
+      .map((p) => `${p.name}=${p.version}`)
+      .join(' ')}`,
+  );
   const { paths, downloaded } = await aptDownload(a, kernelDebs(pkgs));
   if (downloaded.length) log(`debian ${release}: downloaded ${downloaded.join(' ')}`);
 
   const key = kernelCacheKey(pkgs);
   const entryDir = join(dir, key);
-  const entry = await cachedDir(entryDir, async (tmp) => {
-    // Unpacked in the temp entry; paths are rewritten for the final location (links dangle until the rename).
-    const root = join(tmp, 'root');
-    const finalRoot = join(entryDir, 'root');
-    await mkdir(root);
-    for (const deb of paths) {
-      const r = await execa('dpkg-deb', ['-x', deb, root], { reject: false, all: true, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
-      opts.signal?.throwIfAborted();
-      if (r.failed) throw new InfraError(`dpkg-deb -x ${deb} failed`, r.all);
-    }
-    await fixupTree(root, finalRoot);
-    const where = await locate(root, pkgs.abi);
-    if (!(await exists(join(where.modulesDir, 'modules.dep')))) {
-      log(`debian ${release}: depmod -b ${where.modulesBase} ${pkgs.abi}`);
-      const r = await execa('depmod', ['-b', where.modulesBase, pkgs.abi], { reject: false, all: true });
-      if (r.failed) throw new InfraError(`depmod -b ${where.modulesBase} ${pkgs.abi} failed`, r.all);
-    }
-    const compiler = await readCompiler(where.buildDir);
-    const rel = (p: string) => join(finalRoot, p.slice(root.length + 1));
-    const kernel: DebianKernel = {
-      provider: 'debian',
-      debianRelease: release,
-      image: rel(where.image),
-      modulesDir: rel(where.modulesDir),
-      buildDir: rel(where.buildDir),
-      release: pkgs.abi,
-      root: finalRoot,
-      packages: kernelDebs(pkgs).map((p) => ({ name: p.name, version: p.version })),
-      cacheKey: key,
-    };
-    if (compiler) kernel.compiler = compiler;
-    await writeFile(join(tmp, 'kernel.json'), `${JSON.stringify(kernel, null, 2)}\n`);
-    await writeFile(join(tmp, 'packages.json'), `${JSON.stringify(pkgs, null, 2)}\n`);
-  }, async (d) => {
-    const index = await readIndex<DebianKernel>(join(d, 'kernel.json'));
-    return index.problem ?? (index.value ? debianEntryProblem(index.value) : undefined);
-  });
+  const entry = await cachedDir(
+    entryDir,
+    async (tmp) => {
+      // Unpacked in the temp entry; paths are rewritten for the final location (links dangle until the rename).
+      const root = join(tmp, 'root');
+      const finalRoot = join(entryDir, 'root');
+      await mkdir(root);
+      for (const deb of paths) {
+        const r = await execa('dpkg-deb', ['-x', deb, root], { reject: false, all: true, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
+        opts.signal?.throwIfAborted();
+        if (r.failed) throw new InfraError(`dpkg-deb -x ${deb} failed`, r.all);
+      }
+      await fixupTree(root, finalRoot);
+      const where = await locate(root, pkgs.abi);
+      if (!(await exists(join(where.modulesDir, 'modules.dep')))) {
+        log(`debian ${release}: depmod -b ${where.modulesBase} ${pkgs.abi}`);
+        const r = await execa('depmod', ['-b', where.modulesBase, pkgs.abi], { reject: false, all: true });
+        if (r.failed) throw new InfraError(`depmod -b ${where.modulesBase} ${pkgs.abi} failed`, r.all);
+      }
+      const compiler = await readCompiler(where.buildDir);
+      const rel = (p: string) => join(finalRoot, p.slice(root.length + 1));
+      const kernel: DebianKernel = {
+        provider: 'debian',
+        debianRelease: release,
+        image: rel(where.image),
+        modulesDir: rel(where.modulesDir),
+        buildDir: rel(where.buildDir),
+        release: pkgs.abi,
+        root: finalRoot,
+        packages: kernelDebs(pkgs).map((p) => ({ name: p.name, version: p.version })),
+        cacheKey: key,
+      };
+      if (compiler) kernel.compiler = compiler;
+      await writeFile(join(tmp, 'kernel.json'), `${JSON.stringify(kernel, null, 2)}\n`);
+      await writeFile(join(tmp, 'packages.json'), `${JSON.stringify(pkgs, null, 2)}\n`);
+    },
+    async (d) => {
+      const index = await readIndex<DebianKernel>(join(d, 'kernel.json'));
+      return index.problem ?? (index.value ? debianEntryProblem(index.value) : undefined);
+    },
+  );
   if (entry.replaced) log(`debian ${release}: cache entry ${entry.dir} was bad (${entry.replaced}): unpacked again`);
   await writeFile(resolvedFile, `${JSON.stringify(pkgs, null, 2)}\n`);
   const kernel = await readJson<DebianKernel>(join(entry.dir, 'kernel.json'));

@@ -47,7 +47,11 @@ function connectOnce(o: ConnectOptions, timeoutMs: number): Promise<ssh2.Client>
     const client = new ssh2.Client();
     let hostKeyMismatch = false;
     client.on('ready', () => resolve(client));
-    client.on('error', (err) => reject(hostKeyMismatch ? new InfraError('SSH host key mismatch: the guest presented a key other than the one baked into the image; refusing to connect') : err));
+    client.on('error', (err) =>
+      reject(
+        hostKeyMismatch ? new InfraError('SSH host key mismatch: the guest presented a key other than the one baked into the image; refusing to connect') : err,
+      ),
+    );
     client.connect({
       host: '127.0.0.1',
       port: o.port,

@@ -95,12 +95,7 @@ async function treeEntries(dir: string, prefix: string): Promise<FileEntry[]> {
 }
 
 export function guestEnv(settings: GuestSettings, bootModules: string[]): string {
-  return [
-    `BOOT_MODULES="${bootModules.join(' ')}"`,
-    `MGMT_ADDR="${settings.mgmtAddr}"`,
-    `MGMT_GW="${settings.mgmtGateway}"`,
-    '',
-  ].join('\n');
+  return [`BOOT_MODULES="${bootModules.join(' ')}"`, `MGMT_ADDR="${settings.mgmtAddr}"`, `MGMT_GW="${settings.mgmtGateway}"`, ''].join('\n');
 }
 
 /** Adds the parent directories every entry needs and sorts, so the archive unpacks in order. */

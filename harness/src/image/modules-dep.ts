@@ -31,14 +31,20 @@ export function dependencyClosure(deps: Map<string, string[]>, names: string[]):
   const seen = new Set<string>();
   const visit = (path: string, chain: string[]): void => {
     if (seen.has(path)) return;
-    if (chain.includes(path)) throw new InfraError(`modules.dep has a dependency cycle: ${[...chain, path].join(' → ')}; the kernel's modules are broken (run depmod on its modules dir)`);
+    if (chain.includes(path))
+      throw new InfraError(
+        `modules.dep has a dependency cycle: ${[...chain, path].join(' → ')}; the kernel's modules are broken (run depmod on its modules dir)`,
+      );
     for (const dep of deps.get(path) ?? []) visit(dep, [...chain, path]);
     seen.add(path);
     ordered.push(path);
   };
   for (const name of names) {
     const path = byName.get(name.replace(/-/g, '_'));
-    if (!path) throw new InfraError(`module '${name}' is not in modules.dep: the kernel has no such module (is it built in, or missing from this kernel's modules package?); drop it from the suite.json "modules" that names it, or use a kernel that has it`);
+    if (!path)
+      throw new InfraError(
+        `module '${name}' is not in modules.dep: the kernel has no such module (is it built in, or missing from this kernel's modules package?); drop it from the suite.json "modules" that names it, or use a kernel that has it`,
+      );
     visit(path, []);
   }
   return ordered;

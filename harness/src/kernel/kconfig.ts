@@ -14,11 +14,11 @@ export function parseConfig(text: string): ConfigMap {
     const line = raw.trim();
     const set = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
     if (set) {
-      out.set(set[1] as string, set[2] as string);
+      out.set(set[1], set[2]);
       continue;
     }
     const unset = /^#\s*(CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line);
-    if (unset) out.set(unset[1] as string, 'n');
+    if (unset) out.set(unset[1], 'n');
   }
   return out;
 }
@@ -95,8 +95,8 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
   let helpIndent = -1;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    let raw = lines[i] as string;
-    while (raw.endsWith('\\') && i + 1 < lines.length) raw = raw.slice(0, -1) + ' ' + (lines[++i] as string).trim();
+    let raw = lines[i];
+    while (raw.endsWith('\\') && i + 1 < lines.length) raw = raw.slice(0, -1) + ' ' + (lines[++i]).trim();
     const indent = /^\s*/.exec(raw)?.[0].replace(/\t/g, '        ').length ?? 0;
     const line = raw.trim();
     if (help) {
@@ -106,7 +106,7 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
     if (!line || line.startsWith('#')) continue;
     const entry = /^(?:menu)?config\s+([A-Za-z0-9_]+)/.exec(line);
     if (entry) {
-      cur = { name: entry[1] as string, file, dependsOn: [...ifs, ...(inChoice ? choiceDeps : [])] };
+      cur = { name: entry[1], file, dependsOn: [...ifs, ...(inChoice ? choiceDeps : [])] };
       if (inChoice) cur.choice = 'choice';
       out.push(cur);
       continue;
@@ -118,13 +118,13 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
     }
     const dep = /^depends\s+on\s+(.+)$/.exec(line);
     if (dep) {
-      if (cur) cur.dependsOn.push((dep[1] as string).trim());
-      else if (inChoice) choiceDeps.push((dep[1] as string).trim());
+      if (cur) cur.dependsOn.push((dep[1]).trim());
+      else if (inChoice) choiceDeps.push((dep[1]).trim());
       continue;
     }
     const ifm = /^if\s+(.+)$/.exec(line);
     if (ifm) {
-      ifs.push((ifm[1] as string).trim());
+      ifs.push((ifm[1]).trim());
       cur = undefined;
       continue;
     }
@@ -170,7 +170,7 @@ export function explainDropped(dropped: Dropped[], symbols: Map<string, KconfigS
       const choice = defs.some((s) => s.choice) ? '; a choice member: another option of the same choice won (a later fragment, or the choice default)' : '';
       if (exprs.length) {
         const vals = [...new Set(exprs.flatMap(symbolsIn))].map((s) => `${s}=${final.get(`CONFIG_${s}`) ?? 'n'}`);
-        const all = exprs.length === 1 ? (exprs[0] as string) : exprs.map((e) => `(${e})`).join(' && ');
+        const all = exprs.length === 1 ? (exprs[0]) : exprs.map((e) => `(${e})`).join(' && ');
         deps = `; depends on ${all} [${vals.join(' ')}] (${defs[0]?.file})${choice}`;
       } else deps = choice ? `${choice} (${defs[0]?.file})` : `; no 'depends on' (${defs[0]?.file}): look for a 'select' conflict or a value range`;
     }

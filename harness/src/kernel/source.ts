@@ -121,11 +121,11 @@ async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l:
   log(`debian ${release}: apt-get update (private config ${a.dirs.config})`);
   await aptUpdate(a);
   const st = await aptShow(a, name);
-  const pkg = { name, version: st.Version as string, ...(st.Filename ? { filename: st.Filename } : {}), ...(st.Size ? { size: Number(st.Size) } : {}) };
+  const pkg = { name, version: st.Version, ...(st.Filename ? { filename: st.Filename } : {}), ...(st.Size ? { size: Number(st.Size) } : {}) };
   log(`debian ${release}: downloading ${name}=${pkg.version}`);
   const { paths } = await aptDownload(a, [pkg]);
   const entry = await cachedDir(join(cacheDir, 'kernel-source', `${name}_${pkg.version.replace(/[^\w.+-]/g, '_')}`), async (tmp) => {
-    const r = await execa('dpkg-deb', ['-x', paths[0] as string, tmp], { reject: false, all: true });
+    const r = await execa('dpkg-deb', ['-x', paths[0], tmp], { reject: false, all: true });
     if (r.failed) throw new InfraError(`dpkg-deb -x ${paths[0]} failed`, r.all);
   });
   const src = join(entry.dir, 'usr/src');

@@ -55,7 +55,7 @@ async function decompressTo(cmd: string[], input: Buffer, outPath: string): Prom
   const out = await open(outPath, 'w');
   try {
     await new Promise<void>((resolve) => {
-      const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['pipe', out.fd, 'ignore'] });
+      const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', out.fd, 'ignore'] });
       child.on('error', () => resolve());
       child.on('close', () => resolve());
       // Trailing data after the stream makes the decompressor complain; the output is still whole.

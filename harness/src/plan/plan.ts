@@ -102,7 +102,10 @@ function selectFor(options: RunOptions, target: Target, found: FoundSuite[], pro
   if (bad.length) return [];
   let chosen = only.length ? only.map((n) => found.find((s) => s.name === n) as FoundSuite) : [...found].sort((a, b) => a.name.localeCompare(b.name));
   if (tags.length) chosen = chosen.filter((s) => s.manifest.tags.some((t) => tags.includes(t)));
-  if (!chosen.length) problems.push(`target ${target.name}: no suite selected (--suite ${only.join(',') || '-'} with --tag ${tags.join(',')} leaves none); widen --suite or --tag`);
+  if (!chosen.length)
+    problems.push(
+      `target ${target.name}: no suite selected (--suite ${only.join(',') || '-'} with --tag ${tags.join(',')} leaves none); widen --suite or --tag`,
+    );
   return chosen;
 }
 
@@ -130,7 +133,10 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
       const path = inputs.tools[name];
       const owner = selected.find((s) => s.manifest.tools.includes(name))?.name;
       if (path) tools.push(path);
-      else problems.push(`suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`);
+      else
+        problems.push(
+          `suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`,
+        );
     }
     const traced = selected.filter((s) => options.trace || target.trace === true || s.manifest.trace).map((s) => s.name);
     const tp: TargetPlan = {

@@ -25,7 +25,9 @@ export function renderPlan(plan: Plan): string[] {
     lines.push(`target ${t.name}`);
     lines.push(`  kernel:   ${kernelLine(t.kernel, t.userKernel)}`);
     lines.push(`  suites:   ${t.suites.join(' ')}`);
-    lines.push(`  guests:   ${t.guests}; CPUs ${t.cpus.kvm} (KVM) / ${t.cpus.tcg} (TCG); boot limit ${secs(t.bootTimeoutMs.kvm)} / ${secs(t.bootTimeoutMs.tcg)}`);
+    lines.push(
+      `  guests:   ${t.guests}; CPUs ${t.cpus.kvm} (KVM) / ${t.cpus.tcg} (TCG); boot limit ${secs(t.bootTimeoutMs.kvm)} / ${secs(t.bootTimeoutMs.tcg)}`,
+    );
     if (t.modules.length) lines.push(`  modules:  ${t.modules.join(' ')}`);
     if (t.tools.length) lines.push(`  tools:    ${t.tools.join(' ')}`);
     if (t.traced.length) lines.push(`  traced:   ${t.traced.join(' ')}${t.coverageFloor !== undefined ? ` (coverage floor ${t.coverageFloor}%)` : ''}`);

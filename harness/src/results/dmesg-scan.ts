@@ -33,7 +33,7 @@ const TAINT_LETTERS = 'PFSRMBUDAWCIOELKXTN';
 export function taintLetters(mask: number): string[] {
   const letters: string[] = [];
   for (let bit = 0; bit < TAINT_LETTERS.length; bit++) {
-    if (mask & (1 << bit)) letters.push(TAINT_LETTERS[bit] as string);
+    if (mask & (1 << bit)) letters.push(TAINT_LETTERS[bit]);
   }
   return letters;
 }
@@ -68,7 +68,7 @@ export function fingerprint(line: string): string {
 export function scanDmesg(lines: string[], context = 12): KernelReport[] {
   const reports = new Map<string, KernelReport>();
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
+    const line = lines[i];
     if (!TROUBLE.some((re) => re.test(line))) continue;
     let end = Math.min(lines.length, i + 1 + context);
     const close = lines.slice(i + 1, end).findIndex((l) => REPORT_END.test(l));

@@ -43,6 +43,7 @@ export function targetSummary(run: RunResult, dir: string): string[] {
 }
 
 /** Test names and notes came from the guest: no terminal control characters reach the screen. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point here
 const printable = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, '?');
 
 /** What the end of the run found outside any suite: rmmod reports, kmemleak's verdict. */

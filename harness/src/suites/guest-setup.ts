@@ -28,7 +28,10 @@ export async function checkE1000(guest: Guest, mgmtMac: string, facts: GuestFact
 async function loadModule(g: LabGuest, facts: GuestFacts): Promise<void> {
   const r = await g.ssh.exec('insmod /lib/modules/newtcp.ko', { timeoutMs: 30000 });
   if (r.code !== 0) {
-    const log = (await dmesgLines(g.ssh)).filter((l) => /newtcp/i.test(l)).slice(-5).join('\n');
+    const log = (await dmesgLines(g.ssh))
+      .filter((l) => /newtcp/i.test(l))
+      .slice(-5)
+      .join('\n');
     throw new InfraError(`insmod newtcp.ko failed on ${g.name}: ${r.stderr.trim()}`, log);
   }
   facts.moduleLoaded = true;

@@ -39,7 +39,8 @@ export function parseManifest(text: string, where: string): SuiteManifest {
   } catch (err) {
     throw new UsageError(`${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UsageError(`${where}: expected a JSON object like {"guests": 1, "tags": ["smoke"]}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new UsageError(`${where}: expected a JSON object like {"guests": 1, "tags": ["smoke"]}`);
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!KEYS.has(key)) throw new UsageError(`${where}: unknown key "${key}" (known: ${[...KEYS].join(', ')})`);
@@ -75,7 +76,9 @@ export function parseManifest(text: string, where: string): SuiteManifest {
   }
   if (obj.bpf !== undefined) {
     if (!Array.isArray(obj.bpf) || !obj.bpf.every((x) => typeof x === 'string' && /^\w[\w.-]*\.o$/.test(x))) {
-      throw new UsageError(`${where}: "bpf" must be a list of BPF object file names like ["prog.bpf.o"] (built from prog.bpf.c next to suite.json, or placed there)`);
+      throw new UsageError(
+        `${where}: "bpf" must be a list of BPF object file names like ["prog.bpf.o"] (built from prog.bpf.c next to suite.json, or placed there)`,
+      );
     }
     m.bpf = obj.bpf as string[];
   }

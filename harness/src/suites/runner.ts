@@ -14,7 +14,7 @@ import type { TraceFile } from '../trace/trace-file.js';
 import { abortReason } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
-import type { Lab, LabGuest } from '../vm/lab.js';
+import type { Lab } from '../vm/lab.js';
 import { type GuestFacts, leakReports, prepareGuests, unloadModules } from './guest-setup.js';
 import { guestHealth } from './guest-health.js';
 import { kernelFindingsSince, markKernelLog } from './kernel-log.js';
@@ -29,9 +29,9 @@ export interface SuiteRunOptions {
   overrideTimeout?: boolean;
   resultsDir: string;
   /** Passed to every suite as SOCKVM_SEED (the fuzzer's seed). */
-  seed?: number;
+  seed?: number | undefined;
   /** Passed to every suite as SOCKVM_TEST: a glob on test names the TAP library honours. */
-  testFilter?: string;
+  testFilter?: string | undefined;
   /** Whether a suite runs under sockvm-trace (guest 1); its trace goes to onTrace. */
   traced?: (suite: SuiteSpec) => boolean;
   /** Every traced suite of the run: the tracer, started once per boot, watches them all. */
@@ -94,7 +94,7 @@ export class SuiteRunner {
     const seconds = this.o.overrideTimeout ? fallback : (suite.manifest.timeoutSec ?? fallback);
     const guests = this.lab.guests;
     const marks = await Promise.all(guests.map((g) => markKernelLog(g.ssh)));
-    const client = guests[0] as LabGuest;
+    const client = guests[0];
     const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
     const parser = new TapParser();
     let pending = Promise.resolve();
@@ -107,7 +107,7 @@ export class SuiteRunner {
     try {
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
-        const peer = guests[1] as LabGuest;
+        const peer = guests[1];
         const serverCommand = this.command(suite, seconds, ['--role', 'server', '--local', peer.linkIp ?? '', '--peer', client.linkIp ?? '']);
         server = await startServer(suite.name, peer, serverCommand, seconds, join(this.o.resultsDir, `${resultName}.server.log`), this.o.signal);
         args.push('--role', 'client', '--local', client.linkIp ?? '', '--peer', server.guest.linkIp ?? '');
@@ -158,7 +158,8 @@ export class SuiteRunner {
       const running = parser.running;
       const what = running ? `test ${running.id} (${running.name}) was running` : `test ${tap.tests.length + 1} was running`;
       evidence.crashed = `crashed: the guest died during the suite (${what}): ${health.gone}`;
-      if (running) evidence.crashedTest = { id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [evidence.crashed] };
+      if (running)
+        evidence.crashedTest = { id: running.id, name: running.name, status: 'error', durationMs: Date.now() - running.since, diagnostics: [evidence.crashed] };
       evidence.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
       if (!evidence.kernelFindings.length) evidence.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {

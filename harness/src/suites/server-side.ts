@@ -45,11 +45,14 @@ export async function startServer(suite: string, server: LabGuest, command: stri
   });
   const outcome = await within(Promise.race([isReady.then(() => 'ready' as const), done.then(() => 'ended' as const)]), 30000, 'timeout' as const, signal);
   if (outcome !== 'ready') {
-    if (signal.aborted) throw new InfraError(`suite ${suite}: the server side on ${server.name} stopped (${abortReason(signal)})`, undefined, { cause: signal.reason });
+    if (signal.aborted)
+      throw new InfraError(`suite ${suite}: the server side on ${server.name} stopped (${abortReason(signal)})`, undefined, { cause: signal.reason });
     // Not ready in time: it must not go on beside the next two-guest suite's server.
     if (outcome === 'timeout') await server.ssh.exec(`pkill -KILL -f /suites/${suite}`, { timeoutMs: 5000 }).catch(() => undefined);
     const r = await within(done, 0, undefined, signal);
-    throw new InfraError(`suite ${suite}: the server side on ${server.name} ${outcome === 'ended' ? `exited (code ${r?.code}) before saying "# ready"` : 'did not say "# ready" within 30 s'}; see ${log}`);
+    throw new InfraError(
+      `suite ${suite}: the server side on ${server.name} ${outcome === 'ended' ? `exited (code ${r?.code}) before saying "# ready"` : 'did not say "# ready" within 30 s'}; see ${log}`,
+    );
   }
   return { done, guest: server };
 }
@@ -66,6 +69,7 @@ export async function serverEnd(server: ServerSide, suite: string, resultName: s
     await server.guest.ssh.exec(`pkill -KILL -f /suites/${suite}`, { timeoutMs: 5000 });
     return { lost: false, error: `the server side on ${server.guest.name} did not exit within 15 s of the client and was killed` };
   }
-  if (s.code !== 0 && !s.lost) return { lost: false, error: `the server side on ${server.guest.name} exited with code ${s.code}; see ${resultName}.server.log` };
+  if (s.code !== 0 && !s.lost)
+    return { lost: false, error: `the server side on ${server.guest.name} exited with code ${s.code}; see ${resultName}.server.log` };
   return { lost: s.lost };
 }

@@ -11,7 +11,7 @@ import type { LabGuest } from '../vm/lab.js';
 
 export class SuiteTracer {
   /** sockvm-trace in guest 1 for this boot, once a traced suite started it. */
-  private tracer?: GuestTrace;
+  private tracer: GuestTrace | undefined;
 
   constructor(
     private readonly bus: EventBus,
@@ -36,7 +36,10 @@ export class SuiteTracer {
    */
   async before(client: LabGuest): Promise<string[]> {
     if (!this.tracer) {
-      this.tracer = new GuestTrace(client.ssh, this.tracedSuites.map((name) => `/suites/${name}`));
+      this.tracer = new GuestTrace(
+        client.ssh,
+        this.tracedSuites.map((name) => `/suites/${name}`),
+      );
       const why = await this.tracer.start();
       return why ? [why] : [`tracer attached in ${((this.tracer.attachMs ?? 0) / 1000).toFixed(1)} s (once for this boot)`];
     }
@@ -48,7 +51,9 @@ export class SuiteTracer {
   async after(resultName: string, before: string[]): Promise<SuiteResult['trace']> {
     const tracer = this.tracer;
     if (!tracer) return undefined;
-    const outcome = await tracer.snapshot().catch((err: unknown) => ({ notes: [`tracer: ${err instanceof Error ? err.message : String(err)}`], trace: undefined, json: undefined }));
+    const outcome = await tracer
+      .snapshot()
+      .catch((err: unknown) => ({ notes: [`tracer: ${err instanceof Error ? err.message : String(err)}`], trace: undefined, json: undefined }));
     const summary: NonNullable<SuiteResult['trace']> = { notes: [...before, ...outcome.notes] };
     if (before.length && tracer.attachMs !== undefined) summary.attachMs = tracer.attachMs;
     const { trace, json } = outcome;

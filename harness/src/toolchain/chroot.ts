@@ -59,7 +59,7 @@ export function debootstrapArgs(release: DebianRelease, target: string, mirror: 
 function requireRoot(): void {
   if (process.getuid && process.getuid() !== 0) {
     throw new UsageError(
-      'a chroot toolchain needs root (debootstrap and chroot(8)): run sockvm as root, or give the host the kernel\'s compiler (e.g. a host of the same Debian release) so the host toolchain is chosen',
+      "a chroot toolchain needs root (debootstrap and chroot(8)): run sockvm as root, or give the host the kernel's compiler (e.g. a host of the same Debian release) so the host toolchain is chosen",
     );
   }
 }
@@ -83,13 +83,27 @@ async function readInfo(dir: string): Promise<ToolchainInfo | undefined> {
 }
 
 /** debootstraps into `dir` (which must not exist) and writes toolchain.json. */
-async function createInto(dir: string, finalDir: string, release: DebianRelease, mirror: string, packages: string[], log: string, onStep: (l: string) => void, signal: AbortSignal): Promise<ToolchainInfo> {
+async function createInto(
+  dir: string,
+  finalDir: string,
+  release: DebianRelease,
+  mirror: string,
+  packages: string[],
+  log: string,
+  onStep: (l: string) => void,
+  signal: AbortSignal,
+): Promise<ToolchainInfo> {
   const root = join(dir, 'root');
   await mkdir(dir, { recursive: true });
   onStep(`debootstrap ${release} (${packages.length} packages) into ${finalDir}`);
   try {
     // In a private mount namespace: debootstrap's /proc and /sys mounts vanish with it, even when it is killed.
-    await runLogged(`debootstrap ${release}`, 'unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', ...debootstrapArgs(release, root, mirror, packages)], { log, signal });
+    await runLogged(
+      `debootstrap ${release}`,
+      'unshare',
+      ['--mount', '--propagation', 'private', '--', 'debootstrap', ...debootstrapArgs(release, root, mirror, packages)],
+      { log, signal },
+    );
   } catch (err) {
     await removeTree(dir);
     throw err;
@@ -154,7 +168,6 @@ export async function updateToolchain(releaseName: string, opts: ToolchainOption
   return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info: final };
 }
 
-
 /** The cached chroots with their disk use. */
 export async function listToolchains(opts: { cacheDir?: string } = {}): Promise<ToolchainInfo[]> {
   const cacheDir = opts.cacheDir ?? cacheRoot();
@@ -168,7 +181,6 @@ export async function listToolchains(opts: { cacheDir?: string } = {}): Promise<
   }
   return out;
 }
-
 
 /**
  * Removes chroots not in `keep` (all when keep is empty or not given) and leftovers of

@@ -51,7 +51,12 @@ export function normalizeBinds(paths: string[]): string[] {
 }
 
 /** The unshare(1) argv for a chroot command (pure, for tests). */
-export function chrootArgv(root: string, cmd: string, args: string[], opts: { cwd: string; binds?: string[]; env?: Record<string, string> }): { cmd: string; args: string[] } {
+export function chrootArgv(
+  root: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; binds?: string[]; env?: Record<string, string> },
+): { cmd: string; args: string[] } {
   const binds = normalizeBinds([...(opts.binds ?? []), opts.cwd]);
   const envArgs = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
   // env assignments go in front of the command through env(1) inside the chroot.

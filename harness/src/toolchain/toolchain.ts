@@ -6,9 +6,7 @@ import type { KernelCompiler } from '../kernel/kernel-compiler.js';
 export type Toolchain = { kind: 'host' } | { kind: 'chroot'; release: DebianRelease; root: string };
 
 /** What chooseToolchain decides, before any chroot exists. */
-export type ToolchainChoice =
-  | { kind: 'host'; reason: string }
-  | { kind: 'chroot'; release: DebianRelease; extraPackages: string[]; reason: string };
+export type ToolchainChoice = { kind: 'host'; reason: string } | { kind: 'chroot'; release: DebianRelease; extraPackages: string[]; reason: string };
 
 /** The Debian release whose default gcc is `major`, for kernels that do not say their release. */
 export function releaseForGcc(major: number): DebianRelease {
@@ -28,7 +26,11 @@ export function compilerPackage(c: KernelCompiler): string {
  * kernel's major version (the kernel's flags and plugins are per major version); otherwise a
  * chroot of the kernel's release (or of the release shipping that gcc) with that gcc added.
  */
-export function chooseToolchain(kernelCompiler: KernelCompiler | undefined, hostGccVersion: string | undefined, kernelRelease?: DebianRelease): ToolchainChoice {
+export function chooseToolchain(
+  kernelCompiler: KernelCompiler | undefined,
+  hostGccVersion: string | undefined,
+  kernelRelease?: DebianRelease,
+): ToolchainChoice {
   const host = hostGccVersion ? `host gcc ${hostGccVersion}` : 'no host gcc';
   if (!kernelCompiler) {
     return { kind: 'host', reason: `the kernel records no compiler (.kernelvariables, .config); using ${host}` };

@@ -56,7 +56,12 @@ export function parseBtfRaw(text: string, wanted: readonly string[]): Map<string
 
 /** The handler structs of a vmlinux (ELF with .BTF, or /sys/kernel/btf/vmlinux); none without BTF. */
 export async function handlerStructs(vmlinux: string, signal: AbortSignal): Promise<Map<string, StructLayout>> {
-  const r = await execa('bpftool', ['btf', 'dump', 'file', vmlinux, 'format', 'raw'], { reject: false, stdin: 'ignore', maxBuffer: 512 * 1024 * 1024, cancelSignal: signal });
+  const r = await execa('bpftool', ['btf', 'dump', 'file', vmlinux, 'format', 'raw'], {
+    reject: false,
+    stdin: 'ignore',
+    maxBuffer: 512 * 1024 * 1024,
+    cancelSignal: signal,
+  });
   signal.throwIfAborted();
   if (r.exitCode !== 0) return new Map();
   return parseBtfRaw(r.stdout, HANDLER_STRUCTS);

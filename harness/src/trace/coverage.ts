@@ -80,7 +80,12 @@ export function computeCoverage(mod: ModuleFunctions, traces: { suite: string; t
   return {
     suites: traces.map((t) => t.suite),
     tables,
-    functions: { reached: mod.functions.length - unreachedFns.length, total: mod.functions.length, percent: pct(mod.functions.length - unreachedFns.length, mod.functions.length), unreached: unreachedFns },
+    functions: {
+      reached: mod.functions.length - unreachedFns.length,
+      total: mod.functions.length,
+      percent: pct(mod.functions.length - unreachedFns.length, mod.functions.length),
+      unreached: unreachedFns,
+    },
     unreachedHandlers,
     handlers: { reached: hReached, total: hTotal, percent: pct(hReached, hTotal) },
     unattached: [...unattached].map(([fn, error]) => ({ function: fn, error })),
@@ -91,7 +96,9 @@ export function computeCoverage(mod: ModuleFunctions, traces: { suite: string; t
 /** Lines for people: one per table, the module's functions, then what no test reached. */
 export function coverageLines(c: Coverage): string[] {
   const lines = c.tables.map((t) => `${t.type ?? 'table'} ${t.object} ${t.reached}/${t.total} (${t.percent}%)`);
-  lines.push(`handlers ${c.handlers.reached}/${c.handlers.total} (${c.handlers.percent}%), module functions ${c.functions.reached}/${c.functions.total} (${c.functions.percent}%)`);
+  lines.push(
+    `handlers ${c.handlers.reached}/${c.handlers.total} (${c.handlers.percent}%), module functions ${c.functions.reached}/${c.functions.total} (${c.functions.percent}%)`,
+  );
   if (c.unreachedHandlers.length) lines.push(`no test reached: ${c.unreachedHandlers.join(', ')}`);
   const otherFns = c.functions.unreached.filter((fn) => !c.tables.some((t) => t.slots.some((s) => s.function === fn)));
   if (otherFns.length) lines.push(`module functions no test reached: ${otherFns.join(', ')}`);

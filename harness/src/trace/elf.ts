@@ -65,7 +65,15 @@ export class Elf {
     }
     const shstr = raw[shstrndx];
     for (const [index, s] of raw.entries()) {
-      this.sections.push({ index, name: shstr ? this.str(shstr.offset, s.nameOff) : '', type: s.type, offset: s.offset, size: s.size, link: s.link, info: s.info });
+      this.sections.push({
+        index,
+        name: shstr ? this.str(shstr.offset, s.nameOff) : '',
+        type: s.type,
+        offset: s.offset,
+        size: s.size,
+        link: s.link,
+        info: s.info,
+      });
     }
     const symtab = this.sections.find((s) => s.type === SHT_SYMTAB);
     if (!symtab) throw new UsageError(`${where}: no symbol table (stripped?); the tracer needs the module's symbols`);
@@ -73,7 +81,7 @@ export class Elf {
     for (let o = symtab.offset; o + 24 <= symtab.offset + symtab.size; o += 24) {
       this.symbols.push({
         name: strtab ? this.str(strtab.offset, buf.readUInt32LE(o)) : '',
-        type: buf[o + 4]! & 0xf,
+        type: buf[o + 4] & 0xf,
         section: buf.readUInt16LE(o + 6),
         value: Number(buf.readBigUInt64LE(o + 8)),
         size: Number(buf.readBigUInt64LE(o + 16)),
@@ -94,7 +102,12 @@ export class Elf {
       if (s.type !== SHT_RELA || s.info !== target) continue;
       for (let o = s.offset; o + 24 <= s.offset + s.size; o += 24) {
         const info = this.buf.readBigUInt64LE(o + 8);
-        out.push({ offset: Number(this.buf.readBigUInt64LE(o)), type: Number(info & 0xffffffffn), symbol: Number(info >> 32n), addend: Number(this.buf.readBigInt64LE(o + 16)) });
+        out.push({
+          offset: Number(this.buf.readBigUInt64LE(o)),
+          type: Number(info & 0xffffffffn),
+          symbol: Number(info >> 32n),
+          addend: Number(this.buf.readBigInt64LE(o + 16)),
+        });
       }
     }
     return out;

@@ -26,9 +26,9 @@ export interface TraceOutcome {
 const alive = (pid: string): string => `[ -d /proc/${pid} ] && ! grep -q ') Z' /proc/${pid}/stat 2>/dev/null`;
 
 export class GuestTrace {
-  private pid?: string;
+  private pid: string | undefined;
   /** Why the tool is not running, once it failed: later suites get the same note. */
-  private failed?: string;
+  private failed: string | undefined;
   /** How long starting and attaching took, in ms. */
   attachMs?: number;
 
@@ -45,7 +45,10 @@ export class GuestTrace {
   async start(): Promise<string | undefined> {
     const argv = [GUEST_TRACER, '--funcs', GUEST_FUNCS, ...this.binaries.flatMap((b) => ['--uprobe', b]), '--out', OUT, '--ready', READY, '--reset'];
     const started = Date.now();
-    const launch = await this.guest.exec(`rm -f ${commandLine([OUT, READY, LOG])}; SOCKVM_TRACE_QUIET=1 setsid ${commandLine(argv)} </dev/null >${LOG} 2>&1 & echo $!`, { timeoutMs: 15000 });
+    const launch = await this.guest.exec(
+      `rm -f ${commandLine([OUT, READY, LOG])}; SOCKVM_TRACE_QUIET=1 setsid ${commandLine(argv)} </dev/null >${LOG} 2>&1 & echo $!`,
+      { timeoutMs: 15000 },
+    );
     const pid = launch.stdout.trim();
     if (launch.code !== 0 || !/^\d+$/.test(pid)) return (this.failed = `tracer did not start: ${launch.stderr.trim() || `exit code ${launch.code}`}`);
     const wait = await this.guest.exec(
@@ -91,6 +94,11 @@ export class GuestTrace {
 
   private async tail(): Promise<string> {
     const r = await this.guest.exec(`tail -n 5 ${LOG} 2>/dev/null`, { timeoutMs: 5000 });
-    return r.stdout.trim().replace(/[^\x20-\x7e\n]/g, '?').replace(/\n/g, ' | ') || '(no output)';
+    return (
+      r.stdout
+        .trim()
+        .replace(/[^\x20-\x7e\n]/g, '?')
+        .replace(/\n/g, ' | ') || '(no output)'
+    );
   }
 }

@@ -75,8 +75,15 @@ export function moduleFunctions(buf: Buffer, where: string, structs: Map<string,
     }
     if (!slots.length) continue;
     slots.sort((a, b) => a.offset - b.offset);
-    const layout = layoutFor(obj.size, slots.map((s) => s.offset));
-    if (layout) slots = slots.map((s) => { const member = layout.members.get(s.offset); return member ? { offset: s.offset, member, function: s.function } : s; });
+    const layout = layoutFor(
+      obj.size,
+      slots.map((s) => s.offset),
+    );
+    if (layout)
+      slots = slots.map((s) => {
+        const member = layout.members.get(s.offset);
+        return member ? { offset: s.offset, member, function: s.function } : s;
+      });
     tables.push(layout ? { object: obj.name, type: layout.name, slots } : { object: obj.name, slots });
   }
   tables.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));

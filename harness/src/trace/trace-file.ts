@@ -47,7 +47,8 @@ function str(v: unknown, what: string): string {
 export function parseTraceFile(text: string): TraceFile {
   const raw: unknown = JSON.parse(text);
   if (!isObj(raw) || raw.tool !== 'sockvm-trace') throw new Error('not a sockvm-trace output');
-  if (!Array.isArray(raw.functions) || !Array.isArray(raw.tests) || !Array.isArray(raw.uprobes) || !isObj(raw.untracked)) throw new Error('functions, tests, uprobes or untracked missing');
+  if (!Array.isArray(raw.functions) || !Array.isArray(raw.tests) || !Array.isArray(raw.uprobes) || !isObj(raw.untracked))
+    throw new Error('functions, tests, uprobes or untracked missing');
   return {
     release: str(raw.release, 'release'),
     returnsBy: str(raw.returnsBy, 'returnsBy'),

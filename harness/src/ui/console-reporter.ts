@@ -56,7 +56,7 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         break;
       case 'phase-started': {
         const title = `${PHASE_TITLES[event.phase] ?? event.phase}${event.detail ? `: ${event.detail}` : ''}`;
-        if (spinning) spinner = ora({ text: title, stream: out as NodeJS.WriteStream }).start();
+        if (spinning) spinner = ora({ text: title, stream: out }).start();
         break;
       }
       case 'phase-ended': {

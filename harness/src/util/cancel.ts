@@ -41,7 +41,7 @@ export function dieWithUs(cmd: string, args: string[]): { cmd: string; args: str
  */
 export async function groupGone(pgid: number | undefined, limitMs = 3000): Promise<void> {
   if (!pgid) return;
-  for (const start = Date.now(); Date.now() - start < limitMs; ) {
+  for (const start = Date.now(); Date.now() - start < limitMs;) {
     try {
       process.kill(-pgid, 0);
     } catch {

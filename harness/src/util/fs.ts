@@ -75,7 +75,11 @@ export async function removeAside(dir: string): Promise<void> {
  * @check, when given, judges an existing entry: a problem (a missing or truncated file) moves
  * the entry aside and fills it again; `replaced` says why.
  */
-export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void>, check?: (dir: string) => Promise<string | undefined>): Promise<{ dir: string; hit: boolean; replaced?: string }> {
+export async function cachedDir(
+  dir: string,
+  fill: (tmp: string) => Promise<void>,
+  check?: (dir: string) => Promise<string | undefined>,
+): Promise<{ dir: string; hit: boolean; replaced?: string }> {
   let replaced: string | undefined;
   if (await exists(dir)) {
     replaced = check ? await check(dir) : undefined;
@@ -107,7 +111,11 @@ export async function cachedDir(dir: string, fill: (tmp: string) => Promise<void
  * aside first (a forced rebuild, a chroot update). `remove` deletes a tree (a chroot's holds
  * mounts). Throws, leaving `tmp` to the caller, when nothing is in place afterwards.
  */
-export async function placeDir(tmp: string, dir: string, o: { replace?: boolean; remove?: (path: string) => Promise<void> } = {}): Promise<'placed' | 'theirs'> {
+export async function placeDir(
+  tmp: string,
+  dir: string,
+  o: { replace?: boolean; remove?: (path: string) => Promise<void> } = {},
+): Promise<'placed' | 'theirs'> {
   const remove = o.remove ?? ((path: string) => rm(path, { recursive: true, force: true }));
   const old = o.replace && (await exists(dir)) ? `${dir}.old-${process.pid}` : undefined;
   if (old) await rename(dir, old);

@@ -72,12 +72,16 @@ export async function probeKvm(qemu: string, kernel: string, logFile: string, ti
     return { ok: true, reason: `KVM works (probe kernel booted to "${END_OF_BOOT.exec(line)?.[0] ?? line.trim()}" in ${seconds} s)` };
   } catch {
     const err = vm.qemuErrors().split('\n')[0];
-    const last = vm.consoleTail(1).trim().replace(/^\[\s*\d+\.\d+\]\s*/, '');
+    const last = vm
+      .consoleTail(1)
+      .trim()
+      .replace(/^\[\s*\d+\.\d+\]\s*/, '');
     const limit = `${timeoutMs / 1000} s`;
     let reason: string;
     if (err) reason = `QEMU failed under KVM (${err})`;
     else if (vm.panicLine) reason = `the KVM guest kernel panicked before finishing boot (${vm.panicLine.trim()})`;
-    else if (vm.exit) reason = `QEMU ${vm.exit.signal ? `was killed by ${vm.exit.signal}` : `exited with code ${vm.exit.code}`} before the KVM guest finished booting`;
+    else if (vm.exit)
+      reason = `QEMU ${vm.exit.signal ? `was killed by ${vm.exit.signal}` : `exited with code ${vm.exit.code}`} before the KVM guest finished booting`;
     else if (last) reason = `a KVM guest started booting but hung: not booted after ${limit}, last console line "${last.slice(0, 120)}"`;
     else reason = `a KVM guest printed nothing in ${limit} (no nested virtualisation?)`;
     return { ok: false, reason };

@@ -48,8 +48,13 @@ export class Lab {
     const booted = await Promise.all(
       Array.from({ length: this.size }, (_, i) => {
         const index = i + 1;
-        const opts: BootOptions = { ...this.o, index, appendConsole: this.boots > 1, onVm: (vm) => (this.closed || this.signal.aborted ? void vm.stop() : this.vms.push(vm)) };
-        if (this.size === 2) opts.link = { localPath: sockets[i] as string, remotePath: sockets[1 - i] as string };
+        const opts: BootOptions = {
+          ...this.o,
+          index,
+          appendConsole: this.boots > 1,
+          onVm: (vm) => (this.closed || this.signal.aborted ? void vm.stop() : this.vms.push(vm)),
+        };
+        if (this.size === 2) opts.link = { localPath: sockets[i], remotePath: sockets[1 - i] };
         return bootGuest(opts).then((b) => ({ index, ...b }));
       }),
     );
@@ -96,7 +101,8 @@ export class Lab {
    */
   private async linkSockets(): Promise<string[]> {
     this.linkDir ??= await mkdtemp(join(tmpdir(), 'sockvm-link-'));
-    if (this.linkDir.includes(',')) throw new InfraError(`the temp dir ${this.linkDir} holds a ',', which QEMU's -netdev cannot take; set TMPDIR to a plain path`);
+    if (this.linkDir.includes(','))
+      throw new InfraError(`the temp dir ${this.linkDir} holds a ',', which QEMU's -netdev cannot take; set TMPDIR to a plain path`);
     const paths = [join(this.linkDir, 'guest1'), join(this.linkDir, 'guest2')];
     await Promise.all(paths.map((p) => rm(p, { force: true })));
     return paths;

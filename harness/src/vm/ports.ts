@@ -9,7 +9,9 @@ export function freeLocalPort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new InfraError('the kernel gave no port for a listener on 127.0.0.1'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new InfraError('the kernel gave no port for a listener on 127.0.0.1')),
+      );
     });
   });
 }
