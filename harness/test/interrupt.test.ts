@@ -2,7 +2,7 @@
 // its results (marked interrupted), and leaves no process (make, gcc, QEMU, their groups) and no
 // temp dir behind. The CLI runs as a child with --progress json; each case waits for its phase.
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -174,21 +174,25 @@ const tarball = (existsSync(sourceDir) ? readdirSync(sourceDir) : [])
   .map((d) => join(sourceDir, d, 'usr', 'src', 'linux-source-6.1.tar.xz'))
   .find((p) => existsSync(p));
 
+/**
+ * A config file whose one target, `name`, builds the tarball with a LOCALVERSION of its own: a
+ * fresh cache key, so the build always starts (and, interrupted, never ends). Removed after `t`.
+ */
+function freshSourceConfig(t: Test, source: string, name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'sockvm.config.json');
+  const extra = [`CONFIG_LOCALVERSION="-${name}${process.pid}${Date.now()}"`];
+  writeFileSync(config, JSON.stringify({ targets: { [name]: { kernel: { source, series: '6.1', config: ['guest', 'net', 'newtcp'], extra } } } }));
+  return config;
+}
+
 await t.test(
   'kernel build (a source kernel from a local tarball, a cache key of its own): make killed at once',
   { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' },
   async (t) => {
     if (!tarball) return;
-    const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
-    const config = join(dir, 'sockvm.config.json');
-    // A LOCALVERSION of its own: a fresh cache key, so the build always starts (and never ends).
-    const local = `-sigtest${process.pid}${Date.now()}`;
-    writeFileSync(
-      config,
-      JSON.stringify({
-        targets: { sigkernel: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } },
-      }),
-    );
+    const config = freshSourceConfig(t, tarball, 'sigkernel');
     // The kernel's make (in <cache>/kernel/<key>.tmp-<pid>/tree), not the suites' make before it.
     const kernelMake = /\bmake -C \S*\/kernel\/\S*\.tmp-\d+\/tree\b/;
     const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGTERM', (_e, procs) => (procs.some((c) => kernelMake.test(c)) ? 0 : undefined));
@@ -211,15 +215,7 @@ await t.test(
   { skip: tarball ? false : 'no cached linux-source-6.1.tar.xz (a 6.1-patched run unpacks it)' },
   async (t) => {
     if (!tarball) return;
-    const dir = mkdtempSync(join(tmpdir(), 'sockvm-int-config-'));
-    const config = join(dir, 'sockvm.config.json');
-    const local = `-sigtar${process.pid}${Date.now()}`;
-    writeFileSync(
-      config,
-      JSON.stringify({
-        targets: { sigtar: { kernel: { source: tarball, series: '6.1', config: ['guest', 'net', 'newtcp'], extra: [`CONFIG_LOCALVERSION="${local}"`] } } },
-      }),
-    );
+    const config = freshSourceConfig(t, tarball, 'sigtar');
     const r = await interruptRun(['--config', config, '--suite', 'create'], 'SIGINT', (_e, procs) =>
       procs.some((c) => c.startsWith('tar -xf ') && c.includes('linux-source-6.1.tar.xz')) ? 500 : undefined,
     );
