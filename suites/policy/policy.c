@@ -255,9 +255,9 @@ static int nft_output_rule(const char *rule, char *why, size_t whylen)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-		 "add table inet sockvm_pol; "
-		 "add chain inet sockvm_pol out { type filter hook output priority 0; }; "
-		 "add rule inet sockvm_pol out %s", rule);
+		 "add table ip sockvm_pol; "
+		 "add chain ip sockvm_pol out { type filter hook output priority 0; }; "
+		 "add rule ip sockvm_pol out %s", rule);
 	rc = run(argv, out, sizeof(out));
 	if (!rc)
 		return 0;
