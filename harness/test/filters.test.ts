@@ -42,7 +42,9 @@ await t.test('--suite and --tag typos and a bad --module-src are all reported at
   t.match(r.output, /--module-src \/nonexistent: no Kbuild or Makefile there/);
   t.notMatch(r.output, /"phase-started","phase":"(?!plan")/, 'no phase but the plan started: nothing was built');
   t.same(readdirSync(r.resultsRoot), [], 'no run directory: a run that was never planned has no results');
-  t.ok(ms < 5000, `reported in ${ms} ms`);
+  // Building this kernel takes minutes: the bound tells planning from building (not a speed target;
+  // 5 s here failed at load 12 in a fresh-machine CI).
+  t.ok(ms < 60000, `reported in ${ms} ms`);
 });
 
 await t.test('--dry-run prints the plan of an uncached source-kernel target and builds nothing', async (t) => {
@@ -56,5 +58,5 @@ await t.test('--dry-run prints the plan of an uncached source-kernel target and 
     [['6.12-patched', ['wire'], 2, 1]],
   );
   t.same(readdirSync(r.resultsRoot), [], 'nothing written');
-  t.ok(ms < 5000, `planned in ${ms} ms`);
+  t.ok(ms < 60000, `planned in ${ms} ms (a build of this kernel takes minutes)`);
 });

@@ -285,6 +285,7 @@ await t.test('suite (two guests: the wire suite)', async (t) => {
     'the interrupted suite is not reported as a crash',
   );
   t.notMatch(r.output, /suite wire: FAIL/, 'the interrupted suite is not reported as failed');
+  t.notMatch(r.output, /rebooting the guest/, 'no guest booted again for the interrupted suite');
 });
 
 await t.test('shutdown', async (t) => {
