@@ -145,7 +145,7 @@ endif
     ],
   );
   t.match(
-    explainDropped([{ option: 'CONFIG_SLUB', value: 'y', from: 'guest.config' }], new Map([['SLUB', [choice[1]]]]), final)[0],
+    explainDropped([{ option: 'CONFIG_SLUB', value: 'y', from: 'guest.config' }], new Map([['SLUB', choice.filter((s) => s.name === 'SLUB')]]), final)[0],
     /a choice member: another option of the same choice won/,
   );
 

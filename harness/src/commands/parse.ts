@@ -24,8 +24,9 @@ export async function parseCommand(args: string[], out: (line: string) => void):
     out(PARSE_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
-  const path = resolve(positionals[0]);
+  const [given, ...extra] = positionals;
+  if (given === undefined || extra.length > 0) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
+  const path = resolve(given);
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new UsageError(`${path}: no such file or directory; give a results directory (results/latest) or a suite's .tap file`);
   if (st.isFile()) return parseOneTap(path, out);

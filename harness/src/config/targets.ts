@@ -167,7 +167,7 @@ export function parseConfig(text: string, file: string): SockvmConfig {
     }
     targets.push(target);
   }
-  const defaultTarget = obj.default ?? targets[0].name;
+  const defaultTarget = obj.default ?? targets[0]?.name;
   if (typeof defaultTarget !== 'string' || !targets.some((x) => x.name === defaultTarget)) {
     throw new UsageError(`${file}: "default" must name one of the targets (${targets.map((x) => x.name).join(', ')})`);
   }
