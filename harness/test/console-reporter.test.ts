@@ -41,8 +41,13 @@ function render(targets: number, verbose: boolean, clock: number[]): string {
   out.on('data', (c: Buffer) => (text += c.toString()));
   const bus = new EventBus();
   let tick = 0;
-  // Each progress event reads the clock once: clock[i] is the i-th progress event's time.
-  bus.on(consoleReporter({ interactive: false, verbose, targets, out, now: () => clock[Math.min(tick++, clock.length - 1)] }));
+  // Each progress event reads the clock once: clock[i] is the i-th progress event's time (the last one repeats).
+  const now = (): number => {
+    const time = clock[Math.min(tick++, clock.length - 1)];
+    if (time === undefined) throw new Error('render: give the clock at least one reading');
+    return time;
+  };
+  bus.on(consoleReporter({ interactive: false, verbose, targets, out, now }));
   interleaved(bus);
   return text;
 }

@@ -29,17 +29,15 @@ await t.test('a report that ended does not hide the next one, close behind it', 
 });
 
 await t.test('the same report repeated is kept once, counted', async (t) => {
-  const lines = [
-    '[1.000] WARNING: CPU: 0 PID: 101 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]',
-    '[2.000] WARNING: CPU: 1 PID: 202 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]',
-    '[3.000] WARNING: CPU: 1 PID: 203 at net/newtcp/af_newtcp.c:99 newtcp_close+0x1f/0x40 [newtcp]',
-  ];
-  const found = scanDmesg(lines, 0);
+  const release = '[1.000] WARNING: CPU: 0 PID: 101 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]';
+  const releaseAgain = '[2.000] WARNING: CPU: 1 PID: 202 at net/newtcp/af_newtcp.c:88 newtcp_release+0x1f/0x40 [newtcp]';
+  const close = '[3.000] WARNING: CPU: 1 PID: 203 at net/newtcp/af_newtcp.c:99 newtcp_close+0x1f/0x40 [newtcp]';
+  const found = scanDmesg([release, releaseAgain, close], 0);
   t.equal(found.length, 2);
   t.equal(found[0]?.count, 2);
   t.match(reportLines(found)[0] ?? '', /\(×2\)$/);
-  t.equal(fingerprint(lines[0]), fingerprint(lines[1]));
-  t.not(fingerprint(lines[0]), fingerprint(lines[2]));
+  t.equal(fingerprint(release), fingerprint(releaseAgain));
+  t.not(fingerprint(release), fingerprint(close));
 });
 
 await t.test('taint: out-of-tree and unsigned are expected, warnings are not', async (t) => {

@@ -71,11 +71,18 @@ const PIECES = [
   'x'.repeat(300),
 ];
 
+/** One element of `xs`, chosen with one draw of `r` (in [0, 1), so always an index in range). */
+function pick<T>(r: () => number, xs: readonly T[]): T {
+  const x = xs[Math.floor(r() * xs.length)];
+  if (x === undefined) throw new Error(`pick: empty list, or the generator left [0, 1)`);
+  return x;
+}
+
 function text(r: () => number, max: number, newlines: boolean): string {
   let s = '';
   const n = Math.floor(r() * max);
   for (let i = 0; i < n; i++) {
-    const p = PIECES[Math.floor(r() * PIECES.length)];
+    const p = pick(r, PIECES);
     s += r() < 0.3 ? String(Math.floor(r() * 1000)) : p;
     if (newlines && r() < 0.2) s += '\n';
   }
@@ -125,7 +132,7 @@ function randomSuite(r: () => number, index: number): SuiteResult {
   const tests: TestResult[] = [];
   const n = 1 + Math.floor(r() * 8);
   for (let i = 0; i < n; i++) {
-    const status = statuses[Math.floor(r() * statuses.length)];
+    const status = pick(r, statuses);
     const test: TestResult = {
       id: i + 1,
       name: randomName(r),

@@ -34,6 +34,17 @@ await t.test('manifest errors name the file, the key and the fix', async (t) => 
   t.equal(parseManifest('{"guests": 2, "killsPeer": true}', 'f').killsPeer, true);
 });
 
+await t.test('every problem of a manifest at once, each at its key', async (t) => {
+  t.throws(() => parseManifest('{"guests": 0, "tags": ["ok", "not ok"], "tools": "tc", "extra": 1}', 's/suite.json'), {
+    message: [
+      's/suite.json: "guests" must be 1 or 2, not 0',
+      's/suite.json: tags[1]: "tags" must be a list of words like ["smoke", "wire"]; "not ok" is not one',
+      's/suite.json: "tools" must be a list of names like ["tc"], not "tc"',
+      's/suite.json: unknown key "extra" (known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace)',
+    ].join('\n'),
+  });
+});
+
 await t.test("a repeated suite's results are named by round", async (t) => {
   t.equal(roundName('create', 2, 3), 'create#2');
   t.equal(roundName('create', 1, 1), 'create');

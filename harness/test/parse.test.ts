@@ -2,14 +2,17 @@
 // result line edited in a saved .tap changes the verdict; evidence outside the TAP is kept.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult, SuiteResult } from '../src/results/model.js';
 import { legacyEvidence, rejudgeDir } from '../src/results/rejudge.js';
+import { readResultsFile } from '../src/results/results-file.js';
 import { parseTap } from '../src/results/tap-parser.js';
 import { judgeSuite } from '../src/results/verdict.js';
+import { repoRoot } from '../src/util/paths.js';
 import { cli } from './helpers.js';
+import { validResults } from './results-schema.js';
 
 const GREEN = 'TAP version 14\n1..2\nok 1 - a\nok 2 - b\n';
 const RED = 'TAP version 14\n1..2\nok 1 - a\nnot ok 2 - b\n# b: check failed\n';
@@ -124,4 +127,35 @@ await t.test('sockvm parse re-judges a saved run and a matrix from their .tap fi
     t.equal(e.status, 2);
     t.match(e.stderr, /nope: no such file or directory; give a results directory/);
   }
+});
+
+await t.test('sockvm parse keeps the durations the run recorded (fixtures/results/timed)', async (t) => {
+  const dir = join(repoRoot, 'harness', 'test', 'fixtures', 'results', 'timed');
+  validResults(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')), 'fixtures/results/timed/results.json');
+  const r = await rejudgeDir(dir);
+  t.same(r.changes, []);
+  const suite = r.runs[0]?.suites[0];
+  t.equal(suite?.durationMs, 2345, "the suite's time, from results.json");
+  t.same(
+    suite?.tests.map((x) => x.durationMs),
+    [812.25, 340, 3],
+    "each test's: the TAP's # time=, else what results.json recorded (the run's clock from '# running' to the result)",
+  );
+  const output = execFileSync('node', [cli, 'parse', dir], { encoding: 'utf8' });
+  t.match(output, /stream: 2\/3 passed in 2\.3 s/);
+
+  // The TAP alone: a test has the time it reported, and an untimed one none (not the parser's ~0 ms).
+  t.same(
+    parseTap(readFileSync(join(dir, 'stream.tap'), 'utf8')).tests.map((x) => x.durationMs),
+    [812.25, undefined, undefined],
+  );
+
+  // A run recorded before tests' times were in the TAP: every time comes from results.json.
+  const legacy = join(repoRoot, 'harness', 'test', 'fixtures', 'results', 'legacy-single');
+  const recorded = readResultsFile(JSON.parse(readFileSync(join(legacy, 'results.json'), 'utf8')), 'legacy-single');
+  const again = await rejudgeDir(legacy);
+  t.same(
+    again.runs[0]?.suites.map((s) => [s.durationMs, s.tests.map((x) => x.durationMs)]),
+    recorded.targets[0]?.suites.map((s) => [s.durationMs, s.tests.map((x) => x.durationMs)]),
+  );
 });

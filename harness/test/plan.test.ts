@@ -40,6 +40,7 @@ const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   ],
   moduleSrc: { path: '/r/kernel/newtcp', isTree: true },
   tools: { tc: '/usr/sbin/tc' },
+  missingFragments: {},
   problems: [],
   ...over,
 });
@@ -104,6 +105,16 @@ await t.test("a tool missing on the host and a target's own typo are named", asy
   t.throws(() => plan(['--suite', 'wire'], { tools: {} }), /suite wire: tool 'tc' \(suite.json "tools"\) is not installed/);
   const typo = parseConfig(JSON.stringify({ targets: { t: { kernel: 'host', suites: ['nosuch'] } } }), 'c.json');
   t.throws(() => plan([], { config: typo }), /target t: its "suites" entry nosuch: no such suite/);
+});
+
+await t.test("a source target's missing config fragment is named before any kernel work", async (t) => {
+  const missing = { missingFragments: { guest: '/r/kernel/config/guest.config' } };
+  t.throws(
+    () => plan(['--target', 'slow'], missing),
+    /target slow: config fragment 'guest' \(its kernel's "config"\) is not there: no \/r\/kernel\/config\/guest\.config; fragments live in kernel\/config\/<name>\.config/,
+  );
+  t.doesNotThrow(() => plan(['--target', 'host'], missing), 'a target that builds no kernel does not care');
+  t.doesNotThrow(() => plan(['--target', 'slow', '--kernel', 'bz', '--modules-dir', 'm'], missing), '--kernel replaces the built kernel');
 });
 
 await t.test('--suite and --tag that leave nothing: an error, not an empty green run', async (t) => {

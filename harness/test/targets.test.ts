@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { chooseTargets, parseConfig } from '../src/config/targets.js';
+import { UsageError } from '../src/util/errors.js';
 
 const good = JSON.stringify({
   default: 'host',
@@ -46,6 +47,34 @@ await t.test('errors name the file, the key and the fix', async (t) => {
     );
   t.throws(() => chooseTargets(parseConfig(good, f), ['host', 'host'], false), /--target host is named twice/);
   t.throws(() => chooseTargets(parseConfig(good, f), ['nope'], false), /--target nope: no such target in the configuration \(known: host, debian-6\.12\)/);
+});
+
+await t.test('every problem of the file at once, each at its key path', async (t) => {
+  const file = {
+    targets: {
+      '6.1-debug': { kernel: { source: 'debian:6.1', config: ['guest', 'net', ''], make: { CC: 1, CXX: 'g++' } } },
+      ok: { kernel: 'host', tags: ['smoke', 'a b'] },
+      '..': { kernel: 'host' },
+    },
+  };
+  const lines = [
+    `c.json: targets."6.1-debug".kernel.config[2]: "config" must be a list of fragment names in kernel/config (e.g. ["guest", "net", "newtcp"]) or paths; "" is not one`,
+    `c.json: targets."6.1-debug".kernel.make.CC: a make variable's value is a string, e.g. {"CC": "gcc-4.3", "ARCH": "x86_64"}, not 1`,
+    `c.json: targets."6.1-debug".kernel.make: unknown key "CXX" (known: CC, HOSTCC, CROSS_COMPILE, ARCH)`,
+    `c.json: targets.ok.tags[1]: "tags" must be a list of names like ["smoke", "wire"]; "a b" is not one`,
+    `c.json: targets."..": a target name is letters, digits, '.', '-' and '_', starting with a letter, digit or '_'`,
+  ];
+  t.throws(() => parseConfig(JSON.stringify(file), 'c.json'), new UsageError(lines.join('\n')));
+  // A source kernel's defaults and the kernel forms, as the harness sees them.
+  const c = parseConfig('{"targets": {"s": {"kernel": {"source": "/k"}}, "d": {"kernel": "debian:6.1"}}}', 'c.json');
+  t.same(
+    c.targets.map((x) => x.kernel),
+    [
+      { provider: 'source', source: '/k', config: ['guest', 'net'] },
+      { provider: 'debian', release: '6.1' },
+    ],
+  );
+  t.equal(c.defaultTarget, 's', 'the first target is the default');
 });
 
 // Properties, not the list of names: a target added or renamed in sockvm.config.json keeps this green.

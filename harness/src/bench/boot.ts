@@ -39,7 +39,10 @@ const VARIANTS: Variant[] = [
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  const upper = s[mid];
+  if (upper === undefined) return NaN; // no samples
+  const lower = s[mid - 1];
+  return s.length % 2 || lower === undefined ? upper : (lower + upper) / 2;
 };
 
 async function main(): Promise<void> {

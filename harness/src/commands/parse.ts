@@ -12,10 +12,12 @@ import { UsageError } from '../util/errors.js';
 export const PARSE_USAGE = `Usage: sockvm parse <results dir | suite.tap>
 
 Re-judges saved output without booting anything: each suite's .tap is parsed again and judged
-with what results.json recorded besides it (exit code, timeout, crash, kernel findings), then
-each target and the run. Prints the summary a run prints and any verdict that changed.
+with what results.json recorded besides it (exit code, timeout, crash, kernel findings,
+durations), then each target and the run. Prints the summary a run prints and any verdict that
+changed.
   <results dir>  results/<run-id>, results/latest, or one target's directory of a matrix run
-  <suite.tap>    one suite's TAP alone (its exit code and kernel log unknown: TAP only)
+  <suite.tap>    one suite's TAP alone (its exit code, kernel log and untimed tests' durations
+                 unknown: TAP only)
 Exit code as for 'sockvm run': 0 pass, 1 a test failed or none ran, 2 a suite crashed.`;
 
 export async function parseCommand(args: string[], out: (line: string) => void): Promise<number> {
@@ -24,8 +26,9 @@ export async function parseCommand(args: string[], out: (line: string) => void):
     out(PARSE_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
-  const path = resolve(positionals[0]);
+  const [given, ...extra] = positionals;
+  if (given === undefined || extra.length > 0) throw new UsageError(`sockvm parse takes one path: a results directory or a suite's .tap file\n${PARSE_USAGE}`);
+  const path = resolve(given);
   const st = await stat(path).catch(() => undefined);
   if (!st) throw new UsageError(`${path}: no such file or directory; give a results directory (results/latest) or a suite's .tap file`);
   if (st.isFile()) return parseOneTap(path, out);

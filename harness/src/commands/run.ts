@@ -71,11 +71,15 @@ async function suiteBpfObjects(suite: string, binary: string, sourceDir: string,
 /** The arguments that rerun one target of a matrix run: its --target, every other option kept. */
 export function targetArgv(argv: string[], target: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+  let dropValue = false;
+  for (const a of argv) {
+    if (dropValue) {
+      dropValue = false;
+      continue;
+    }
     if (a === '--all-targets' || a.startsWith('--target=') || a.startsWith('--jobs=')) continue;
     if (a === '--target' || a === '--jobs') {
-      i++;
+      dropValue = true;
       continue;
     }
     out.push(a);
@@ -86,11 +90,14 @@ export function targetArgv(argv: string[], target: string): string[] {
 /** Runs `work` over `items` with at most `jobs` at once, keeping the items' order in the result. */
 async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R>, stop: () => boolean): Promise<R[]> {
   const out: R[] = [];
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item (taking is synchronous).
+  const queue = items.entries();
   const worker = async (): Promise<void> => {
-    while (next < items.length && !stop()) {
-      const i = next++;
-      out[i] = await work(items[i]);
+    while (!stop()) {
+      const next = queue.next();
+      if (next.done) return;
+      const [i, item] = next.value;
+      out[i] = await work(item);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));

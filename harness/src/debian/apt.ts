@@ -188,13 +188,14 @@ export function parseStanzas(text: string): Record<string, string>[] {
       continue;
     }
     if (/^\s/.test(line)) {
-      if (last) cur[last] += `\n${line.trim()}`;
+      const field = cur[last];
+      if (field !== undefined) cur[last] = `${field}\n${line.trim()}`;
       continue;
     }
-    const m = /^([^:\s]+):\s?(.*)$/.exec(line);
-    if (m) {
-      last = m[1];
-      cur[last] = m[2];
+    const [, key, value] = /^([^:\s]+):\s?(.*)$/.exec(line) ?? [];
+    if (key !== undefined && value !== undefined) {
+      last = key;
+      cur[key] = value;
     }
   }
   if (Object.keys(cur).length > 0) out.push(cur);
@@ -224,15 +225,20 @@ export interface DebPackage {
   size?: number;
 }
 
+/** A package's candidate stanza: the fields apt-cache printed, with the two every stanza has. */
+export type AptCandidate = Record<string, string> & { Package: string; Version: string };
+
 /** The candidate stanza of a package (`apt-cache show --no-all-versions`). */
-export async function aptShow(a: AptEnv, name: string): Promise<Record<string, string>> {
+export async function aptShow(a: AptEnv, name: string): Promise<AptCandidate> {
   const out = await apt(a, 'apt-cache', ['show', '--no-all-versions', name]);
   const st = parseStanzas(out)[0];
   if (!st?.Version) throw new InfraError(`apt-cache show ${name}: no candidate in Debian ${a.release}`);
-  return st;
+  const { Package: pkg, Version: version } = st;
+  if (!pkg) throw new InfraError(`apt-cache show ${name}: the candidate stanza has no Package field`);
+  return { ...st, Package: pkg, Version: version };
 }
 
-export function toDeb(st: Record<string, string>): DebPackage {
+export function toDeb(st: AptCandidate): DebPackage {
   const pkg: DebPackage = { name: st.Package, version: st.Version };
   if (st.Filename) pkg.filename = st.Filename;
   if (st.SHA256) pkg.sha256 = st.SHA256;

@@ -67,7 +67,7 @@ export async function resolveKernelPackages(a: AptEnv): Promise<KernelPackages> 
   const [image, headers] = await Promise.all([aptShow(a, names.image), aptShow(a, names.headers)]);
   const deps = pickHeaderDeps(names.abi, headers.Depends ?? '');
   const partNames = pickImageParts(names.abi, image.Depends ?? '');
-  const [common, kbuild, ...parts] = await Promise.all([deps.common, deps.kbuild, ...partNames].map((n) => aptShow(a, n)));
+  const [common, kbuild, parts] = await Promise.all([aptShow(a, deps.common), aptShow(a, deps.kbuild), Promise.all(partNames.map((n) => aptShow(a, n)))]);
   const result: KernelPackages = {
     abi: names.abi,
     image: toDeb(image),

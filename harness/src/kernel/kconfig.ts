@@ -12,13 +12,13 @@ export function parseConfig(text: string): ConfigMap {
   const out: ConfigMap = new Map();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
-    const set = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
-    if (set) {
-      out.set(set[1], set[2]);
+    const [, option, value] = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line) ?? [];
+    if (option !== undefined && value !== undefined) {
+      out.set(option, value);
       continue;
     }
-    const unset = /^#\s*(CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line);
-    if (unset) out.set(unset[1], 'n');
+    const [, unset] = /^#\s*(CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line) ?? [];
+    if (unset !== undefined) out.set(unset, 'n');
   }
   return out;
 }
@@ -93,10 +93,7 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
   let choiceDeps: string[] = [];
   let help = false;
   let helpIndent = -1;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let raw = lines[i];
-    while (raw.endsWith('\\') && i + 1 < lines.length) raw = raw.slice(0, -1) + ' ' + (lines[++i]).trim();
+  for (const raw of joinContinuations(text)) {
     const indent = /^\s*/.exec(raw)?.[0].replace(/\t/g, '        ').length ?? 0;
     const line = raw.trim();
     if (help) {
@@ -104,9 +101,9 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
       help = false;
     }
     if (!line || line.startsWith('#')) continue;
-    const entry = /^(?:menu)?config\s+([A-Za-z0-9_]+)/.exec(line);
-    if (entry) {
-      cur = { name: entry[1], file, dependsOn: [...ifs, ...(inChoice ? choiceDeps : [])] };
+    const [, entry] = /^(?:menu)?config\s+([A-Za-z0-9_]+)/.exec(line) ?? [];
+    if (entry !== undefined) {
+      cur = { name: entry, file, dependsOn: [...ifs, ...(inChoice ? choiceDeps : [])] };
       if (inChoice) cur.choice = 'choice';
       out.push(cur);
       continue;
@@ -116,15 +113,15 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
       helpIndent = indent;
       continue;
     }
-    const dep = /^depends\s+on\s+(.+)$/.exec(line);
-    if (dep) {
-      if (cur) cur.dependsOn.push((dep[1]).trim());
-      else if (inChoice) choiceDeps.push((dep[1]).trim());
+    const [, dep] = /^depends\s+on\s+(.+)$/.exec(line) ?? [];
+    if (dep !== undefined) {
+      if (cur) cur.dependsOn.push(dep.trim());
+      else if (inChoice) choiceDeps.push(dep.trim());
       continue;
     }
-    const ifm = /^if\s+(.+)$/.exec(line);
-    if (ifm) {
-      ifs.push((ifm[1]).trim());
+    const [, ifExpr] = /^if\s+(.+)$/.exec(line) ?? [];
+    if (ifExpr !== undefined) {
+      ifs.push(ifExpr.trim());
       cur = undefined;
       continue;
     }
@@ -146,6 +143,23 @@ export function parseKconfigDeps(text: string, file: string): KconfigSymbol[] {
     }
     if (/^(menu|endmenu|source|comment|mainmenu)\b/.test(line)) cur = undefined;
   }
+  return out;
+}
+
+/** The lines of a Kconfig text with each backslash-continued line joined to the next (trimmed). */
+function joinContinuations(text: string): string[] {
+  const out: string[] = [];
+  let pending: string | undefined;
+  for (const line of text.split('\n')) {
+    const joined = pending === undefined ? line : `${pending} ${line.trim()}`;
+    if (joined.endsWith('\\')) pending = joined.slice(0, -1);
+    else {
+      out.push(joined);
+      pending = undefined;
+    }
+  }
+  // A backslash on the last line has nothing to join: it stays.
+  if (pending !== undefined) out.push(`${pending}\\`);
   return out;
 }
 

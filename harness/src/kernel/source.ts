@@ -123,10 +123,13 @@ async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l:
   const st = await aptShow(a, name);
   const pkg = { name, version: st.Version, ...(st.Filename ? { filename: st.Filename } : {}), ...(st.Size ? { size: Number(st.Size) } : {}) };
   log(`debian ${release}: downloading ${name}=${pkg.version}`);
-  const { paths } = await aptDownload(a, [pkg]);
+  const {
+    paths: [deb],
+  } = await aptDownload(a, [pkg]);
+  if (deb === undefined) throw new InfraError(`apt-get download ${name}=${pkg.version}: no .deb path came back`);
   const entry = await cachedDir(join(cacheDir, 'kernel-source', `${name}_${pkg.version.replace(/[^\w.+-]/g, '_')}`), async (tmp) => {
-    const r = await execa('dpkg-deb', ['-x', paths[0], tmp], { reject: false, all: true });
-    if (r.failed) throw new InfraError(`dpkg-deb -x ${paths[0]} failed`, r.all);
+    const r = await execa('dpkg-deb', ['-x', deb, tmp], { reject: false, all: true });
+    if (r.failed) throw new InfraError(`dpkg-deb -x ${deb} failed`, r.all);
   });
   const src = join(entry.dir, 'usr/src');
   const tar = (await readdir(src).catch(() => [] as string[])).find((f) => f.startsWith('linux-source-') && /\.tar\.(xz|bz2|gz)$/.test(f));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { checkElf } from '../util/cache-check.js';
 import { cachedDir, exists } from '../util/fs.js';
 
-const FORMATS: { magic: number[]; cmd: string[] }[] = [
+const FORMATS: { magic: number[]; cmd: [string, ...string[]] }[] = [
   { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], cmd: ['xz', '-dc'] },
   { magic: [0x1f, 0x8b, 0x08], cmd: ['gzip', '-dc'] },
   { magic: [0x28, 0xb5, 0x2f, 0xfd], cmd: ['zstd', '-dc'] },
@@ -51,11 +51,11 @@ function* offsetsOf(buf: Buffer, magic: number[]): Generator<number> {
 }
 
 /** Decompresses `input` with `cmd` straight into `outPath` (buffering 60+ MB in node is slow). */
-async function decompressTo(cmd: string[], input: Buffer, outPath: string): Promise<void> {
+async function decompressTo([file, ...args]: [string, ...string[]], input: Buffer, outPath: string): Promise<void> {
   const out = await open(outPath, 'w');
   try {
     await new Promise<void>((resolve) => {
-      const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', out.fd, 'ignore'] });
+      const child = spawn(file, args, { stdio: ['pipe', out.fd, 'ignore'] });
       child.on('error', () => resolve());
       child.on('close', () => resolve());
       // Trailing data after the stream makes the decompressor complain; the output is still whole.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { findSuites } from '../build/suites.js';
 import type { RunOptions } from '../config/run-options.js';
 import { loadConfig } from '../config/targets.js';
+import { fragmentPath } from '../kernel/kbuild/recipe.js';
 import { readManifest } from '../suites/manifest.js';
 import { errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
@@ -41,7 +42,12 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
   const isTree = (await exists(join(moduleSrc, 'Kbuild'))) || (await exists(join(moduleSrc, 'Makefile')));
   const tools: Record<string, string | undefined> = {};
   for (const name of new Set(suites.flatMap((s) => s.manifest.tools))) tools[name] = await findOnPath(name);
-  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, problems };
+  const missingFragments: Record<string, string> = {};
+  for (const f of new Set(config.targets.flatMap((t) => (t.kernel.provider === 'source' ? t.kernel.config : [])))) {
+    const path = fragmentPath(f, repoRoot, repoRoot);
+    if (!(await exists(path))) missingFragments[f] = path;
+  }
+  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, missingFragments, problems };
 }
 
 /** A host program's path: the usual system directories, then PATH. */

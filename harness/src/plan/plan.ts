@@ -22,6 +22,8 @@ export interface PlanInputs {
   moduleSrc: { path: string; isTree: boolean };
   /** Host programs the suites' manifests name: where each is on PATH, if anywhere. */
   tools: Record<string, string | undefined>;
+  /** Source kernels' config fragments (as the config names them) that are not on disk: where each was looked for. */
+  missingFragments: Record<string, string>;
   /** Problems found while reading (a suite's bad suite.json, a bad suite directory name). */
   problems: string[];
 }
@@ -137,6 +139,16 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
         problems.push(
           `suite ${owner}: tool '${name}' (suite.json "tools") is not installed on this machine; install the package that provides it (tc: iproute2)`,
         );
+    }
+    // A fragment typo would otherwise surface after the kernel source is fetched and unpacked.
+    if (target.kernel.provider === 'source' && !options.kernel) {
+      for (const f of target.kernel.config) {
+        const path = inputs.missingFragments[f];
+        if (path !== undefined)
+          problems.push(
+            `target ${target.name}: config fragment '${f}' (its kernel's "config") is not there: no ${path}; fragments live in kernel/config/<name>.config`,
+          );
+      }
     }
     const traced = selected.filter((s) => options.trace || target.trace === true || s.manifest.trace).map((s) => s.name);
     const tp: TargetPlan = {

@@ -31,11 +31,7 @@ const EXPECTED_TAINT = new Set(['O', 'E']);
 const TAINT_LETTERS = 'PFSRMBUDAWCIOELKXTN';
 
 export function taintLetters(mask: number): string[] {
-  const letters: string[] = [];
-  for (let bit = 0; bit < TAINT_LETTERS.length; bit++) {
-    if (mask & (1 << bit)) letters.push(TAINT_LETTERS[bit]);
-  }
-  return letters;
+  return [...TAINT_LETTERS].filter((_, bit) => (mask & (1 << bit)) !== 0);
 }
 
 /** Taint letters newly set between two readings that are not the expected module flags. */
@@ -68,7 +64,7 @@ export function fingerprint(line: string): string {
 export function scanDmesg(lines: string[], context = 12): KernelReport[] {
   const reports = new Map<string, KernelReport>();
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+    const line = lines[i]!; // i < lines.length: the loop's condition, the line before
     if (!TROUBLE.some((re) => re.test(line))) continue;
     let end = Math.min(lines.length, i + 1 + context);
     const close = lines.slice(i + 1, end).findIndex((l) => REPORT_END.test(l));

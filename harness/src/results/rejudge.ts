@@ -3,7 +3,7 @@
 // findings), then each target and the run. Pure but for reading the files.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResult, SuiteEvidence, SuiteResult } from './model.js';
+import type { RunResult, SuiteEvidence, SuiteResult, TestResult } from './model.js';
 import { readResultsFile } from './results-file.js';
 import { parseTap } from './tap-parser.js';
 import { interruptExit, judgeRun, judgeSuite, judgeTarget, type Verdict } from './verdict.js';
@@ -37,11 +37,24 @@ export function legacyEvidence(suite: SuiteResult, tapErrors: string[]): SuiteEv
   return ev;
 }
 
-/** One suite again from its TAP text. */
+/**
+ * The durations results.json recorded, for the tests the TAP does not time: the run measured them
+ * from the "# running" line to the result; re-reading the file can not.
+ */
+function withRecordedDurations(tests: TestResult[], recorded: TestResult[]): TestResult[] {
+  const byTest = new Map(recorded.map((t) => [`${t.id} ${t.name}`, t.durationMs]));
+  return tests.map((t) => {
+    const durationMs = t.durationMs ?? byTest.get(`${t.id} ${t.name}`);
+    return durationMs === undefined ? t : { ...t, durationMs };
+  });
+}
+
+/** One suite again from its TAP text; the suite's and its tests' recorded durations are kept. */
 export function rejudgeSuite(suite: SuiteResult, tapText: string): SuiteResult {
   const tap = parseTap(tapText);
   const evidence = suite.evidence ?? legacyEvidence(suite, tap.errors);
-  const out: SuiteResult = { ...suite, ...judgeSuite(tap, evidence), evidence };
+  const verdict = judgeSuite(tap, evidence);
+  const out: SuiteResult = { ...suite, ...verdict, tests: withRecordedDurations(verdict.tests, suite.tests), evidence };
   if (!tap.plan) delete out.plan;
   return out;
 }

@@ -61,9 +61,12 @@ export class TapParser {
   /** The test announced by "# running" and not yet reported. */
   running: RunningTest | undefined;
 
-  /** now: the clock for durations a suite does not report itself (ms). */
-  constructor(private readonly now: () => number = Date.now) {
-    this.mark = now();
+  /**
+   * now: the clock for durations a suite does not report itself (ms); null for saved text, where
+   * the time between lines is only the parser's, and a test has the duration it reported or none.
+   */
+  constructor(private readonly now: (() => number) | null = Date.now) {
+    this.mark = now?.() ?? 0;
   }
 
   /** Returns the test this line completed, if any, so callers can stream results. */
@@ -71,7 +74,7 @@ export class TapParser {
     const line = raw.replace(/\r$/, '');
     const running = RUNNING_LINE.exec(line);
     if (running && !this.inYaml) {
-      this.mark = this.now();
+      this.mark = this.now?.() ?? 0;
       this.running = { id: Number(running[1]), name: (running[2] ?? '').trim(), since: this.mark };
       return undefined;
     }
@@ -120,10 +123,11 @@ export class TapParser {
     const result: TestResult = { id, name: test[2] || `test ${id}`, status, diagnostics: [] };
     if (directive) result.directive = `${directive[1]?.toUpperCase()}${directive[2] ? ` ${directive[2]}` : ''}`;
     // The suite's own measurement (# time=12.3ms) wins; else the time since the test began.
-    const time = /\btime=([\d.]+)ms\b/.exec(comment);
-    const now = this.now();
-    result.durationMs = time ? Number(time[1]) : Math.max(0, now - this.mark);
-    this.mark = now;
+    const [, reported] = /\btime=([\d.]+)ms\b/.exec(comment) ?? [];
+    const now = this.now?.();
+    if (reported !== undefined) result.durationMs = Number(reported);
+    else if (now !== undefined) result.durationMs = Math.max(0, now - this.mark);
+    if (now !== undefined) this.mark = now;
     this.running = undefined;
     this.result.tests.push(result);
     this.last = result;
@@ -145,8 +149,9 @@ export class TapParser {
   }
 }
 
+/** Saved TAP text: durations are the ones the suite reported (# time=), never the parser's clock. */
 export function parseTap(text: string): ParsedTap {
-  const parser = new TapParser();
+  const parser = new TapParser(null);
   for (const line of text.split('\n')) parser.line(line);
   return parser.finish();
 }

@@ -17,7 +17,8 @@ export async function checkE1000(guest: Guest, mgmtMac: string, facts: GuestFact
     'dev=$(ip route get ${SSH_CONNECTION%% *} | sed -n "s/.* dev \\([^ ]*\\).*/\\1/p"); ' +
       'echo "$dev $(cat /sys/class/net/$dev/address) $(basename $(readlink /sys/class/net/$dev/device/driver))"',
   );
-  const [iface, mac, driver] = out.trim().split(/\s+/);
+  // split() always yields a first field ('' for no output).
+  const [iface = '', mac, driver] = out.trim().split(/\s+/);
   facts.interface = iface;
   facts.e1000Bound = driver === 'e1000' && mac === mgmtMac;
   if (!facts.e1000Bound) {

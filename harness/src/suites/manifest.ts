@@ -1,102 +1,65 @@
 // A suite's manifest, suites/<name>/suite.json: what the suite needs from the harness.
-// Missing file → defaults; bad keys → an error naming the file, the key and the fix.
+// Missing file → defaults; bad keys → an error naming the file, the key and the fix. One zod
+// schema checks the file and gives the type.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../util/errors.js';
+import { z } from 'zod';
+import { listOf, parseJsonWith, says, shown, strictObject } from '../config/schema.js';
 
-export interface SuiteManifest {
-  /** 1: runs in one guest. 2: client on guest 1, server on guest 2, joined by an e1000 link. */
-  guests: 1 | 2;
-  /** Per-suite time limit in seconds; undefined means the run's --suite-timeout. */
-  timeoutSec?: number;
-  needsRoot: boolean;
-  tags: string[];
-  /** Kernel modules (by name, e.g. sch_netem) the guest loads at boot, with their dependencies. */
-  modules: string[];
-  /** Host programs (by name, e.g. tc) copied into the guest's /usr/local/bin with their libraries. */
-  tools: string[];
-  /**
-   * BPF objects (e.g. "prog.bpf.o") copied into the guest's /suites/<suite>.bpf/, which the suite
-   * gets as SOCKVM_BPF_DIR: built from suites/<suite>/<x>.bpf.c by suites/Makefile, or shipped
-   * ready-made in suites/<suite>/.
-   */
-  bpf: string[];
-  description?: string;
-  /** A test crashes guest 2 on purpose (a dead peer): its death is no crash, and both guests are rebooted after. */
-  killsPeer: boolean;
-  /** Always run under the BPF tracer, as with --trace. */
-  trace: boolean;
-}
+const TIMEOUT_FIX = (v: unknown): string => `"timeout" must be a whole number of seconds > 0, not ${shown(v)}`;
 
-const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'bpf', 'description', 'killsPeer', 'trace']);
+const manifestSchema = strictObject(
+  {
+    /** 1: runs in one guest. 2: client on guest 1, server on guest 2, joined by an e1000 link. */
+    guests: z
+      .literal(
+        [1, 2],
+        says((v) => `"guests" must be 1 or 2, not ${shown(v)}`),
+      )
+      .default(1),
+    /** Per-suite time limit in seconds; absent means the run's --suite-timeout. */
+    timeout: z.int(says(TIMEOUT_FIX)).positive(says(TIMEOUT_FIX)).exactOptional(),
+    needsRoot: z.boolean(says('"needsRoot" must be true or false')).default(true),
+    tags: listOf(/^[\w-]+$/, '"tags" must be a list of words like ["smoke", "wire"]').default(() => []),
+    /** Kernel modules (by name, e.g. sch_netem) the guest loads at boot, with their dependencies. */
+    modules: listOf(/^[\w.-]+$/, '"modules" must be a list of names like ["sch_netem"]').default(() => []),
+    /** Host programs (by name, e.g. tc) copied into the guest's /usr/local/bin with their libraries. */
+    tools: listOf(/^[\w.-]+$/, '"tools" must be a list of names like ["tc"]').default(() => []),
+    /**
+     * BPF objects (e.g. "prog.bpf.o") copied into the guest's /suites/<suite>.bpf/, which the suite
+     * gets as SOCKVM_BPF_DIR: built from suites/<suite>/<x>.bpf.c by suites/Makefile, or shipped
+     * ready-made in suites/<suite>/.
+     */
+    bpf: listOf(
+      /^\w[\w.-]*\.o$/,
+      '"bpf" must be a list of BPF object file names like ["prog.bpf.o"] (built from prog.bpf.c next to suite.json, or placed there)',
+    ).default(() => []),
+    description: z.string(says('"description" must be a string')).exactOptional(),
+    /** A test crashes guest 2 on purpose (a dead peer): its death is no crash, and both guests are rebooted after. */
+    killsPeer: z.boolean(says('"killsPeer" must be true or false')).default(false),
+    /** Always run under the BPF tracer, as with --trace. */
+    trace: z.boolean(says('"trace" must be true or false')).default(false),
+  },
+  'a JSON object like {"guests": 1, "tags": ["smoke"]}',
+)
+  .superRefine((m, ctx) => {
+    if (m.killsPeer && m.guests !== 2) ctx.addIssue({ code: 'custom', path: ['killsPeer'], message: '"killsPeer" needs "guests": 2 (the peer is guest 2)' });
+  })
+  .transform(({ timeout, ...rest }) => {
+    // The file says "timeout"; the harness says which unit.
+    const manifest: typeof rest & { timeoutSec?: number } = rest;
+    if (timeout !== undefined) manifest.timeoutSec = timeout;
+    return manifest;
+  });
 
-const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
+export type SuiteManifest = z.infer<typeof manifestSchema>;
 
 export function parseManifest(text: string, where: string): SuiteManifest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new UsageError(`${where}: expected a JSON object like {"guests": 1, "tags": ["smoke"]}`);
-  const obj = raw as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!KEYS.has(key)) throw new UsageError(`${where}: unknown key "${key}" (known: ${[...KEYS].join(', ')})`);
-  }
-  const m = defaults();
-  if (obj.guests !== undefined) {
-    if (obj.guests !== 1 && obj.guests !== 2) throw new UsageError(`${where}: "guests" must be 1 or 2, not ${JSON.stringify(obj.guests)}`);
-    m.guests = obj.guests;
-  }
-  if (obj.timeout !== undefined) {
-    if (typeof obj.timeout !== 'number' || !Number.isInteger(obj.timeout) || obj.timeout <= 0) {
-      throw new UsageError(`${where}: "timeout" must be a whole number of seconds > 0, not ${JSON.stringify(obj.timeout)}`);
-    }
-    m.timeoutSec = obj.timeout;
-  }
-  if (obj.needsRoot !== undefined) {
-    if (typeof obj.needsRoot !== 'boolean') throw new UsageError(`${where}: "needsRoot" must be true or false`);
-    m.needsRoot = obj.needsRoot;
-  }
-  if (obj.tags !== undefined) {
-    if (!Array.isArray(obj.tags) || !obj.tags.every((t) => typeof t === 'string' && /^[\w-]+$/.test(t))) {
-      throw new UsageError(`${where}: "tags" must be a list of words like ["smoke", "wire"]`);
-    }
-    m.tags = obj.tags as string[];
-  }
-  for (const key of ['modules', 'tools'] as const) {
-    const v = obj[key];
-    if (v === undefined) continue;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[\w.-]+$/.test(x))) {
-      throw new UsageError(`${where}: "${key}" must be a list of names like ${key === 'modules' ? '["sch_netem"]' : '["tc"]'}`);
-    }
-    m[key] = v as string[];
-  }
-  if (obj.bpf !== undefined) {
-    if (!Array.isArray(obj.bpf) || !obj.bpf.every((x) => typeof x === 'string' && /^\w[\w.-]*\.o$/.test(x))) {
-      throw new UsageError(
-        `${where}: "bpf" must be a list of BPF object file names like ["prog.bpf.o"] (built from prog.bpf.c next to suite.json, or placed there)`,
-      );
-    }
-    m.bpf = obj.bpf as string[];
-  }
-  if (obj.killsPeer !== undefined) {
-    if (typeof obj.killsPeer !== 'boolean') throw new UsageError(`${where}: "killsPeer" must be true or false`);
-    if (obj.killsPeer && m.guests !== 2) throw new UsageError(`${where}: "killsPeer" needs "guests": 2 (the peer is guest 2)`);
-    m.killsPeer = obj.killsPeer;
-  }
-  if (obj.trace !== undefined) {
-    if (typeof obj.trace !== 'boolean') throw new UsageError(`${where}: "trace" must be true or false`);
-    m.trace = obj.trace;
-  }
-  if (obj.description !== undefined) {
-    if (typeof obj.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);
-    m.description = obj.description;
-  }
-  return m;
+  return parseJsonWith(manifestSchema, text, where);
 }
+
+/** A suite without suite.json: every default. */
+const defaults = (): SuiteManifest => manifestSchema.parse({});
 
 export async function readManifest(suiteDir: string): Promise<SuiteManifest> {
   const file = join(suiteDir, 'suite.json');

@@ -94,7 +94,8 @@ export class SuiteRunner {
     const seconds = this.o.overrideTimeout ? fallback : (suite.manifest.timeoutSec ?? fallback);
     const guests = this.lab.guests;
     const marks = await Promise.all(guests.map((g) => markKernelLog(g.ssh)));
-    const client = guests[0];
+    const [client, peer] = guests;
+    if (!client) throw new InfraError(`suite ${resultName}: no guest is up to run it on (the lab was not booted)`);
     const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
     const parser = new TapParser();
     let pending = Promise.resolve();
@@ -107,7 +108,7 @@ export class SuiteRunner {
     try {
       const args: string[] = [];
       if (suite.manifest.guests === 2) {
-        const peer = guests[1];
+        if (!peer) throw new InfraError(`suite ${suite.name} needs 2 guests (suite.json "guests"), but the lab booted ${guests.length}`);
         const serverCommand = this.command(suite, seconds, ['--role', 'server', '--local', peer.linkIp ?? '', '--peer', client.linkIp ?? '']);
         server = await startServer(suite.name, peer, serverCommand, seconds, join(this.o.resultsDir, `${resultName}.server.log`), this.o.signal);
         args.push('--role', 'client', '--local', client.linkIp ?? '', '--peer', server.guest.linkIp ?? '');

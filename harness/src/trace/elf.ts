@@ -81,7 +81,7 @@ export class Elf {
     for (let o = symtab.offset; o + 24 <= symtab.offset + symtab.size; o += 24) {
       this.symbols.push({
         name: strtab ? this.str(strtab.offset, buf.readUInt32LE(o)) : '',
-        type: buf[o + 4] & 0xf,
+        type: buf.readUInt8(o + 4) & 0xf,
         section: buf.readUInt16LE(o + 6),
         value: Number(buf.readBigUInt64LE(o + 8)),
         size: Number(buf.readBigUInt64LE(o + 16)),

@@ -44,7 +44,7 @@ export class Lab {
     this.signal.throwIfAborted();
     if (this.closed) throw new InfraError('the guests were shut down; not booting again');
     this.boots++;
-    const sockets = this.size === 2 ? await this.linkSockets() : [];
+    const sockets = this.size === 2 ? await this.linkSockets() : undefined;
     const booted = await Promise.all(
       Array.from({ length: this.size }, (_, i) => {
         const index = i + 1;
@@ -54,7 +54,10 @@ export class Lab {
           appendConsole: this.boots > 1,
           onVm: (vm) => (this.closed || this.signal.aborted ? void vm.stop() : this.vms.push(vm)),
         };
-        if (this.size === 2) opts.link = { localPath: sockets[i], remotePath: sockets[1 - i] };
+        if (sockets) {
+          const [first, second] = sockets;
+          opts.link = index === 1 ? { localPath: first, remotePath: second } : { localPath: second, remotePath: first };
+        }
         return bootGuest(opts).then((b) => ({ index, ...b }));
       }),
     );
@@ -99,11 +102,11 @@ export class Lab {
    * The link's two socket paths, in a 0700 directory of our own (short, under the temp dir:
    * a unix socket path has 108 bytes); a reboot's QEMUs bind them afresh.
    */
-  private async linkSockets(): Promise<string[]> {
+  private async linkSockets(): Promise<[string, string]> {
     this.linkDir ??= await mkdtemp(join(tmpdir(), 'sockvm-link-'));
     if (this.linkDir.includes(','))
       throw new InfraError(`the temp dir ${this.linkDir} holds a ',', which QEMU's -netdev cannot take; set TMPDIR to a plain path`);
-    const paths = [join(this.linkDir, 'guest1'), join(this.linkDir, 'guest2')];
+    const paths: [string, string] = [join(this.linkDir, 'guest1'), join(this.linkDir, 'guest2')];
     await Promise.all(paths.map((p) => rm(p, { force: true })));
     return paths;
   }

@@ -28,6 +28,7 @@ export function compileLine(line: string): string | undefined {
 /** The compiler's `--version` first line (part of the cache key). */
 export async function compilerText(cc: string, tc: Toolchain): Promise<string> {
   const [cmd, ...args] = cc.split(/\s+/).filter((w) => w !== 'ccache');
+  if (cmd === undefined) throw new UsageError(`the kernel's compiler '${cc}' names no command; set kernel.make.CC in the target (e.g. "gcc-12")`);
   const argv = tc.kind === 'host' ? { cmd: cmd, args: [...args, '--version'] } : { cmd: 'chroot', args: [tc.root, cmd, ...args, '--version'] };
   const r = await execa(argv.cmd, argv.args, { reject: false });
   if (r.exitCode !== 0) throw new UsageError(`the kernel's compiler '${cc}' does not run${tc.kind === 'chroot' ? ` in the ${tc.release} chroot` : ''}: ${r.stderr || r.shortMessage}; set kernel.make.CC in the target`);
