@@ -101,6 +101,14 @@ await t.test('every usage error at once: suite, tag, module source, tool, target
   t.equal(lines.length, new Set(lines).size, 'each problem once');
 });
 
+await t.test('an unreadable targets file is the one problem about targets: no "no such target" for each --target', async (t) => {
+  const err = t.throws(() =>
+    plan(['--target', 'host', '--target', 'slow'], { config: undefined, problems: ['sockvm.config.json: targets."x".kernel: must be ...'] }),
+  ) as Error;
+  t.match(err.message, /sockvm\.config\.json: targets/);
+  t.notMatch(err.message, /no such target/);
+});
+
 await t.test("a tool missing on the host and a target's own typo are named", async (t) => {
   t.throws(() => plan(['--suite', 'wire'], { tools: {} }), /suite wire: tool 'tc' \(suite.json "tools"\) is not installed/);
   const typo = parseConfig(JSON.stringify({ targets: { t: { kernel: 'host', suites: ['nosuch'] } } }), 'c.json');

@@ -21,7 +21,7 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
   const problems: string[] = [];
   const config = await loadConfig(options.configFile).catch((err: unknown) => {
     problems.push(errorMessage(err));
-    return { targets: [], defaultTarget: '' };
+    return undefined;
   });
   const suites: FoundSuite[] = [];
   const dirs = await findSuites(suiteSourceDirs(options)).catch((err: unknown) => {
@@ -43,7 +43,7 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
   const tools: Record<string, string | undefined> = {};
   for (const name of new Set(suites.flatMap((s) => s.manifest.tools))) tools[name] = await findOnPath(name);
   const missingFragments: Record<string, string> = {};
-  for (const f of new Set(config.targets.flatMap((t) => (t.kernel.provider === 'source' ? t.kernel.config : [])))) {
+  for (const f of new Set((config?.targets ?? []).flatMap((t) => (t.kernel.provider === 'source' ? t.kernel.config : [])))) {
     const path = fragmentPath(f, repoRoot, repoRoot);
     if (!(await exists(path))) missingFragments[f] = path;
   }

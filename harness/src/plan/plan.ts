@@ -16,7 +16,8 @@ export interface FoundSuite {
 
 /** What planRun reads: gathered from disk by gatherPlanInputs. */
 export interface PlanInputs {
-  config: SockvmConfig;
+  /** The targets file; undefined when it could not be read (its problem is in `problems`). */
+  config: SockvmConfig | undefined;
   suites: FoundSuite[];
   /** The module source tree, when it is one (has a Kbuild or a Makefile). */
   moduleSrc: { path: string; isTree: boolean };
@@ -121,7 +122,8 @@ function chooseAll(options: RunOptions, config: SockvmConfig, problems: string[]
 /** The plan, or one UsageError listing every problem (each names the input and the fix). */
 export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: string }): Plan {
   const problems = [...inputs.problems];
-  const targets = chooseAll(options, inputs.config, problems);
+  // No targets file: its own problem is reported, not one "no such target" per --target.
+  const targets = inputs.config ? chooseAll(options, inputs.config, problems) : [];
   problems.push(...unknownNames(options.only, options.tags, inputs.suites, { suite: '--suite', tag: '--tag' }));
   if (options.kernel && targets.length > 1) problems.push('--kernel boots one kernel: use it with a single --target (or none)');
   if (!inputs.moduleSrc.isTree) problems.push(`--module-src ${inputs.moduleSrc.path}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
