@@ -25,7 +25,7 @@ await t.test('manifest errors name the file, the key and the fix', async (t) => 
   t.throws(() => parseManifest('{"timeout": "1m"}', 'f'), /"timeout" must be a whole number of seconds/);
   t.throws(
     () => parseManifest('{"tag": ["x"]}', 'f'),
-    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace\)/,
+    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace, programs\)/,
   );
   t.throws(() => parseManifest('{"tags": "smoke"}', 'f'), /"tags" must be a list/);
   t.throws(() => parseManifest('[1]', 'f'), /expected a JSON object/);

@@ -26,9 +26,18 @@ export interface SuiteManifest {
   killsPeer: boolean;
   /** Always run under the BPF tracer, as with --trace. */
   trace: boolean;
+  /**
+   * Ready-made programs (static binaries, #!/bin/sh scripts) in the suite's directory, run in
+   * this order, each a test whose TAP or KTAP output becomes its subtests (build/program-suites.ts).
+   * Absent: a directory with C sources is built by suites/Makefile, one without runs its executables.
+   */
+  programs?: string[];
 }
 
-const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'bpf', 'description', 'killsPeer', 'trace']);
+/** A program's name: it is a file name in the suite directory and a word of the guest's driver script. */
+export const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+const KEYS = new Set(['guests', 'timeout', 'needsRoot', 'tags', 'modules', 'tools', 'bpf', 'description', 'killsPeer', 'trace', 'programs']);
 
 const defaults = (): SuiteManifest => ({ guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
 
@@ -90,6 +99,19 @@ export function parseManifest(text: string, where: string): SuiteManifest {
   if (obj.trace !== undefined) {
     if (typeof obj.trace !== 'boolean') throw new UsageError(`${where}: "trace" must be true or false`);
     m.trace = obj.trace;
+  }
+  if (obj.programs !== undefined) {
+    const p: unknown = obj.programs;
+    if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string' && PROGRAM_NAME.test(x))) {
+      throw new UsageError(
+        `${where}: "programs" must be a non-empty list of file names in the suite's directory like ["socket", "run.sh"] (letters, digits, '_', '.', '-', not starting with '.' or '-')`,
+      );
+    }
+    const twice = (p as string[]).find((x, i) => p.indexOf(x) !== i);
+    if (twice !== undefined) throw new UsageError(`${where}: "programs" names '${twice}' twice; each program runs once per suite`);
+    if (m.guests === 2)
+      throw new UsageError(`${where}: "programs" runs in one guest; drop "guests": 2 (two-guest suites are C suites with --role client/server)`);
+    m.programs = p as string[];
   }
   if (obj.description !== undefined) {
     if (typeof obj.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);

@@ -119,8 +119,7 @@ export class SuiteRunner {
           this.bus.emit({ type: 'suite-line', suite: resultName, guest: client.name, line });
           const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
-          const test = parser.line(line);
-          if (test) this.bus.emit({ type: 'test-result', suite: resultName, test });
+          for (const test of parser.feed(line)) this.bus.emit({ type: 'test-result', suite: resultName, test });
         },
       });
       if (server) {
