@@ -175,3 +175,32 @@ await t.test('buildSuites: a program suite gets its driver and its files, no mak
   t.equal(statSync(suite?.path ?? '').mode & 0o777, 0o755);
   t.notOk(existsSync(log), 'make never ran');
 });
+
+/** Whether a process is gone (a zombie waiting for its reaper counts as gone). */
+function gone(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+for (const shell of [['sh'], ['busybox', 'sh']]) {
+  await t.test(`the suite's time limit (SIGTERM) ends the driver and its programs together, under ${shell.join(' ')}`, async (t) => {
+    const pidFile = join(base, `hang-${shell.join('-')}.pid`);
+    const dir = suitesDir('hang', {
+      'hang.sh': [`#!/bin/sh\necho "TAP version 13"\necho "1..2"\necho "ok 1 before the hang"\nsleep 1000 &\necho $! >${pidFile}\nwait\n`, 0o755],
+    });
+    const driver = join(dir, 'hang');
+    execFileSync('mv', [driver, `${driver}.d`]);
+    writeFileSync(driver, programDriver('hang', ['hang.sh']), { mode: 0o755 });
+    const started = Date.now();
+    // setsid: the driver's process group is its own, not this test's.
+    const r = spawnSync('setsid', ['busybox', 'timeout', '-s', 'TERM', '2', ...shell, driver], { encoding: 'utf8', timeout: 30_000 });
+    t.equal(r.signal, 'SIGKILL', `the driver ends by SIGKILL (the runner reads 137: timed out)\n${r.stdout}${r.stderr}`);
+    t.ok(Date.now() - started < 15_000, `at the limit, not when the program would end (${Date.now() - started} ms)`);
+    t.match(r.stdout, /^ {2}ok 1 before the hang$/m, 'what it printed before is kept');
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    t.ok(sleeper > 0 && gone(sleeper), `the program's own child (pid ${sleeper}) is gone too`);
+  });
+}
