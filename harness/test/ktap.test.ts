@@ -103,6 +103,23 @@ await t.test('TAP 14 subtests: "# Subtest:", four-space indentation, YAML in a s
   t.same(tap.errors, []);
 });
 
+await t.test("kselftest's own runner (run_kselftest.sh) as a program: one test per selftest, its '# '-prefixed output the diagnostics", async (t) => {
+  const tap = parseFixture('run-kselftest.tap');
+  t.same(
+    tap.tests.map((x) => [x.name, x.status]),
+    [
+      ['run_kselftest.sh/selftests: net: socket', 'pass'],
+      ['run_kselftest.sh/selftests: net: reuseaddr_ports_exhausted', 'fail'],
+    ],
+  );
+  t.match(
+    tap.tests[1]?.diagnostics.join('\n'),
+    /not ok 2 global\.reuseaddr_ports_exhausted_reusable_same_euid/,
+    "the selftest's own TAP is in its diagnostics",
+  );
+  t.same(tap.errors, []);
+});
+
 await t.test('a stream cut inside a program keeps the subtests it reported', async (t) => {
   const p = new TapParser(() => 0);
   for (const line of ['KTAP version 1', '1..2', '# running 1 - killed', '  TAP version 13', '  1..3', '  ok 1 first']) p.feed(line);
@@ -137,7 +154,7 @@ await t.test('a parent line streams its subtests as it arrives', async (t) => {
 });
 
 await t.test('golden: every fixture parsed', async (t) => {
-  for (const name of ['kunit-nested.ktap', 'programs.tap', 'tap14-subtests.tap']) {
+  for (const name of ['kunit-nested.ktap', 'programs.tap', 'run-kselftest.tap', 'tap14-subtests.tap']) {
     const text = `${JSON.stringify(parseFixture(name), null, 2)}\n`;
     const path = join(GOLDEN, `ktap.${name}.json`);
     if (process.env.SOCKVM_UPDATE_GOLDEN === '1') {
