@@ -49,12 +49,14 @@ export function suitePrograms(dir: string, manifest: SuiteManifest, files: Suite
     if (!found.length) throw new UsageError(`${dir}: no C source and no executable file; add programs (chmod +x) or list them in suite.json "programs"`);
     return found;
   }
+  const problems: string[] = [];
   for (const name of manifest.programs) {
     const file = top.find((f) => f.rel === name);
     const where = `${join(dir, 'suite.json')}: "programs" names '${name}'`;
-    if (!file) throw new UsageError(`${where}, which is not a file in ${dir}; add it or drop it from "programs"`);
-    if (!isExecutable(file.mode)) throw new UsageError(`${where}, which is not executable; chmod +x ${file.source}`);
+    if (!file) problems.push(`${where}, which is not a file in ${dir}; add it or drop it from "programs"`);
+    else if (!isExecutable(file.mode)) problems.push(`${where}, which is not executable; chmod +x ${file.source}`);
   }
+  if (problems.length) throw new UsageError(problems.join('\n'));
   return manifest.programs;
 }
 

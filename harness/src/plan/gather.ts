@@ -33,9 +33,9 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
       const sourceDir = join(src, name);
       try {
         const manifest = await readManifest(sourceDir);
+        suites.push({ name, sourceDir, manifest });
         // A program suite's files and programs are checked now, with every other problem.
         if (programs.includes(name)) suitePrograms(sourceDir, manifest, await programSuiteFiles(sourceDir));
-        suites.push({ name, sourceDir, manifest });
       } catch (err) {
         problems.push(errorMessage(err));
       }
