@@ -38,6 +38,11 @@ writeFileSync(suiteA, '#!/bin/sh\necho create\n');
 writeFileSync(suiteB, '#!/bin/sh\necho stream\n');
 const bpfObj = join(dir, 'prog.bpf.o');
 writeFileSync(bpfObj, 'not really a BPF object\n');
+// A program suite's files keep their modes under /suites/<name>.d/.
+const program = join(dir, 'selftest');
+writeFileSync(program, '#!/bin/sh\necho ok\n');
+const programData = join(dir, 'input.txt');
+writeFileSync(programData, 'data\n');
 
 async function input(authorizedKey?: string): Promise<InitramfsInput> {
   if (!kernel) throw new Error('no host kernel');
@@ -52,6 +57,14 @@ async function input(authorizedKey?: string): Promise<InitramfsInput> {
     suites: [
       { name: 'create', path: suiteA },
       { name: 'stream', path: suiteB, bpf: [bpfObj] },
+      {
+        name: 'mine',
+        path: suiteA,
+        files: [
+          { rel: 'selftest', source: program, mode: 0o750 },
+          { rel: 'data/input.txt', source: programData, mode: 0o640 },
+        ],
+      },
     ],
     hostKey: keys.hostKey,
     authorizedKey: authorizedKey ?? keys.clientPublicLine,
@@ -145,6 +158,8 @@ await t.test('buildInitramfs on the host kernel', { skip: !kernel && 'no host ke
     fileIs('/suites/create', readFileSync(suiteA), 0o755);
     fileIs('/suites/stream.bpf/prog.bpf.o', readFileSync(bpfObj), 0o644);
     fileIs('/suites/stream', readFileSync(suiteB), 0o755);
+    fileIs('/suites/mine.d/selftest', readFileSync(program), 0o750);
+    fileIs('/suites/mine.d/data/input.txt', readFileSync(programData), 0o640);
     fileIs('/etc/dropbear/host_key', base.hostKey, 0o600);
     fileIs('/root/.ssh/authorized_keys', Buffer.from(`${base.authorizedKey.trim()}\n`), 0o600);
     t.equal((byPath.get('root')?.mode ?? 0) & 0o777, 0o700, '/root is 0700');

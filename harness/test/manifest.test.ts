@@ -25,7 +25,7 @@ await t.test('manifest errors name the file, the key and the fix', async (t) => 
   t.throws(() => parseManifest('{"timeout": "1m"}', 'f'), /"timeout" must be a whole number of seconds/);
   t.throws(
     () => parseManifest('{"tag": ["x"]}', 'f'),
-    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace\)/,
+    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace, programs\)/,
   );
   t.throws(() => parseManifest('{"tags": "smoke"}', 'f'), /"tags" must be a list/);
   t.throws(() => parseManifest('[1]', 'f'), /expected a JSON object/);
@@ -40,7 +40,7 @@ await t.test('every problem of a manifest at once, each at its key', async (t) =
       's/suite.json: "guests" must be 1 or 2, not 0',
       's/suite.json: tags[1]: "tags" must be a list of words like ["smoke", "wire"]; "not ok" is not one',
       's/suite.json: "tools" must be a list of names like ["tc"], not "tc"',
-      's/suite.json: unknown key "extra" (known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace)',
+      's/suite.json: unknown key "extra" (known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace, programs)',
     ].join('\n'),
   });
 });

@@ -74,6 +74,8 @@ export async function cacheEntries(cache = cacheRoot()): Promise<Entry[]> {
       ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
     });
   for (const e of await dirEntries('suites-bin', join(cache, 'suites-bin'))) out.push(e);
+  // Selftest sources scripts/build-kselftest-suite extracted from a kernel tarball.
+  for (const e of await dirEntries('kselftest-src', join(cache, 'kselftest-src'))) out.push(e);
   for (const name of ['ccache', 'apt']) {
     const st = await stat(join(cache, name)).catch(() => undefined);
     if (st?.isDirectory()) out.push({ kind: name, name, path: join(cache, name), mtime: st.mtime });

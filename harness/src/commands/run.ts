@@ -43,7 +43,9 @@ async function buildAllSuites(options: RunOptions, log: string, signal: AbortSig
   return Promise.all(
     binaries.map(async (b) => {
       const manifest = await readManifest(b.sourceDir);
-      return { name: b.name, binary: b.path, manifest, bpfObjects: await suiteBpfObjects(b.name, b.path, b.sourceDir, manifest.bpf) };
+      const spec: SuiteSpec = { name: b.name, binary: b.path, manifest, bpfObjects: await suiteBpfObjects(b.name, b.path, b.sourceDir, manifest.bpf) };
+      if (b.files) spec.files = b.files;
+      return spec;
     }),
   );
 }

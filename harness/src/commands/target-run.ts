@@ -160,7 +160,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
                 },
               }
             : {}),
-          suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [] })),
+          suites: selected.map((s) => ({ name: s.name, path: s.binary, bpf: s.bpfObjects ?? [], files: s.files ?? [] })),
           hostKey: keys.hostKey,
           authorizedKey: keys.clientPublicLine,
           settings: { mgmtAddr: '10.0.2.15/24', mgmtGateway: '10.0.2.2' },

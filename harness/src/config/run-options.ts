@@ -91,7 +91,8 @@ Run:
                            results.json and the summary; a target's "coverageFloor" then
                            fails the run when fewer handlers were reached (also "trace": true
                            per target in sockvm.config.json or per suite in suite.json)
-  --suites-dir <dir>       also build and run the suites in <dir> (<dir>/<name>/*.c; repeatable)
+  --suites-dir <dir>       also run the suites in <dir>: <dir>/<name>/*.c built, or <dir>/<name>/ of
+                           ready-made programs (executables, suite.json "programs"); repeatable
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
   --memory <MiB>           guest memory, 256 to 65536 (default 1024)

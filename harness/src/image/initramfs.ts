@@ -34,8 +34,11 @@ export interface InitramfsInput {
   newtcpKo: string;
   /** Host programs (absolute paths) for /usr/local/bin, with the libraries ldd names. */
   tools?: string[];
-  /** Each suite's binary, and its BPF objects for /suites/<name>.bpf/ (suite.json "bpf"). */
-  suites: { name: string; path: string; bpf?: string[] }[];
+  /**
+   * Each suite's binary, its BPF objects for /suites/<name>.bpf/ (suite.json "bpf"), and a
+   * program suite's files for /suites/<name>.d/, with their modes.
+   */
+  suites: { name: string; path: string; bpf?: string[]; files?: { rel: string; source: string; mode: number }[] }[];
   /** sockvm-trace and its function list (/sbin/sockvm-trace, /etc/sockvm/trace.funcs). */
   tracer?: { binary: string; funcs: string };
   hostKey: Buffer;
@@ -146,6 +149,7 @@ export async function buildInitramfs(
   for (const suite of input.suites) {
     await file(`/suites/${suite.name}`, suite.path);
     for (const obj of suite.bpf ?? []) await file(`/suites/${suite.name}.bpf/${basename(obj)}`, obj, 0o644);
+    for (const f of suite.files ?? []) await file(`/suites/${suite.name}.d/${f.rel}`, f.source, f.mode);
   }
   if (input.tracer) {
     await file('/sbin/sockvm-trace', input.tracer.binary);

@@ -2,6 +2,7 @@
 // module source, the host tools. Problems are collected, not thrown, so the plan reports them
 // all at once.
 import { join } from 'node:path';
+import { programSuiteFiles, suitePrograms } from '../build/program-suites.js';
 import { findSuites } from '../build/suites.js';
 import type { RunOptions } from '../config/run-options.js';
 import { loadConfig } from '../config/targets.js';
@@ -28,11 +29,14 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
     problems.push(errorMessage(err));
     return [];
   });
-  for (const { src, names } of dirs) {
+  for (const { src, names, programs } of dirs) {
     for (const name of names) {
       const sourceDir = join(src, name);
       try {
-        suites.push({ name, sourceDir, manifest: await readManifest(sourceDir) });
+        const manifest = await readManifest(sourceDir);
+        suites.push({ name, sourceDir, manifest });
+        // A program suite's files and programs are checked now, with every other problem.
+        if (programs.includes(name)) suitePrograms(sourceDir, manifest, await programSuiteFiles(sourceDir));
       } catch (err) {
         problems.push(errorMessage(err));
       }

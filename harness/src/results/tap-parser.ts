@@ -1,5 +1,10 @@
-// Parses the TAP a suite prints (TAP 13/14 and the KTAP subset our C library emits) into tests.
-import type { Status, TestResult } from './model.js';
+// Parses the TAP a suite prints (TAP 13/14, and KTAP with nested subtests as kselftest and
+// KUnit print them) into tests; nesting is ktap-subtests.ts's.
+import { MAX_DIAGNOSTICS, SubtestLevel, addDiagnostic, parseResult, withSubtests } from './ktap-subtests.js';
+import type { TestResult } from './model.js';
+import { BAIL_LINE, NESTED_RESULT, PLAN_LINE, SUBTEST_LINE, VERSION_LINE, indentOf, splitTestLine } from './tap-lines.js';
+
+export { splitTestLine, unescapeDescription } from './tap-lines.js';
 
 export interface RunningTest {
   id: number;
@@ -17,47 +22,28 @@ export interface ParsedTap {
   errors: string[];
 }
 
-// The head of a result line; its description and '# directive' are split with indexOf, since a
-// lazy description before optional spaces and comment is quadratic on a long run of spaces.
-const TEST_HEAD = /^(not )?ok\b[ \t]*(\d+)?[ \t]*(?:-[ \t]*)?/i;
-
-/** The first '#' not escaped by a backslash (TAP 14: `\#` is a '#' in the description). */
-function unescapedHash(text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\') i++;
-    else if (c === '#') return i;
-  }
-  return -1;
-}
-
-/** `\#` → '#', `\\` → '\'; any other backslash stays. */
-export function unescapeDescription(text: string): string {
-  return text.includes('\\') ? text.replace(/\\([\\#])/g, '$1') : text;
-}
-
-/** A TAP result line's parts: failed, number, description, comment after '#'. */
-export function splitTestLine(line: string): [boolean, string | undefined, string, string | undefined] | undefined {
-  const head = TEST_HEAD.exec(line);
-  if (!head) return undefined;
-  const rest = line.slice(head[0].length);
-  const hash = unescapedHash(rest);
-  const desc = unescapeDescription((hash < 0 ? rest : rest.slice(0, hash)).trim());
-  const comment = hash < 0 ? undefined : rest.slice(hash + 1).trimStart();
-  return [Boolean(head[1]), head[2], desc, comment];
-}
-/** Our C library's "test N starts now" line, printed before the test runs. */
+/** Our C library's (and the program-suite driver's) "test N starts now" line, printed before the test runs. */
 const RUNNING_LINE = /^#\s*running\s+(\d+)\s+-\s+(.*)$/;
-const PLAN_LINE = /^(\d+)\.\.(\d+)\s*(?:#\s*(.*))?$/;
 
 /** Incremental parser: feed lines as they stream in, then finish(). */
 export class TapParser {
   private readonly result: ParsedTap = { tests: [], errors: [] };
   private last: TestResult | undefined;
-  private inYaml = false;
+  /** The test a YAML block belongs to, while inside one. */
+  private yaml: TestResult | undefined;
+  /** The result line just before (a YAML block must follow its result at once): its test and column. */
+  private previousResult: { test: TestResult; indent: number } | undefined;
   private nextId = 1;
+  /** Result lines at the top level (the plan counts these, not the subtests they carry). */
+  private results = 0;
   /** When the current test began: its "# running" line, else the previous result. */
   private mark: number;
+  /** Open subtest levels, outermost first. */
+  private readonly levels: SubtestLevel[] = [];
+  /** "# Subtest: name" seen at a level: the name of the level its next indented lines open. */
+  private subtestName: string | undefined;
+  /** The running test's indented output when it is no TAP: lines for its result's diagnostics. */
+  private output: string[] = [];
   /** The test announced by "# running" and not yet reported. */
   running: RunningTest | undefined;
 
@@ -69,79 +55,159 @@ export class TapParser {
     this.mark = now?.() ?? 0;
   }
 
-  /** Returns the test this line completed, if any, so callers can stream results. */
+  /** Returns the last test this line completed, if any, so callers can stream results. */
   line(raw: string): TestResult | undefined {
+    return this.feed(raw).pop();
+  }
+
+  /** The tests this line completed: a parent's result line completes its subtests too. */
+  feed(raw: string): TestResult[] {
     const line = raw.replace(/\r$/, '');
+    const previous = this.previousResult;
+    this.previousResult = undefined;
+    if (this.yaml) {
+      if (/^\s*\.\.\.\s*$/.test(line)) this.yaml = undefined;
+      else addDiagnostic(this.yaml, line.trim());
+      return [];
+    }
+    const indent = indentOf(line);
+    const text = line.slice(indent);
+    if (text === '---' || /^---\s*$/.test(text)) {
+      if (previous && indent > previous.indent) this.yaml = previous.test;
+      else if (!this.levels.length && indent > 0 && this.last) this.yaml = this.last;
+      if (this.yaml) return [];
+    }
+    if (indent > 0 || (this.levels.length && !this.isTopLevelLine(text))) return this.nested(indent, text);
+    return this.topLevel(text);
+  }
+
+  /** A line at column 0 that belongs to the top level even while subtests are open. */
+  private isTopLevelLine(text: string): boolean {
+    return Boolean(splitTestLine(text) ?? VERSION_LINE.exec(text) ?? PLAN_LINE.exec(text) ?? BAIL_LINE.exec(text) ?? RUNNING_LINE.exec(text));
+  }
+
+  private topLevel(line: string): TestResult[] {
     const running = RUNNING_LINE.exec(line);
-    if (running && !this.inYaml) {
+    if (running) {
       this.mark = this.now?.() ?? 0;
       this.running = { id: Number(running[1]), name: (running[2] ?? '').trim(), since: this.mark };
-      return undefined;
+      this.output = [];
+      return [];
     }
-    if (this.inYaml) {
-      if (/^\s*\.\.\.\s*$/.test(line)) this.inYaml = false;
-      else this.last?.diagnostics.push(line.trim());
-      return undefined;
-    }
-    // Only top-level lines count; indented lines are subtests or YAML.
-    if (/^\s+---\s*$/.test(line) && this.last) {
-      this.inYaml = true;
-      return undefined;
-    }
-    const version = /^(?:K?TAP) version (\d+)/.exec(line);
+    const version = VERSION_LINE.exec(line);
     if (version) {
       this.result.version = Number(version[1]);
-      return undefined;
+      return [];
     }
     const plan = PLAN_LINE.exec(line);
     if (plan) {
       if (this.result.plan) this.result.errors.push(`second plan line: ${line}`);
       this.result.plan = { start: Number(plan[1]), end: Number(plan[2]) };
       if (plan[3] && /^skip/i.test(plan[3])) this.result.plan.skipReason = plan[3];
-      return undefined;
+      return [];
     }
-    const bail = /^Bail out!\s*(.*)$/.exec(line);
+    const bail = BAIL_LINE.exec(line);
     if (bail) {
       this.result.bailOut = bail[1] || 'bailed out';
-      return undefined;
+      return [];
+    }
+    const subtest = SUBTEST_LINE.exec(line);
+    if (subtest) {
+      this.subtestName = (subtest[1] ?? '').trim() || undefined;
+      return [];
     }
     const diag = /^#\s?(.*)$/.exec(line);
     if (diag) {
-      this.last?.diagnostics.push(diag[1] ?? '');
-      return undefined;
+      if (this.last) this.last.diagnostics.push(diag[1] ?? '');
+      return [];
     }
-    const test = splitTestLine(line);
-    if (!test) return undefined;
-    const id = test[1] ? Number(test[1]) : this.nextId;
-    if (id !== this.nextId) this.result.errors.push(`test ${id} out of order (expected ${this.nextId})`);
-    this.nextId = id + 1;
-    const comment = test[3] ?? '';
-    const directive = /^(skip|todo)\b\s*(.*)$/i.exec(comment);
-    let status: Status = test[0] ? 'fail' : 'pass';
-    if (directive?.[1]?.toUpperCase() === 'SKIP') status = 'skip';
-    else if (directive) status = 'todo';
-    const result: TestResult = { id, name: test[2] || `test ${id}`, status, diagnostics: [] };
-    if (directive) result.directive = `${directive[1]?.toUpperCase()}${directive[2] ? ` ${directive[2]}` : ''}`;
-    // The suite's own measurement (# time=12.3ms) wins; else the time since the test began.
-    const [, reported] = /\btime=([\d.]+)ms\b/.exec(comment) ?? [];
+    if (!splitTestLine(line)) return [];
+    return this.complete(line, this.closeLevels(0));
+  }
+
+  /** A top-level result line: the test, and the subtests printed before it. */
+  private complete(line: string, children: SubtestLevel | undefined): TestResult[] {
     const now = this.now?.();
-    if (reported !== undefined) result.durationMs = Number(reported);
-    else if (now !== undefined) result.durationMs = Math.max(0, now - this.mark);
+    const test = parseResult(line, this.nextId, now === undefined ? undefined : now - this.mark);
+    if (test.id !== this.nextId) this.result.errors.push(`test ${test.id} out of order (expected ${this.nextId})`);
+    this.nextId = test.id + 1;
+    this.results++;
     if (now !== undefined) this.mark = now;
+    for (const out of this.output.splice(0)) addDiagnostic(test, out);
     this.running = undefined;
-    this.result.tests.push(result);
-    this.last = result;
-    return result;
+    const tests = withSubtests(test, line, children);
+    this.result.tests.push(...tests);
+    this.last = tests[tests.length - 1];
+    if (this.last) this.previousResult = { test: this.last, indent: 0 };
+    return tests;
+  }
+
+  /** Closes the levels deeper than `indent`; returns the outermost of them (the others join it). */
+  private closeLevels(indent: number): SubtestLevel | undefined {
+    let closed: SubtestLevel | undefined;
+    while (this.levels.length && (this.levels[this.levels.length - 1]?.indent ?? 0) > indent) {
+      const level = this.levels.pop() as SubtestLevel;
+      if (closed) level.adoptOrphan(closed);
+      closed = level;
+    }
+    return closed;
+  }
+
+  /** An indented line, or any line while subtests are open. */
+  private nested(indent: number, text: string): TestResult[] {
+    if (!text) return [];
+    const isResult = NESTED_RESULT.test(text);
+    const subtest = SUBTEST_LINE.exec(text);
+    let inner = this.levels[this.levels.length - 1];
+    if (isResult) {
+      // A result closes the deeper levels (its subtests) and belongs to the level at its column.
+      const children = this.closeLevels(indent);
+      inner = this.levels[this.levels.length - 1];
+      if (!inner || inner.indent < indent) inner = this.open(indent, undefined);
+      const tests = inner.result(text, children);
+      const last = tests[tests.length - 1];
+      if (last) this.previousResult = { test: last, indent };
+      return [];
+    }
+    const opens = Boolean(VERSION_LINE.exec(text) ?? PLAN_LINE.exec(text) ?? subtest ?? BAIL_LINE.exec(text));
+    if (opens && indent > (inner?.indent ?? 0)) {
+      const level = this.open(indent, subtest ? (subtest[1] ?? '').trim() || undefined : undefined);
+      if (!subtest) level.info(text);
+    } else if (subtest) {
+      this.subtestName = (subtest[1] ?? '').trim() || undefined;
+    } else if (inner) {
+      inner.info(text);
+    } else if (this.running && this.output.length <= MAX_DIAGNOSTICS) {
+      this.output.push(text);
+    }
+    return [];
+  }
+
+  /** A new level at `indent`, named by "# Subtest:", else (outermost) by the test announced to run. */
+  private open(indent: number, name: string | undefined): SubtestLevel {
+    const level = new SubtestLevel(indent, name ?? this.subtestName ?? (this.levels.length ? undefined : this.running?.name), this.now);
+    this.subtestName = undefined;
+    this.levels.push(level);
+    return level;
   }
 
   finish(): ParsedTap {
-    const { plan, tests } = this.result;
+    // A stream that ends inside subtests (the program was killed): keep the subtests it reported.
+    const open = this.closeLevels(-1);
+    if (open) {
+      const name = open.name ?? 'subtest';
+      const { errors } = open.finish();
+      this.result.errors.push(`subtest ${name} ended without its result line`, ...errors.map((e) => `${name}: ${e}`));
+      const id = this.running?.id ?? this.nextId;
+      this.result.tests.push(...open.tests.map((t) => ({ ...t, id, name: `${name}/${t.name}` })));
+    }
+    const { plan } = this.result;
     if (!plan) {
       if (!this.result.bailOut) this.result.errors.push('no plan line: the suite ended before printing 1..N');
     } else if (!plan.skipReason) {
       const expected = plan.end - plan.start + 1;
-      if (tests.length !== expected) {
-        this.result.errors.push(`planned ${expected} tests but ran ${tests.length}`);
+      if (this.results !== expected) {
+        this.result.errors.push(`planned ${expected} tests but ran ${this.results}`);
       }
     }
     if (this.result.bailOut) this.result.errors.push(`Bail out! ${this.result.bailOut}`);

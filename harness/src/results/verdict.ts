@@ -26,7 +26,9 @@ export type SuiteVerdict = Pick<SuiteResult, 'status' | 'tests' | 'errors' | 'ke
 
 export function judgeSuite(tap: ParsedTap, ev: SuiteEvidence): SuiteVerdict {
   const tests: TestResult[] = [...tap.tests];
-  if (ev.crashedTest && !tests.some((t) => t.id === ev.crashedTest?.id)) tests.push(ev.crashedTest);
+  // The crashed test's result line never came; a program's subtests before the crash share its id.
+  const crashed = ev.crashedTest;
+  if (crashed && !tests.some((t) => t.id === crashed.id && t.name === crashed.name)) tests.push(crashed);
   const errors = [...(ev.crashed ? [ev.crashed] : []), ...ev.harnessErrors, ...tap.errors];
   if (!ev.crashed) {
     if (ev.timedOutSec !== undefined) errors.push(`timed out after ${ev.timedOutSec} s and was killed`);

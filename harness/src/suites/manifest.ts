@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { listOf, parseJsonWith, says, shown, strictObject } from '../config/schema.js';
 
+/** A program's name: it is a file name in the suite directory and a word of the guest's driver script. */
+export const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const PROGRAMS_FIX =
+  "\"programs\" must be a non-empty list of file names in the suite's directory like [\"socket\", \"run.sh\"] (letters, digits, '_', '.', '-', not starting with '.' or '-')";
+
 const TIMEOUT_FIX = (v: unknown): string => `"timeout" must be a whole number of seconds > 0, not ${shown(v)}`;
 
 const manifestSchema = strictObject(
@@ -39,11 +44,26 @@ const manifestSchema = strictObject(
     killsPeer: z.boolean(says('"killsPeer" must be true or false')).default(false),
     /** Always run under the BPF tracer, as with --trace. */
     trace: z.boolean(says('"trace" must be true or false')).default(false),
+    /**
+     * Ready-made programs (static binaries, #!/bin/sh scripts) in the suite's directory, run in
+     * this order, each a test whose TAP or KTAP output becomes its subtests (build/program-suites.ts).
+     * Absent: a directory with C sources is built by suites/Makefile, one without runs its executables.
+     */
+    programs: listOf(PROGRAM_NAME, PROGRAMS_FIX).min(1, says(PROGRAMS_FIX)).exactOptional(),
   },
   'a JSON object like {"guests": 1, "tags": ["smoke"]}',
 )
   .superRefine((m, ctx) => {
     if (m.killsPeer && m.guests !== 2) ctx.addIssue({ code: 'custom', path: ['killsPeer'], message: '"killsPeer" needs "guests": 2 (the peer is guest 2)' });
+    const twice = m.programs?.find((x, i) => m.programs?.indexOf(x) !== i);
+    if (twice !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['programs'], message: `"programs" names '${twice}' twice; each program runs once per suite` });
+    if (m.programs && m.guests === 2)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['programs'],
+        message: '"programs" runs in one guest; drop "guests": 2 (two-guest suites are C suites with --role client/server)',
+      });
   })
   .transform(({ timeout, ...rest }) => {
     // The file says "timeout"; the harness says which unit.

@@ -82,7 +82,9 @@ export class SuiteRunner {
     if (this.o.testFilter) env.push(`SOCKVM_TEST=${this.o.testFilter}`);
     if (suite.manifest.bpf.length > 0) env.push(`SOCKVM_BPF_DIR=/suites/${suite.name}.bpf`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.
-    return `cd /tmp && ${commandLine(['env', ...env, 'timeout', '-s', 'KILL', String(seconds), `/suites/${suite.name}`, ...args])}`;
+    // A program suite's driver gets TERM, on which it kills its whole process group (programs included).
+    const signal = suite.files ? 'TERM' : 'KILL';
+    return `cd /tmp && ${commandLine(['env', ...env, 'timeout', '-s', signal, String(seconds), `/suites/${suite.name}`, ...args])}`;
   }
 
   async runSuite(suite: SuiteSpec, resultName = suite.name): Promise<SuiteResult> {
@@ -120,8 +122,7 @@ export class SuiteRunner {
           this.bus.emit({ type: 'suite-line', suite: resultName, guest: client.name, line });
           const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
-          const test = parser.line(line);
-          if (test) this.bus.emit({ type: 'test-result', suite: resultName, test });
+          for (const test of parser.feed(line)) this.bus.emit({ type: 'test-result', suite: resultName, test });
         },
       });
       if (server) {

@@ -1,4 +1,5 @@
 // A built suite, and the names its results go under when a run repeats (the planner selects).
+import type { SuiteFile } from '../build/program-suites.js';
 import type { SuiteManifest } from './manifest.js';
 
 export interface SuiteSpec {
@@ -7,6 +8,8 @@ export interface SuiteSpec {
   manifest: SuiteManifest;
   /** Host paths of the BPF objects the manifest's "bpf" names, in its order. */
   bpfObjects?: string[];
+  /** A program suite's files (suite.json "programs"), for the guest's /suites/<name>.d/. */
+  files?: SuiteFile[];
 }
 
 /** The name a suite's results go under in round `round` (1-based) of a repeated run. */
