@@ -1,10 +1,10 @@
 // Cache locks (holders take turns, a dead owner's lock is taken over, released on error) and makeDirs.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { withLock } from '../src/util/lock.js';
+import { PIDLESS_STALE_MS, withLock } from '../src/util/lock.js';
 import { placeDir } from '../src/util/fs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sockvm-lock-'));
@@ -39,6 +39,61 @@ await t.test('a lock left by a dead process is taken over; an error still releas
     /boom/,
   );
   t.notOk(existsSync(lock), 'released after the error');
+});
+
+await t.test('waiting for a lock ends at once on abort, with the reason; the holder keeps its lock', async (t) => {
+  const lock = join(dir, 'held');
+  mkdirSync(lock);
+  // Held by a live process (this one), so it is never stale.
+  writeFileSync(join(lock, 'pid'), `${process.pid}\n`);
+  const ac = new AbortController();
+  let entered = false;
+  const start = Date.now();
+  setTimeout(() => ac.abort(new Error('interrupted by SIGINT')), 100);
+  await t.rejects(
+    withLock(lock, async () => void (entered = true), { pollMs: 60_000, signal: ac.signal }),
+    { message: 'interrupted by SIGINT' },
+  );
+  t.ok(Date.now() - start < 1000, `ended ${Date.now() - start} ms after the wait began (the poll is 60 s)`);
+  t.notOk(entered);
+  t.equal(readFileSync(join(lock, 'pid'), 'utf8'), `${process.pid}\n`, "the holder's lock is untouched");
+  await t.rejects(
+    withLock(join(dir, 'free'), async () => 1, { signal: ac.signal }),
+    { message: 'interrupted by SIGINT' },
+    'an aborted run takes no lock',
+  );
+  t.notOk(existsSync(join(dir, 'free')));
+});
+
+await t.test('a lock without a pid (its owner died between mkdir and write) is stale once old; a young one is waited for', async (t) => {
+  const old = (Date.now() - PIDLESS_STALE_MS - 5000) / 1000;
+  for (const [name, pid] of [
+    ['empty', undefined],
+    ['garbage', 'half-writ'],
+    ['zero', '0\n'],
+  ] as const) {
+    const lock = join(dir, `pidless-${name}`);
+    mkdirSync(lock);
+    if (pid !== undefined) writeFileSync(join(lock, 'pid'), pid);
+    utimesSync(lock, old, old);
+    t.equal(await withLock(lock, async () => readFileSync(join(lock, 'pid'), 'utf8'), { pollMs: 20 }), `${process.pid}\n`, `${name}: taken over`);
+    t.notOk(existsSync(lock), `${name}: released`);
+  }
+  t.same(
+    readdirSync(dir).filter((n) => n.includes('.stale-')),
+    [],
+    'the stale locks renamed aside are removed',
+  );
+  // A fresh one may be a live owner about to write its pid: not taken.
+  const young = join(dir, 'pidless-young');
+  mkdirSync(young);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('gave up')), 300);
+  await t.rejects(
+    withLock(young, async () => 1, { pollMs: 20, signal: ac.signal }),
+    { message: 'gave up' },
+  );
+  t.ok(existsSync(young), 'the young pid-less lock is left to its owner');
 });
 
 await t.test('makeDirs: creates missing parents, fails at once under /proc and below a file', async (t) => {

@@ -178,7 +178,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
     const accel = await phase(
       'accel-probe',
-      () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log') }),
+      () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log'), signal }),
       (a) => a.accel,
     );
     run.accelerator = accel.accel;

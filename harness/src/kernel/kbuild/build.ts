@@ -66,7 +66,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
   await mkdir(join(root, 'logs'), { recursive: true });
 
   // 1. Inputs known without unpacking.
-  const source = await sourceIdentity(spec.source, { cacheDir: o.cacheDir, base, log });
+  const source = await sourceIdentity(spec.source, { cacheDir: o.cacheDir, base, log, signal: o.signal });
   const patchesRoot = join(o.repoRoot, 'kernel', 'patches');
   let series: Series | undefined;
   if (spec.series !== 'none') {
