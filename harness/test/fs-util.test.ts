@@ -126,3 +126,22 @@ await t.test('placeDir: a complete entry is renamed in; one put there first is k
   t.same(readdirSync(root), ['entry'], 'the replaced entry is gone, nothing left aside');
   await t.rejects(placeDir(join(root, 'missing.tmp'), join(root, 'other')), /ENOENT/);
 });
+
+await t.test('the trash: an interrupted tree is moved aside at once, and emptied once its process is gone', async (t) => {
+  const { emptyTrash, moveToTrash, trashDir } = await import('../src/util/trash.js');
+  const cache = mkdtempSync(join(tmpdir(), 'sockvm-trash-'));
+  const fillTree = (path: string): void => {
+    mkdirSync(join(path, 'tree', 'deep'), { recursive: true });
+    writeFileSync(join(path, 'tree', 'deep', 'f'), 'x');
+  };
+  const mine = join(cache, 'kernel', `key.tmp-${process.pid}`);
+  fillTree(mine);
+  await moveToTrash(mine, cache);
+  t.notOk(existsSync(mine), 'gone from the cache entries');
+  t.ok(existsSync(join(trashDir(cache), `key.tmp-${process.pid}`, 'tree', 'deep', 'f')), 'whole in the trash');
+  await moveToTrash(join(cache, 'kernel', 'never-made.tmp-1'), cache);
+  const dead = join(trashDir(cache), 'other.tmp-2147483646');
+  fillTree(dead);
+  t.same(await emptyTrash(cache), ['other.tmp-2147483646'], "a dead process's trash is removed, a live one's kept");
+  t.same(readdirSync(trashDir(cache)), [`key.tmp-${process.pid}`]);
+});
