@@ -2,7 +2,7 @@
 // its results (marked interrupted), and leaves no process (make, gcc, QEMU, their groups) and no
 // temp dir behind. The CLI runs as a child with --progress json; each case waits for its phase.
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -243,9 +243,7 @@ await t.test('download (a Debian kernel with no apt lists yet: apt-get update is
   // A cache of its own that shares everything built (suites, modules, tracer, vmlinux) but has
   // no apt state and no Debian kernels: the bookworm kernel must be downloaded. The signal goes
   // as apt-get starts, so at most a few index files come down.
-  const xdg = mkdtempSync(join(tmpdir(), 'sockvm-int-xdg-'));
-  mkdirSync(join(xdg, 'sockvm'));
-  for (const name of readdirSync(cacheRoot())) if (name !== 'apt' && name !== 'debian') symlinkSync(join(cacheRoot(), name), join(xdg, 'sockvm', name));
+  const xdg = cacheWithout(t, ['apt', 'debian']);
   const r = await interruptRun(
     ['--target', 'debian-6.1', '--suite', 'create'],
     'SIGTERM',
@@ -261,6 +259,53 @@ await t.test('download (a Debian kernel with no apt lists yet: apt-get update is
   t.notOk(
     existsSync(join(xdg, 'sockvm', 'debian', 'bookworm')) && readdirSync(join(xdg, 'sockvm', 'debian', 'bookworm')).length > 0,
     'no Debian kernel entry made',
+  );
+});
+
+/**
+ * A cache of its own (under the test's temp dir, removed after `t`) that shares every entry of the
+ * real one (symlinks) except `missing`, which the run must then make itself.
+ */
+function cacheWithout(t: Test, missing: string[]): string {
+  const xdg = mkdtempSync(join(tmpdir(), 'sockvm-int-xdg-'));
+  mkdirSync(join(xdg, 'sockvm'));
+  for (const name of readdirSync(cacheRoot())) if (!missing.includes(name)) symlinkSync(join(cacheRoot(), name), join(xdg, 'sockvm', name));
+  t.teardown(() => rmSync(xdg, { recursive: true, force: true }));
+  return xdg;
+}
+
+await t.test('chroot (debootstrap of the trixie toolchain for debian-6.12, in a cache without chroots): its whole tree of processes killed', async (t) => {
+  // Private locks too: the real cache's toolchain lock stays free for other runs.
+  const xdg = cacheWithout(t, ['toolchain', 'locks']);
+  let sawChildren = false;
+  const r = await interruptRun(
+    ['--target', 'debian-6.12', '--suite', 'create'],
+    'SIGINT',
+    (_e, procs) => {
+      // Once debootstrap has children of its own (wget, dpkg, …): the whole tree must go.
+      const boot = procs.some((c) => /\bdebootstrap\b/.test(c));
+      const children = procs.filter((c) => /^(wget|dpkg|dpkg-deb|tar|ar|gpgv|zstd|xz|perl|chroot) /.test(c));
+      if (boot && children.length && !sawChildren) t.comment(`signalled with ${children.map((c) => c.split(' ')[0]).join(', ')} running`);
+      sawChildren ||= boot && children.length > 0;
+      return sawChildren ? 0 : undefined;
+    },
+    false,
+    { XDG_CACHE_HOME: xdg },
+  );
+  checkInterrupted(t, r, 'SIGINT', 'chroot');
+  t.ok(sawChildren, 'the signal came while debootstrap ran children');
+  const toolchains = join(xdg, 'sockvm', 'toolchain');
+  t.same(
+    (existsSync(toolchains) ? readdirSync(toolchains) : []).filter((n) => !n.endsWith('.log')),
+    [],
+    'no chroot, whole or partial, left in the cache',
+  );
+  t.same(
+    readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(xdg)),
+    [],
+    "no mount of debootstrap's left",
   );
 });
 
