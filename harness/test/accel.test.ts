@@ -141,3 +141,17 @@ await t.test('no usable KVM device: TCG without running QEMU', async (t) => {
   t.match(choice.reason, /no-such-kvm is missing or not accessible/);
   t.notOk(existsSync(q.argsFile));
 });
+
+await t.test('an abort during the probe stops QEMU at once and caches no verdict', async (t) => {
+  const q = fakeQemu(`${echoLines(BOOT_START)}\nexec sleep 300`);
+  const o = options(q.path);
+  const ac = new AbortController();
+  const start = Date.now();
+  // Once QEMU runs (it wrote its pid), well inside the probe's 10 s.
+  const poll = setInterval(() => existsSync(q.pidFile) && ac.abort(new Error('interrupted by SIGTERM')), 20);
+  await t.rejects(chooseAccel('auto', { ...o, probeTimeoutMs: 10000, signal: ac.signal }), { message: 'interrupted by SIGTERM' });
+  clearInterval(poll);
+  t.ok(Date.now() - start < 3000, `ended ${Date.now() - start} ms after the probe began (its timeout is 10 s)`);
+  t.ok(gone(q.pidFile), 'the probe QEMU was killed');
+  t.notOk(existsSync(join(o.cacheDir, 'accel.json')), 'an interrupted probe is no verdict');
+});

@@ -1,10 +1,10 @@
 // Cache locks (holders take turns, a dead owner's lock is taken over, released on error) and makeDirs.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { withLock } from '../src/util/lock.js';
+import { PIDLESS_STALE_MS, withLock } from '../src/util/lock.js';
 import { placeDir } from '../src/util/fs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sockvm-lock-'));
@@ -41,6 +41,61 @@ await t.test('a lock left by a dead process is taken over; an error still releas
   t.notOk(existsSync(lock), 'released after the error');
 });
 
+await t.test('waiting for a lock ends at once on abort, with the reason; the holder keeps its lock', async (t) => {
+  const lock = join(dir, 'held');
+  mkdirSync(lock);
+  // Held by a live process (this one), so it is never stale.
+  writeFileSync(join(lock, 'pid'), `${process.pid}\n`);
+  const ac = new AbortController();
+  let entered = false;
+  const start = Date.now();
+  setTimeout(() => ac.abort(new Error('interrupted by SIGINT')), 100);
+  await t.rejects(
+    withLock(lock, async () => void (entered = true), { pollMs: 60_000, signal: ac.signal }),
+    { message: 'interrupted by SIGINT' },
+  );
+  t.ok(Date.now() - start < 1000, `ended ${Date.now() - start} ms after the wait began (the poll is 60 s)`);
+  t.notOk(entered);
+  t.equal(readFileSync(join(lock, 'pid'), 'utf8'), `${process.pid}\n`, "the holder's lock is untouched");
+  await t.rejects(
+    withLock(join(dir, 'free'), async () => 1, { signal: ac.signal }),
+    { message: 'interrupted by SIGINT' },
+    'an aborted run takes no lock',
+  );
+  t.notOk(existsSync(join(dir, 'free')));
+});
+
+await t.test('a lock without a pid (its owner died between mkdir and write) is stale once old; a young one is waited for', async (t) => {
+  const old = (Date.now() - PIDLESS_STALE_MS - 5000) / 1000;
+  for (const [name, pid] of [
+    ['empty', undefined],
+    ['garbage', 'half-writ'],
+    ['zero', '0\n'],
+  ] as const) {
+    const lock = join(dir, `pidless-${name}`);
+    mkdirSync(lock);
+    if (pid !== undefined) writeFileSync(join(lock, 'pid'), pid);
+    utimesSync(lock, old, old);
+    t.equal(await withLock(lock, async () => readFileSync(join(lock, 'pid'), 'utf8'), { pollMs: 20 }), `${process.pid}\n`, `${name}: taken over`);
+    t.notOk(existsSync(lock), `${name}: released`);
+  }
+  t.same(
+    readdirSync(dir).filter((n) => n.includes('.stale-')),
+    [],
+    'the stale locks renamed aside are removed',
+  );
+  // A fresh one may be a live owner about to write its pid: not taken.
+  const young = join(dir, 'pidless-young');
+  mkdirSync(young);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('gave up')), 300);
+  await t.rejects(
+    withLock(young, async () => 1, { pollMs: 20, signal: ac.signal }),
+    { message: 'gave up' },
+  );
+  t.ok(existsSync(young), 'the young pid-less lock is left to its owner');
+});
+
 await t.test('makeDirs: creates missing parents, fails at once under /proc and below a file', async (t) => {
   const { makeDirs } = await import('../src/util/fs.js');
   await makeDirs(join(dir, 'x', 'y', 'z'));
@@ -70,4 +125,23 @@ await t.test('placeDir: a complete entry is renamed in; one put there first is k
   t.equal(readFileSync(join(entry, 'marker'), 'utf8'), 'third');
   t.same(readdirSync(root), ['entry'], 'the replaced entry is gone, nothing left aside');
   await t.rejects(placeDir(join(root, 'missing.tmp'), join(root, 'other')), /ENOENT/);
+});
+
+await t.test('the trash: an interrupted tree is moved aside at once, and emptied once its process is gone', async (t) => {
+  const { emptyTrash, moveToTrash, trashDir } = await import('../src/util/trash.js');
+  const cache = mkdtempSync(join(tmpdir(), 'sockvm-trash-'));
+  const fillTree = (path: string): void => {
+    mkdirSync(join(path, 'tree', 'deep'), { recursive: true });
+    writeFileSync(join(path, 'tree', 'deep', 'f'), 'x');
+  };
+  const mine = join(cache, 'kernel', `key.tmp-${process.pid}`);
+  fillTree(mine);
+  await moveToTrash(mine, cache);
+  t.notOk(existsSync(mine), 'gone from the cache entries');
+  t.ok(existsSync(join(trashDir(cache), `key.tmp-${process.pid}`, 'tree', 'deep', 'f')), 'whole in the trash');
+  await moveToTrash(join(cache, 'kernel', 'never-made.tmp-1'), cache);
+  const dead = join(trashDir(cache), 'other.tmp-2147483646');
+  fillTree(dead);
+  t.same(await emptyTrash(cache), ['other.tmp-2147483646'], "a dead process's trash is removed, a live one's kept");
+  t.same(readdirSync(trashDir(cache)), [`key.tmp-${process.pid}`]);
 });

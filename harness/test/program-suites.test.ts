@@ -35,7 +35,11 @@ await t.test('suite.json "programs": checked, errors name the file and the key',
   t.same(parseManifest('{"programs": ["socket", "run.sh"]}', where).programs, ['socket', 'run.sh']);
   t.equal(parseManifest('{}', where).programs, undefined);
   for (const bad of ['[]', '"socket"', '["../etc/passwd"]', '["a b"]', '["a;reboot"]', '["-rf"]', '[".hidden"]', '[1]']) {
-    t.throws(() => parseManifest(`{"programs": ${bad}}`, where), /\/x\/suite\.json: (programs\[\d+\]: )?"programs" must be a non-empty list of file names/, `refused: ${bad}`);
+    t.throws(
+      () => parseManifest(`{"programs": ${bad}}`, where),
+      /\/x\/suite\.json: (programs\[\d+\]: )?"programs" must be a non-empty list of file names/,
+      `refused: ${bad}`,
+    );
   }
   t.throws(() => parseManifest('{"programs": ["a", "a"]}', where), /"programs" names 'a' twice/);
   t.throws(() => parseManifest('{"guests": 2, "programs": ["a"]}', where), /"programs" runs in one guest; drop "guests": 2/);

@@ -10,6 +10,7 @@ import { parseCommandArgs } from '../util/args.js';
 import { UsageError } from '../util/errors.js';
 import { diskUsage, exists, pidAlive } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
+import { trashDir } from '../util/trash.js';
 
 export const CACHE_USAGE = `Usage: sockvm cache <ls | verify | prune [--all] [--keep-days N] [--dry-run]>
 
@@ -17,7 +18,7 @@ export const CACHE_USAGE = `Usage: sockvm cache <ls | verify | prune [--all] [--
   verify  check every kernel, module and vmlinux entry (indexes parse, images are bzImage or
           ELF, modules.dep and newtcp.ko are there); names each bad one, exit 1 if any
           (a run rebuilds a bad entry it meets, saying so)
-  prune   remove leftovers of interrupted builds (<entry>.tmp-<pid> of dead processes),
+  prune   remove leftovers of interrupted builds (<entry>.tmp-<pid> of dead processes, the trash),
           source kernels whose recipe was not used (built or hit) for --keep-days (default 14),
           module and vmlinux entries older than that; --all empties every kind but ccache and
           the apt downloads (and removes the toolchain chroots)`;
@@ -76,6 +77,8 @@ export async function cacheEntries(cache = cacheRoot()): Promise<Entry[]> {
   for (const e of await dirEntries('suites-bin', join(cache, 'suites-bin'))) out.push(e);
   // Selftest sources scripts/build-kselftest-suite extracted from a kernel tarball.
   for (const e of await dirEntries('kselftest-src', join(cache, 'kselftest-src'))) out.push(e);
+  // Trees of interrupted builds, moved aside so the run could exit at once (util/trash.ts).
+  for (const e of await dirEntries('trash', trashDir(cache))) out.push({ ...e, note: 'an interrupted build; the next build or prune removes it' });
   for (const name of ['ccache', 'apt']) {
     const st = await stat(join(cache, name)).catch(() => undefined);
     if (st?.isDirectory()) out.push({ kind: name, name, path: join(cache, name), mtime: st.mtime });

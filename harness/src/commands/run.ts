@@ -151,16 +151,19 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
 
   const interrupted = interruptExit(ctx.signal);
   const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
-  const exitCode = verdict.exitCode;
   const results = runResultsFile(runs, { runId, command, matrix, verdict, ...(setupError ? { infraError: setupError } : {}) });
   bus.emit({ type: 'run-results', dir: runDir, results });
-  // Every result file is on disk before the summary says where they are.
-  await bus.settled();
+  // Every result file is on disk before the summary says where they are; one that could not be
+  // written (a full disk) makes the run an infrastructure error, unless the user interrupted it.
+  let writeError: string | undefined;
+  await bus.settled().catch((err: unknown) => (writeError = errorMessage(err)));
+  const exitCode = writeError !== undefined && interrupted === undefined ? 2 : verdict.exitCode;
 
   const summary: string[] = [];
   if (matrix) summary.push(...matrixTable(runs));
   else for (const r of runs) summary.push(...targetSummary(r, runDir));
   if (setupError) summary.push(`error: ${setupError}`);
+  if (writeError) summary.push(`error: results not fully written: ${writeError}`);
   summary.push(totalsLine(runs));
   summary.push(`results: ${runDir} (exit ${exitCode})`);
   bus.emit({ type: 'run-ended', exitCode, resultsDir: runDir, summary });

@@ -1,7 +1,7 @@
 // One target of `sockvm run`: kernel → module + suites → initramfs → guests → SSH → suites →
 // results. Emits events and never prints; the caller attaches reporters.
 import { randomInt } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModule } from '../build/module.js';
 import { buildTracer } from '../build/tracer.js';
@@ -22,6 +22,7 @@ import { describeToolchain } from '../toolchain/toolchain.js';
 import { abortReason, interruptExit } from '../util/cancel.js';
 import { InfraError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
+import { writeOut } from '../util/out-file.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
 import { QEMU } from '../vm/boot.js';
@@ -140,8 +141,8 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
       const keys = await makeRunKeys(join(dir, 'guest'));
-      await writeFile(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
-      await writeFile(join(dir, 'guest', 'known_host_key.pub'), `${keys.hostPublicLine}\n`);
+      await writeOut(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
+      await writeOut(join(dir, 'guest', 'known_host_key.pub'), `${keys.hostPublicLine}\n`);
       const image = await buildInitramfs(
         {
           rootfsDir: join(repoRoot, 'images', 'rootfs'),
@@ -172,13 +173,13 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         bus.emit({ type: 'notice', message: `module ${m} (suite.json of ${owners.join(', ')}): not in this kernel, left out; the tests that need it skip` });
       }
       const path = join(dir, 'guest', 'initramfs.cpio.gz');
-      await writeFile(path, image.gz, { mode: 0o600 });
+      await writeOut(path, image.gz, { mode: 0o600 });
       return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache, (message) => bus.emit({ type: 'notice', message })), keys };
     });
 
     const accel = await phase(
       'accel-probe',
-      () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log') }),
+      () => chooseAccel(plan.accel, { qemu: QEMU, kernel: bootKernel.path, cacheDir: cache, probeLog: join(dir, 'kvm-probe.log'), signal }),
       (a) => a.accel,
     );
     run.accelerator = accel.accel;
@@ -309,6 +310,6 @@ async function saveDmesg(dir: string, lab: Lab, ask = true): Promise<void> {
     const suffix = g.index === 1 ? '' : `-${g.name}`;
     const d = ask && g.vm.running ? await g.ssh.exec('dmesg', { timeoutMs: 5000 }) : undefined;
     const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
-    await writeFile(join(dir, `${prefix}${suffix}.txt`), text);
+    await writeOut(join(dir, `${prefix}${suffix}.txt`), text);
   }
 }

@@ -5,8 +5,7 @@
 // signed-by=<Debian's archive keyring>.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { groupGone, killGroupOnAbort } from '../util/cancel.js';
+import { runInGroup } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { withLock } from '../util/lock.js';
@@ -129,17 +128,13 @@ export async function aptSetup(cacheDir: string, release: DebianRelease, opts: A
 
 /** One apt command at a time per release, across processes: apt's own lock would fail the second. */
 async function apt(a: AptEnv, cmd: string, args: string[], cwd?: string): Promise<string> {
-  const r = await withLock(join(a.dirs.base, 'sockvm.lock'), async () => {
-    a.signal?.throwIfAborted();
-    const child = execa(cmd, args, { env: a.env, ...(cwd !== undefined ? { cwd } : {}), all: true, reject: false, stdin: 'ignore', detached: true });
-    if (a.signal) killGroupOnAbort(child, a.signal);
-    const done = await child;
-    if (a.signal?.aborted) await groupGone(child.pid);
-    return done;
-  });
-  a.signal?.throwIfAborted();
+  const r = await withLock(
+    join(a.dirs.base, 'sockvm.lock'),
+    () => runInGroup(cmd, args, { env: a.env, signal: a.signal, ...(cwd !== undefined ? { cwd } : {}) }),
+    a.signal ? { signal: a.signal } : {},
+  );
   if (r.failed) {
-    const out = (r.all ?? '').trimEnd().split('\n').slice(-15).join('\n');
+    const out = r.all.trimEnd().split('\n').slice(-15).join('\n');
     throw new InfraError(`${cmd} ${args.join(' ')} failed for Debian ${a.release} (exit ${r.exitCode ?? '?'}; APT_CONFIG=${a.dirs.config})`, out);
   }
   return r.stdout;

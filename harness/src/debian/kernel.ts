@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { runInGroup } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { checkKernelImage, checkModulesDir, firstProblem, readIndex } from '../util/cache-check.js';
 import { cachedDir, exists } from '../util/fs.js';
@@ -220,8 +221,7 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
       const finalRoot = join(entryDir, 'root');
       await mkdir(root);
       for (const deb of paths) {
-        const r = await execa('dpkg-deb', ['-x', deb, root], { reject: false, all: true, ...(opts.signal ? { cancelSignal: opts.signal } : {}) });
-        opts.signal?.throwIfAborted();
+        const r = await runInGroup('dpkg-deb', ['-x', deb, root], { signal: opts.signal });
         if (r.failed) throw new InfraError(`dpkg-deb -x ${deb} failed`, r.all);
       }
       await fixupTree(root, finalRoot);

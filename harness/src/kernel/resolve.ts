@@ -54,7 +54,10 @@ export async function resolveKernel(spec: KernelSpec, o: ResolveOptions): Promis
   if (o.user || spec.provider === 'host') return resolveUnlocked(spec, o);
   const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
   const lock = join(o.cacheDir, 'locks', `kernel-${key}`);
-  return withLock(lock, () => resolveUnlocked(spec, o), { onWait: (pid) => o.log?.(`waiting for sockvm process ${pid}, which is preparing this kernel (${lock})`) });
+  return withLock(lock, () => resolveUnlocked(spec, o), {
+    signal: o.signal,
+    onWait: (pid) => o.log?.(`waiting for sockvm process ${pid}, which is preparing this kernel (${lock})`),
+  });
 }
 
 async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<ResolvedKernel> {

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { groupGone, killGroupOnAbort } from '../util/cancel.js';
+import { dieWithUsPrefix, runInGroup } from '../util/cancel.js';
 import { InfraError, UsageError } from '../util/errors.js';
 import { cachedDir, exists, hashTree } from '../util/fs.js';
 import { aptDownload, aptSetup, aptShow, aptUpdate } from '../debian/apt.js';
@@ -110,14 +110,14 @@ async function installedDebianSource(series: string): Promise<{ tarball: string;
 }
 
 /** linux-source-<series> of a release, fetched under the private apt and unpacked into the cache. */
-async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l: string) => void): Promise<{ tarball: string; name: string; version: string }> {
+async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l: string) => void, signal: AbortSignal | undefined): Promise<{ tarball: string; name: string; version: string }> {
   const release = parseDebianRelease(releaseName);
   const series = RELEASE_SERIES[release];
   const name = `linux-source-${series}`;
   const memoFile = join(cacheDir, 'kernel-source', `${name}.json`);
   const memo = JSON.parse(await readFile(memoFile, 'utf8').catch(() => 'null')) as { tarball: string; version: string } | null;
   if (memo && (await exists(memo.tarball))) return { ...memo, name };
-  const a = await aptSetup(cacheDir, release, { ignoreValidUntil: release === 'sid' });
+  const a = await aptSetup(cacheDir, release, { ignoreValidUntil: release === 'sid', ...(signal ? { signal } : {}) });
   log(`debian ${release}: apt-get update (private config ${a.dirs.config})`);
   await aptUpdate(a);
   const st = await aptShow(a, name);
@@ -128,7 +128,7 @@ async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l:
   } = await aptDownload(a, [pkg]);
   if (deb === undefined) throw new InfraError(`apt-get download ${name}=${pkg.version}: no .deb path came back`);
   const entry = await cachedDir(join(cacheDir, 'kernel-source', `${name}_${pkg.version.replace(/[^\w.+-]/g, '_')}`), async (tmp) => {
-    const r = await execa('dpkg-deb', ['-x', deb, tmp], { reject: false, all: true });
+    const r = await runInGroup('dpkg-deb', ['-x', deb, tmp], { signal });
     if (r.failed) throw new InfraError(`dpkg-deb -x ${deb} failed`, r.all);
   });
   const src = join(entry.dir, 'usr/src');
@@ -139,7 +139,10 @@ async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l:
   return { ...out, name };
 }
 
-export async function sourceIdentity(value: string, o: { cacheDir: string; base?: string; log?: (l: string) => void }): Promise<SourceIdentity> {
+export async function sourceIdentity(
+  value: string,
+  o: { cacheDir: string; base?: string; log?: (l: string) => void; signal?: AbortSignal },
+): Promise<SourceIdentity> {
   const spec = parseSourceSpec(value, o.base);
   const log = o.log ?? (() => {});
   if (spec.kind === 'tree') {
@@ -153,29 +156,24 @@ export async function sourceIdentity(value: string, o: { cacheDir: string; base?
   const release = parseDebianRelease(spec.release);
   const series = RELEASE_SERIES[release];
   const installed = await installedDebianSource(series);
-  const got = installed ? { ...installed, name: `linux-source-${series}` } : await fetchDebianSource(release, o.cacheDir, log);
+  const got = installed ? { ...installed, name: `linux-source-${series}` } : await fetchDebianSource(release, o.cacheDir, log, o.signal);
   const f = await tarballFacts(got.tarball, o.cacheDir);
   return { spec: value, kind: 'debian', id: `sha256:${f.sha256}`, path: got.tarball, version: f.version, package: { name: got.name, version: got.version } };
 }
 
-/** Puts the source into `dest` (which must not exist yet): unpacks a tarball, copies a tree without .git. */
-/** A detached child's result, its process group killed and gone when `signal` aborts first. */
-async function untilDone<T>(child: Promise<T> & { pid?: number | undefined; finally(f: () => void): unknown }, signal: AbortSignal): Promise<T> {
-  killGroupOnAbort(child, signal);
-  const r = await child;
-  if (signal.aborted) await groupGone(child.pid);
-  signal.throwIfAborted();
-  return r;
-}
-
-/** Unpacks or copies the source into `dest`; `signal` kills the tar pipeline's process group. */
+/**
+ * Puts the source into `dest`: unpacks a tarball, copies a tree without .git. `signal` kills the
+ * tar pipeline's process group; each tar dies with us too.
+ */
 export async function materializeSource(id: SourceIdentity, dest: string, signal: AbortSignal): Promise<void> {
   await mkdir(dest, { recursive: true });
   if (id.kind === 'tree') {
-    const r = await untilDone(execa('sh', ['-c', 'tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -', 'sh', id.path, dest], { reject: false, all: true, detached: true }), signal);
+    const die = dieWithUsPrefix();
+    const copy = `${die} tar -C "$1" --exclude=./.git -cf - . | ${die} tar -C "$2" -xf -`;
+    const r = await runInGroup('sh', ['-c', copy, 'sh', id.path, dest], { signal });
     if (r.failed) throw new InfraError(`copying the kernel tree ${id.path} to ${dest} failed`, r.all);
     return;
   }
-  const r = await untilDone(execa('tar', ['-xf', id.path, '-C', dest, '--strip-components=1'], { reject: false, all: true, detached: true }), signal);
+  const r = await runInGroup('tar', ['-xf', id.path, '-C', dest, '--strip-components=1'], { signal });
   if (r.failed) throw new InfraError(`unpacking ${id.path} into ${dest} failed`, r.all);
 }

@@ -6,12 +6,19 @@ import { basename, dirname, join } from 'node:path';
 import type { Listener } from '../events.js';
 import { toJUnit, toMatrixJUnit } from './junit.js';
 import type { ResultsFile, RunResult } from './model.js';
+import { ioError } from '../util/out-file.js';
 import { targetResultsFile } from './results-file.js';
 import { toMatrixTap, toTap } from './tap-writer.js';
 
+/** The old file stays whole when the new one cannot be written (a full disk): no half file, no .tmp left. */
 async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
+  try {
+    await writeFile(`${path}.tmp`, text);
+    await rename(`${path}.tmp`, path);
+  } catch (err) {
+    await rm(`${path}.tmp`, { force: true }).catch(() => undefined);
+    throw ioError(path, err);
+  }
 }
 
 /** results.json, results.tap and junit.xml of one target as it stands now. */
@@ -29,16 +36,24 @@ export function runFiles(results: ResultsFile): Record<string, string> {
 
 /**
  * The event consumer that writes results. Each event's files are rendered at once (the run
- * object goes on changing) and written in order, one event after another.
+ * object goes on changing) and written in order, one event after another. After a failed write
+ * (ENOSPC, EACCES) the later ones still run, and the run's final write rejects with the first
+ * failure of all, so the run ends as an infrastructure error naming the file even when a later
+ * write went through.
  */
 export function resultsWriter(): Listener {
   let queue = Promise.resolve();
+  let firstError: Error | undefined;
+  const keep = (err: unknown): void => void (firstError ??= err instanceof Error ? err : new Error(String(err)));
   const write = (dir: string, files: Record<string, string>, latest = false): Promise<void> => {
-    // After a failed write (ENOSPC, EACCES) the later ones still run: each reports its own error.
-    queue = queue.catch(() => undefined).then(async () => {
-      for (const [name, text] of Object.entries(files)) await writeAtomic(join(dir, name), text);
-      if (latest) await linkLatest(dir);
-    });
+    queue = queue
+      .catch(() => undefined)
+      .then(async () => {
+        // Each file on its own: one that cannot be written (EISDIR) does not cost the others.
+        for (const [name, text] of Object.entries(files)) await writeAtomic(join(dir, name), text).catch(keep);
+        if (latest) await linkLatest(dir).catch(keep);
+        if (latest && firstError !== undefined) throw firstError;
+      });
     return queue;
   };
   return (event) => {

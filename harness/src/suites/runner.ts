@@ -2,7 +2,6 @@
 // a two-guest suite's server side on guest 2 and its client side (whose TAP is the result) on
 // guest 1. What the run showed besides the TAP (exit code, timeout, a dead guest, new kernel
 // reports) is the evidence results/verdict.ts judges the suite with.
-import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
 import { exitCodeOf, type ExecResult } from '../guest/ssh.js';
@@ -21,6 +20,7 @@ import { kernelFindingsSince, markKernelLog } from './kernel-log.js';
 import type { SuiteSpec } from './spec.js';
 import { type ServerSide, serverEnd, startServer } from './server-side.js';
 import { SuiteTracer } from './suite-trace.js';
+import { AppendLog, writeOut } from '../util/out-file.js';
 
 export interface SuiteRunOptions {
   /** A suite's limit when its suite.json names none. */
@@ -91,7 +91,8 @@ export class SuiteRunner {
     const started = Date.now();
     this.bus.emit({ type: 'suite-started', suite: resultName });
     const tapFile = join(this.o.resultsDir, `${resultName}.tap`);
-    await writeFile(tapFile, '');
+    await writeOut(tapFile, '');
+    const tapLog = new AppendLog(tapFile);
     const fallback = Math.ceil(this.o.defaultTimeoutMs / 1000);
     const seconds = this.o.overrideTimeout ? fallback : (suite.manifest.timeoutSec ?? fallback);
     const guests = this.lab.guests;
@@ -100,7 +101,6 @@ export class SuiteRunner {
     if (!client) throw new InfraError(`suite ${resultName}: no guest is up to run it on (the lab was not booted)`);
     const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
     const parser = new TapParser();
-    let pending = Promise.resolve();
     let r: ExecResult | undefined;
     let server: ServerSide | undefined;
     /** The server side's SSH session dropped: its guest may be gone. */
@@ -118,7 +118,7 @@ export class SuiteRunner {
       r = await client.ssh.exec(this.command(suite, seconds, args), {
         timeoutMs: seconds * 1000 + 5000,
         onStdoutLine: (line) => {
-          pending = pending.then(() => appendFile(tapFile, `${line}\n`));
+          tapLog.append(`${line}\n`);
           this.bus.emit({ type: 'suite-line', suite: resultName, guest: client.name, line });
           const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
@@ -134,7 +134,9 @@ export class SuiteRunner {
       if (!(err instanceof InfraError)) throw err;
       result.errors.push(err.message);
     }
-    await pending;
+    // The TAP file and the server's log hold everything the guest said, or the run ends naming the file.
+    await tapLog.flush();
+    await server?.log.flush();
     if (this.o.signal.aborted) {
       // Cut short by the interrupt: its TAP ends early because we stopped it, not because it
       // failed ("planned N but ran M"); the run records the interrupt instead of a verdict.
@@ -166,7 +168,7 @@ export class SuiteRunner {
       if (!evidence.kernelFindings.length) evidence.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {
       if (r?.timedOut || exitCode === 137) evidence.timedOutSec = seconds;
-      if (r?.stderr.trim()) await writeFile(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
+      if (r?.stderr.trim()) await writeOut(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
       for (const [i, g] of guests.entries()) {
         if (health.living.includes(g)) evidence.kernelFindings.push(...(await kernelFindingsSince(g, marks[i], guests.length)));
       }

@@ -1,10 +1,10 @@
 // The server side of a two-guest suite: started on guest 2 before the client, ready when it
 // says "# ready", and after the client ended, given 15 s to exit on its own.
-import { appendFile, writeFile } from 'node:fs/promises';
 import type { ExecResult } from '../guest/ssh.js';
 import { abortReason } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import type { LabGuest } from '../vm/lab.js';
+import { AppendLog, writeOut } from '../util/out-file.js';
 
 /**
  * `work`, or `late` once `ms` have passed or `signal` aborted, whichever comes first. The timer is
@@ -29,17 +29,20 @@ async function within<T, L>(work: Promise<T>, ms: number, late: L, signal: Abort
 export interface ServerSide {
   done: Promise<ExecResult>;
   guest: LabGuest;
+  /** Its output, as it came. */
+  log: AppendLog;
 }
 
 /** Runs `command` on `server`, its output in `log`, and waits (30 s at most) for "# ready". */
 export async function startServer(suite: string, server: LabGuest, command: string, seconds: number, log: string, signal: AbortSignal): Promise<ServerSide> {
-  await writeFile(log, '');
+  await writeOut(log, '');
+  const out = new AppendLog(log);
   let ready: () => void = () => {};
   const isReady = new Promise<void>((r) => (ready = r));
   const done = server.ssh.exec(command, {
     timeoutMs: seconds * 1000 + 5000,
     onStdoutLine: (line) => {
-      void appendFile(log, `${line}\n`);
+      out.append(`${line}\n`);
       if (/^#\s*ready\b/.test(line)) ready();
     },
   });
@@ -54,7 +57,7 @@ export async function startServer(suite: string, server: LabGuest, command: stri
       `suite ${suite}: the server side on ${server.name} ${outcome === 'ended' ? `exited (code ${r?.code}) before saying "# ready"` : 'did not say "# ready" within 30 s'}; see ${log}`,
     );
   }
-  return { done, guest: server };
+  return { done, guest: server, log: out };
 }
 
 /**

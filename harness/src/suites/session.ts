@@ -1,7 +1,6 @@
 // The suites of one target in its lab, round after round (--repeat, --until-fail): each
 // suite's result recorded as it ends, and fresh guests after a suite that crashed one (or
 // crashed its peer on purpose), so the next suite never runs on a dying kernel.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SEED_MAX } from '../config/run-options.js';
 import type { EventBus } from '../events.js';
@@ -9,6 +8,7 @@ import type { RunResult } from '../results/model.js';
 import type { Lab } from '../vm/lab.js';
 import type { SuiteRunner } from './runner.js';
 import { roundName, type SuiteSpec } from './spec.js';
+import { writeOut } from '../util/out-file.js';
 
 export interface SessionOptions {
   lab: Lab;
@@ -60,5 +60,5 @@ export async function runRounds(run: RunResult, o: SessionOptions): Promise<bool
 
 /** What the crashed guest's console showed, kept before the reboot replaces the guest. */
 async function saveCrashConsole(dir: string, lab: Lab, name: string): Promise<void> {
-  await writeFile(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
+  await writeOut(join(dir, `${name}.console.txt`), `${lab.consoleTail(300)}\n`);
 }

@@ -1,13 +1,14 @@
 // --trace for suites: sockvm-trace started once per boot in guest 1 (watching every traced
 // suite), a reset snapshot before each traced suite and its own snapshot after it, written to
 // trace/<suite>.json and summarised for the suite's result.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus } from '../events.js';
 import type { SuiteResult } from '../results/model.js';
 import { GuestTrace } from '../trace/guest-session.js';
 import type { TraceFile } from '../trace/trace-file.js';
 import type { LabGuest } from '../vm/lab.js';
+import { writeOut } from '../util/out-file.js';
 
 export class SuiteTracer {
   /** sockvm-trace in guest 1 for this boot, once a traced suite started it. */
@@ -60,7 +61,7 @@ export class SuiteTracer {
     if (trace && json) {
       await mkdir(join(this.resultsDir, 'trace'), { recursive: true });
       summary.file = `trace/${resultName}.json`;
-      await writeFile(join(this.resultsDir, summary.file), json);
+      await writeOut(join(this.resultsDir, summary.file), json);
       summary.functions = trace.functions.length;
       summary.attached = trace.functions.filter((f) => f.attached).length;
       summary.unattached = trace.functions.filter((f) => !f.attached).map((f) => ({ function: f.name, error: f.error ?? 'not attached' }));

@@ -133,15 +133,19 @@ export async function ensureToolchain(releaseName: string, opts: ToolchainOption
   const cacheDir = opts.cacheDir ?? cacheRoot();
   const dir = toolchainDir(cacheDir, release);
   // One creator per release: a debian-6.12 and a 6.12-patched target share the trixie chroot.
-  return withLock(join(cacheDir, 'locks', `toolchain-${release}`), async () => {
-    const extra = opts.extraPackages ?? [];
-    const info = await readInfo(dir);
-    if (info && [...BASE_PACKAGES, ...extra].every((p) => info.packages.includes(p)) && (await exists(join(dir, 'root', 'usr/bin')))) {
-      return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info, created: false };
-    }
-    const updated = await updateToolchain(release, { ...opts, extraPackages: wanted(info, extra) });
-    return { ...updated, created: true };
-  });
+  return withLock(
+    join(cacheDir, 'locks', `toolchain-${release}`),
+    async () => {
+      const extra = opts.extraPackages ?? [];
+      const info = await readInfo(dir);
+      if (info && [...BASE_PACKAGES, ...extra].every((p) => info.packages.includes(p)) && (await exists(join(dir, 'root', 'usr/bin')))) {
+        return { toolchain: { kind: 'chroot', release, root: join(dir, 'root') }, info, created: false };
+      }
+      const updated = await updateToolchain(release, { ...opts, extraPackages: wanted(info, extra) });
+      return { ...updated, created: true };
+    },
+    { signal: opts.signal },
+  );
 }
 
 /** Re-creates the release's chroot with current packages and swaps it in atomically. */

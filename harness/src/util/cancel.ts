@@ -4,6 +4,7 @@
 // build runs on after the run has ended and no cache entry is completed behind the user's back.
 // `setpriv --pdeathsig` ends the group's leader even when sockvm itself is killed outright.
 import { existsSync } from 'node:fs';
+import { execa } from 'execa';
 import { InfraError } from './errors.js';
 
 /** The reason the CLI aborts with on SIGINT/SIGTERM; it carries the exit code. */
@@ -33,6 +34,52 @@ const SETPRIV = '/usr/bin/setpriv';
 /** `cmd args` wrapped so the child dies with us (SIGKILL included), where setpriv exists. */
 export function dieWithUs(cmd: string, args: string[]): { cmd: string; args: string[] } {
   return existsSync(SETPRIV) ? { cmd: SETPRIV, args: ['--pdeathsig', 'KILL', cmd, ...args] } : { cmd, args };
+}
+
+/**
+ * The same as words to put before each command of a `sh -c` script: pdeathsig is not inherited,
+ * so each stage of a pipeline needs its own to die with the shell that dies with us.
+ */
+export function dieWithUsPrefix(): string {
+  return existsSync(SETPRIV) ? `${SETPRIV} --pdeathsig KILL` : '';
+}
+
+export interface GroupResult {
+  failed: boolean;
+  exitCode: number | undefined;
+  stdout: string;
+  /** stdout and stderr interleaved. */
+  all: string;
+  shortMessage: string;
+}
+
+/**
+ * Runs a long child (apt, tar, dpkg-deb) the way every long child runs: in a process group of its
+ * own that `signal` kills whole (the run exits once the group is gone, rejecting with the
+ * signal's reason), and dying with us. Never rejects for the child's own failure: see `failed`.
+ */
+export async function runInGroup(
+  cmd: string,
+  args: string[],
+  o: { signal?: AbortSignal | undefined; cwd?: string; env?: Record<string, string> },
+): Promise<GroupResult> {
+  o.signal?.throwIfAborted();
+  const argv = dieWithUs(cmd, args);
+  const child = execa(argv.cmd, argv.args, {
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+    ...(o.env !== undefined ? { env: o.env } : {}),
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+  });
+  if (o.signal) killGroupOnAbort(child, o.signal);
+  const r = await child;
+  if (o.signal?.aborted) {
+    await groupGone(child.pid);
+    o.signal.throwIfAborted();
+  }
+  return { failed: r.failed, exitCode: r.exitCode, stdout: r.stdout, all: r.all ?? '', shortMessage: r.shortMessage ?? '' };
 }
 
 /**

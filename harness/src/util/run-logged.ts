@@ -1,8 +1,9 @@
 // Runs a build command with its output appended to a log file; a failure quotes the log's tail.
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { abortReason, dieWithUs, groupGone, killGroupOnAbort } from './cancel.js';
 import { InfraError } from './errors.js';
+import { appendOut } from './out-file.js';
 
 export async function tail(path: string, lines = 30): Promise<string> {
   try {
@@ -18,7 +19,7 @@ export async function runLogged(
   args: string[],
   opts: { log: string; signal: AbortSignal; cwd?: string; env?: Record<string, string> },
 ): Promise<void> {
-  await appendFile(opts.log, `$ ${cmd} ${args.join(' ')}\n`);
+  await appendOut(opts.log, `$ ${cmd} ${args.join(' ')}\n`);
   if (opts.signal.aborted) throw new InfraError(`${what}: not started (${abortReason(opts.signal)})`, undefined, { cause: opts.signal.reason });
   const argv = dieWithUs(cmd, args);
   const child = execa(argv.cmd, argv.args, {
@@ -31,7 +32,7 @@ export async function runLogged(
   });
   killGroupOnAbort(child, opts.signal);
   const result = await child;
-  await appendFile(opts.log, `${result.all ?? ''}\n`);
+  await appendOut(opts.log, `${result.all ?? ''}\n`);
   if (opts.signal.aborted) await groupGone(child.pid);
   if (opts.signal.aborted)
     throw new InfraError(`${what}: stopped (${abortReason(opts.signal)}); full log: ${opts.log}`, undefined, { cause: opts.signal.reason });

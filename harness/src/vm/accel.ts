@@ -35,8 +35,9 @@ async function cpuModel(): Promise<string> {
   }
 }
 
-async function machineKey(qemu: string): Promise<string> {
-  const version = (await execa(qemu, ['--version'], { reject: false })).stdout.split('\n')[0] ?? '';
+async function machineKey(qemu: string, signal: AbortSignal | undefined): Promise<string> {
+  const version = (await execa(qemu, ['--version'], { reject: false, ...(signal ? { cancelSignal: signal } : {}) })).stdout.split('\n')[0] ?? '';
+  signal?.throwIfAborted();
   // The probe's kind is part of the key: verdicts of the older "first console line" probe, which
   // passed guests that hang later in boot, are not reused.
   return `${release()} | ${version} | ${await cpuModel()} | probe: end of boot`;
@@ -56,9 +57,17 @@ export const PROBE_TIMEOUT_MS = 12000;
 /**
  * Boots `kernel` under KVM without an initrd or 'quiet'; KVM works if the kernel prints its
  * end-of-boot line (END_OF_BOOT) within `timeoutMs`. A guest that starts printing and then
- * hangs fails the probe, naming the last line it printed.
+ * hangs fails the probe, naming the last line it printed. `signal` stops QEMU at once and rejects
+ * with its reason: an interrupted probe is no verdict.
  */
-export async function probeKvm(qemu: string, kernel: string, logFile: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<{ ok: boolean; reason: string }> {
+export async function probeKvm(
+  qemu: string,
+  kernel: string,
+  logFile: string,
+  timeoutMs = PROBE_TIMEOUT_MS,
+  signal?: AbortSignal,
+): Promise<{ ok: boolean; reason: string }> {
+  signal?.throwIfAborted();
   const args = ['-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'q35', '-accel', 'kvm', '-cpu', 'host', '-m', '256'];
   // panic=0: the kernel stays in its final panic until killed, so QEMU never exits on its own
   // (an exit could race the last console line).
@@ -66,19 +75,24 @@ export async function probeKvm(qemu: string, kernel: string, logFile: string, ti
   args.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console');
   const start = Date.now();
   const vm = new Vm(qemu, args, logFile);
+  // QEMU's exit ends the wait below at once.
+  const onAbort = (): void => void vm.stop(500);
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const line = await vm.waitForLine(END_OF_BOOT, timeoutMs, 'KVM probe');
+    signal?.throwIfAborted();
     const seconds = ((Date.now() - start) / 1000).toFixed(1);
     return { ok: true, reason: `KVM works (probe kernel booted to "${END_OF_BOOT.exec(line)?.[0] ?? line.trim()}" in ${seconds} s)` };
   } catch {
-    const err = vm.qemuErrors().split('\n')[0];
+    signal?.throwIfAborted();
+    const qemuErr = vm.qemuErrors().split('\n')[0];
     const last = vm
       .consoleTail(1)
       .trim()
       .replace(/^\[\s*\d+\.\d+\]\s*/, '');
     const limit = `${timeoutMs / 1000} s`;
     let reason: string;
-    if (err) reason = `QEMU failed under KVM (${err})`;
+    if (qemuErr) reason = `QEMU failed under KVM (${qemuErr})`;
     else if (vm.panicLine) reason = `the KVM guest kernel panicked before finishing boot (${vm.panicLine.trim()})`;
     else if (vm.exit)
       reason = `QEMU ${vm.exit.signal ? `was killed by ${vm.exit.signal}` : `exited with code ${vm.exit.code}`} before the KVM guest finished booting`;
@@ -86,6 +100,7 @@ export async function probeKvm(qemu: string, kernel: string, logFile: string, ti
     else reason = `a KVM guest printed nothing in ${limit} (no nested virtualisation?)`;
     return { ok: false, reason };
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await vm.stop(500);
   }
 }
@@ -98,6 +113,8 @@ export interface AccelOptions {
   /** The KVM device to check for access (tests point it at a file of their own). */
   kvmDevice?: string;
   probeTimeoutMs?: number;
+  /** Stops the probe's QEMU at once; chooseAccel then rejects with its reason and caches nothing. */
+  signal?: AbortSignal;
 }
 
 export async function chooseAccel(mode: AccelMode, opts: AccelOptions): Promise<AccelChoice> {
@@ -109,7 +126,7 @@ export async function chooseAccel(mode: AccelMode, opts: AccelOptions): Promise<
     return { accel: 'tcg', reason: `KVM unusable: ${opts.kvmDevice ?? '/dev/kvm'} is missing or not accessible; using TCG`, probed: false };
   }
   const file = join(opts.cacheDir, 'accel.json');
-  const key = await machineKey(opts.qemu);
+  const key = await machineKey(opts.qemu, opts.signal);
   try {
     const cached = JSON.parse(await readFile(file, 'utf8')) as Verdict;
     if (cached.key === key) {
@@ -120,7 +137,7 @@ export async function chooseAccel(mode: AccelMode, opts: AccelOptions): Promise<
   } catch {
     // No verdict yet.
   }
-  const probe = await probeKvm(opts.qemu, opts.kernel, opts.probeLog, opts.probeTimeoutMs);
+  const probe = await probeKvm(opts.qemu, opts.kernel, opts.probeLog, opts.probeTimeoutMs, opts.signal);
   await mkdir(dirname(file), { recursive: true });
   const verdict: Verdict = { key, kvm: probe.ok, reason: probe.reason, checkedAt: new Date().toISOString() };
   await writeFile(file, `${JSON.stringify(verdict, null, 2)}\n`);

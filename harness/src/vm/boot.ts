@@ -1,6 +1,5 @@
 // Boots a guest and connects to it: QEMU up, console says SOCKVM-READY, SSH answers.
 // Shared by `sockvm run` and the boot benchmark.
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Guest } from '../guest/ssh.js';
 import { InfraError } from '../util/errors.js';
@@ -9,6 +8,7 @@ import { exists } from '../util/fs.js';
 import { freeLocalPort } from './ports.js';
 import { QBOOT, qemuArgs, type QemuOptions } from './qemu-args.js';
 import { Vm } from './vm.js';
+import { writeOut } from '../util/out-file.js';
 
 export const QEMU = 'qemu-system-x86_64';
 
@@ -105,7 +105,7 @@ async function bootOnce(o: BootOptions, port: number, retry: boolean): Promise<{
   }
   let args = qemuArgs(qemu);
   if (o.editArgs) args = o.editArgs(args);
-  await writeFile(join(o.dir, `qemu${id.suffix}.cmdline`), `${commandLine([QEMU, ...args])}\n`);
+  await writeOut(join(o.dir, `qemu${id.suffix}.cmdline`), `${commandLine([QEMU, ...args])}\n`);
   const start = Date.now();
   const vm = new Vm(QEMU, args, join(o.dir, `console${id.suffix}.log`), (o.appendConsole ?? false) || retry);
   o.onVm?.(vm);

@@ -19,6 +19,7 @@ import { kernelCacheDir, readJson, sourceEntryProblem, type SourceKernelArtifact
 import { configure } from './configure.js';
 import { type BuildProgress, checkHostTools, compilerText, makeRunner, makeVariables } from './make.js';
 import { cacheKey, fragmentPath, MODULE_GENERATED, type SourceProvenance } from './recipe.js';
+import { emptyTrash, moveToTrash } from '../../util/trash.js';
 
 export interface KernelBuildOptions {
   cacheDir: string;
@@ -66,7 +67,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
   await mkdir(join(root, 'logs'), { recursive: true });
 
   // 1. Inputs known without unpacking.
-  const source = await sourceIdentity(spec.source, { cacheDir: o.cacheDir, base, log });
+  const source = await sourceIdentity(spec.source, { cacheDir: o.cacheDir, base, log, signal: o.signal });
   const patchesRoot = join(o.repoRoot, 'kernel', 'patches');
   let series: Series | undefined;
   if (spec.series !== 'none') {
@@ -123,6 +124,8 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
   if (tc.kind === 'host') await checkHostTools(requested.some((r) => r.option === 'CONFIG_DEBUG_INFO_BTF' && r.value === 'y'));
   const tmp = join(root, `${recipeKey}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
+  // What interrupted builds left: a few seconds here, against the minutes the build takes.
+  await emptyTrash(o.cacheDir, o.signal);
   const tree = join(tmp, 'tree');
   const buildLog = join(root, 'logs', `${recipeKey}.log`);
   await writeFile(buildLog, `# sockvm kernel build ${new Date().toISOString()}\n# source ${source.spec} (${source.id}, ${source.version})\n# series ${series?.name ?? 'none'}\n# fragments ${fragmentNames.join(' ')}\n# compiler ${compiler}\n`);
@@ -224,7 +227,10 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     if (!k) throw new InfraError(`cache entry ${finalDir} is incomplete after the build: remove it and retry`);
     return { kernel: k, cached: false };
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    // Interrupted: the tree goes to the trash at once (its removal would hold the exit for
+    // seconds); a failed build has no hurry and is removed here.
+    if (o.signal.aborted) await moveToTrash(tmp, o.cacheDir);
+    else await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     if (err instanceof InfraError && !(err instanceof UsageError) && source.kind === 'tree' && !/^[3-9]\.|^\d{2}\./.test(source.version)) {
       throw new InfraError(
         `${err.message}\nThe tree at ${source.path} is Linux ${source.version}: old trees need an old toolchain; give the target's kernel "make": {"CC": "gcc-4.x", "HOSTCC": "...", "CROSS_COMPILE": "...", "ARCH": "..."} (or a "toolchain" chroot), and a series written for that tree`,

@@ -1,0 +1,115 @@
+// A full disk mid-run is an infrastructure error: the results dir is a small tmpfs that the test
+// fills up once the guest has booted, so the suite's TAP, the console log and the result files
+// meet ENOSPC. The run must exit 2 with one line naming the file and ENOSPC (no stack trace),
+// leave no process behind, and keep whole what it wrote before the disk filled.
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import t from 'tap';
+import type { SockvmEvent } from '../src/events.js';
+import { cli, qemuLeftBehind } from './helpers.js';
+import { ProcessWatch } from './processes.js';
+
+/** Every regular file under `dir` with its content. */
+function snapshot(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st?.isDirectory()) walk(p);
+      else if (st?.isFile()) out.set(p, readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Writes `dir/filler` until the filesystem says ENOSPC. */
+function fill(dir: string): number {
+  const fd = openSync(join(dir, 'filler'), 'w');
+  const chunk = Buffer.alloc(1 << 20, 0x5a);
+  let written = 0;
+  try {
+    for (;;) written += writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+  return written;
+}
+
+const mnt = mkdtempSync(join(tmpdir(), 'sockvm-enospc-'));
+// Room for the run's files up to the boot (the image is the biggest, a few MB), then filled.
+execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m,mode=0700', 'sockvm-enospc', mnt]);
+t.teardown(() => {
+  execFileSync('umount', [mnt]);
+  rmSync(mnt, { recursive: true, force: true });
+});
+
+await t.test('the results dir fills up after the boot: exit 2 naming the file and ENOSPC, no stack, no process left, earlier files whole', async (t) => {
+  let before = new Map<string, Buffer>();
+  let filled = 0;
+  let filledAt = 0;
+  const start = Date.now();
+  const r = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; left: string[] }>((resolve) => {
+    const child = spawn(process.execPath, [cli, 'run', '--results-dir', mnt, '--progress', 'json', '--suite', 'create'], {
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const watch = new ProcessWatch(child.pid as number);
+    let output = '';
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('{"')) continue;
+        const e = JSON.parse(line) as SockvmEvent;
+        if (e.type === 'phase-ended' && e.phase === 'boot' && !filled) {
+          before = snapshot(mnt);
+          filled = fill(mnt);
+          filledAt = Date.now();
+        }
+      }
+    });
+    child.on('exit', (code, signal) => {
+      watch.stop();
+      // A moment for the kernel to reap what died with the run.
+      setTimeout(() => resolve({ code, signal, output, left: watch.left() }), 200);
+    });
+  });
+  const tail = r.output.slice(-1500);
+  t.comment(`boot after ${Math.round((filledAt - start) / 1000)} s; exit ${Math.round((Date.now() - filledAt) / 1000)} s after the fill`);
+  t.comment(
+    r.output
+      .split('\n')
+      .filter((l) => !l.startsWith('{"'))
+      .join('\n'),
+  );
+  t.ok(filled > 0, `the tmpfs was filled after the boot (${filled >> 20} MiB)`);
+  t.equal(r.signal, null, 'exited by itself');
+  t.equal(r.code, 2, `exit 2, an infrastructure error (output tail: ${tail})`);
+  const named = new RegExp(`cannot write ${mnt}/\\S+: ENOSPC`);
+  t.match(r.output, named, 'a message names the file and ENOSPC');
+  t.notMatch(r.output, /^\s+at \S+.*:\d+:\d+\)?$/m, 'no stack trace');
+  t.notMatch(r.output, /unexpected error|RangeError|Unhandled/i, 'no unexpected error');
+  t.same(r.left, [], 'no process of the run left');
+  t.same(qemuLeftBehind(mnt), [], 'no QEMU left');
+  // What was on disk before is still there, and whole: a file may have grown, never shrunk.
+  t.ok(before.size > 0, `${before.size} files before the fill`);
+  for (const [path, old] of before) {
+    const now = statSync(path, { throwIfNoEntry: false }) ? readFileSync(path) : undefined;
+    t.ok(now !== undefined && now.subarray(0, old.length).equals(old), `${relative(mnt, path)} intact (${old.length} bytes before)`);
+  }
+  t.same(
+    readdirSync(mnt, { recursive: true }).filter((n) => String(n).endsWith('.tmp')),
+    [],
+    'no half-written .tmp file left',
+  );
+});
