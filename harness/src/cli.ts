@@ -81,15 +81,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan).join('\n')}\n`);
     return 0;
   }
-  // The console reporter prefixes lines with their target when the plan has several.
-  bus.on(consoleReporter({ interactive: isTerminal(process.stdout), verbose: options.verbose, targets: plan.targets.length }));
+  // The console reporter prefixes lines with their target when the plan has several. With a
+  // command in the guest, stdout is the guest's: our own lines go to stderr.
+  const guestOwnsStdout = plan.access?.command !== undefined;
+  const out = guestOwnsStdout ? process.stderr : process.stdout;
+  bus.on(consoleReporter({ interactive: isTerminal(out), verbose: options.verbose, targets: plan.targets.length, out }));
   bus.on(resultsWriter());
-  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal });
+  const terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal });
   return exitCode;
 }
 
-/** -v/--verbose anywhere: errors come with their stack and causes. */
-const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
+/** -v/--verbose anywhere before a guest command's `--`: errors come with their stack and causes. */
+const ownArgs = process.argv.includes('--') ? process.argv.slice(0, process.argv.indexOf('--')) : process.argv;
+const verbose = ownArgs.includes('-v') || ownArgs.includes('--verbose');
 
 // The exit is explicit once everything is written: a timer some wait left behind (a guard that
 // lost its race) must not hold the process after the results, least of all after a ^C.

@@ -1,7 +1,21 @@
 // Typed events: orchestration emits these and never prints; reporters and writers consume them.
 import type { ResultsFile, RunResult, TestResult } from './results/model.js';
 
-export type Phase = 'plan' | 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
+export type Phase =
+  | 'plan'
+  | 'kernel'
+  | 'module-build'
+  | 'suite-build'
+  | 'image-build'
+  | 'accel-probe'
+  | 'boot'
+  | 'suites'
+  /** Loading the module when no suite runs (a command). */
+  | 'guest-setup'
+  | 'copy'
+  /** The user's command (its output goes straight to our stdout and stderr). */
+  | 'command'
+  | 'shutdown';
 
 /** Whose an event is: the target (and guest) it belongs to; run-wide events have neither. */
 export interface EventOrigin {

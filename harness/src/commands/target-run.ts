@@ -31,6 +31,9 @@ import { computeCoverage } from '../trace/coverage.js';
 import { functionList } from '../trace/func-list.js';
 import { readModuleFunctions, type ModuleFunctions } from '../trace/ko-tables.js';
 import type { TraceFile } from '../trace/trace-file.js';
+import { accessResult, runAccess, type AccessContext } from '../access/session.js';
+import type { GuestTerminal } from '../guest/stream.js';
+import type { AccessPlan } from '../plan/plan.js';
 
 /** A kernel build's progress as one short line (the spinner's text). */
 function progressLine(p: BuildProgress): string {
@@ -47,6 +50,10 @@ export interface TargetContext {
   signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
+  /** A command of the user's (sockvm run -- cmd, --exec). */
+  access?: AccessPlan;
+  /** Where a command's output goes (default: our own stdio). */
+  terminal?: GuestTerminal;
 }
 
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
@@ -70,6 +77,8 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   };
   const cache = cacheRoot();
 
+  const { access } = ctx;
+  if (access) run.guestAccess = accessResult(access);
   // Held in an object so the finally block sees what the phases' closures set.
   const live: { lab?: Lab } = {};
   const { signal } = ctx;
@@ -189,7 +198,16 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     run.cpus = cpus;
     const lab = new Lab(
       labSize,
-      { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] },
+      {
+        kernel: bootKernel.path,
+        initrd,
+        accel: accel.accel,
+        memoryMiB: plan.memoryMiB,
+        cpus,
+        keys,
+        dir,
+        timeoutMs: target.bootTimeoutMs[accel.accel],
+      },
       signal,
     );
     live.lab = lab;
@@ -217,34 +235,52 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           }
         : {}),
     });
-    await phase('suites', async () => {
-      run.guest = {};
-      await runner.prepareGuests(run.guest);
-      if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, signal }))) return;
-      // While the module is loaded, so its frames in a leak's backtrace have names.
-      const leaks = await runner.leakReports();
-      if (leaks) run.guest.kmemleak = leaks;
-      if (tracing && moduleFns) {
-        run.coverage = computeCoverage(moduleFns, traces);
-        // The floor holds for the target's whole selection; a run of chosen suites reports only.
-        const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
-        if (target.coverageFloor !== undefined && whole)
-          run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
-        else if (target.coverageFloor !== undefined)
-          bus.emit({
-            type: 'notice',
-            message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)`,
-          });
-      } else if (tracing) {
-        bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
-        // A floor that was asked for and could not be measured is not met.
-        const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
-        if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
-      }
-      const unloadFindings = await runner.unloadModules(run.guest);
-      if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
+    run.guest = {};
+    if (!selected.length && access) await phase('guest-setup', () => runner.prepareGuests(run.guest ?? {}));
+    else
+      await phase('suites', async () => {
+        run.guest ??= {};
+        await runner.prepareGuests(run.guest);
+        if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, signal }))) return;
+        // While the module is loaded, so its frames in a leak's backtrace have names.
+        const leaks = await runner.leakReports();
+        if (leaks) run.guest.kmemleak = leaks;
+        if (tracing && moduleFns) {
+          run.coverage = computeCoverage(moduleFns, traces);
+          // The floor holds for the target's whole selection; a run of chosen suites reports only.
+          const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+          if (target.coverageFloor !== undefined && whole)
+            run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
+          else if (target.coverageFloor !== undefined)
+            bus.emit({
+              type: 'notice',
+              message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)`,
+            });
+        } else if (tracing) {
+          bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
+          // A floor that was asked for and could not be measured is not met.
+          const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+          if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
+        }
+        // A command wants the module loaded (and may hold its sockets open).
+        if (!access) {
+          const unloadFindings = await runner.unloadModules(run.guest);
+          if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
+        }
+        await saveDmesg(dir, lab);
+      });
+    if (access && run.guestAccess) {
+      const actx: AccessContext = {
+        lab,
+        run: run as RunResult & { guestAccess: NonNullable<RunResult['guestAccess']> },
+        bus,
+        phase,
+        terminal: ctx.terminal ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+        signal,
+      };
+      await runAccess(access, actx);
       await saveDmesg(dir, lab);
-    });
+    }
   } catch (err) {
     // Interrupted: whatever failed under the abort (a killed make, a killed QEMU) says less than why.
     run.infraError = signal.aborted ? abortReason(signal) : errorMessage(err);

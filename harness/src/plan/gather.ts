@@ -1,6 +1,7 @@
 // What the planner reads from disk: the targets file, the suites and their manifests, the
 // module source, the host tools. Problems are collected, not thrown, so the plan reports them
 // all at once.
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findSuites } from '../build/suites.js';
 import type { RunOptions } from '../config/run-options.js';
@@ -41,7 +42,12 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
   const isTree = (await exists(join(moduleSrc, 'Kbuild'))) || (await exists(join(moduleSrc, 'Makefile')));
   const tools: Record<string, string | undefined> = {};
   for (const name of new Set(suites.flatMap((s) => s.manifest.tools))) tools[name] = await findOnPath(name);
-  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, problems };
+  const copies: NonNullable<PlanInputs['copies']> = {};
+  for (const path of options.copies) {
+    const st = await lstat(path).catch(() => undefined);
+    copies[path] = !st ? undefined : st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+  }
+  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, problems, copies };
 }
 
 /** A host program's path: the usual system directories, then PATH. */

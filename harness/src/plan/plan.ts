@@ -24,6 +24,16 @@ export interface PlanInputs {
   tools: Record<string, string | undefined>;
   /** Problems found while reading (a suite's bad suite.json, a bad suite directory name). */
   problems: string[];
+  /** What each --copy path is on the host (absent: it does not exist). */
+  copies?: Record<string, 'file' | 'dir' | 'other' | undefined>;
+}
+
+/** Your command in the guest (run -- cmd, --exec). */
+export interface AccessPlan {
+  /** The command: its argv (after `--`) or --exec's line. */
+  command: { argv: string[] } | { shellLine: string };
+  /** Host path → where it goes in guest 1. */
+  copies: { host: string; guest: string }[];
 }
 
 export interface TargetPlan {
@@ -62,6 +72,8 @@ export interface Plan {
   repeat: number;
   seed?: number;
   targets: TargetPlan[];
+  /** A command; absent for a plain run of suites. */
+  access?: AccessPlan;
 }
 
 const DEFAULT_CPUS = 2;
@@ -90,9 +102,10 @@ function unknownNames(only: string[], tags: string[], found: FoundSuite[], where
   return problems;
 }
 
-/** The suites a target runs: --suite/--tag when given, else the target's own. */
-function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[]): FoundSuite[] {
+/** The suites a target runs: --suite/--tag when given, else the target's own (none with a command). */
+function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[], access: AccessPlan | undefined): FoundSuite[] {
   const fromCli = options.only.length > 0 || options.tags.length > 0;
+  if (access && !fromCli) return [];
   const only = fromCli ? options.only : (target.suites ?? []);
   const tags = fromCli ? options.tags : (target.tags ?? []);
   const own = { suite: `target ${target.name}: its "suites" entry`, tag: `target ${target.name}: its "tags" entry` };
@@ -123,11 +136,14 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   problems.push(...unknownNames(options.only, options.tags, inputs.suites, { suite: '--suite', tag: '--tag' }));
   if (options.kernel && targets.length > 1) problems.push('--kernel boots one kernel: use it with a single --target (or none)');
   if (!inputs.moduleSrc.isTree) problems.push(`--module-src ${inputs.moduleSrc.path}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
+  const access = planAccess(options, inputs, problems);
+  if (access && targets.length > 1)
+    problems.push(`a guest command works on one target: name one --target (not ${options.allTargets ? '--all-targets' : targets.length})`);
   const matrix = options.targets.length > 0 || options.allTargets;
   const resultsDir = `${options.resultsRoot}/${run.runId}`;
   const planned: TargetPlan[] = [];
   for (const target of targets) {
-    const selected = selectFor(options, target, inputs.suites, problems);
+    const selected = selectFor(options, target, inputs.suites, problems, access);
     const tools: string[] = [];
     for (const name of new Set(selected.flatMap((s) => s.manifest.tools))) {
       const path = inputs.tools[name];
@@ -170,5 +186,36 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   };
   if (options.testFilter !== undefined) plan.testFilter = options.testFilter;
   if (options.seed !== undefined) plan.seed = options.seed;
+  if (access) plan.access = access;
   return plan;
+}
+
+/** The guest-access part of the plan (command, copies), its problems into `problems`. */
+function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): AccessPlan | undefined {
+  const argv = o.commandArgv;
+  if (argv !== undefined && o.exec !== undefined) problems.push('--exec and -- <cmd> both name a command: give one (--exec for a shell line, -- for an argv)');
+  if (argv !== undefined && argv.length === 0) problems.push('-- ends the options but no command follows: give one (sockvm run -- uname -r), or drop the --');
+  if (o.exec !== undefined && o.exec.trim() === '') problems.push('--exec "": an empty shell line; give a command (--exec "uname -r")');
+  const command = argv?.length ? { argv } : o.exec?.trim() ? { shellLine: o.exec } : undefined;
+  if (command === undefined) {
+    if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd> or --exec "<line>"');
+    return undefined;
+  }
+  if (o.repeat > 1 || o.untilFail) {
+    if (!o.only.length && !o.tags.length) problems.push('--repeat and --until-fail repeat suites: with a command, name them with --suite or --tag');
+  }
+  const copies: AccessPlan['copies'] = [];
+  for (const host of o.copies) {
+    const kind = inputs.copies?.[host];
+    const base = host.split('/').filter(Boolean).pop() ?? '';
+    if (kind === undefined) problems.push(`--copy ${host}: no such file or directory on this machine; give an existing file or directory`);
+    else if (kind === 'other')
+      problems.push(`--copy ${host}: neither a regular file nor a directory (a symlink? give the path it points to); copy files and directories only`);
+    else if (!base || base === '.' || base === '..')
+      problems.push(`--copy ${host}: names no file (it goes to /root/<basename> in the guest); give the file's or directory's own path`);
+    else if (copies.some((c) => c.guest === `/root/${base}`))
+      problems.push(`--copy ${host}: another --copy also goes to /root/${base}; rename one (copies go to /root/<basename>)`);
+    else copies.push({ host, guest: `/root/${base}` });
+  }
+  return { command, copies };
 }

@@ -107,6 +107,26 @@ export interface RunResult {
   coverage?: Coverage;
   /** The target's coverage floor (percent of handlers) and whether it was met. */
   coverageFloor?: { percent: number; met: boolean };
+  /** A command of the user's (-- cmd, --exec): what ran and how it ended. */
+  guestAccess?: GuestAccessResult;
+}
+
+/** Your own command in the guest as results.json records it. */
+export interface GuestAccessResult {
+  /** command: -- <cmd> or --exec. */
+  mode: 'command';
+  /** The guest shell line that ran the command (its words quoted). */
+  command?: string;
+  /** The words after `--`, as given. */
+  argv?: string[];
+  /** --copy: host path → where it went in guest 1. */
+  copies?: { host: string; guest: string }[];
+  /** How the command ended: its exit code (128+n when signal n killed it); null when it never ended. */
+  exitCode?: number | null;
+  signal?: string;
+  durationMs?: number;
+  /** Kernel reports (oops, warnings, new taint) raised while it ran: they fail the run. */
+  kernelFindings?: string[];
 }
 
 /** The version of results.json's shape (harness/schema/results.schema.json); files before it had none. */

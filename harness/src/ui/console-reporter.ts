@@ -12,8 +12,14 @@ const PHASE_TITLES: Record<string, string> = {
   'accel-probe': 'choose accelerator',
   boot: 'boot to SSH',
   suites: 'run suites',
+  'guest-setup': 'load newtcp.ko',
+  copy: 'copy into the guest',
+  command: 'command in the guest',
   shutdown: 'power off',
 };
+
+/** Phases whose output is the guest's own (a command): no spinner may draw over it. */
+const GUEST_OWNS_TERMINAL = new Set(['command']);
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -56,7 +62,8 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         break;
       case 'phase-started': {
         const title = `${PHASE_TITLES[event.phase] ?? event.phase}${event.detail ? `: ${event.detail}` : ''}`;
-        if (spinning) spinner = ora({ text: title, stream: out }).start();
+        if (GUEST_OWNS_TERMINAL.has(event.phase)) line(`── ${title}`);
+        else if (spinning) spinner = ora({ text: title, stream: out }).start();
         break;
       }
       case 'phase-ended': {
