@@ -2,6 +2,7 @@
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
 import { cacheCommand } from './commands/cache.js';
 import { kernelCommand } from './commands/kernel.js';
+import { sshConfigCommand, stopCommand } from './commands/kept.js';
 import { parseCommand } from './commands/parse.js';
 import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
@@ -23,6 +24,8 @@ Commands:
   cache      ls | verify | prune the cache: source kernels, modules, vmlinux, Debian kernels,
              toolchains (see 'sockvm cache --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
+  ssh-config print an OpenSSH Host stanza for guests kept by 'sockvm run --keep'
+  stop       power off guests kept by 'sockvm run --keep' ('--all' for every kept run)
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
@@ -65,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'ssh-config') return sshConfigCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'stop') return stopCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
   const options = parseRunOptions(rest);
   if (options === 'help') {

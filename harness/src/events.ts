@@ -10,7 +10,7 @@ export type Phase =
   | 'accel-probe'
   | 'boot'
   | 'suites'
-  /** Loading the module when no suite runs (a command). */
+  /** Loading the module when no suite runs (a command, --keep). */
   | 'guest-setup'
   | 'copy'
   /** The user's command (its output goes straight to our stdout and stderr). */
@@ -32,6 +32,8 @@ type EventBody =
   | { type: 'phase-started'; phase: Phase; detail?: string }
   | { type: 'phase-ended'; phase: Phase; durationMs: number; detail?: string }
   | { type: 'notice'; message: string }
+  /** What the user does next (reach kept guests): printed whole, never folded. */
+  | { type: 'instructions'; title: string; lines: string[] }
   | { type: 'progress'; phase: Phase; message: string }
   | { type: 'suite-started'; suite: string }
   | { type: 'suite-line'; suite: string; line: string }

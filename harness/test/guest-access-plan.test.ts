@@ -1,4 +1,4 @@
-// Guest access in the plan: `--` and --exec, and --copy, with every usage
+// Guest access in the plan: `--` and --exec, --copy and --keep, with every usage
 // error reported at once before any kernel work.
 import t from 'tap';
 import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
@@ -35,6 +35,7 @@ await t.test('the words after -- are the command, verbatim; options before it st
   t.same(p.targets[0]?.suites, [], 'no suites unless asked');
   t.same(plan(['--suite', 'create', '--exec', 'echo hi']).targets[0]?.suites, ['create'], '--suite with a command: the suites run too');
   t.same(plan(['--exec', 'echo $((6*7))']).access?.command, { shellLine: 'echo $((6*7))' });
+  t.same(plan(['--keep']).targets[0]?.suites, [], '--keep alone: boot and keep, no suites');
 });
 
 await t.test('a stray word before -- is an error that says where a command goes', async (t) => {
@@ -66,12 +67,14 @@ await t.test('usage errors come together, before any kernel work', async (t) => 
 });
 
 await t.test('copies go to /root/<basename>; the dry run shows the access', async (t) => {
-  const p = plan(['--copy', '/w/data/', '--copy', '/w/tool', '--', 'tool'], { '/w/data': 'dir', '/w/tool': 'file' });
+  const p = plan(['--copy', '/w/data/', '--copy', '/w/tool', '--keep', '--', 'tool'], { '/w/data': 'dir', '/w/tool': 'file' });
   t.same(p.access?.copies, [
     { host: '/w/data', guest: '/root/data' },
     { host: '/w/tool', guest: '/root/tool' },
   ]);
+  t.equal(p.access?.keep, true);
   const text = renderPlan(p).join('\n');
   t.match(text, /command:\s+'tool'/);
   t.match(text, /copy:\s+\/w\/data → \/root\/data/);
+  t.match(text, /then:\s+keep the guests up/);
 });

@@ -1,7 +1,8 @@
 // Your own commands in the guest, end to end on the host target: `run -- cmd` and `--exec`
-// (output streamed, the command's exit code, --copy). One boot per test.
+// (output streamed, the command's exit code, --copy), kept guests reached with the system's
+// OpenSSH client and stopped. One boot per test.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +74,41 @@ await t.test('usage errors come before any kernel work, with no run directory ma
   t.match(r.stderr, /--exec and -- <cmd> both name a command/);
   t.match(r.stderr, /--copy \/nonexistent-sockvm: no such file or directory/);
   t.notOk(existsSync(join(r.resultsRoot, 'latest')), 'no run directory');
+});
+
+await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it through ssh-config, stop powers it off', async (t) => {
+  const r = await sockvm(['run', '@results', '--keep']);
+  const dir = join(r.resultsRoot, 'latest');
+  // Whatever fails below, the guest must not outlive the test.
+  t.teardown(() => void spawnSync(process.execPath, [cli, 'stop', '--run', dir], { timeout: 30000 }));
+  t.equal(r.code, 0, `exit 0\n${r.stderr}${r.stdout}`);
+  t.match(r.stdout, /guests kept running:/);
+  t.match(r.stdout, /ssh-config/);
+  const run = readTargetResult(r.resultsRoot);
+  const state = run.guestAccess?.keptState ?? '';
+  t.ok(existsSync(state), `state file ${state}`);
+  t.equal(qemuLeftBehind(r.resultsRoot).length, 1, 'QEMU still runs after sockvm exited');
+
+  // The system's OpenSSH client, through the stanza (pinned host key, strict checking). Not
+  // ssh -F <(…): ssh closes every inherited descriptor above 2 before it reads its config.
+  const ssh = spawnSync('bash', ['-c', '"$0" "$1" ssh-config --run "$2" | ssh -F /dev/stdin sockvm uname -r', process.execPath, cli, dir], {
+    encoding: 'utf8',
+    timeout: 60000,
+  });
+  t.equal(ssh.status, 0, `ssh exit 0: ${ssh.stderr}`);
+  t.equal(ssh.stdout.trim(), run.kernel?.release, 'uname -r in the guest is the kernel the run booted');
+  const config = join(r.resultsRoot, 'ssh_config');
+  writeFileSync(config, spawnSync(process.execPath, [cli, 'ssh-config', '--run', dir], { encoding: 'utf8' }).stdout);
+  const file = join(r.resultsRoot, 'to-guest.txt');
+  writeFileSync(file, 'over scp\n');
+  const scp = spawnSync('scp', ['-F', config, file, 'sockvm:/root/'], { encoding: 'utf8', timeout: 60000 });
+  t.equal(scp.status, 0, `scp exit 0: ${scp.stderr}`);
+  const back = spawnSync('ssh', ['-F', config, 'sockvm', 'cat', '/root/to-guest.txt'], { encoding: 'utf8', timeout: 60000 });
+  t.equal(back.stdout, 'over scp\n', 'the file arrived');
+
+  const stop = spawnSync(process.execPath, [cli, 'stop', '--run', dir], { encoding: 'utf8', timeout: 60000 });
+  t.equal(stop.status, 0, `stop exit 0: ${stop.stdout}${stop.stderr}`);
+  t.match(stop.stdout, /guest1: powered off/);
+  t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
+  t.notOk(existsSync(state), 'state removed');
 });

@@ -47,3 +47,14 @@ await t.test('the inter-guest link is a unix datagram pair, never a UDP port oth
   t.match(args, /e1000,netdev=link,mac=52:54:00:99:00:01/);
   t.notMatch(args, /udp=/);
 });
+
+await t.test('a kept guest logs its console to a file QEMU appends to; a comma in the path is escaped', async (t) => {
+  const args = qemuArgs({ ...base, consoleFile: '/r/run,1/console.log' });
+  t.equal(args[args.indexOf('-chardev') + 1], 'file,id=console,path=/r/run,,1/console.log,append=on');
+  t.equal(args[args.indexOf('-serial') + 1], 'chardev:console');
+  t.notOk(
+    args.some((a) => a.startsWith('stdio')),
+    'no stdio console',
+  );
+  t.equal(qemuArgs(base)[qemuArgs(base).indexOf('-chardev') + 1], 'stdio,id=console,signal=off', 'by default the console comes on stdout');
+});

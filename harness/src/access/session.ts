@@ -1,6 +1,8 @@
 // Guest access in a booted lab: --copy, then the user's command (its output
 // streamed to our stdout and stderr: the one place where guest output reaches the terminal
-// without an event, byte for byte).
+// without an event, byte for byte), and --keep's hand-over.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { EventBus, Phase } from '../events.js';
 import { GUEST_WORKDIR, guestCommandLine } from '../guest/quote.js';
 import { exitCodeOf } from '../guest/ssh.js';
@@ -9,13 +11,15 @@ import type { AccessPlan } from '../plan/plan.js';
 import type { GuestAccessResult, RunResult } from '../results/model.js';
 import { kernelFindingsSince, markKernelLog } from '../suites/kernel-log.js';
 import { InfraError } from '../util/errors.js';
+import { commandLine } from '../vm/boot.js';
 import type { Lab } from '../vm/lab.js';
+import { knownHostsText, processStart, saveKept, type KeptState } from './kept.js';
 
 export type PhaseRunner = <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined) => Promise<T>;
 
 /** What results.json says about the access before anything ran. */
 export function accessResult(access: AccessPlan): GuestAccessResult {
-  const result: GuestAccessResult = { mode: 'command' };
+  const result: GuestAccessResult = { mode: access.command ? 'command' : 'keep' };
   if (access.command) result.command = guestCommandLine(access.command);
   if (access.command && 'argv' in access.command) result.argv = access.command.argv;
   if (access.copies.length) result.copies = access.copies;
@@ -68,4 +72,59 @@ export async function runAccess(access: AccessPlan, ctx: AccessContext): Promise
     result.kernelFindings = findings;
     ctx.bus.emit({ type: 'notice', message: `the kernel reported while the command ran (this fails the run):\n${findings.slice(0, 10).join('\n')}` });
   }
+}
+
+/**
+ * --keep: the guests are let go (QEMU detached) and their state written for ssh-config and
+ * stop; the user is told how to reach them.
+ */
+export async function keepGuests(ctx: AccessContext, o: { dir: string; hostKey: string; target: string }): Promise<void> {
+  const consoles = new Map(ctx.lab.guests.map((g) => [g.name, join(o.dir, `console${g.index === 1 ? '' : `-${g.name}`}.log`)]));
+  const { guests, linkDir } = ctx.lab.detach();
+  const knownHosts = join(o.dir, 'guest', 'known_hosts');
+  await writeFile(
+    knownHosts,
+    knownHostsText(
+      o.hostKey,
+      guests.map((g) => g.name),
+    ),
+  );
+  const state: KeptState = {
+    version: 1,
+    runId: ctx.run.runId,
+    target: o.target,
+    keptAt: new Date().toISOString(),
+    dir: o.dir,
+    identityFile: join(o.dir, 'guest', 'id_ed25519'),
+    knownHosts,
+    hostKey: o.hostKey,
+    guests: guests.map((g) => ({
+      name: g.name,
+      pid: g.pid,
+      startTime: processStart(g.pid) ?? '',
+      sshPort: g.ports.ssh,
+      consoleLog: consoles.get(g.name) ?? '',
+    })),
+    ...(linkDir ? { linkDir } : {}),
+  };
+  ctx.run.guestAccess.keptState = await saveKept(state);
+  const [first] = state.guests;
+  const lines = state.guests.map((g) => `${g.name}: QEMU pid ${g.pid}, ssh 127.0.0.1:${g.sshPort}, console ${g.consoleLog}`);
+  if (first) {
+    const ssh = [
+      'ssh',
+      '-i',
+      state.identityFile,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      `HostKeyAlias=sockvm-${first.name}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+    ];
+    lines.push(`reach guest 1: ${commandLine([...ssh, '-p', String(first.sshPort), 'root@127.0.0.1'])}`);
+  }
+  lines.push("or: npm run -s sockvm -- ssh-config > sockvm.ssh; ssh -F sockvm.ssh sockvm (scp -F and rsync -e 'ssh -F sockvm.ssh' too)");
+  lines.push('power them off: npm run -s sockvm -- stop');
+  ctx.bus.emit({ type: 'instructions', title: 'guests kept running:', lines });
 }

@@ -31,7 +31,7 @@ import { computeCoverage } from '../trace/coverage.js';
 import { functionList } from '../trace/func-list.js';
 import { readModuleFunctions, type ModuleFunctions } from '../trace/ko-tables.js';
 import type { TraceFile } from '../trace/trace-file.js';
-import { accessResult, runAccess, type AccessContext } from '../access/session.js';
+import { accessResult, keepGuests, runAccess, type AccessContext } from '../access/session.js';
 import type { GuestTerminal } from '../guest/stream.js';
 import type { AccessPlan } from '../plan/plan.js';
 
@@ -50,7 +50,7 @@ export interface TargetContext {
   signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
-  /** A command of the user's (sockvm run -- cmd, --exec). */
+  /** A command or kept guests (sockvm run -- cmd, --exec, --keep). */
   access?: AccessPlan;
   /** Where a command's output goes (default: our own stdio). */
   terminal?: GuestTerminal;
@@ -80,7 +80,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   const { access } = ctx;
   if (access) run.guestAccess = accessResult(access);
   // Held in an object so the finally block sees what the phases' closures set.
-  const live: { lab?: Lab } = {};
+  const live: { lab?: Lab; kept?: boolean } = {};
   const { signal } = ctx;
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
     signal.throwIfAborted();
@@ -147,6 +147,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     });
     let moduleFns: ModuleFunctions | undefined;
 
+    const keptTools = access?.keep ? await guestFileTools((message) => bus.emit({ type: 'notice', message })) : { tools: [], programs: [] };
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
       const keys = await makeRunKeys(join(dir, 'guest'));
       await writeFile(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
@@ -160,7 +161,8 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           busybox: '/bin/busybox',
           dropbear: '/usr/sbin/dropbear',
           newtcpKo: mod.ko,
-          tools: target.tools,
+          tools: [...target.tools, ...keptTools.tools],
+          programs: keptTools.programs,
           ...(tracer
             ? {
                 tracer: {
@@ -207,6 +209,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         keys,
         dir,
         timeoutMs: target.bootTimeoutMs[accel.accel],
+        detachable: access?.keep ?? false,
       },
       signal,
     );
@@ -262,7 +265,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
           if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
         }
-        // A command wants the module loaded (and may hold its sockets open).
+        // A command or kept guests want the module loaded (and a command may hold its sockets open).
         if (!access) {
           const unloadFindings = await runner.unloadModules(run.guest);
           if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
@@ -280,6 +283,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       };
       await runAccess(access, actx);
       await saveDmesg(dir, lab);
+      if (access.keep) {
+        await keepGuests(actx, { dir, hostKey: keys.hostPublicLine, target: target.name });
+        live.kept = true;
+      }
     }
   } catch (err) {
     // Interrupted: whatever failed under the abort (a killed make, a killed QEMU) says less than why.
@@ -287,7 +294,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     if (!signal.aborted && err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
   } finally {
     const { lab } = live;
-    if (lab) {
+    if (lab && !live.kept) {
       bus.emit({ type: 'phase-started', phase: 'shutdown' });
       const start = Date.now();
       if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab, !signal.aborted).catch(() => undefined);
@@ -314,6 +321,25 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   if (verdict.infraError) run.infraError = verdict.infraError;
   bus.emit({ type: 'target-results', dir, run });
   return run;
+}
+
+/** dropbear runs /usr/lib/sftp-server for scp and sftp (OpenSSH's scp speaks SFTP since 9.0). */
+const SFTP_SERVER = { host: '/usr/lib/openssh/sftp-server', guest: '/usr/lib/sftp-server', pkg: 'openssh-sftp-server' };
+const RSYNC = { host: '/usr/bin/rsync', pkg: 'rsync' };
+
+/** What kept guests get so scp, sftp and rsync work against them: the host's, when installed. */
+async function guestFileTools(notice: (m: string) => void): Promise<{ tools: string[]; programs: { path: string; source: string }[] }> {
+  const out: { tools: string[]; programs: { path: string; source: string }[] } = { tools: [], programs: [] };
+  const missing: string[] = [];
+  if (await exists(SFTP_SERVER.host)) out.programs.push({ path: SFTP_SERVER.guest, source: SFTP_SERVER.host });
+  else missing.push(SFTP_SERVER.pkg);
+  if (await exists(RSYNC.host)) out.tools.push(RSYNC.host);
+  else missing.push(RSYNC.pkg);
+  if (missing.length)
+    notice(
+      `--keep: scp/sftp and rsync into the guests need ${missing.join(' and ')} on this machine (apt-get install ${missing.join(' ')}); ssh works without`,
+    );
+  return out;
 }
 
 /** The command that reruns this target as it ran: what auto chose (accelerator, seed) pinned. */

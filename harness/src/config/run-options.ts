@@ -55,6 +55,8 @@ export interface RunOptions {
   exec?: string;
   /** --copy: host files or directories copied to /root/<basename> in guest 1 before the command. */
   copies: string[];
+  /** --keep: leave the guests up after the suites or the command. */
+  keep: boolean;
 }
 
 export const RUN_USAGE = `Usage: sockvm run [options] [-- <cmd> [args]]
@@ -108,6 +110,8 @@ and then the suites run first; the module stays loaded):
   --exec "<shell line>"    the same with a line for the guest's shell (busybox sh); not with --
   --copy <path>            copy a host file or directory to /root/<basename> in guest 1 before
                            the command (repeatable)
+  --keep                   leave the guests running afterwards (QEMU detached); prints how to
+                           reach them: 'sockvm ssh-config' (an OpenSSH Host stanza), 'sockvm stop'
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
   --memory <MiB>           guest memory, 256 to 65536 (default 1024)
@@ -191,6 +195,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
         progress: { type: 'string' },
         exec: { type: 'string' },
         copy: { type: 'string', multiple: true },
+        keep: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -253,6 +258,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     json: v.json ?? false,
     progress: progress === 'json' ? 'json' : 'human',
     copies: (v.copy ?? []).map((c) => resolve(cwd, c)),
+    keep: v.keep ?? false,
   };
   if (terminator !== Infinity) plan.commandArgv = parsed.tokens.flatMap((tok) => (tok.kind === 'positional' && tok.index > terminator ? [tok.value] : []));
   if (v.exec !== undefined) plan.exec = v.exec;

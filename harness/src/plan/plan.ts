@@ -28,12 +28,13 @@ export interface PlanInputs {
   copies?: Record<string, 'file' | 'dir' | 'other' | undefined>;
 }
 
-/** Your command in the guest (run -- cmd, --exec). */
+/** Your command in the guest or kept guests (run -- cmd, --exec, --keep). */
 export interface AccessPlan {
-  /** The command: its argv (after `--`) or --exec's line. */
-  command: { argv: string[] } | { shellLine: string };
+  /** The command: its argv (after `--`) or --exec's line; absent with --keep alone. */
+  command?: { argv: string[] } | { shellLine: string };
   /** Host path → where it goes in guest 1. */
   copies: { host: string; guest: string }[];
+  keep: boolean;
 }
 
 export interface TargetPlan {
@@ -72,7 +73,7 @@ export interface Plan {
   repeat: number;
   seed?: number;
   targets: TargetPlan[];
-  /** A command; absent for a plain run of suites. */
+  /** A command or kept guests; absent for a plain run of suites. */
   access?: AccessPlan;
 }
 
@@ -102,7 +103,7 @@ function unknownNames(only: string[], tags: string[], found: FoundSuite[], where
   return problems;
 }
 
-/** The suites a target runs: --suite/--tag when given, else the target's own (none with a command). */
+/** The suites a target runs: --suite/--tag when given, else the target's own (none with a command or --keep). */
 function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[], access: AccessPlan | undefined): FoundSuite[] {
   const fromCli = options.only.length > 0 || options.tags.length > 0;
   if (access && !fromCli) return [];
@@ -138,7 +139,7 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   if (!inputs.moduleSrc.isTree) problems.push(`--module-src ${inputs.moduleSrc.path}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
   const access = planAccess(options, inputs, problems);
   if (access && targets.length > 1)
-    problems.push(`a guest command works on one target: name one --target (not ${options.allTargets ? '--all-targets' : targets.length})`);
+    problems.push(`${accessName(access)} works on one target: name one --target (not ${options.allTargets ? '--all-targets' : targets.length})`);
   const matrix = options.targets.length > 0 || options.allTargets;
   const resultsDir = `${options.resultsRoot}/${run.runId}`;
   const planned: TargetPlan[] = [];
@@ -190,15 +191,20 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   return plan;
 }
 
-/** The guest-access part of the plan (command, copies), its problems into `problems`. */
+function accessName(a: AccessPlan): string {
+  return a.command ? 'a guest command' : '--keep';
+}
+
+/** The guest-access part of the plan (command, copies, --keep), its problems into `problems`. */
 function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): AccessPlan | undefined {
   const argv = o.commandArgv;
   if (argv !== undefined && o.exec !== undefined) problems.push('--exec and -- <cmd> both name a command: give one (--exec for a shell line, -- for an argv)');
   if (argv !== undefined && argv.length === 0) problems.push('-- ends the options but no command follows: give one (sockvm run -- uname -r), or drop the --');
   if (o.exec !== undefined && o.exec.trim() === '') problems.push('--exec "": an empty shell line; give a command (--exec "uname -r")');
   const command = argv?.length ? { argv } : o.exec?.trim() ? { shellLine: o.exec } : undefined;
-  if (command === undefined) {
-    if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd> or --exec "<line>"');
+  const active = command !== undefined || o.keep;
+  if (!active) {
+    if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd>, --exec "<line>" or --keep');
     return undefined;
   }
   if (o.repeat > 1 || o.untilFail) {
@@ -217,5 +223,7 @@ function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): Acce
       problems.push(`--copy ${host}: another --copy also goes to /root/${base}; rename one (copies go to /root/<basename>)`);
     else copies.push({ host, guest: `/root/${base}` });
   }
-  return { command, copies };
+  const plan: AccessPlan = { copies, keep: o.keep };
+  if (command) plan.command = command;
+  return plan;
 }

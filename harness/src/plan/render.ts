@@ -42,5 +42,6 @@ function accessLines(a: AccessPlan): string[] {
   const lines: string[] = [];
   if (a.command) lines.push(`command:   ${'argv' in a.command ? shellWords(a.command.argv) : a.command.shellLine} (in guest 1's /root)`);
   for (const c of a.copies) lines.push(`copy:      ${c.host} → ${c.guest}`);
+  if (a.keep) lines.push('then:      keep the guests up');
   return lines;
 }

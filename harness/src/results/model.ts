@@ -107,14 +107,14 @@ export interface RunResult {
   coverage?: Coverage;
   /** The target's coverage floor (percent of handlers) and whether it was met. */
   coverageFloor?: { percent: number; met: boolean };
-  /** A command of the user's (-- cmd, --exec): what ran and how it ended. */
+  /** A command of the user's (-- cmd, --exec) or kept guests: what ran and how it ended. */
   guestAccess?: GuestAccessResult;
 }
 
-/** Your own command in the guest as results.json records it. */
+/** Your own command in the guest (or kept guests), as results.json records it. */
 export interface GuestAccessResult {
-  /** command: -- <cmd> or --exec. */
-  mode: 'command';
+  /** command: -- <cmd> or --exec; keep: --keep alone. */
+  mode: 'command' | 'keep';
   /** The guest shell line that ran the command (its words quoted). */
   command?: string;
   /** The words after `--`, as given. */
@@ -127,6 +127,8 @@ export interface GuestAccessResult {
   durationMs?: number;
   /** Kernel reports (oops, warnings, new taint) raised while it ran: they fail the run. */
   kernelFindings?: string[];
+  /** --keep: the state file of the guests left running (sockvm ssh-config, sockvm stop read it). */
+  keptState?: string;
 }
 
 /** The version of results.json's shape (harness/schema/results.schema.json); files before it had none. */

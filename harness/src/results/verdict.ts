@@ -58,9 +58,9 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   const infraError = run.infraError ?? (crashed.length ? `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)` : undefined);
   let problem: string | undefined;
-  // A command without suites: what the user ran is the verdict.
+  // A command, a shell or kept guests without suites: what the user ran is the verdict.
   const access = run.guestAccess;
-  const ran = access !== undefined;
+  const ran = access !== undefined && access.mode !== 'keep';
   const commandExit = ran && typeof access.exitCode === 'number' ? access.exitCode : 0;
   const accessFindings = access?.kernelFindings?.length ?? 0;
   const nothingAsked = access !== undefined && run.suites.length === 0;

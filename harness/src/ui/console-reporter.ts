@@ -87,6 +87,10 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
       case 'notice':
         line(`note: ${event.message}`);
         break;
+      case 'instructions':
+        line(event.title);
+        for (const l of event.lines) line(`  ${l}`);
+        break;
       case 'suite-line':
         if (o.verbose) line(`  ${event.suite}${event.guest && event.guest !== 'guest1' ? `@${event.guest}` : ''}| ${event.line}`);
         break;
