@@ -10,11 +10,12 @@ export type Phase =
   | 'accel-probe'
   | 'boot'
   | 'suites'
-  /** Loading the module when no suite runs (a command, --keep). */
+  /** Loading the module when no suite runs (a command, a shell, --keep). */
   | 'guest-setup'
   | 'copy'
-  /** The user's command (its output goes straight to our stdout and stderr). */
+  /** The user's command (its output goes straight to our stdout and stderr) or shell. */
   | 'command'
+  | 'shell'
   | 'shutdown';
 
 /** Whose an event is: the target (and guest) it belongs to; run-wide events have neither. */

@@ -1,4 +1,4 @@
-// Guest access in the plan: `--` and --exec, --copy and --keep, with every usage
+// Guest access in the plan: `--` and --exec, --copy, --keep and shell, with every usage
 // error reported at once before any kernel work.
 import t from 'tap';
 import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
@@ -19,12 +19,13 @@ const inputs = (copies: PlanInputs['copies'] = {}): PlanInputs => ({
   problems: [],
   copies,
 });
-const options = (argv: string[]): RunOptions => {
+const options = (argv: string[], shell = false): RunOptions => {
   const o = parseRunOptions(['--results-dir', '/res', ...argv], '/w');
   if (o === 'help') throw new Error('help');
+  o.shell = shell;
   return o;
 };
-const plan = (argv: string[], copies: PlanInputs['copies'] = {}) => planRun(options(argv), inputs(copies), { runId: 'R' });
+const plan = (argv: string[], copies: PlanInputs['copies'] = {}, shell = false) => planRun(options(argv, shell), inputs(copies), { runId: 'R' });
 
 await t.test('the words after -- are the command, verbatim; options before it stay ours', async (t) => {
   const o = options(['--target', 'host', '--', 'ls', '-l', '--target', "it's"]);
@@ -43,9 +44,9 @@ await t.test('a stray word before -- is an error that says where a command goes'
 });
 
 await t.test('usage errors come together, before any kernel work', async (t) => {
-  const err = (argv: string[], copies: PlanInputs['copies'] = {}): string => {
+  const err = (argv: string[], copies: PlanInputs['copies'] = {}, shell = false): string => {
     try {
-      plan(argv, copies);
+      plan(argv, copies, shell);
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }
@@ -59,6 +60,8 @@ await t.test('usage errors come together, before any kernel work', async (t) => 
   t.match(err(['--copy', '/nope', '--', 'id'], {}), /--copy \/nope: no such file or directory/);
   t.match(err(['--copy', '/dev/null', '--', 'id'], { '/dev/null': 'other' }), /neither a regular file nor a directory/);
   t.match(err(['--copy', '/a/x', '--copy', '/b/x', '--', 'id'], { '/a/x': 'file', '/b/x': 'dir' }), /another --copy also goes to \/root\/x/);
+  t.match(err(['--', 'id'], {}, true), /sockvm shell opens a shell: it takes no command/);
+  t.match(err(['--keep'], {}, true), /sockvm shell powers the guest off/);
   // Several at once.
   const all = err(['--exec', 'a', '--copy', '/nope', '--all-targets', '--', 'b']);
   t.match(all, /--exec and --/);

@@ -1,6 +1,6 @@
 // Your own commands in the guest, end to end on the host target: `run -- cmd` and `--exec`
 // (output streamed, the command's exit code, --copy), kept guests reached with the system's
-// OpenSSH client and stopped. One boot per test.
+// OpenSSH client and stopped, and `sockvm shell` driven through a real pty. One boot per test.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
@@ -111,4 +111,54 @@ await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it
   t.match(stop.stdout, /guest1: powered off/);
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
   t.notOk(existsSync(state), 'state removed');
+});
+
+/** Drives `sockvm shell` through a real pty (python3's pty module): waits for the guest's prompt, types, reports the exit status. */
+const PTY_DRIVER = `
+import os, pty, select, sys, time, fcntl, termios, struct
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 30, 100, 0, 0))
+out = b''
+def read_until(pattern, limit):
+    global out
+    end = time.time() + limit
+    while time.time() < end and pattern not in out:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if fd in r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            out += chunk
+read_until(b'shell in the guest', 300)
+read_until(b'# ', 60)
+os.write(fd, b'sleep 100\\r')
+time.sleep(2)
+os.write(fd, b'\\x03')
+time.sleep(1)
+os.write(fd, b'stty size; echo $((6*7)); exit 3\\r')
+read_until(b'results:', 120)
+read_until(b'\\xff', 5)
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+await t.test('sockvm shell: a pty of our size, keys (^C too) reach the guest, the exit status is the shell’s', async (t) => {
+  const resultsRoot = mkdtempSync(join(tmpdir(), 'sockvm-shell-'));
+  const r = spawnSync('python3', ['-c', PTY_DRIVER, process.execPath, cli, 'shell', '--results-dir', resultsRoot], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', TERM: 'xterm' },
+    timeout: 600000,
+  });
+  t.equal(r.status, 3, `exit 3, the shell's\n${r.stdout}${r.stderr}`);
+  t.match(r.stdout, /^42\r?$/m, 'the guest computed 42');
+  t.match(r.stdout, /^30 100\r?$/m, 'the guest pty has our window size');
+  t.notMatch(r.stdout, /interrupted by SIGINT/, '^C went to the guest, not to sockvm');
+  t.equal(readTargetResult(resultsRoot).guestAccess?.exitCode, 3);
+  t.same(qemuLeftBehind(resultsRoot), [], 'powered off after the shell');
 });

@@ -1,9 +1,10 @@
 // Guest access in a booted lab: --copy, then the user's command (its output
 // streamed to our stdout and stderr: the one place where guest output reaches the terminal
-// without an event, byte for byte), and --keep's hand-over.
+// without an event, byte for byte) or the interactive shell, and --keep's hand-over.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventBus, Phase } from '../events.js';
+import { interactiveShell } from '../guest/interactive-shell.js';
 import { GUEST_WORKDIR, guestCommandLine } from '../guest/quote.js';
 import { exitCodeOf } from '../guest/ssh.js';
 import { copyIntoGuest, streamCommand, type CommandOutcome, type GuestTerminal } from '../guest/stream.js';
@@ -19,7 +20,7 @@ export type PhaseRunner = <T>(name: Phase, work: () => Promise<T>, detail?: (r: 
 
 /** What results.json says about the access before anything ran. */
 export function accessResult(access: AccessPlan): GuestAccessResult {
-  const result: GuestAccessResult = { mode: access.command ? 'command' : 'keep' };
+  const result: GuestAccessResult = { mode: access.shell ? 'shell' : access.command ? 'command' : 'keep' };
   if (access.command) result.command = guestCommandLine(access.command);
   if (access.command && 'argv' in access.command) result.argv = access.command.argv;
   if (access.copies.length) result.copies = access.copies;
@@ -35,7 +36,7 @@ export interface AccessContext {
   signal: AbortSignal;
 }
 
-/** --copy, then the command in guest 1; how it ended goes into results.json. */
+/** --copy, then the command or the shell in guest 1; how it ended goes into results.json. */
 export async function runAccess(access: AccessPlan, ctx: AccessContext): Promise<void> {
   const { lab, phase, signal } = ctx;
   const result = ctx.run.guestAccess;
@@ -50,12 +51,12 @@ export async function runAccess(access: AccessPlan, ctx: AccessContext): Promise
       () => access.copies.map((c) => c.guest).join(' '),
     );
   }
-  if (!access.command) return;
+  if (!access.command && !access.shell) return;
   const marks = await Promise.all(lab.guests.map((g) => markKernelLog(g.ssh)));
   const start = Date.now();
   const outcome = await phase<CommandOutcome>(
-    'command',
-    () => streamCommand(guest.ssh, result.command ?? 'false', ctx.terminal),
+    access.shell ? 'shell' : 'command',
+    () => (access.shell ? interactiveShell(guest.ssh, ctx.terminal) : streamCommand(guest.ssh, result.command ?? 'false', ctx.terminal)),
     (o) => (o.lost ? 'the connection dropped' : `exit ${exitCodeOf(o) ?? '?'}${o.signal ? `, ${o.signal}` : ''}`),
   );
   result.durationMs = Date.now() - start;
@@ -64,7 +65,7 @@ export async function runAccess(access: AccessPlan, ctx: AccessContext): Promise
   signal.throwIfAborted();
   if (outcome.lost || result.exitCode === null) {
     const why = lab.deathReason() ?? 'the SSH connection dropped';
-    throw new InfraError(`the command did not finish: ${why}; console tail:`, lab.consoleTail());
+    throw new InfraError(`the ${access.shell ? 'shell' : 'command'} did not finish: ${why}; console tail:`, lab.consoleTail());
   }
   const findings: string[] = [];
   for (const [i, g] of lab.guests.entries()) findings.push(...(await kernelFindingsSince(g, marks[i], lab.guests.length)));

@@ -32,7 +32,7 @@ export interface RunContext {
   argv: string[];
   /** Aborted when the user interrupts: everything running stops, the results are written. */
   signal: AbortSignal;
-  /** Where a guest command's output goes (default: our own stdio). */
+  /** Where a guest command's output goes and a shell's keys come from (default: our own stdio). */
   terminal?: GuestTerminal;
 }
 
@@ -100,9 +100,9 @@ async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R
   return out.filter((r) => r !== undefined);
 }
 
-/** The shell line that runs `sockvm run` with these arguments: npm's script works from any clone. */
-function rerunCommand(argv: string[]): string {
-  return commandLine(['npm', 'run', 'sockvm', '--', 'run', ...argv]);
+/** The shell line that runs `sockvm run` (or `shell`) with these arguments: npm's script works from any clone. */
+function rerunCommand(argv: string[], verb = 'run'): string {
+  return commandLine(['npm', 'run', 'sockvm', '--', verb, ...argv]);
 }
 
 export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContext): Promise<{ exitCode: number; dir: string }> {
@@ -113,7 +113,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
   } catch (err) {
     throw new UsageError(`--results-dir ${options.resultsRoot}: ${errorMessage(err)}; choose a writable directory`, { cause: err });
   }
-  const command = rerunCommand(ctx.argv);
+  const command = rerunCommand(ctx.argv, options.shell ? 'shell' : 'run');
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 
   let targets = plan.targets;

@@ -50,9 +50,9 @@ export interface TargetContext {
   signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
-  /** A command or kept guests (sockvm run -- cmd, --exec, --keep). */
+  /** A command, a shell or kept guests (sockvm run -- cmd, --exec, --keep; sockvm shell). */
   access?: AccessPlan;
-  /** Where a command's output goes (default: our own stdio). */
+  /** Where a command's output goes and a shell's keys come from (default: our own stdio). */
   terminal?: GuestTerminal;
 }
 

@@ -57,6 +57,8 @@ export interface RunOptions {
   copies: string[];
   /** --keep: leave the guests up after the suites or the command. */
   keep: boolean;
+  /** `sockvm shell`: an interactive shell in guest 1 instead of a command. */
+  shell: boolean;
 }
 
 export const RUN_USAGE = `Usage: sockvm run [options] [-- <cmd> [args]]
@@ -131,6 +133,19 @@ and then the suites run first; the module stays loaded):
 Exit codes (with a command: see above): 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
 failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM (everything
 running is stopped and the results are written; a second signal exits at once).`;
+
+export const SHELL_USAGE = `Usage: sockvm shell [options]
+
+Builds newtcp.ko for a target's kernel, boots it in QEMU, loads the module and opens an
+interactive shell (busybox sh, on a pty of your terminal's size) in the guest over SSH. Your
+terminal is raw while it runs: ^C, ^Z and every other key go to the guest. The guest is powered
+off when the shell exits, and sockvm exits with the shell's exit status. Results (console.log,
+dmesg.txt, results.json) are written as for 'sockvm run'.
+
+Options: those of 'sockvm run' that choose and boot the kernel (--target, --kernel,
+--modules-dir, --build-dir, --module-src, --accel, --memory, --cpus, --boot-timeout,
+--results-dir, --config), --copy <path> (to /root/<basename> before the shell), and
+--suite/--tag to run suites first. For a guest that stays up: sockvm run --keep, then sockvm ssh-config > f; ssh -F f sockvm.`;
 
 /**
  * Guest memory in MiB: below 256 the initramfs (busybox, dropbear, modules, the suites) does
@@ -259,6 +274,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     progress: progress === 'json' ? 'json' : 'human',
     copies: (v.copy ?? []).map((c) => resolve(cwd, c)),
     keep: v.keep ?? false,
+    shell: false,
   };
   if (terminator !== Infinity) plan.commandArgv = parsed.tokens.flatMap((tok) => (tok.kind === 'positional' && tok.index > terminator ? [tok.value] : []));
   if (v.exec !== undefined) plan.exec = v.exec;

@@ -175,8 +175,11 @@ export class Guest {
     return r.stdout;
   }
 
-  /** A raw channel for a command (guest/stream.ts streams it). Fails at once on a closed connection. */
-  open(command: string): Promise<ssh2.ClientChannel> {
+  /**
+   * A raw channel for a command (guest/stream.ts streams it) or, with `pty`, an interactive
+   * shell with a terminal (guest/interactive-shell.ts). Fails at once on a closed connection.
+   */
+  open(command: string | { pty: ssh2.PseudoTtyOptions }): Promise<ssh2.ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.gone) {
         reject(new InfraError('the SSH connection to the guest is closed'));
@@ -185,7 +188,8 @@ export class Guest {
       const done = (err: Error | undefined, channel: ssh2.ClientChannel): void =>
         err ? reject(new InfraError(`SSH channel: ${err.message}`)) : resolve(channel);
       try {
-        this.client.exec(command, done);
+        if (typeof command === 'string') this.client.exec(command, done);
+        else this.client.shell(command.pty, done);
       } catch (err) {
         reject(new InfraError(`SSH channel: ${err instanceof Error ? err.message : String(err)}`));
       }

@@ -28,13 +28,14 @@ export interface PlanInputs {
   copies?: Record<string, 'file' | 'dir' | 'other' | undefined>;
 }
 
-/** Your command in the guest or kept guests (run -- cmd, --exec, --keep). */
+/** Your command in the guest, the shell or kept guests (run -- cmd, --exec, --keep, shell). */
 export interface AccessPlan {
-  /** The command: its argv (after `--`) or --exec's line; absent with --keep alone. */
+  /** The command: its argv (after `--`) or --exec's line; absent with --keep alone and with shell. */
   command?: { argv: string[] } | { shellLine: string };
   /** Host path → where it goes in guest 1. */
   copies: { host: string; guest: string }[];
   keep: boolean;
+  shell: boolean;
 }
 
 export interface TargetPlan {
@@ -73,7 +74,7 @@ export interface Plan {
   repeat: number;
   seed?: number;
   targets: TargetPlan[];
-  /** A command or kept guests; absent for a plain run of suites. */
+  /** A command, a shell or kept guests; absent for a plain run of suites. */
   access?: AccessPlan;
 }
 
@@ -103,7 +104,7 @@ function unknownNames(only: string[], tags: string[], found: FoundSuite[], where
   return problems;
 }
 
-/** The suites a target runs: --suite/--tag when given, else the target's own (none with a command or --keep). */
+/** The suites a target runs: --suite/--tag when given, else the target's own (none with a command, a shell or --keep). */
 function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[], access: AccessPlan | undefined): FoundSuite[] {
   const fromCli = options.only.length > 0 || options.tags.length > 0;
   if (access && !fromCli) return [];
@@ -192,19 +193,25 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
 }
 
 function accessName(a: AccessPlan): string {
-  return a.command ? 'a guest command' : '--keep';
+  return a.shell ? 'sockvm shell' : a.command ? 'a guest command' : '--keep';
 }
 
-/** The guest-access part of the plan (command, copies, --keep), its problems into `problems`. */
+/** The guest-access part of the plan (command, copies, --keep, shell), its problems into `problems`. */
 function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): AccessPlan | undefined {
   const argv = o.commandArgv;
   if (argv !== undefined && o.exec !== undefined) problems.push('--exec and -- <cmd> both name a command: give one (--exec for a shell line, -- for an argv)');
   if (argv !== undefined && argv.length === 0) problems.push('-- ends the options but no command follows: give one (sockvm run -- uname -r), or drop the --');
   if (o.exec !== undefined && o.exec.trim() === '') problems.push('--exec "": an empty shell line; give a command (--exec "uname -r")');
+  if (o.shell && (argv !== undefined || o.exec !== undefined))
+    problems.push('sockvm shell opens a shell: it takes no command (use sockvm run -- <cmd> or --exec)');
+  if (o.shell && o.keep)
+    problems.push(
+      'sockvm shell powers the guest off when the shell ends: for a guest that stays, use sockvm run --keep, then sockvm ssh-config > f; ssh -F f sockvm',
+    );
   const command = argv?.length ? { argv } : o.exec?.trim() ? { shellLine: o.exec } : undefined;
-  const active = command !== undefined || o.keep;
+  const active = command !== undefined || o.keep || o.shell;
   if (!active) {
-    if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd>, --exec "<line>" or --keep');
+    if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd>, --exec "<line>" or --keep (or use sockvm shell)');
     return undefined;
   }
   if (o.repeat > 1 || o.untilFail) {
@@ -223,7 +230,7 @@ function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): Acce
       problems.push(`--copy ${host}: another --copy also goes to /root/${base}; rename one (copies go to /root/<basename>)`);
     else copies.push({ host, guest: `/root/${base}` });
   }
-  const plan: AccessPlan = { copies, keep: o.keep };
+  const plan: AccessPlan = { copies, keep: o.keep, shell: o.shell };
   if (command) plan.command = command;
   return plan;
 }

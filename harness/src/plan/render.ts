@@ -40,6 +40,7 @@ export function renderPlan(plan: Plan): string[] {
 
 function accessLines(a: AccessPlan): string[] {
   const lines: string[] = [];
+  if (a.shell) lines.push('shell:     an interactive shell in guest 1, powered off when it exits');
   if (a.command) lines.push(`command:   ${'argv' in a.command ? shellWords(a.command.argv) : a.command.shellLine} (in guest 1's /root)`);
   for (const c of a.copies) lines.push(`copy:      ${c.host} → ${c.guest}`);
   if (a.keep) lines.push('then:      keep the guests up');

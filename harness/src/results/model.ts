@@ -107,21 +107,21 @@ export interface RunResult {
   coverage?: Coverage;
   /** The target's coverage floor (percent of handlers) and whether it was met. */
   coverageFloor?: { percent: number; met: boolean };
-  /** A command of the user's (-- cmd, --exec) or kept guests: what ran and how it ended. */
+  /** A command of the user's (-- cmd, --exec), a shell or kept guests: what ran and how it ended. */
   guestAccess?: GuestAccessResult;
 }
 
-/** Your own command in the guest (or kept guests), as results.json records it. */
+/** Your own command in the guest (or the shell, or kept guests), as results.json records it. */
 export interface GuestAccessResult {
-  /** command: -- <cmd> or --exec; keep: --keep alone. */
-  mode: 'command' | 'keep';
+  /** command: -- <cmd> or --exec; shell: sockvm shell; keep: --keep alone. */
+  mode: 'command' | 'shell' | 'keep';
   /** The guest shell line that ran the command (its words quoted). */
   command?: string;
   /** The words after `--`, as given. */
   argv?: string[];
   /** --copy: host path → where it went in guest 1. */
   copies?: { host: string; guest: string }[];
-  /** How the command ended: its exit code (128+n when signal n killed it); null when it never ended. */
+  /** How the command or the shell ended: its exit code (128+n when signal n killed it); null when it never ended. */
   exitCode?: number | null;
   signal?: string;
   durationMs?: number;

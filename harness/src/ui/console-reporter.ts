@@ -15,11 +15,12 @@ const PHASE_TITLES: Record<string, string> = {
   'guest-setup': 'load newtcp.ko',
   copy: 'copy into the guest',
   command: 'command in the guest',
+  shell: 'shell in the guest',
   shutdown: 'power off',
 };
 
-/** Phases whose output is the guest's own (a command): no spinner may draw over it. */
-const GUEST_OWNS_TERMINAL = new Set(['command']);
+/** Phases whose output is the guest's own (a command, a shell): no spinner may draw over it. */
+const GUEST_OWNS_TERMINAL = new Set(['command', 'shell']);
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
