@@ -33,7 +33,7 @@ type EventBody =
   | { type: 'phase-started'; phase: Phase; detail?: string }
   | { type: 'phase-ended'; phase: Phase; durationMs: number; detail?: string }
   | { type: 'notice'; message: string }
-  /** What the user does next (reach kept guests): printed whole, never folded. */
+  /** What the user does next (reach kept guests, attach gdb): printed whole, never folded. */
   | { type: 'instructions'; title: string; lines: string[] }
   | { type: 'progress'; phase: Phase; message: string }
   | { type: 'suite-started'; suite: string }

@@ -1,4 +1,4 @@
-// Guest access in the plan: `--` and --exec, --copy, --keep and shell, with every usage
+// Guest access in the plan: `--` and --exec, --copy, --keep, --gdb and shell, with every usage
 // error reported at once before any kernel work.
 import t from 'tap';
 import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
@@ -56,6 +56,7 @@ await t.test('usage errors come together, before any kernel work', async (t) => 
   t.match(err(['--']), /-- ends the options but no command follows/);
   t.match(err(['--exec', ' ']), /--exec "": an empty shell line/);
   t.match(err(['--copy', '/x']), /--copy copies files for your command/);
+  t.match(err(['--gdb']), /--gdb needs a guest that stays up/);
   t.match(err(['--all-targets', '--', 'id']), /a guest command works on one target/);
   t.match(err(['--copy', '/nope', '--', 'id'], {}), /--copy \/nope: no such file or directory/);
   t.match(err(['--copy', '/dev/null', '--', 'id'], { '/dev/null': 'other' }), /neither a regular file nor a directory/);
@@ -70,14 +71,15 @@ await t.test('usage errors come together, before any kernel work', async (t) => 
 });
 
 await t.test('copies go to /root/<basename>; the dry run shows the access', async (t) => {
-  const p = plan(['--copy', '/w/data/', '--copy', '/w/tool', '--keep', '--', 'tool'], { '/w/data': 'dir', '/w/tool': 'file' });
+  const p = plan(['--copy', '/w/data/', '--copy', '/w/tool', '--keep', '--gdb', '--', 'tool'], { '/w/data': 'dir', '/w/tool': 'file' });
   t.same(p.access?.copies, [
     { host: '/w/data', guest: '/root/data' },
     { host: '/w/tool', guest: '/root/tool' },
   ]);
   t.equal(p.access?.keep, true);
+  t.equal(p.access?.gdb, true);
   const text = renderPlan(p).join('\n');
   t.match(text, /command:\s+'tool'/);
   t.match(text, /copy:\s+\/w\/data → \/root\/data/);
-  t.match(text, /then:\s+keep the guests up/);
+  t.match(text, /keep the guests up; gdbstub/);
 });

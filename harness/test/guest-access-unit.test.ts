@@ -1,6 +1,8 @@
-// The pure parts of guest access: the OpenSSH stanza of kept guests and the verdict of a run with a command.
+// The pure parts of guest access: the OpenSSH stanza of kept guests, the gdb command line from
+// the guest's sysfs, and the verdict of a run with a command.
 import t from 'tap';
 import { knownHostsText, sshConfig, type KeptState } from '../src/access/kept.js';
+import { gdbCommand, parseSections } from '../src/access/gdb.js';
 import type { RunResult } from '../src/results/model.js';
 import { judgeTarget } from '../src/results/verdict.js';
 
@@ -28,6 +30,16 @@ await t.test('ssh-config: a Host per guest, key pinned under an alias, strict ch
     knownHostsText(state.hostKey, ['guest1', 'guest2']),
     'sockvm-guest1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake\nsockvm-guest2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake\n',
   );
+});
+
+await t.test('gdb: only section lines of a known name and a hex address are taken from the guest', async (t) => {
+  const s = parseSections('.text 0xffffffffc0a00000\n.data 0xffffffffc0a05000\n.bss 0xffffffffc0a06000\n.evil $(rm -rf /)\n.rodata 0xffffffffc0a04000; id\n');
+  t.same(s, { '.text': '0xffffffffc0a00000', '.data': '0xffffffffc0a05000', '.bss': '0xffffffffc0a06000' });
+  t.equal(
+    gdbCommand(41234, '/c/newtcp.ko', s),
+    "gdb -q -ex 'target remote 127.0.0.1:41234' -ex 'add-symbol-file /c/newtcp.ko 0xffffffffc0a00000 -s .data 0xffffffffc0a05000 -s .bss 0xffffffffc0a06000'",
+  );
+  t.match(gdbCommand(1, '/k.ko', s, '/b/vmlinux'), /^gdb -q \/b\/vmlinux -ex /);
 });
 
 const base = (over: Partial<RunResult>): RunResult => ({

@@ -77,7 +77,7 @@ await t.test('usage errors come before any kernel work, with no run directory ma
 });
 
 await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it through ssh-config, stop powers it off', async (t) => {
-  const r = await sockvm(['run', '@results', '--keep']);
+  const r = await sockvm(['run', '@results', '--keep', '--gdb']);
   const dir = join(r.resultsRoot, 'latest');
   // Whatever fails below, the guest must not outlive the test.
   t.teardown(() => void spawnSync(process.execPath, [cli, 'stop', '--run', dir], { timeout: 30000 }));
@@ -105,6 +105,24 @@ await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it
   t.equal(scp.status, 0, `scp exit 0: ${scp.stderr}`);
   const back = spawnSync('ssh', ['-F', config, 'sockvm', 'cat', '/root/to-guest.txt'], { encoding: 'utf8', timeout: 60000 });
   t.equal(back.stdout, 'over scp\n', 'the file arrived');
+
+  // --gdb: the gdbstub answers and names newtcp's create function from the module's symbols.
+  const gdb = run.guestAccess?.gdb;
+  t.ok(gdb, 'gdb attach line recorded');
+  t.match(r.stdout, /gdb -q .*target remote 127\.0\.0\.1:\d+/, 'the gdb line is printed');
+  const addr = spawnSync('ssh', ['-F', config, 'sockvm', 'awk \'$3 == "newtcp_create" { print $1 }\' /proc/kallsyms'], {
+    encoding: 'utf8',
+    timeout: 60000,
+  }).stdout.trim();
+  t.match(addr, /^[0-9a-f]{16}$/, `newtcp_create at ${addr}`);
+  if (gdb) {
+    const extra = Object.entries(gdb.sections)
+      .filter(([n]) => n !== '.text')
+      .flatMap(([n, a]) => ['-s', n, a]);
+    const args = ['-batch', '-nx', '-ex', `target remote 127.0.0.1:${gdb.port}`, '-ex', ['add-symbol-file', gdb.ko, gdb.sections['.text'], ...extra].join(' ')];
+    const g = spawnSync('gdb', [...args, '-ex', `info symbol 0x${addr}`, '-ex', 'detach'], { encoding: 'utf8', timeout: 120000 });
+    t.match(g.stdout, /newtcp_create in section \.text/, `gdb names the function\n${g.stdout}${g.stderr}`);
+  }
 
   const stop = spawnSync(process.execPath, [cli, 'stop', '--run', dir], { encoding: 'utf8', timeout: 60000 });
   t.equal(stop.status, 0, `stop exit 0: ${stop.stdout}${stop.stderr}`);

@@ -58,3 +58,12 @@ await t.test('a kept guest logs its console to a file QEMU appends to; a comma i
   );
   t.equal(qemuArgs(base)[qemuArgs(base).indexOf('-chardev') + 1], 'stdio,id=console,signal=off', 'by default the console comes on stdout');
 });
+
+await t.test('--gdb: the gdbstub on 127.0.0.1 only, the kernel without KASLR; neither by default', async (t) => {
+  const args = qemuArgs({ ...base, gdbPort: 41234 });
+  t.equal(args[args.indexOf('-gdb') + 1], 'tcp:127.0.0.1:41234');
+  t.notOk(args.includes('-S'), 'the guest boots without waiting for a debugger');
+  t.match(args[args.indexOf('-append') + 1] ?? '', /\bnokaslr\b/);
+  t.notOk(qemuArgs(base).includes('-gdb'));
+  t.notMatch(qemuArgs(base)[qemuArgs(base).indexOf('-append') + 1] ?? '', /nokaslr/);
+});

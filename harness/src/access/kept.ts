@@ -16,6 +16,7 @@ export interface KeptGuest {
   /** The process's start time (field 22 of /proc/<pid>/stat): with the pid, the QEMU we started. */
   startTime: string;
   sshPort: number;
+  gdbPort?: number;
   consoleLog: string;
 }
 

@@ -1,4 +1,4 @@
-// Guest access in a booted lab: --copy, then the user's command (its output
+// Guest access in a booted lab: --gdb's attach line, --copy, then the user's command (its output
 // streamed to our stdout and stderr: the one place where guest output reaches the terminal
 // without an event, byte for byte) or the interactive shell, and --keep's hand-over.
 import { writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { kernelFindingsSince, markKernelLog } from '../suites/kernel-log.js';
 import { InfraError } from '../util/errors.js';
 import { commandLine } from '../vm/boot.js';
 import type { Lab } from '../vm/lab.js';
+import { gdbInfo } from './gdb.js';
 import { knownHostsText, processStart, saveKept, type KeptState } from './kept.js';
 
 export type PhaseRunner = <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined) => Promise<T>;
@@ -34,6 +35,19 @@ export interface AccessContext {
   phase: PhaseRunner;
   terminal: GuestTerminal;
   signal: AbortSignal;
+}
+
+/** --gdb: where the stub is and the line that attaches with the module's symbols (guest 1). */
+export async function announceGdb(ctx: AccessContext, ko: string, kernel: { release: string; buildDir: string }): Promise<void> {
+  const guest = ctx.lab.guests[0];
+  const port = guest?.ports.gdb;
+  if (!guest || port === undefined) return;
+  const info = await gdbInfo(guest.ssh, port, ko, kernel);
+  ctx.run.guestAccess.gdb = info;
+  const lines = [info.command];
+  if (info.vmlinuxMissing) lines.push(`(${info.vmlinuxMissing})`);
+  lines.push('gdb stops the guest while it is attached (and on a breakpoint); "continue" resumes it, "detach" lets it go');
+  ctx.bus.emit({ type: 'instructions', title: `gdb: QEMU's gdbstub on 127.0.0.1:${port}, kernel booted with nokaslr:`, lines });
 }
 
 /** --copy, then the command or the shell in guest 1; how it ended goes into results.json. */
@@ -99,18 +113,17 @@ export async function keepGuests(ctx: AccessContext, o: { dir: string; hostKey: 
     identityFile: join(o.dir, 'guest', 'id_ed25519'),
     knownHosts,
     hostKey: o.hostKey,
-    guests: guests.map((g) => ({
-      name: g.name,
-      pid: g.pid,
-      startTime: processStart(g.pid) ?? '',
-      sshPort: g.ports.ssh,
-      consoleLog: consoles.get(g.name) ?? '',
-    })),
+    guests: guests.map((g) => {
+      const kept = { name: g.name, pid: g.pid, startTime: processStart(g.pid) ?? '', sshPort: g.ports.ssh, consoleLog: consoles.get(g.name) ?? '' };
+      return g.ports.gdb !== undefined ? { ...kept, gdbPort: g.ports.gdb } : kept;
+    }),
     ...(linkDir ? { linkDir } : {}),
   };
   ctx.run.guestAccess.keptState = await saveKept(state);
   const [first] = state.guests;
-  const lines = state.guests.map((g) => `${g.name}: QEMU pid ${g.pid}, ssh 127.0.0.1:${g.sshPort}, console ${g.consoleLog}`);
+  const lines = state.guests.map(
+    (g) => `${g.name}: QEMU pid ${g.pid}, ssh 127.0.0.1:${g.sshPort}${g.gdbPort !== undefined ? `, gdb 127.0.0.1:${g.gdbPort}` : ''}, console ${g.consoleLog}`,
+  );
   if (first) {
     const ssh = [
       'ssh',

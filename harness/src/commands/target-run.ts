@@ -31,7 +31,7 @@ import { computeCoverage } from '../trace/coverage.js';
 import { functionList } from '../trace/func-list.js';
 import { readModuleFunctions, type ModuleFunctions } from '../trace/ko-tables.js';
 import type { TraceFile } from '../trace/trace-file.js';
-import { accessResult, keepGuests, runAccess, type AccessContext } from '../access/session.js';
+import { accessResult, announceGdb, keepGuests, runAccess, type AccessContext } from '../access/session.js';
 import type { GuestTerminal } from '../guest/stream.js';
 import type { AccessPlan } from '../plan/plan.js';
 
@@ -50,7 +50,7 @@ export interface TargetContext {
   signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
-  /** A command, a shell or kept guests (sockvm run -- cmd, --exec, --keep; sockvm shell). */
+  /** A command, a shell or kept guests (sockvm run -- cmd, --exec, --keep, --gdb; sockvm shell). */
   access?: AccessPlan;
   /** Where a command's output goes and a shell's keys come from (default: our own stdio). */
   terminal?: GuestTerminal;
@@ -210,6 +210,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         dir,
         timeoutMs: target.bootTimeoutMs[accel.accel],
         detachable: access?.keep ?? false,
+        gdb: access?.gdb ?? false,
       },
       signal,
     );
@@ -281,6 +282,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         terminal: ctx.terminal ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
         signal,
       };
+      if (access.gdb) await announceGdb(actx, mod.ko, kernel);
       await runAccess(access, actx);
       await saveDmesg(dir, lab);
       if (access.keep) {

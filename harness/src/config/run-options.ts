@@ -57,6 +57,8 @@ export interface RunOptions {
   copies: string[];
   /** --keep: leave the guests up after the suites or the command. */
   keep: boolean;
+  /** --gdb: QEMU's gdbstub on a local port, the kernel booted with nokaslr. */
+  gdb: boolean;
   /** `sockvm shell`: an interactive shell in guest 1 instead of a command. */
   shell: boolean;
 }
@@ -114,6 +116,9 @@ and then the suites run first; the module stays loaded):
                            the command (repeatable)
   --keep                   leave the guests running afterwards (QEMU detached); prints how to
                            reach them: 'sockvm ssh-config' (an OpenSSH Host stanza), 'sockvm stop'
+  --gdb                    QEMU's gdbstub on 127.0.0.1:<port>, the kernel booted with nokaslr;
+                           prints a gdb command line with the module's symbols at its load
+                           address (with a command, --keep, or 'sockvm shell')
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
   --memory <MiB>           guest memory, 256 to 65536 (default 1024)
@@ -144,8 +149,9 @@ dmesg.txt, results.json) are written as for 'sockvm run'.
 
 Options: those of 'sockvm run' that choose and boot the kernel (--target, --kernel,
 --modules-dir, --build-dir, --module-src, --accel, --memory, --cpus, --boot-timeout,
---results-dir, --config), --copy <path> (to /root/<basename> before the shell), and
---suite/--tag to run suites first. For a guest that stays up: sockvm run --keep, then sockvm ssh-config > f; ssh -F f sockvm.`;
+--results-dir, --config), --copy <path> (to /root/<basename> before the shell), --gdb (QEMU's
+gdbstub; the attach line is printed before the shell opens), and --suite/--tag to run suites
+first. For a guest that stays up: sockvm run --keep, then sockvm ssh-config > f; ssh -F f sockvm.`;
 
 /**
  * Guest memory in MiB: below 256 the initramfs (busybox, dropbear, modules, the suites) does
@@ -211,6 +217,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
         exec: { type: 'string' },
         copy: { type: 'string', multiple: true },
         keep: { type: 'boolean' },
+        gdb: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -274,6 +281,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     progress: progress === 'json' ? 'json' : 'human',
     copies: (v.copy ?? []).map((c) => resolve(cwd, c)),
     keep: v.keep ?? false,
+    gdb: v.gdb ?? false,
     shell: false,
   };
   if (terminator !== Infinity) plan.commandArgv = parsed.tokens.flatMap((tok) => (tok.kind === 'positional' && tok.index > terminator ? [tok.value] : []));

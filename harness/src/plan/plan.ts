@@ -35,6 +35,7 @@ export interface AccessPlan {
   /** Host path → where it goes in guest 1. */
   copies: { host: string; guest: string }[];
   keep: boolean;
+  gdb: boolean;
   shell: boolean;
 }
 
@@ -196,7 +197,7 @@ function accessName(a: AccessPlan): string {
   return a.shell ? 'sockvm shell' : a.command ? 'a guest command' : '--keep';
 }
 
-/** The guest-access part of the plan (command, copies, --keep, shell), its problems into `problems`. */
+/** The guest-access part of the plan (command, copies, --keep, --gdb, shell), its problems into `problems`. */
 function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): AccessPlan | undefined {
   const argv = o.commandArgv;
   if (argv !== undefined && o.exec !== undefined) problems.push('--exec and -- <cmd> both name a command: give one (--exec for a shell line, -- for an argv)');
@@ -212,6 +213,7 @@ function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): Acce
   const active = command !== undefined || o.keep || o.shell;
   if (!active) {
     if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd>, --exec "<line>" or --keep (or use sockvm shell)');
+    if (o.gdb) problems.push('--gdb needs a guest that stays up while you attach: add --keep, a command (-- <cmd>), or use sockvm shell --gdb');
     return undefined;
   }
   if (o.repeat > 1 || o.untilFail) {
@@ -230,7 +232,7 @@ function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): Acce
       problems.push(`--copy ${host}: another --copy also goes to /root/${base}; rename one (copies go to /root/<basename>)`);
     else copies.push({ host, guest: `/root/${base}` });
   }
-  const plan: AccessPlan = { copies, keep: o.keep, shell: o.shell };
+  const plan: AccessPlan = { copies, keep: o.keep, gdb: o.gdb, shell: o.shell };
   if (command) plan.command = command;
   return plan;
 }

@@ -43,6 +43,7 @@ function accessLines(a: AccessPlan): string[] {
   if (a.shell) lines.push('shell:     an interactive shell in guest 1, powered off when it exits');
   if (a.command) lines.push(`command:   ${'argv' in a.command ? shellWords(a.command.argv) : a.command.shellLine} (in guest 1's /root)`);
   for (const c of a.copies) lines.push(`copy:      ${c.host} → ${c.guest}`);
-  if (a.keep) lines.push('then:      keep the guests up');
+  const after = [a.keep ? 'keep the guests up' : '', a.gdb ? 'gdbstub on a local port, nokaslr' : ''].filter(Boolean);
+  if (after.length) lines.push(`then:      ${after.join('; ')}`);
   return lines;
 }

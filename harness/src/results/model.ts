@@ -107,7 +107,7 @@ export interface RunResult {
   coverage?: Coverage;
   /** The target's coverage floor (percent of handlers) and whether it was met. */
   coverageFloor?: { percent: number; met: boolean };
-  /** A command of the user's (-- cmd, --exec), a shell or kept guests: what ran and how it ended. */
+  /** A command of the user's (-- cmd, --exec), a shell, kept guests or --gdb: what ran and how it ended. */
   guestAccess?: GuestAccessResult;
 }
 
@@ -129,6 +129,21 @@ export interface GuestAccessResult {
   kernelFindings?: string[];
   /** --keep: the state file of the guests left running (sockvm ssh-config, sockvm stop read it). */
   keptState?: string;
+  /** --gdb: where the gdbstub is and the gdb command line that loads the module's symbols. */
+  gdb?: GdbInfo;
+}
+
+export interface GdbInfo {
+  port: number;
+  /** The newtcp.ko whose symbols the command loads (the build's, with its debug info). */
+  ko: string;
+  /** The gdb command line to attach with (printed for the user). */
+  command: string;
+  /** A vmlinux with symbols, when one was found; why not, when not. */
+  vmlinux?: string;
+  vmlinuxMissing?: string;
+  /** newtcp.ko's section addresses in the guest (/sys/module/newtcp/sections). */
+  sections: Record<string, string>;
 }
 
 /** The version of results.json's shape (harness/schema/results.schema.json); files before it had none. */

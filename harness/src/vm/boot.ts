@@ -47,11 +47,14 @@ export interface BootOptions {
   onVm?: (vm: Vm) => void;
   /** --keep: QEMU may outlive us (see VmOptions.detachable). */
   detachable?: boolean;
+  /** --gdb: a gdbstub on a free local port, the kernel booted with nokaslr. */
+  gdb?: boolean;
 }
 
-/** The guest's local ports. */
+/** The guest's local ports: SSH, and the gdbstub with --gdb. */
 export interface GuestPorts {
   ssh: number;
+  gdb?: number;
 }
 
 export interface BootTimings {
@@ -77,14 +80,15 @@ const uptimeOf = (line: string | undefined): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** QEMU's words when the forward's port was taken between our probe and its bind. */
-const PORT_TAKEN = /Could not set up host forwarding rule/;
+/** QEMU's words when the forward's (or the gdbstub's) port was taken between our probe and its bind. */
+const PORT_TAKEN = /Could not set up host forwarding rule|Failed to bind socket|Address already in use/;
 
 export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest; timings: BootTimings; ports: GuestPorts }> {
   // A free port can be taken by another run before QEMU binds it: try a fresh one.
   for (let attempt = 1; ; attempt++) {
     try {
       const ports: GuestPorts = { ssh: await freeLocalPort() };
+      if (o.gdb) ports.gdb = await freeLocalPort();
       return { ...(await bootOnce(o, ports, attempt > 1)), ports };
     } catch (err) {
       if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
@@ -110,6 +114,7 @@ async function bootOnce(o: BootOptions, ports: GuestPorts, retry: boolean): Prom
   };
   if (await exists(QBOOT)) qemu.firmware = QBOOT;
   if (o.detachable) qemu.consoleFile = consoleLog;
+  if (ports.gdb !== undefined) qemu.gdbPort = ports.gdb;
   if (o.link) {
     qemu.link = { mac: id.linkMac, ...o.link };
     Object.assign(qemu.guestParams ?? {}, { link_mac: id.linkMac, link_addr: id.linkAddr });

@@ -16,7 +16,7 @@ export interface LabGuest {
   mgmtMac: string;
   /** Address on the inter-guest link, when there is one. */
   linkIp?: string;
-  /** Its ports on 127.0.0.1 (SSH). */
+  /** Its ports on 127.0.0.1: SSH, and the gdbstub with --gdb. */
   ports: GuestPorts;
 }
 
