@@ -2,10 +2,11 @@
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
 import { cacheCommand } from './commands/cache.js';
 import { kernelCommand } from './commands/kernel.js';
+import { sshConfigCommand, stopCommand } from './commands/kept.js';
 import { parseCommand } from './commands/parse.js';
 import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
-import { parseRunOptions, RUN_USAGE } from './config/run-options.js';
+import { parseRunOptions, RUN_USAGE, SHELL_USAGE } from './config/run-options.js';
 import { EventBus } from './events.js';
 import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
@@ -23,6 +24,10 @@ Commands:
   cache      ls | verify | prune the cache: source kernels, modules, vmlinux, Debian kernels,
              toolchains (see 'sockvm cache --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
+  shell      boot a target, load the module, open an interactive shell in the guest; powers off
+             when the shell ends (see 'sockvm shell --help')
+  ssh-config print an OpenSSH Host stanza for guests kept by 'sockvm run --keep'
+  stop       power off guests kept by 'sockvm run --keep' ('--all' for every kept run)
   help       this text
 
 npm start runs 'sockvm run' on the embedded default (the installed distro kernel).`;
@@ -55,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { signal } = controller;
   // The commands that build or boot listen for signals; the others end on ^C as any program.
-  if (command === 'run' || command === 'kernel' || command === 'toolchain') onSignals();
+  if (command === 'run' || command === 'shell' || command === 'kernel' || command === 'toolchain') onSignals();
   if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`), signal);
   if (command === 'kernel') {
     // Progress on stderr (a moving line on a terminal); the artifacts on stdout.
@@ -65,12 +70,15 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
-  if (command !== 'run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
+  if (command === 'ssh-config') return sshConfigCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'stop') return stopCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command !== 'run' && command !== 'shell') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
   const options = parseRunOptions(rest);
   if (options === 'help') {
-    process.stdout.write(`${RUN_USAGE}\n`);
+    process.stdout.write(`${command === 'shell' ? SHELL_USAGE : RUN_USAGE}\n`);
     return 0;
   }
+  options.shell = command === 'shell';
   const bus = new EventBus();
   if (options.progress === 'json') bus.on(jsonReporter());
   bus.emit({ type: 'phase-started', phase: 'plan' });
@@ -81,15 +89,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan).join('\n')}\n`);
     return 0;
   }
-  // The console reporter prefixes lines with their target when the plan has several.
-  bus.on(consoleReporter({ interactive: isTerminal(process.stdout), verbose: options.verbose, targets: plan.targets.length }));
+  // The console reporter prefixes lines with their target when the plan has several. With a
+  // command or a shell in the guest, stdout is the guest's: our own lines go to stderr.
+  const guestOwnsStdout = plan.access?.command !== undefined || plan.access?.shell === true;
+  const out = guestOwnsStdout ? process.stderr : process.stdout;
+  bus.on(consoleReporter({ interactive: isTerminal(out), verbose: options.verbose, targets: plan.targets.length, out }));
   bus.on(resultsWriter());
-  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal });
+  const terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal });
   return exitCode;
 }
 
-/** -v/--verbose anywhere: errors come with their stack and causes. */
-const verbose = process.argv.includes('-v') || process.argv.includes('--verbose');
+/** -v/--verbose anywhere before a guest command's `--`: errors come with their stack and causes. */
+const ownArgs = process.argv.includes('--') ? process.argv.slice(0, process.argv.indexOf('--')) : process.argv;
+const verbose = ownArgs.includes('-v') || ownArgs.includes('--verbose');
 
 // The exit is explicit once everything is written: a timer some wait left behind (a guard that
 // lost its race) must not hold the process after the results, least of all after a ^C.

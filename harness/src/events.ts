@@ -1,7 +1,22 @@
 // Typed events: orchestration emits these and never prints; reporters and writers consume them.
 import type { ResultsFile, RunResult, TestResult } from './results/model.js';
 
-export type Phase = 'plan' | 'kernel' | 'module-build' | 'suite-build' | 'image-build' | 'accel-probe' | 'boot' | 'suites' | 'shutdown';
+export type Phase =
+  | 'plan'
+  | 'kernel'
+  | 'module-build'
+  | 'suite-build'
+  | 'image-build'
+  | 'accel-probe'
+  | 'boot'
+  | 'suites'
+  /** Loading the module when no suite runs (a command, a shell, --keep). */
+  | 'guest-setup'
+  | 'copy'
+  /** The user's command (its output goes straight to our stdout and stderr) or shell. */
+  | 'command'
+  | 'shell'
+  | 'shutdown';
 
 /** Whose an event is: the target (and guest) it belongs to; run-wide events have neither. */
 export interface EventOrigin {
@@ -18,6 +33,8 @@ type EventBody =
   | { type: 'phase-started'; phase: Phase; detail?: string }
   | { type: 'phase-ended'; phase: Phase; durationMs: number; detail?: string }
   | { type: 'notice'; message: string }
+  /** What the user does next (reach kept guests, attach gdb): printed whole, never folded. */
+  | { type: 'instructions'; title: string; lines: string[] }
   | { type: 'progress'; phase: Phase; message: string }
   | { type: 'suite-started'; suite: string }
   | { type: 'suite-line'; suite: string; line: string }

@@ -60,7 +60,8 @@ await t.test('a harness killed outright (SIGKILL) takes its children along, each
     setInterval(() => {}, 1000);`;
   const harness = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const marks = [mark(3), mark(4), mark(5)];
-  t.ok(await until(() => marks.every((m) => withMarker(m).some((p) => / sleep /.test(p))), 5000), 'the children run');
+  // Each one exec'd into sleep itself: a "setpriv … sleep" not yet exec'd may not have its pdeathsig yet.
+  t.ok(await until(() => marks.every((m) => withMarker(m).some((p) => /^\s*\d+ sleep /.test(p))), 5000), 'the children run');
   harness.kill('SIGKILL');
   const gone = await until(() => marks.every((m) => withMarker(m).length === 0), 3000);
   const left = [...new Set(marks.flatMap(withMarker))];

@@ -47,3 +47,23 @@ await t.test('the inter-guest link is a unix datagram pair, never a UDP port oth
   t.match(args, /e1000,netdev=link,mac=52:54:00:99:00:01/);
   t.notMatch(args, /udp=/);
 });
+
+await t.test('a kept guest logs its console to a file QEMU appends to; a comma in the path is escaped', async (t) => {
+  const args = qemuArgs({ ...base, consoleFile: '/r/run,1/console.log' });
+  t.equal(args[args.indexOf('-chardev') + 1], 'file,id=console,path=/r/run,,1/console.log,append=on');
+  t.equal(args[args.indexOf('-serial') + 1], 'chardev:console');
+  t.notOk(
+    args.some((a) => a.startsWith('stdio')),
+    'no stdio console',
+  );
+  t.equal(qemuArgs(base)[qemuArgs(base).indexOf('-chardev') + 1], 'stdio,id=console,signal=off', 'by default the console comes on stdout');
+});
+
+await t.test('--gdb: the gdbstub on 127.0.0.1 only, the kernel without KASLR; neither by default', async (t) => {
+  const args = qemuArgs({ ...base, gdbPort: 41234 });
+  t.equal(args[args.indexOf('-gdb') + 1], 'tcp:127.0.0.1:41234');
+  t.notOk(args.includes('-S'), 'the guest boots without waiting for a debugger');
+  t.match(args[args.indexOf('-append') + 1] ?? '', /\bnokaslr\b/);
+  t.notOk(qemuArgs(base).includes('-gdb'));
+  t.notMatch(qemuArgs(base)[qemuArgs(base).indexOf('-append') + 1] ?? '', /nokaslr/);
+});

@@ -10,6 +10,7 @@ await t.test('exit code, or 128 + the signal that ended the command', async (t) 
   t.equal(exitCodeOf(r(3)), 3);
   t.equal(exitCodeOf(r(null, 'KILL')), 137, 'the guest-side timeout (timeout -s KILL)');
   t.equal(exitCodeOf(r(null, 'SEGV')), 139);
+  t.equal(exitCodeOf(r(null, 'SIGKILL')), 137, 'as ssh2 names it (with the SIG prefix)');
   t.equal(exitCodeOf(r(null)), null, 'no code and no signal: unknown');
   t.equal(exitCodeOf(r(null, 'NOSUCH')), null);
 });

@@ -16,7 +16,8 @@ import { InfraError, UsageError, errorMessage } from '../util/errors.js';
 import { exists, makeDirs } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { commandLine } from '../vm/boot.js';
-import { runTarget } from './target-run.js';
+import type { GuestTerminal } from '../guest/stream.js';
+import { runTarget, type TargetContext } from './target-run.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now
@@ -31,6 +32,8 @@ export interface RunContext {
   argv: string[];
   /** Aborted when the user interrupts: everything running stops, the results are written. */
   signal: AbortSignal;
+  /** Where a guest command's output goes and a shell's keys come from (default: our own stdio). */
+  terminal?: GuestTerminal;
 }
 
 /** Reads what the plan needs and plans the run: a UsageError lists every problem at once. */
@@ -106,9 +109,9 @@ async function pool<T, R>(items: T[], jobs: number, work: (item: T) => Promise<R
   return out.filter((r) => r !== undefined);
 }
 
-/** The shell line that runs `sockvm run` with these arguments: npm's script works from any clone. */
-function rerunCommand(argv: string[]): string {
-  return commandLine(['npm', 'run', 'sockvm', '--', 'run', ...argv]);
+/** The shell line that runs `sockvm run` (or `shell`) with these arguments: npm's script works from any clone. */
+function rerunCommand(argv: string[], verb = 'run'): string {
+  return commandLine(['npm', 'run', 'sockvm', '--', verb, ...argv]);
 }
 
 export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContext): Promise<{ exitCode: number; dir: string }> {
@@ -119,7 +122,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
   } catch (err) {
     throw new UsageError(`--results-dir ${options.resultsRoot}: ${errorMessage(err)}; choose a writable directory`, { cause: err });
   }
-  const command = rerunCommand(ctx.argv);
+  const command = rerunCommand(ctx.argv, options.shell ? 'shell' : 'run');
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 
   let targets = plan.targets;
@@ -127,10 +130,13 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
   let setupError: string | undefined;
   try {
     ctx.signal.throwIfAborted();
-    bus.emit({ type: 'phase-started', phase: 'suite-build' });
-    const start = Date.now();
-    suites = await buildAllSuites(options, join(runDir, 'build.log'), ctx.signal);
-    bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
+    // A command (or kept guests) without suites: nothing to build, the boot comes sooner.
+    if (targets.some((t) => t.suites.length > 0)) {
+      bus.emit({ type: 'phase-started', phase: 'suite-build' });
+      const start = Date.now();
+      suites = await buildAllSuites(options, join(runDir, 'build.log'), ctx.signal);
+      bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
+    }
   } catch (err) {
     targets = [];
     setupError = ctx.signal.aborted ? abortReason(ctx.signal) : errorMessage(err) + (err instanceof InfraError && err.detail ? `\n${err.detail}` : '');
@@ -142,7 +148,10 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
     async (target) => {
       if (matrix) bus.emit({ type: 'target-started', target: target.name });
       const reproduce = matrix ? rerunCommand(targetArgv(ctx.argv, target.name)) : command;
-      return runTarget(target, options, { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, signal: ctx.signal, suites });
+      const tctx: TargetContext = { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, signal: ctx.signal, suites };
+      if (plan.access) tctx.access = plan.access;
+      if (ctx.terminal) tctx.terminal = ctx.terminal;
+      return runTarget(target, options, tctx);
     },
     () => ctx.signal.aborted,
   );

@@ -32,6 +32,9 @@ import { computeCoverage } from '../trace/coverage.js';
 import { functionList } from '../trace/func-list.js';
 import { readModuleFunctions, type ModuleFunctions } from '../trace/ko-tables.js';
 import type { TraceFile } from '../trace/trace-file.js';
+import { accessResult, announceGdb, keepGuests, runAccess, type AccessContext } from '../access/session.js';
+import type { GuestTerminal } from '../guest/stream.js';
+import type { AccessPlan } from '../plan/plan.js';
 
 /** A kernel build's progress as one short line (the spinner's text). */
 function progressLine(p: BuildProgress): string {
@@ -48,6 +51,10 @@ export interface TargetContext {
   signal: AbortSignal;
   /** Every suite built for this run (the target selects among them). */
   suites: SuiteSpec[];
+  /** A command, a shell or kept guests (sockvm run -- cmd, --exec, --keep, --gdb; sockvm shell). */
+  access?: AccessPlan;
+  /** Where a command's output goes and a shell's keys come from (default: our own stdio). */
+  terminal?: GuestTerminal;
 }
 
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
@@ -71,8 +78,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   };
   const cache = cacheRoot();
 
+  const { access } = ctx;
+  if (access) run.guestAccess = accessResult(access);
   // Held in an object so the finally block sees what the phases' closures set.
-  const live: { lab?: Lab } = {};
+  const live: { lab?: Lab; kept?: boolean } = {};
   const { signal } = ctx;
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
     signal.throwIfAborted();
@@ -139,6 +148,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     });
     let moduleFns: ModuleFunctions | undefined;
 
+    const keptTools = access?.keep ? await guestFileTools((message) => bus.emit({ type: 'notice', message })) : { tools: [], programs: [] };
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
       const keys = await makeRunKeys(join(dir, 'guest'));
       await writeOut(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
@@ -152,7 +162,8 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           busybox: '/bin/busybox',
           dropbear: '/usr/sbin/dropbear',
           newtcpKo: mod.ko,
-          tools: target.tools,
+          tools: [...target.tools, ...keptTools.tools],
+          programs: keptTools.programs,
           ...(tracer
             ? {
                 tracer: {
@@ -190,7 +201,18 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     run.cpus = cpus;
     const lab = new Lab(
       labSize,
-      { kernel: bootKernel.path, initrd, accel: accel.accel, memoryMiB: plan.memoryMiB, cpus, keys, dir, timeoutMs: target.bootTimeoutMs[accel.accel] },
+      {
+        kernel: bootKernel.path,
+        initrd,
+        accel: accel.accel,
+        memoryMiB: plan.memoryMiB,
+        cpus,
+        keys,
+        dir,
+        timeoutMs: target.bootTimeoutMs[accel.accel],
+        detachable: access?.keep ?? false,
+        gdb: access?.gdb ?? false,
+      },
       signal,
     );
     live.lab = lab;
@@ -218,41 +240,64 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
           }
         : {}),
     });
-    await phase('suites', async () => {
-      run.guest = {};
-      await runner.prepareGuests(run.guest);
-      if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, signal }))) return;
-      // While the module is loaded, so its frames in a leak's backtrace have names.
-      const leaks = await runner.leakReports();
-      if (leaks) run.guest.kmemleak = leaks;
-      if (tracing && moduleFns) {
-        run.coverage = computeCoverage(moduleFns, traces);
-        // The floor holds for the target's whole selection; a run of chosen suites reports only.
-        const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
-        if (target.coverageFloor !== undefined && whole)
-          run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
-        else if (target.coverageFloor !== undefined)
-          bus.emit({
-            type: 'notice',
-            message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)`,
-          });
-      } else if (tracing) {
-        bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
-        // A floor that was asked for and could not be measured is not met.
-        const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
-        if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
-      }
-      const unloadFindings = await runner.unloadModules(run.guest);
-      if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
+    run.guest = {};
+    if (!selected.length && access) await phase('guest-setup', () => runner.prepareGuests(run.guest ?? {}));
+    else
+      await phase('suites', async () => {
+        run.guest ??= {};
+        await runner.prepareGuests(run.guest);
+        if (!(await runRounds(run, { lab, runner, bus, dir, suites: selected, repeat: plan.repeat, untilFail: plan.untilFail, signal }))) return;
+        // While the module is loaded, so its frames in a leak's backtrace have names.
+        const leaks = await runner.leakReports();
+        if (leaks) run.guest.kmemleak = leaks;
+        if (tracing && moduleFns) {
+          run.coverage = computeCoverage(moduleFns, traces);
+          // The floor holds for the target's whole selection; a run of chosen suites reports only.
+          const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+          if (target.coverageFloor !== undefined && whole)
+            run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
+          else if (target.coverageFloor !== undefined)
+            bus.emit({
+              type: 'notice',
+              message: `coverageFloor ${target.coverageFloor}% not checked: --suite/--tag/--test ran a selection (coverage ${run.coverage.handlers.percent}%)`,
+            });
+        } else if (tracing) {
+          bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
+          // A floor that was asked for and could not be measured is not met.
+          const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+          if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
+        }
+        // A command or kept guests want the module loaded (and a command may hold its sockets open).
+        if (!access) {
+          const unloadFindings = await runner.unloadModules(run.guest);
+          if (unloadFindings.length) run.guest.unloadFindings = unloadFindings;
+        }
+        await saveDmesg(dir, lab);
+      });
+    if (access && run.guestAccess) {
+      const actx: AccessContext = {
+        lab,
+        run: run as RunResult & { guestAccess: NonNullable<RunResult['guestAccess']> },
+        bus,
+        phase,
+        terminal: ctx.terminal ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+        signal,
+      };
+      if (access.gdb) await announceGdb(actx, mod.ko, kernel);
+      await runAccess(access, actx);
       await saveDmesg(dir, lab);
-    });
+      if (access.keep) {
+        await keepGuests(actx, { dir, hostKey: keys.hostPublicLine, target: target.name });
+        live.kept = true;
+      }
+    }
   } catch (err) {
     // Interrupted: whatever failed under the abort (a killed make, a killed QEMU) says less than why.
     run.infraError = signal.aborted ? abortReason(signal) : errorMessage(err);
     if (!signal.aborted && err instanceof InfraError && err.detail) run.infraError += `\n${err.detail}`;
   } finally {
     const { lab } = live;
-    if (lab) {
+    if (lab && !live.kept) {
       bus.emit({ type: 'phase-started', phase: 'shutdown' });
       const start = Date.now();
       if (!(await exists(join(dir, 'dmesg.txt')))) await saveDmesg(dir, lab, !signal.aborted).catch(() => undefined);
@@ -279,6 +324,25 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   if (verdict.infraError) run.infraError = verdict.infraError;
   bus.emit({ type: 'target-results', dir, run });
   return run;
+}
+
+/** dropbear runs /usr/lib/sftp-server for scp and sftp (OpenSSH's scp speaks SFTP since 9.0). */
+const SFTP_SERVER = { host: '/usr/lib/openssh/sftp-server', guest: '/usr/lib/sftp-server', pkg: 'openssh-sftp-server' };
+const RSYNC = { host: '/usr/bin/rsync', pkg: 'rsync' };
+
+/** What kept guests get so scp, sftp and rsync work against them: the host's, when installed. */
+async function guestFileTools(notice: (m: string) => void): Promise<{ tools: string[]; programs: { path: string; source: string }[] }> {
+  const out: { tools: string[]; programs: { path: string; source: string }[] } = { tools: [], programs: [] };
+  const missing: string[] = [];
+  if (await exists(SFTP_SERVER.host)) out.programs.push({ path: SFTP_SERVER.guest, source: SFTP_SERVER.host });
+  else missing.push(SFTP_SERVER.pkg);
+  if (await exists(RSYNC.host)) out.tools.push(RSYNC.host);
+  else missing.push(RSYNC.pkg);
+  if (missing.length)
+    notice(
+      `--keep: scp/sftp and rsync into the guests need ${missing.join(' and ')} on this machine (apt-get install ${missing.join(' ')}); ssh works without`,
+    );
+  return out;
 }
 
 /** The command that reruns this target as it ran: what auto chose (accelerator, seed) pinned. */

@@ -50,9 +50,20 @@ export interface RunOptions {
   json: boolean;
   /** --progress json: every event as one JSON line on stderr (for tools and tests). */
   progress: 'human' | 'json';
+  /** Your own command in the guest: the words after `--`, or --exec's shell line (the planner checks they do not meet). */
+  commandArgv?: string[];
+  exec?: string;
+  /** --copy: host files or directories copied to /root/<basename> in guest 1 before the command. */
+  copies: string[];
+  /** --keep: leave the guests up after the suites or the command. */
+  keep: boolean;
+  /** --gdb: QEMU's gdbstub on a local port, the kernel booted with nokaslr. */
+  gdb: boolean;
+  /** `sockvm shell`: an interactive shell in guest 1 instead of a command. */
+  shell: boolean;
 }
 
-export const RUN_USAGE = `Usage: sockvm run [options]
+export const RUN_USAGE = `Usage: sockvm run [options] [-- <cmd> [args]]
 
 Builds newtcp.ko and the suites for a kernel, boots it in QEMU with an e1000 NIC, runs the
 suites over SSH and writes results/<run-id>/ (results/latest points at the newest run).
@@ -93,6 +104,22 @@ Run:
                            per target in sockvm.config.json or per suite in suite.json)
   --suites-dir <dir>       also run the suites in <dir>: <dir>/<name>/*.c built, or <dir>/<name>/ of
                            ready-made programs (executables, suite.json "programs"); repeatable
+
+Your commands in the guest (one target; no suites run unless --suite/--tag asks for them,
+and then the suites run first; the module stays loaded):
+  -- <cmd> [args]          run <cmd> in guest 1 (cwd /root, over the run's SSH session, stdin
+                           empty); its stdout and stderr stream to ours as they come, sockvm's own
+                           lines go to stderr, and sockvm exits with the command's exit code
+                           (128+n when signal n killed it; 1 when it exited 0 but a suite failed;
+                           2 when the build, boot or guest failed before it ended)
+  --exec "<shell line>"    the same with a line for the guest's shell (busybox sh); not with --
+  --copy <path>            copy a host file or directory to /root/<basename> in guest 1 before
+                           the command (repeatable)
+  --keep                   leave the guests running afterwards (QEMU detached); prints how to
+                           reach them: 'sockvm ssh-config' (an OpenSSH Host stanza), 'sockvm stop'
+  --gdb                    QEMU's gdbstub on 127.0.0.1:<port>, the kernel booted with nokaslr;
+                           prints a gdb command line with the module's symbols at its load
+                           address (with a command, --keep, or 'sockvm shell')
   --accel auto|kvm|tcg     accelerator (default auto: KVM if a probe boot shows it works,
                            else TCG; the verdict is cached in ~/.cache/sockvm/accel.json)
   --memory <MiB>           guest memory, 256 to 65536 (default 1024)
@@ -109,9 +136,23 @@ Run:
   -v, --verbose            echo every TAP line as it streams
   -h, --help               this text
 
-Exit codes: 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
+Exit codes (with a command: see above): 0 all tests passed, 1 a test or suite failed, 2 the harness or infrastructure
 failed (bad input, build failure, guest crash), 130/143 interrupted by SIGINT/SIGTERM (everything
 running is stopped and the results are written; a second signal exits at once).`;
+
+export const SHELL_USAGE = `Usage: sockvm shell [options]
+
+Builds newtcp.ko for a target's kernel, boots it in QEMU, loads the module and opens an
+interactive shell (busybox sh, on a pty of your terminal's size) in the guest over SSH. Your
+terminal is raw while it runs: ^C, ^Z and every other key go to the guest. The guest is powered
+off when the shell exits, and sockvm exits with the shell's exit status. Results (console.log,
+dmesg.txt, results.json) are written as for 'sockvm run'.
+
+Options: those of 'sockvm run' that choose and boot the kernel (--target, --kernel,
+--modules-dir, --build-dir, --module-src, --accel, --memory, --cpus, --boot-timeout,
+--results-dir, --config), --copy <path> (to /root/<basename> before the shell), --gdb (QEMU's
+gdbstub; the attach line is printed before the shell opens), and --suite/--tag to run suites
+first. For a guest that stays up: sockvm run --keep, then sockvm ssh-config > f; ssh -F f sockvm.`;
 
 /**
  * Guest memory in MiB: below 256 the initramfs (busybox, dropbear, modules, the suites) does
@@ -144,7 +185,9 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
   try {
     parsed = parseArgs({
       args: argv,
-      allowPositionals: false,
+      // Positionals only after `--` (the guest command); tokens say where the terminator was.
+      allowPositionals: true,
+      tokens: true,
       strict: true,
       options: {
         target: { type: 'string', multiple: true },
@@ -172,6 +215,10 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         progress: { type: 'string' },
+        exec: { type: 'string' },
+        copy: { type: 'string', multiple: true },
+        keep: { type: 'boolean' },
+        gdb: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -209,6 +256,9 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
   const untilFail = v['until-fail'] ?? false;
   if (v.target?.length && v['all-targets']) problems.push('--target and --all-targets exclude each other: name targets, or take them all');
   if (v.json && !v['dry-run']) problems.push("--json prints the plan of --dry-run; add --dry-run (for a run's events as JSON use --progress json)");
+  const terminator = parsed.tokens.find((tok) => tok.kind === 'option-terminator')?.index ?? Infinity;
+  const stray = parsed.tokens.filter((tok) => tok.kind === 'positional' && tok.index < terminator);
+  for (const tok of stray) if (tok.kind === 'positional') problems.push(`unexpected argument '${tok.value}': a command for the guest goes after --`);
   const progress = v.progress ?? 'human';
   if (progress !== 'human' && progress !== 'json') problems.push(`--progress ${progress}: expected human or json`);
   const plan: RunOptions = {
@@ -230,7 +280,13 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     dryRun: v['dry-run'] ?? false,
     json: v.json ?? false,
     progress: progress === 'json' ? 'json' : 'human',
+    copies: (v.copy ?? []).map((c) => resolve(cwd, c)),
+    keep: v.keep ?? false,
+    gdb: v.gdb ?? false,
+    shell: false,
   };
+  if (terminator !== Infinity) plan.commandArgv = parsed.tokens.flatMap((tok) => (tok.kind === 'positional' && tok.index > terminator ? [tok.value] : []));
+  if (v.exec !== undefined) plan.exec = v.exec;
   if (v['suite-timeout'] !== undefined) plan.suiteTimeoutOverride = true;
   if (v.cpus !== undefined) plan.cpus = check(() => positiveInt('cpus', v.cpus, 2, 64), 2);
   if (v['boot-timeout'] !== undefined) plan.bootTimeoutMs = check(() => positiveInt('boot-timeout', v['boot-timeout'], 120, 3600), 120) * 1000;

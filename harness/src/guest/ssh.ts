@@ -22,9 +22,11 @@ export interface ExecResult {
  * The shell's view of how a command ended: its code, or 128 + the signal that killed it. A suite
  * run as the shell's last command is exec'd in its place, so SSH reports its signal, not 137.
  */
-export function exitCodeOf(r: ExecResult): number | null {
+export function exitCodeOf(r: Pick<ExecResult, 'code' | 'signal'>): number | null {
   if (r.code !== null) return r.code;
-  const n = r.signal ? (osConstants.signals as Record<string, number | undefined>)[`SIG${r.signal}`] : undefined;
+  // ssh2 names the signal with its SIG prefix ("SIGKILL"); RFC 4254 sends it without ("KILL").
+  const name = r.signal?.replace(/^(SIG)?/, 'SIG');
+  const n = name ? (osConstants.signals as Record<string, number | undefined>)[name] : undefined;
   return n === undefined ? null : 128 + n;
 }
 
@@ -171,6 +173,37 @@ export class Guest {
       throw new InfraError(`guest command '${command}' failed (${why})${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`);
     }
     return r.stdout;
+  }
+
+  /**
+   * A raw channel for a command (guest/stream.ts streams it) or, with `pty`, an interactive
+   * shell with a terminal (guest/interactive-shell.ts). Fails at once on a closed connection.
+   */
+  open(command: string | { pty: ssh2.PseudoTtyOptions }): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.gone) {
+        reject(new InfraError('the SSH connection to the guest is closed'));
+        return;
+      }
+      const done = (err: Error | undefined, channel: ssh2.ClientChannel): void =>
+        err ? reject(new InfraError(`SSH channel: ${err.message}`)) : resolve(channel);
+      try {
+        if (typeof command === 'string') this.client.exec(command, done);
+        else this.client.shell(command.pty, done);
+      } catch (err) {
+        reject(new InfraError(`SSH channel: ${err instanceof Error ? err.message : String(err)}`));
+      }
+    });
+  }
+
+  /** Calls `listener` when the connection closes (a dead guest, a keepalive timeout, us). */
+  onClose(listener: () => void): () => void {
+    this.client.once('close', listener);
+    return () => this.client.removeListener('close', listener);
+  }
+
+  get closed(): boolean {
+    return this.gone;
   }
 
   close(): void {

@@ -34,6 +34,8 @@ export interface InitramfsInput {
   newtcpKo: string;
   /** Host programs (absolute paths) for /usr/local/bin, with the libraries ldd names. */
   tools?: string[];
+  /** Host programs for a given guest path, with their libraries (--keep: dropbear's /usr/lib/sftp-server). */
+  programs?: { path: string; source: string }[];
   /**
    * Each suite's binary, its BPF objects for /suites/<name>.bpf/ (suite.json "bpf"), and a
    * program suite's files for /suites/<name>.d/, with their modes.
@@ -129,8 +131,11 @@ export async function buildInitramfs(
   // A dynamic busybox (Debian's `busybox` rather than `busybox-static`) works too, with its libs.
   const tools = input.tools ?? [];
   for (const tool of tools) await file(`/usr/local/bin/${basename(tool)}`, tool);
+  const programs = input.programs ?? [];
+  for (const p of programs) await file(p.path, p.source);
   const libs = new Set<string>();
-  for (const binary of [input.busybox, input.dropbear, ...tools]) for (const lib of await lddLibs(binary, signal)) libs.add(lib);
+  for (const binary of [input.busybox, input.dropbear, ...tools, ...programs.map((p) => p.source)])
+    for (const lib of await lddLibs(binary, signal)) libs.add(lib);
   for (const lib of [...libs].sort()) await file(lib, lib);
 
   const builtin = await builtinModules(input.modulesDir);

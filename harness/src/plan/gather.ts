@@ -1,6 +1,7 @@
 // What the planner reads from disk: the targets file, the suites and their manifests, the
 // module source, the host tools. Problems are collected, not thrown, so the plan reports them
 // all at once.
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { programSuiteFiles, suitePrograms } from '../build/program-suites.js';
 import { findSuites } from '../build/suites.js';
@@ -51,7 +52,12 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
     const path = fragmentPath(f, repoRoot, repoRoot);
     if (!(await exists(path))) missingFragments[f] = path;
   }
-  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, missingFragments, problems };
+  const copies: NonNullable<PlanInputs['copies']> = {};
+  for (const path of options.copies) {
+    const st = await lstat(path).catch(() => undefined);
+    copies[path] = !st ? undefined : st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+  }
+  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, missingFragments, problems, copies };
 }
 
 /** A host program's path: the usual system directories, then PATH. */

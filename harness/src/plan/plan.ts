@@ -27,6 +27,19 @@ export interface PlanInputs {
   missingFragments: Record<string, string>;
   /** Problems found while reading (a suite's bad suite.json, a bad suite directory name). */
   problems: string[];
+  /** What each --copy path is on the host (absent: it does not exist). */
+  copies?: Record<string, 'file' | 'dir' | 'other' | undefined>;
+}
+
+/** Your command in the guest, the shell or kept guests (run -- cmd, --exec, --keep, shell). */
+export interface AccessPlan {
+  /** The command: its argv (after `--`) or --exec's line; absent with --keep alone and with shell. */
+  command?: { argv: string[] } | { shellLine: string };
+  /** Host path → where it goes in guest 1. */
+  copies: { host: string; guest: string }[];
+  keep: boolean;
+  gdb: boolean;
+  shell: boolean;
 }
 
 export interface TargetPlan {
@@ -65,6 +78,8 @@ export interface Plan {
   repeat: number;
   seed?: number;
   targets: TargetPlan[];
+  /** A command, a shell or kept guests; absent for a plain run of suites. */
+  access?: AccessPlan;
 }
 
 const DEFAULT_CPUS = 2;
@@ -93,9 +108,10 @@ function unknownNames(only: string[], tags: string[], found: FoundSuite[], where
   return problems;
 }
 
-/** The suites a target runs: --suite/--tag when given, else the target's own. */
-function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[]): FoundSuite[] {
+/** The suites a target runs: --suite/--tag when given, else the target's own (none with a command, a shell or --keep). */
+function selectFor(options: RunOptions, target: Target, found: FoundSuite[], problems: string[], access: AccessPlan | undefined): FoundSuite[] {
   const fromCli = options.only.length > 0 || options.tags.length > 0;
+  if (access && !fromCli) return [];
   const only = fromCli ? options.only : (target.suites ?? []);
   const tags = fromCli ? options.tags : (target.tags ?? []);
   const own = { suite: `target ${target.name}: its "suites" entry`, tag: `target ${target.name}: its "tags" entry` };
@@ -127,11 +143,14 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   problems.push(...unknownNames(options.only, options.tags, inputs.suites, { suite: '--suite', tag: '--tag' }));
   if (options.kernel && targets.length > 1) problems.push('--kernel boots one kernel: use it with a single --target (or none)');
   if (!inputs.moduleSrc.isTree) problems.push(`--module-src ${inputs.moduleSrc.path}: no Kbuild or Makefile there; point it at a copy of kernel/newtcp`);
+  const access = planAccess(options, inputs, problems);
+  if (access && targets.length > 1)
+    problems.push(`${accessName(access)} works on one target: name one --target (not ${options.allTargets ? '--all-targets' : targets.length})`);
   const matrix = options.targets.length > 0 || options.allTargets;
   const resultsDir = `${options.resultsRoot}/${run.runId}`;
   const planned: TargetPlan[] = [];
   for (const target of targets) {
-    const selected = selectFor(options, target, inputs.suites, problems);
+    const selected = selectFor(options, target, inputs.suites, problems, access);
     const tools: string[] = [];
     for (const name of new Set(selected.flatMap((s) => s.manifest.tools))) {
       const path = inputs.tools[name];
@@ -184,5 +203,50 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   };
   if (options.testFilter !== undefined) plan.testFilter = options.testFilter;
   if (options.seed !== undefined) plan.seed = options.seed;
+  if (access) plan.access = access;
+  return plan;
+}
+
+function accessName(a: AccessPlan): string {
+  return a.shell ? 'sockvm shell' : a.command ? 'a guest command' : '--keep';
+}
+
+/** The guest-access part of the plan (command, copies, --keep, --gdb, shell), its problems into `problems`. */
+function planAccess(o: RunOptions, inputs: PlanInputs, problems: string[]): AccessPlan | undefined {
+  const argv = o.commandArgv;
+  if (argv !== undefined && o.exec !== undefined) problems.push('--exec and -- <cmd> both name a command: give one (--exec for a shell line, -- for an argv)');
+  if (argv !== undefined && argv.length === 0) problems.push('-- ends the options but no command follows: give one (sockvm run -- uname -r), or drop the --');
+  if (o.exec !== undefined && o.exec.trim() === '') problems.push('--exec "": an empty shell line; give a command (--exec "uname -r")');
+  if (o.shell && (argv !== undefined || o.exec !== undefined))
+    problems.push('sockvm shell opens a shell: it takes no command (use sockvm run -- <cmd> or --exec)');
+  if (o.shell && o.keep)
+    problems.push(
+      'sockvm shell powers the guest off when the shell ends: for a guest that stays, use sockvm run --keep, then sockvm ssh-config > f; ssh -F f sockvm',
+    );
+  const command = argv?.length ? { argv } : o.exec?.trim() ? { shellLine: o.exec } : undefined;
+  const active = command !== undefined || o.keep || o.shell;
+  if (!active) {
+    if (o.copies.length) problems.push('--copy copies files for your command: add -- <cmd>, --exec "<line>" or --keep (or use sockvm shell)');
+    if (o.gdb) problems.push('--gdb needs a guest that stays up while you attach: add --keep, a command (-- <cmd>), or use sockvm shell --gdb');
+    return undefined;
+  }
+  if (o.repeat > 1 || o.untilFail) {
+    if (!o.only.length && !o.tags.length) problems.push('--repeat and --until-fail repeat suites: with a command, name them with --suite or --tag');
+  }
+  const copies: AccessPlan['copies'] = [];
+  for (const host of o.copies) {
+    const kind = inputs.copies?.[host];
+    const base = host.split('/').filter(Boolean).pop() ?? '';
+    if (kind === undefined) problems.push(`--copy ${host}: no such file or directory on this machine; give an existing file or directory`);
+    else if (kind === 'other')
+      problems.push(`--copy ${host}: neither a regular file nor a directory (a symlink? give the path it points to); copy files and directories only`);
+    else if (!base || base === '.' || base === '..')
+      problems.push(`--copy ${host}: names no file (it goes to /root/<basename> in the guest); give the file's or directory's own path`);
+    else if (copies.some((c) => c.guest === `/root/${base}`))
+      problems.push(`--copy ${host}: another --copy also goes to /root/${base}; rename one (copies go to /root/<basename>)`);
+    else copies.push({ host, guest: `/root/${base}` });
+  }
+  const plan: AccessPlan = { copies, keep: o.keep, gdb: o.gdb, shell: o.shell };
+  if (command) plan.command = command;
   return plan;
 }

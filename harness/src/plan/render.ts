@@ -1,6 +1,7 @@
 // The plan as a person reads it (`sockvm run --dry-run`); --json prints the Plan itself.
 import type { KernelSpec } from '../config/targets.js';
-import type { Plan, TargetPlan } from './plan.js';
+import { shellWords } from '../guest/quote.js';
+import type { AccessPlan, Plan, TargetPlan } from './plan.js';
 
 function kernelLine(spec: KernelSpec, user: TargetPlan['userKernel']): string {
   if (user) return `--kernel ${user.image}`;
@@ -33,5 +34,16 @@ export function renderPlan(plan: Plan): string[] {
     if (t.traced.length) lines.push(`  traced:   ${t.traced.join(' ')}${t.coverageFloor !== undefined ? ` (coverage floor ${t.coverageFloor}%)` : ''}`);
     lines.push(`  results:  ${t.resultsDir}`);
   }
+  if (plan.access) lines.push(...accessLines(plan.access));
+  return lines;
+}
+
+function accessLines(a: AccessPlan): string[] {
+  const lines: string[] = [];
+  if (a.shell) lines.push('shell:     an interactive shell in guest 1, powered off when it exits');
+  if (a.command) lines.push(`command:   ${'argv' in a.command ? shellWords(a.command.argv) : a.command.shellLine} (in guest 1's /root)`);
+  for (const c of a.copies) lines.push(`copy:      ${c.host} → ${c.guest}`);
+  const after = [a.keep ? 'keep the guests up' : '', a.gdb ? 'gdbstub on a local port, nokaslr' : ''].filter(Boolean);
+  if (after.length) lines.push(`then:      ${after.join('; ')}`);
   return lines;
 }

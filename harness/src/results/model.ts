@@ -107,6 +107,43 @@ export interface RunResult {
   coverage?: Coverage;
   /** The target's coverage floor (percent of handlers) and whether it was met. */
   coverageFloor?: { percent: number; met: boolean };
+  /** A command of the user's (-- cmd, --exec), a shell, kept guests or --gdb: what ran and how it ended. */
+  guestAccess?: GuestAccessResult;
+}
+
+/** Your own command in the guest (or the shell, or kept guests), as results.json records it. */
+export interface GuestAccessResult {
+  /** command: -- <cmd> or --exec; shell: sockvm shell; keep: --keep alone. */
+  mode: 'command' | 'shell' | 'keep';
+  /** The guest shell line that ran the command (its words quoted). */
+  command?: string;
+  /** The words after `--`, as given. */
+  argv?: string[];
+  /** --copy: host path → where it went in guest 1. */
+  copies?: { host: string; guest: string }[];
+  /** How the command or the shell ended: its exit code (128+n when signal n killed it); null when it never ended. */
+  exitCode?: number | null;
+  signal?: string;
+  durationMs?: number;
+  /** Kernel reports (oops, warnings, new taint) raised while it ran: they fail the run. */
+  kernelFindings?: string[];
+  /** --keep: the state file of the guests left running (sockvm ssh-config, sockvm stop read it). */
+  keptState?: string;
+  /** --gdb: where the gdbstub is and the gdb command line that loads the module's symbols. */
+  gdb?: GdbInfo;
+}
+
+export interface GdbInfo {
+  port: number;
+  /** The newtcp.ko whose symbols the command loads (the build's, with its debug info). */
+  ko: string;
+  /** The gdb command line to attach with (printed for the user). */
+  command: string;
+  /** A vmlinux with symbols, when one was found; why not, when not. */
+  vmlinux?: string;
+  vmlinuxMissing?: string;
+  /** newtcp.ko's section addresses in the guest (/sys/module/newtcp/sections). */
+  sections: Record<string, string>;
 }
 
 /** The version of results.json's shape (harness/schema/results.schema.json); files before it had none. */

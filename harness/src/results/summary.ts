@@ -33,12 +33,24 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     if (run.coverageFloor) out.push(`    ${run.coverageFloor.met ? '✓' : '✗'} coverageFloor ${run.coverageFloor.percent}%`);
   }
   out.push(...endOfRunFindings(run, '  '));
+  out.push(...accessLines(run));
   if (run.problem) out.push(`error: ${run.problem}`);
   if (run.infraError) {
     const [first, ...detail] = run.infraError.split('\n');
     out.push(`error: ${first}`);
     if (detail.length) out.push(`  ${detail.slice(-8).join('\n  ')}`, `  (full detail in ${join(dir, 'results.json')} and console.log)`);
   }
+  return out;
+}
+
+/** How the user's command or shell ended, and the kernel's reports while it ran. */
+function accessLines(run: RunResult): string[] {
+  const a = run.guestAccess;
+  if (!a || a.mode === 'keep' || a.exitCode === undefined) return [];
+  const what = a.mode === 'shell' ? 'shell' : 'command';
+  const how = a.exitCode === null ? 'did not finish' : `exited ${a.exitCode}${a.signal ? ` (${a.signal})` : ''}`;
+  const out = [`  ${a.exitCode === 0 ? '✓' : '✗'} ${what} ${how}${a.durationMs !== undefined ? ` in ${secs(a.durationMs)}` : ''}`];
+  for (const k of (a.kernelFindings ?? []).slice(0, 5)) out.push(`      kernel: ${printable(k)}`);
   return out;
 }
 

@@ -60,7 +60,13 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
   const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
   const infraError = run.infraError ?? (crashed.length ? `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)` : undefined);
   let problem: string | undefined;
-  if (!infraError && !failedSuites && passed + failed === 0) {
+  // A command, a shell or kept guests without suites: what the user ran is the verdict.
+  const access = run.guestAccess;
+  const ran = access !== undefined && access.mode !== 'keep';
+  const commandExit = ran && typeof access.exitCode === 'number' ? access.exitCode : 0;
+  const accessFindings = access?.kernelFindings?.length ?? 0;
+  const nothingAsked = access !== undefined && run.suites.length === 0;
+  if (!infraError && !failedSuites && passed + failed === 0 && !nothingAsked) {
     if (run.suites.length === 0) problem = 'no test ran: no suite was selected';
     else if (opts.testFilter !== undefined && skipped > 0)
       problem = `no test ran: --test '${opts.testFilter}' matched none of the ${skipped} tests of ${run.suites.map((s) => s.name).join(', ')} (a test matches by its name or <suite>/<name>; see the names in the suites' .tap files)`;
@@ -74,8 +80,10 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
     const c = run.coverage;
     problem = `handler coverage ${c.handlers.percent}% (${c.handlers.reached}/${c.handlers.total}) is under this target's coverageFloor ${run.coverageFloor.percent}% over ${c.suites.join(', ')}: add tests that reach ${c.unreachedHandlers.slice(0, 5).join(', ')}${c.unreachedHandlers.length > 5 ? ', …' : ''}, or run more suites`;
   }
-  const status = infraError ? 'error' : failedSuites || problem ? 'fail' : 'pass';
-  const exitCode = opts.interruptExit ?? (status === 'error' ? 2 : status === 'fail' ? 1 : 0);
+  const status = infraError ? 'error' : failedSuites || problem || commandExit !== 0 || accessFindings ? 'fail' : 'pass';
+  // With a command the exit code is the command's; a failure besides it (a suite, a kernel report) makes a 0 into 1.
+  const failCode = commandExit !== 0 ? commandExit : 1;
+  const exitCode = opts.interruptExit ?? (status === 'error' ? 2 : status === 'fail' ? failCode : 0);
   return { status, exitCode, ...(problem ? { problem } : {}), ...(infraError && !run.infraError ? { infraError } : {}) };
 }
 

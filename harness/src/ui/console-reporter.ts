@@ -12,8 +12,15 @@ const PHASE_TITLES: Record<string, string> = {
   'accel-probe': 'choose accelerator',
   boot: 'boot to SSH',
   suites: 'run suites',
+  'guest-setup': 'load newtcp.ko',
+  copy: 'copy into the guest',
+  command: 'command in the guest',
+  shell: 'shell in the guest',
   shutdown: 'power off',
 };
+
+/** Phases whose output is the guest's own (a command, a shell): no spinner may draw over it. */
+const GUEST_OWNS_TERMINAL = new Set(['command', 'shell']);
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -56,7 +63,8 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         break;
       case 'phase-started': {
         const title = `${PHASE_TITLES[event.phase] ?? event.phase}${event.detail ? `: ${event.detail}` : ''}`;
-        if (spinning) spinner = ora({ text: title, stream: out }).start();
+        if (GUEST_OWNS_TERMINAL.has(event.phase)) line(`── ${title}`);
+        else if (spinning) spinner = ora({ text: title, stream: out }).start();
         break;
       }
       case 'phase-ended': {
@@ -79,6 +87,10 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
       }
       case 'notice':
         line(`note: ${event.message}`);
+        break;
+      case 'instructions':
+        line(event.title);
+        for (const l of event.lines) line(`  ${l}`);
         break;
       case 'suite-line':
         if (o.verbose) line(`  ${event.suite}${event.guest && event.guest !== 'guest1' ? `@${event.guest}` : ''}| ${event.line}`);

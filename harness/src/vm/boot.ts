@@ -45,6 +45,16 @@ export interface BootOptions {
   editArgs?: (args: string[]) => string[];
   /** Called as soon as QEMU is spawned, so the caller can always stop it. */
   onVm?: (vm: Vm) => void;
+  /** --keep: QEMU may outlive us (see VmOptions.detachable). */
+  detachable?: boolean;
+  /** --gdb: a gdbstub on a free local port, the kernel booted with nokaslr. */
+  gdb?: boolean;
+}
+
+/** The guest's local ports: SSH, and the gdbstub with --gdb. */
+export interface GuestPorts {
+  ssh: number;
+  gdb?: number;
 }
 
 export interface BootTimings {
@@ -70,14 +80,16 @@ const uptimeOf = (line: string | undefined): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** QEMU's words when the forward's port was taken between our probe and its bind. */
-const PORT_TAKEN = /Could not set up host forwarding rule/;
+/** QEMU's words when the forward's (or the gdbstub's) port was taken between our probe and its bind. */
+const PORT_TAKEN = /Could not set up host forwarding rule|Failed to bind socket|Address already in use/;
 
-export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest; timings: BootTimings }> {
+export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest; timings: BootTimings; ports: GuestPorts }> {
   // A free port can be taken by another run before QEMU binds it: try a fresh one.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await bootOnce(o, await freeLocalPort(), attempt > 1);
+      const ports: GuestPorts = { ssh: await freeLocalPort() };
+      if (o.gdb) ports.gdb = await freeLocalPort();
+      return { ...(await bootOnce(o, ports, attempt > 1)), ports };
     } catch (err) {
       if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
     }
@@ -86,8 +98,10 @@ export async function bootGuest(o: BootOptions): Promise<{ vm: Vm; guest: Guest;
 
 class PortTaken extends Error {}
 
-async function bootOnce(o: BootOptions, port: number, retry: boolean): Promise<{ vm: Vm; guest: Guest; timings: BootTimings }> {
+async function bootOnce(o: BootOptions, ports: GuestPorts, retry: boolean): Promise<{ vm: Vm; guest: Guest; timings: BootTimings }> {
+  const port = ports.ssh;
   const id = guestIdentity(o.index ?? 1);
+  const consoleLog = join(o.dir, `console${id.suffix}.log`);
   const qemu: QemuOptions = {
     kernel: o.kernel,
     initrd: o.initrd,
@@ -99,6 +113,8 @@ async function bootOnce(o: BootOptions, port: number, retry: boolean): Promise<{
     guestParams: { name: id.name, mgmt_mac: id.mgmtMac },
   };
   if (await exists(QBOOT)) qemu.firmware = QBOOT;
+  if (o.detachable) qemu.consoleFile = consoleLog;
+  if (ports.gdb !== undefined) qemu.gdbPort = ports.gdb;
   if (o.link) {
     qemu.link = { mac: id.linkMac, ...o.link };
     Object.assign(qemu.guestParams ?? {}, { link_mac: id.linkMac, link_addr: id.linkAddr });
@@ -107,7 +123,7 @@ async function bootOnce(o: BootOptions, port: number, retry: boolean): Promise<{
   if (o.editArgs) args = o.editArgs(args);
   await writeOut(join(o.dir, `qemu${id.suffix}.cmdline`), `${commandLine([QEMU, ...args])}\n`);
   const start = Date.now();
-  const vm = new Vm(QEMU, args, join(o.dir, `console${id.suffix}.log`), (o.appendConsole ?? false) || retry);
+  const vm = new Vm(QEMU, args, consoleLog, (o.appendConsole ?? false) || retry, { detachable: o.detachable ?? false });
   o.onVm?.(vm);
   const ready = await vm.waitForLine(/SOCKVM-READY/, o.timeoutMs, 'booting the guest').catch((err: unknown) => {
     if (vm.exit && PORT_TAKEN.test(vm.qemuErrors())) throw new PortTaken(vm.qemuErrors());

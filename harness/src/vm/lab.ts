@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfraError } from '../util/errors.js';
 import type { Guest } from '../guest/ssh.js';
-import { bootGuest, guestIdentity, type BootOptions, type BootTimings } from './boot.js';
+import { bootGuest, guestIdentity, type BootOptions, type BootTimings, type GuestPorts } from './boot.js';
 import type { Vm } from './vm.js';
 
 export interface LabGuest {
@@ -16,6 +16,15 @@ export interface LabGuest {
   mgmtMac: string;
   /** Address on the inter-guest link, when there is one. */
   linkIp?: string;
+  /** Its ports on 127.0.0.1: SSH, and the gdbstub with --gdb. */
+  ports: GuestPorts;
+}
+
+/** A guest left running by detach(): what `sockvm ssh-config` and `sockvm stop` need. */
+export interface DetachedGuest {
+  name: string;
+  pid: number;
+  ports: GuestPorts;
 }
 
 export type LabOptions = Omit<BootOptions, 'index' | 'link' | 'onVm' | 'appendConsole'>;
@@ -63,7 +72,7 @@ export class Lab {
     );
     for (const b of booted) {
       const id = guestIdentity(b.index);
-      const g: LabGuest = { index: b.index, name: id.name, vm: b.vm, ssh: b.guest, mgmtMac: id.mgmtMac };
+      const g: LabGuest = { index: b.index, name: id.name, vm: b.vm, ssh: b.guest, mgmtMac: id.mgmtMac, ports: b.ports };
       if (this.size === 2) g.linkIp = id.linkIp;
       this.guests.push(g);
     }
@@ -109,6 +118,28 @@ export class Lab {
     const paths: [string, string] = [join(this.linkDir, 'guest1'), join(this.linkDir, 'guest2')];
     await Promise.all(paths.map((p) => rm(p, { force: true })));
     return paths;
+  }
+
+  /**
+   * Leaves the guests running without us (the lab was made with `detachable`): SSH sessions
+   * closed, QEMUs let go, the link's socket directory kept (the guests still use it). For good:
+   * shutdown() afterwards stops nothing.
+   */
+  detach(): { guests: DetachedGuest[]; linkDir?: string } {
+    if (!this.o.detachable) throw new InfraError('these guests were not booted detachable (--keep); they cannot outlive sockvm');
+    this.closed = true;
+    this.signal.removeEventListener('abort', this.onAbort);
+    const guests: DetachedGuest[] = [];
+    for (const g of this.guests) {
+      g.ssh.close();
+      g.vm.detach();
+      if (g.vm.pid !== undefined) guests.push({ name: g.name, pid: g.vm.pid, ports: g.ports });
+    }
+    this.guests.length = 0;
+    this.vms.length = 0;
+    const linkDir = this.linkDir;
+    this.linkDir = undefined;
+    return linkDir ? { guests, linkDir } : { guests };
   }
 
   async reboot(): Promise<BootTimings> {

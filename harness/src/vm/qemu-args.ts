@@ -19,6 +19,13 @@ export interface QemuOptions {
   /** Per-guest settings for the guest's init, passed as sockvm.<key>=<value>. */
   guestParams?: Record<string, string>;
   extraAppend?: string[];
+  /**
+   * The serial console into this file (QEMU appends) instead of QEMU's stdout: a guest kept
+   * after sockvm exits (--keep) goes on logging with nobody reading a pipe.
+   */
+  consoleFile?: string;
+  /** --gdb: QEMU's gdbstub on this port of 127.0.0.1, and the kernel without KASLR. */
+  gdbPort?: number;
   /** qboot skips SeaBIOS's POST; undefined means use QEMU's default firmware. */
   firmware?: string;
 }
@@ -52,10 +59,16 @@ export function qemuArgs(o: QemuOptions): string[] {
   args.push('-cpu', o.accel === 'kvm' ? 'host' : 'max', '-m', String(o.memoryMiB), '-smp', String(o.cpus));
   if (o.firmware) args.push('-bios', o.firmware);
   const params = Object.entries(o.guestParams ?? {}).map(([k, v]) => `sockvm.${k}=${v}`);
-  args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', kernelCommandLine([...params, ...(o.extraAppend ?? [])]));
+  // nokaslr: the module and kernel symbols a debugger loads sit where their files say.
+  const debug = o.gdbPort !== undefined ? ['nokaslr'] : [];
+  args.push('-kernel', o.kernel, '-initrd', o.initrd, '-append', kernelCommandLine([...params, ...debug, ...(o.extraAppend ?? [])]));
   args.push('-no-reboot');
   // The console comes to us on stdout; signal=off keeps a stray ^C from killing the guest.
-  args.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console');
+  // QEMU's option syntax escapes a comma in a value by doubling it.
+  if (o.consoleFile) args.push('-chardev', `file,id=console,path=${o.consoleFile.replace(/,/g, ',,')},append=on`, '-serial', 'chardev:console');
+  else args.push('-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console');
+  // Local only: anyone who reaches a gdbstub owns the guest.
+  if (o.gdbPort !== undefined) args.push('-gdb', `tcp:127.0.0.1:${o.gdbPort}`);
   args.push(
     '-netdev',
     `user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:${o.sshPort}-:22`,

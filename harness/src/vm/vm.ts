@@ -3,7 +3,7 @@
 // harness, which shuts down in order) and under `setpriv --pdeathsig KILL`, so it dies with
 // the harness even if the harness is killed outright.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { appendFileSync, closeSync, createWriteStream, existsSync, openSync, readFileSync, readSync, writeFileSync, type WriteStream } from 'node:fs';
 import { LineSplitter } from '../util/lines.js';
 import { InfraError } from '../util/errors.js';
 
@@ -14,9 +14,26 @@ export interface VmExit {
 
 const PANIC = /Kernel panic - not syncing|SOCKVM-FAILED/;
 
+/** Where a detachable QEMU's stderr goes (nobody reads its pipes once sockvm has exited). */
+export function qemuStderrFile(consoleLog: string): string {
+  return consoleLog.replace(/\.log$/, '') + '.qemu-stderr.log';
+}
+
+export interface VmOptions {
+  /**
+   * QEMU may outlive sockvm (--keep): no --pdeathsig, the console is a file QEMU appends to
+   * (the arguments must say `-chardev file` with `consoleLog`), which is tailed while we run,
+   * and stderr goes to a file too. detach() then lets it go.
+   */
+  detachable?: boolean;
+}
+
 export class Vm {
   private readonly child: ChildProcess;
-  private readonly log: WriteStream;
+  private readonly log: WriteStream | undefined;
+  /** Detachable: the console file read as QEMU writes it. */
+  private tail: { fd: number; timer: NodeJS.Timeout } | undefined;
+  private readonly stderrFile: string | undefined;
   private readonly lines: string[] = [];
   // Linear splitting with a line cap: a guest printing one endless line costs nothing more.
   private readonly splitter = new LineSplitter((line) => this.onConsoleLine(line));
@@ -29,21 +46,33 @@ export class Vm {
   /** Set when the console log could not be written (ENOSPC, EACCES, …). */
   logError: string | undefined;
 
-  constructor(qemu: string, args: string[], consoleLog: string, append = false) {
-    this.log = createWriteStream(consoleLog, { flags: append ? 'a' : 'w' });
-    // A full disk or a vanished results dir: the run ends as infrastructure naming the file;
-    // the guest and what was gathered so far are not lost to an unhandled stream error.
-    this.log.on('error', (err: NodeJS.ErrnoException) => {
-      this.logError ??= `cannot write the console log ${consoleLog}: ${err.code ?? err.message}`;
-    });
-    if (append) this.log.write(`\n===== sockvm: guest restarted at ${new Date().toISOString()} =====\n`);
-    const setpriv = '/usr/bin/setpriv';
-    const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
-    this.child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  constructor(qemu: string, args: string[], consoleLog: string, append = false, opts: VmOptions = {}) {
+    const banner = `\n===== sockvm: guest restarted at ${new Date().toISOString()} =====\n`;
+    if (opts.detachable) {
+      // QEMU appends to the file; we start it (or mark the restart) and read what QEMU adds.
+      if (append) appendFileSync(consoleLog, banner);
+      else writeFileSync(consoleLog, '');
+      this.stderrFile = qemuStderrFile(consoleLog);
+      const stderrFd = openSync(this.stderrFile, 'w');
+      this.child = spawn(qemu, args, { stdio: ['ignore', 'ignore', stderrFd], detached: true });
+      closeSync(stderrFd);
+      this.startTail(consoleLog);
+    } else {
+      this.log = createWriteStream(consoleLog, { flags: append ? 'a' : 'w' });
+      // A full disk or a vanished results dir: the run ends as infrastructure naming the file;
+      // the guest and what was gathered so far are not lost to an unhandled stream error.
+      this.log.on('error', (err: NodeJS.ErrnoException) => {
+        this.logError ??= `cannot write the console log ${consoleLog}: ${err.code ?? err.message}`;
+      });
+      if (append) this.log.write(banner);
+      const setpriv = '/usr/bin/setpriv';
+      const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
+      this.child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    }
     this.child.stdout?.on('data', (chunk: Buffer) => this.onConsole(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
-      this.log.write(chunk);
+      this.log?.write(chunk);
     });
     this.exited = new Promise((resolve) => {
       this.child.on('error', (err) => {
@@ -52,11 +81,42 @@ export class Vm {
         resolve(this.exit);
       });
       this.child.on('exit', (code, signal) => {
+        this.readTail();
+        this.stopTail();
         this.exit = { code, signal };
-        this.log.end();
+        this.log?.end();
         resolve(this.exit);
       });
     });
+  }
+
+  private startTail(path: string): void {
+    const fd = openSync(path, 'r');
+    // Console lines arrive within 50 ms: the waits on them (ready, panic) are coarser than that.
+    this.tail = { fd, timer: setInterval(() => this.readTail(), 50) };
+  }
+
+  private readTail(): void {
+    if (!this.tail) return;
+    const buf = Buffer.alloc(64 * 1024);
+    for (let n = readSync(this.tail.fd, buf); n > 0; n = readSync(this.tail.fd, buf)) this.onConsole(Buffer.from(buf.subarray(0, n)));
+  }
+
+  private stopTail(): void {
+    if (!this.tail) return;
+    clearInterval(this.tail.timer);
+    closeSync(this.tail.fd);
+    this.tail = undefined;
+  }
+
+  /**
+   * Lets a detachable QEMU go on without us: its console is no longer read and our process no
+   * longer waits for it. Its pid stays valid; `sockvm stop` ends it.
+   */
+  detach(): void {
+    this.readTail();
+    this.stopTail();
+    this.child.unref();
   }
 
   get pid(): number | undefined {
@@ -68,6 +128,13 @@ export class Vm {
   }
 
   qemuErrors(): string {
+    if (this.stderrFile) {
+      try {
+        return readFileSync(this.stderrFile, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    }
     return this.stderr.trim();
   }
 
@@ -84,7 +151,7 @@ export class Vm {
 
   private onConsole(chunk: Buffer): void {
     this.lastOutputAt = Date.now();
-    this.log.write(chunk);
+    this.log?.write(chunk);
     this.splitter.push(chunk);
   }
 
