@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { PIDLESS_STALE_MS, withLock } from '../src/util/lock.js';
-import { placeDir } from '../src/util/fs.js';
+import { cachedDir, placeDir } from '../src/util/fs.js';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 
 const dir = mkdtempSync(join(tmpdir(), 'sockvm-lock-'));
 
@@ -144,4 +146,23 @@ await t.test('the trash: an interrupted tree is moved aside at once, and emptied
   fillTree(dead);
   t.same(await emptyTrash(cache), ['other.tmp-2147483646'], "a dead process's trash is removed, a live one's kept");
   t.same(readdirSync(trashDir(cache)), [`key.tmp-${process.pid}`]);
+});
+
+await t.test('a full disk while filling a cache entry: an infrastructure error naming the entry, no temp dir left', async (t) => {
+  const mnt = mkdtempSync(join(tmpdir(), 'sockvm-enospc-cache-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'sockvm-test', mnt]);
+  } catch {
+    t.pass('not checked: mounting a tmpfs needs root');
+    return;
+  }
+  try {
+    const dir = join(mnt, 'module', 'entry');
+    const err = (await cachedDir(dir, (tmp) => writeFile(join(tmp, 'big'), Buffer.alloc(1 << 20))).catch((e: unknown) => e)) as Error;
+    t.equal(err.name, 'InfraError');
+    t.match(err.message, `cannot write cache entry ${dir}: ENOSPC (no space left on its filesystem)`);
+    t.same(readdirSync(join(mnt, 'module')), [], 'no half-filled entry left');
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
 });

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from './errors.js';
+import { ioError, isIoError } from './out-file.js';
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -89,17 +90,18 @@ export async function cachedDir(
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
+  // A full disk (or any file system error) while filling names the entry, not only "ENOSPC, write".
   try {
     await fill(tmp);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw isIoError(err) ? ioError(`cache entry ${dir}`, err) : err;
   }
   try {
     if ((await placeDir(tmp, dir)) === 'theirs') return { dir, hit: true };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw isIoError(err) ? ioError(`cache entry ${dir}`, err) : err;
   }
   return replaced ? { dir, hit: false, replaced } : { dir, hit: false };
 }

@@ -16,6 +16,12 @@ const WHY: Record<string, string> = {
   EIO: 'I/O error',
 };
 
+/** Whether `err` is a file system error of the kinds above (not already one of ours). */
+export function isIoError(err: unknown): err is NodeJS.ErrnoException {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return !(err instanceof InfraError) && typeof code === 'string' && code in WHY;
+}
+
 /** `err` (from writing `path`) as the infrastructure error it is: "cannot write <path>: ENOSPC (…)". */
 export function ioError(path: string, err: unknown): InfraError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
