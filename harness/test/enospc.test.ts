@@ -7,8 +7,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t from 'tap';
-import type { SockvmEvent } from '../src/events.js';
-import { cli, qemuLeftBehind } from './helpers.js';
+import { cli, onProgressEvents, qemuLeftBehind } from './helpers.js';
 import { ProcessWatch } from './processes.js';
 
 /** Every regular file under `dir` with its content. */
@@ -61,23 +60,18 @@ await t.test('the results dir fills up after the boot: exit 2 naming the file an
     });
     const watch = new ProcessWatch(child.pid as number);
     let output = '';
-    let pending = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('{"')) continue;
-        const e = JSON.parse(line) as SockvmEvent;
+    onProgressEvents(
+      child.stderr,
+      (text) => (output += text),
+      (e) => {
         if (e.type === 'phase-ended' && e.phase === 'boot' && !filled) {
           before = snapshot(mnt);
           filled = fill(mnt);
           filledAt = Date.now();
         }
-      }
-    });
+      },
+    );
     child.on('exit', (code, signal) => {
       watch.stop();
       // A moment for the kernel to reap what died with the run.

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SockvmEvent } from '../src/events.js';
 import type { ResultsFile, RunResult } from '../src/results/model.js';
 import { repoRoot } from '../src/util/paths.js';
 import { validResults } from './results-schema.js';
@@ -54,4 +55,20 @@ export function readTargetResult(resultsRoot: string): RunResult {
 export function qemuLeftBehind(resultsRoot: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.includes('qemu-system') && l.includes(resultsRoot));
+}
+
+/**
+ * Feeds `--progress json` output: every chunk to `onText`, every event line (one JSON object a
+ * line, among the reporter's other lines) to `onEvent`.
+ */
+export function onProgressEvents(stream: NodeJS.ReadableStream, onText: (text: string) => void, onEvent: (e: SockvmEvent) => void): void {
+  let pending = '';
+  stream.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    onText(text);
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{"')) onEvent(JSON.parse(line) as SockvmEvent);
+  });
 }

@@ -10,7 +10,7 @@ import type { SockvmEvent } from '../src/events.js';
 import type { RunResult } from '../src/results/model.js';
 import { cacheRoot, repoRoot } from '../src/util/paths.js';
 import { emptyTrash } from '../src/util/trash.js';
-import { cli, qemuLeftBehind, readResults } from './helpers.js';
+import { cli, onProgressEvents, qemuLeftBehind, readResults } from './helpers.js';
 import { ProcessWatch } from './processes.js';
 
 interface Interrupted {
@@ -64,19 +64,14 @@ function interruptRun(
         if (twice) setTimeout(() => child.kill(sig), 50);
       }, delayMs);
     };
-    let pending = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.startsWith('{"')) continue;
-        const e = JSON.parse(line) as SockvmEvent;
+    onProgressEvents(
+      child.stderr,
+      (text) => (output += text),
+      (e) => {
         events.push(e);
         send(when(e, []));
-      }
-    });
+      },
+    );
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const poll = setInterval(
       () =>

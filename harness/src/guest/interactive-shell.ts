@@ -1,7 +1,7 @@
 // `sockvm shell`: an interactive shell in the guest over the run's SSH session. The guest's
 // shell gets a pty of our terminal's size (resized with it); our terminal goes raw, so every
 // key, ^C and ^Z included, reaches the guest, whose pty turns them into signals there.
-import { pipeBytes, type CommandOutcome, type GuestTerminal } from './stream.js';
+import { channelOutcome, type CommandOutcome, type GuestTerminal } from './stream.js';
 import type { Guest } from './ssh.js';
 
 /** Our terminal's size; a pipe or a 0×0 pty gets the classic 24×80. */
@@ -27,23 +27,7 @@ export async function interactiveShell(guest: Guest, term: GuestTerminal): Promi
     term.stdin.resume();
     // Node turns SIGWINCH into 'resize' on a terminal stream.
     term.stdout.on('resize', onResize);
-    pipeBytes(channel, term.stdout);
-    pipeBytes(channel.stderr, term.stderr);
-    return await new Promise<CommandOutcome>((resolve) => {
-      const outcome: CommandOutcome = { code: null, lost: false };
-      const stopWatching = guest.onClose(() => {
-        outcome.lost = true;
-        resolve(outcome);
-      });
-      channel.on('exit', (code: number | null, signal?: string) => {
-        outcome.code = code;
-        if (signal) outcome.signal = signal;
-      });
-      channel.on('close', () => {
-        stopWatching();
-        resolve(outcome);
-      });
-    });
+    return await channelOutcome(guest, channel, term);
   } finally {
     term.stdout.removeListener('resize', onResize);
     term.stdin.removeListener('data', onInput);

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import type { ClientChannel } from 'ssh2';
 import { InfraError } from '../util/errors.js';
 import { shellWord } from './quote.js';
 import type { Guest } from './ssh.js';
@@ -43,6 +44,20 @@ export async function streamCommand(
   sinks: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
 ): Promise<CommandOutcome> {
   const channel = await guest.open(line);
+  const outcome = channelOutcome(guest, channel, sinks);
+  channel.end();
+  return outcome;
+}
+
+/**
+ * A guest channel's output piped to `sinks`, and how it ended: resolves when the channel has
+ * closed (its exit status known) or the connection dropped.
+ */
+export function channelOutcome(
+  guest: Guest,
+  channel: ClientChannel,
+  sinks: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<CommandOutcome> {
   return new Promise((resolve) => {
     const outcome: CommandOutcome = { code: null, lost: false };
     const stopWatching = guest.onClose(() => {
@@ -59,7 +74,6 @@ export async function streamCommand(
       stopWatching();
       resolve(outcome);
     });
-    channel.end();
   });
 }
 
