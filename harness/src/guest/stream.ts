@@ -25,7 +25,7 @@ export interface CommandOutcome {
 }
 
 /** Copies `from` into `to` as it comes, pausing `from` while `to` is full. */
-export function pipeBytes(from: Readable, to: Writable | NodeJS.WritableStream): void {
+function pipeBytes(from: Readable, to: Writable | NodeJS.WritableStream): void {
   from.on('data', (chunk: Buffer) => {
     if (!to.write(chunk)) {
       from.pause();
