@@ -29,7 +29,10 @@ function interleaved(bus: EventBus): void {
   a.emit({ type: 'phase-ended', phase: 'boot', durationMs: 5800, detail: 'bzImage' });
   a.emit({ type: 'suite-started', suite: 'create' });
   a.emit({ type: 'suite-line', suite: 'create', guest: 'guest1', line: 'ok 1 - socket' });
-  a.emit({ type: 'test-result', suite: 'create', test: { id: 2, name: 'bind', status: 'fail', diagnostics: [] } });
+  // The parser adds the diagnostics that follow a result line to the result it already emitted.
+  const bind = { id: 2, name: 'bind', status: 'fail' as const, diagnostics: [] as string[] };
+  a.emit({ type: 'test-result', suite: 'create', test: bind });
+  bind.diagnostics.push('t_bind:12: check failed: rc == 0 (errno EINVAL): bind', '', 'a', 'b', 'c', 'd');
   b.emit({ type: 'phase-ended', phase: 'kernel', durationMs: 61000, detail: '6.12.48, prepared' });
   a.emit({ type: 'suite-ended', suite: 'create', status: 'fail', durationMs: 700 });
   bus.emit({ type: 'run-ended', exitCode: 1, resultsDir: '/res/R', summary: ['1 passed, 1 failed, 0 skipped', 'results: /res/R (exit 1)'] });

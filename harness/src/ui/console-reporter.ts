@@ -3,6 +3,7 @@
 // so targets run in parallel (--jobs) interleave whole lines instead of overwriting each other.
 import ora, { type Ora } from 'ora';
 import type { SockvmEvent } from '../events.js';
+import type { TestResult } from '../results/model.js';
 
 const PHASE_TITLES: Record<string, string> = {
   kernel: 'kernel',
@@ -23,6 +24,9 @@ const PHASE_TITLES: Record<string, string> = {
 const GUEST_OWNS_TERMINAL = new Set(['command', 'shell']);
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** A failed test's diagnostic lines shown on the console (results.tap keeps them all). */
+const FAILURE_LINES = 4;
 
 /** Without a terminal, a kernel build's progress is one line per target at most this often. */
 const PLAIN_PROGRESS_MS = 30000;
@@ -45,6 +49,9 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
   const spinning = o.interactive && !prefixed;
   let spinner: Ora | undefined;
   const lastProgress = new Map<string, number>();
+  // A suite prints a test's diagnostics after its result line, and the parser adds them to the
+  // result it already emitted: a failure is shown once the suite has moved on.
+  const failed = new Map<string, { suite: string; test: TestResult; tag: string }>();
   const print = (line: string): void => {
     if (spinner?.isSpinning) spinner.clear();
     out.write(`${line}\n`);
@@ -53,6 +60,16 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
   return (event) => {
     const tag = prefixed && event.target !== undefined ? `[${event.target}] ` : '';
     const line = (text: string): void => print(`${tag}${text}`);
+    const showFailure = (key: string): void => {
+      const f = failed.get(key);
+      if (!f) return;
+      failed.delete(key);
+      print(`${f.tag}  not ok ${f.test.id} - ${f.suite}: ${f.test.name}`);
+      const diagnostics = f.test.diagnostics.filter((d) => d.trim());
+      for (const d of diagnostics.slice(0, FAILURE_LINES)) print(`${f.tag}    # ${d}`);
+      if (diagnostics.length > FAILURE_LINES) print(`${f.tag}    # … ${diagnostics.length - FAILURE_LINES} more in ${f.suite}.tap`);
+    };
+    const suiteKey = 'suite' in event ? `${event.target ?? ''}\0${event.suite}` : '';
     switch (event.type) {
       case 'run-started':
         line(`sockvm run ${event.runId} → ${event.resultsDir}`);
@@ -96,9 +113,11 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         if (o.verbose) line(`  ${event.suite}${event.guest && event.guest !== 'guest1' ? `@${event.guest}` : ''}| ${event.line}`);
         break;
       case 'test-result':
-        if (!o.verbose && event.test.status === 'fail') line(`  not ok ${event.test.id} - ${event.suite}: ${event.test.name}`);
+        showFailure(suiteKey);
+        if (!o.verbose && event.test.status === 'fail') failed.set(suiteKey, { suite: event.suite, test: event.test, tag });
         break;
       case 'suite-ended':
+        showFailure(suiteKey);
         line(`  suite ${event.suite}: ${event.status.toUpperCase()} in ${secs(event.durationMs)}${event.reason ? ` (${event.reason})` : ''}`);
         break;
       case 'run-ended':
