@@ -33,7 +33,7 @@ const mark = (n: number): string => `${3000 + n}.${process.pid}`;
 await t.test('an abort kills the whole group (grandchildren too) and rejects with the reason', async (t) => {
   const ac = new AbortController();
   const run = runInGroup('sh', ['-c', `sleep ${mark(1)} & sleep ${mark(2)}; wait`], { signal: ac.signal });
-  t.ok(await until(() => withMarker(mark(2)).length > 0 && withMarker(mark(1)).length > 0, 5000), 'both sleeps running');
+  t.ok(await until(() => withMarker(mark(2)).length > 0 && withMarker(mark(1)).length > 0, 30000), 'both sleeps running');
   const start = Date.now();
   ac.abort(new Error('interrupted by SIGINT'));
   await t.rejects(run, { message: 'interrupted by SIGINT' });
@@ -61,9 +61,9 @@ await t.test('a harness killed outright (SIGKILL) takes its children along, each
   const harness = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const marks = [mark(3), mark(4), mark(5)];
   // Each one exec'd into sleep itself: a "setpriv … sleep" not yet exec'd may not have its pdeathsig yet.
-  t.ok(await until(() => marks.every((m) => withMarker(m).some((p) => /^\s*\d+ sleep /.test(p))), 5000), 'the children run');
+  t.ok(await until(() => marks.every((m) => withMarker(m).some((p) => /^\s*\d+ sleep /.test(p))), 30000), 'the children run');
   harness.kill('SIGKILL');
-  const gone = await until(() => marks.every((m) => withMarker(m).length === 0), 3000);
+  const gone = await until(() => marks.every((m) => withMarker(m).length === 0), 10000);
   const left = [...new Set(marks.flatMap(withMarker))];
   t.ok(gone, `no child left (${left.join('; ')})`);
   // Whatever a failure left is ours to clean up.

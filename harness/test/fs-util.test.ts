@@ -56,7 +56,7 @@ await t.test('waiting for a lock ends at once on abort, with the reason; the hol
     withLock(lock, async () => void (entered = true), { pollMs: 60_000, signal: ac.signal }),
     { message: 'interrupted by SIGINT' },
   );
-  t.ok(Date.now() - start < 1000, `ended ${Date.now() - start} ms after the wait began (the poll is 60 s)`);
+  t.ok(Date.now() - start < 5000, `ended ${Date.now() - start} ms after the wait began (the poll is 60 s)`);
   t.notOk(entered);
   t.equal(readFileSync(join(lock, 'pid'), 'utf8'), `${process.pid}\n`, "the holder's lock is untouched");
   await t.rejects(
