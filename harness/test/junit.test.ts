@@ -1,8 +1,14 @@
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { toJUnit, uniqueNames, xmlEscape } from '../src/results/junit.js';
 import { toTap } from '../src/results/tap-writer.js';
 import type { RunResult, SuiteResult } from '../src/results/model.js';
 import { crashError } from '../src/results/verdict.js';
+import { runFiles } from '../src/results/writer.js';
+import { matrixResults, singleResults } from './results-fixtures.js';
 
 const run: RunResult = {
   runId: 'r1',
@@ -112,4 +118,18 @@ await t.test("TAP 14 and KTAP v1 with the suite as a subtest: plans first, the s
   t.match(tap, / {4}not ok 4 - suite health\n {4}# BUG: kernel NULL pointer dereference\nnot ok 1 - create\n$/);
   t.notMatch(toTap({ ...run, infraError: 'boot failed' }), /Bail out!/, 'no Bail out!: an infrastructure error is a failing point');
   t.match(toTap({ ...run, infraError: 'boot failed' }), /^TAP version 14\n1\.\.2\n[^]*\nnot ok 2 - infrastructure\n# boot failed\n$/);
+});
+
+await t.test("the golden runs' junit.xml is well-formed, and valid against junit-10.xsd when SOCKVM_JUNIT_XSD names it", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sockvm-junit-'));
+  const files = [singleResults(), matrixResults()].map((results, i) => {
+    const file = join(dir, `junit-${i}.xml`);
+    writeFileSync(file, runFiles(results)['junit.xml'] ?? '');
+    return file;
+  });
+  const xsd = process.env.SOCKVM_JUNIT_XSD;
+  const run = spawnSync('xmllint', ['--noout', ...(xsd ? ['--schema', xsd] : []), ...files], { encoding: 'utf8' });
+  if (run.error) t.fail('xmllint missing: scripts/setup installs libxml2-utils');
+  else t.equal(run.status, 0, `xmllint${xsd ? ` --schema ${xsd}` : ''}: ${run.stderr.trim() || 'valid'}`);
+  rmSync(dir, { recursive: true, force: true });
 });
