@@ -60,16 +60,22 @@ function matrixTable(runs: RunResult[]): string {
   return `<table id="matrix">${head}${rows.join('')}</table>`;
 }
 
-/** One bar per target: each phase's share of the run, its name and time in the segment and its title. */
+/**
+ * One bar per target: each top-level phase's share of the run, its name and time in the segment
+ * and its title. The phases within one ("suite:create" within "suites", "reboot:panic") are
+ * listed under the bar: in it they would count twice.
+ */
 function phaseBar(run: RunResult): string {
-  const phases = Object.entries(run.phases).filter(([, ms]) => ms > 0);
+  const all = Object.entries(run.phases).filter(([, ms]) => ms > 0);
+  const phases = all.filter(([name]) => !name.includes(':'));
   const total = phases.reduce((n, [, ms]) => n + ms, 0);
   if (!total) return '';
   const segments = phases.map(([name, ms], i) => {
     const label = `${escapeHtml(name)} ${secs(ms)}`;
     return `<span class="p${i % 6}" style="width:${((100 * ms) / total).toFixed(2)}%" title="${label}">${label}</span>`;
   });
-  return `<div class="bar" data-phases="${phases.length}">${segments.join('')}</div>`;
+  const within = all.filter(([name]) => name.includes(':')).map(([name, ms]) => `${name} ${secs(ms)}`);
+  return `<div class="bar" data-phases="${phases.length}">${segments.join('')}</div>${within.length ? `<p class="within">${escapeHtml(within.join(' · '))}</p>` : ''}`;
 }
 
 const pre = (lines: string[], cls = ''): string => (lines.length ? `<pre${cls ? ` class="${cls}"` : ''}>${escapeHtml(lines.join('\n'))}</pre>` : '');
