@@ -216,3 +216,23 @@ await t.test("a '#' or '\\' in a name is escaped, a guest's 'Subtest:' line stay
 });
 
 t.teardown(() => execFileSync('rm', ['-rf', scratch]));
+
+await t.test('results.tap, junit.xml and results.json agree on the counts and name the same failures', async (t) => {
+  for (const [name, results] of fixtures) {
+    const files = runFiles(results);
+    const want = expectedPoints(results);
+    const root = /<testsuites [^>]*tests="(\d+)" failures="(\d+)" errors="(\d+)"/.exec(files['junit.xml'] ?? '');
+    const skipped = [...(files['junit.xml'] ?? '').matchAll(/<skipped /g)].length;
+    t.same(
+      { tests: Number(root?.[1]), failedOrErrors: Number(root?.[2]) + Number(root?.[3]), skipped },
+      { tests: want.passed + want.failed + want.skipped, failedOrErrors: want.failed, skipped: want.skipped },
+      `${name}: junit.xml's totals are results.tap's points`,
+    );
+    const tree = await tapParse(files['results.tap'] ?? '');
+    const failedInTap = tree.leaves.filter((r) => !r.ok).map((r) => r.name);
+    const failedInJunit = [...(files['junit.xml'] ?? '').matchAll(/<testcase classname="[^"]*" name="([^"]*)"[^>]*>\n {6}<(?:failure|error) /g)].map(
+      (m) => m[1],
+    );
+    t.same(failedInJunit, failedInTap, `${name}: the same failures, in the same order`);
+  }
+});
