@@ -94,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
   const guestOwnsStdout = plan.access?.command !== undefined || plan.access?.shell === true;
   const out = guestOwnsStdout ? process.stderr : process.stdout;
   bus.on(consoleReporter({ interactive: isTerminal(out), verbose: options.verbose, targets: plan.targets.length, out }));
-  bus.on(resultsWriter());
+  bus.on(resultsWriter({ tapVersion: options.tapVersion }));
   const terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal });
   return exitCode;

@@ -1,4 +1,4 @@
-// Golden files: results.json, results.tap, junit.xml and the summary rendered from fixed results
+// Golden files: results.json, results.tap, junit.xml, report.html, the step summary and the summary rendered from fixed results
 // (results-fixtures.ts), one target and a matrix, compared byte for byte with harness/test/golden/.
 // A change of any renderer or of the verdict shows as a diff here; when it is meant, rewrite
 // them with SOCKVM_UPDATE_GOLDEN=1 and read the diff before committing.
@@ -9,7 +9,8 @@ import type { ResultsFile } from '../src/results/model.js';
 import { matrixTable, targetSummary, totalsLine } from '../src/results/summary.js';
 import { runFiles } from '../src/results/writer.js';
 import { repoRoot } from '../src/util/paths.js';
-import { matrixResults, singleResults } from './results-fixtures.js';
+import { fixtureLogs, matrixResults, singleResults } from './results-fixtures.js';
+import { toStepSummary } from '../src/report/step-summary.js';
 import { schemaErrors } from './results-schema.js';
 
 const GOLDEN = join(repoRoot, 'harness', 'test', 'golden');
@@ -38,9 +39,9 @@ for (const [name, results] of [
   ['single', singleResults()],
   ['matrix', matrixResults()],
 ] as const) {
-  await t.test(`${name}: results.json, results.tap, junit.xml and the summary`, async (t) => {
+  await t.test(`${name}: results.json, results.tap, junit.xml, report.html and the summaries`, async (t) => {
     t.same(schemaErrors(results), [], 'results.json matches the schema');
-    const files = { ...runFiles(results), 'summary.txt': summary(results) };
+    const files = { ...runFiles(results, { logs: fixtureLogs(results) }), 'summary.txt': summary(results), 'step-summary.md': toStepSummary(results) };
     for (const [file, text] of Object.entries(files))
       t.equal(text, golden(`${name}.${file}`, text), `${name}.${file} as in harness/test/golden/ (SOCKVM_UPDATE_GOLDEN=1 rewrites it)`);
   });

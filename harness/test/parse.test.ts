@@ -2,13 +2,15 @@
 // result line edited in a saved .tap changes the verdict; evidence outside the TAP is kept.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult, SuiteResult } from '../src/results/model.js';
 import { legacyEvidence, rejudgeDir } from '../src/results/rejudge.js';
 import { readResultsFile } from '../src/results/results-file.js';
+import { toJUnit } from '../src/results/junit.js';
 import { parseTap } from '../src/results/tap-parser.js';
+import { toTap } from '../src/results/tap-writer.js';
 import { judgeSuite } from '../src/results/verdict.js';
 import { repoRoot } from '../src/util/paths.js';
 import { cli } from './helpers.js';
@@ -141,8 +143,19 @@ await t.test('sockvm parse keeps the durations the run recorded (fixtures/result
     [812.25, 340, 3],
     "each test's: the TAP's # time=, else what results.json recorded (the run's clock from '# running' to the result)",
   );
-  const output = execFileSync('node', [cli, 'parse', dir], { encoding: 'utf8' });
+  // On a copy: parse writes the reports again into the directory it re-judges.
+  const copy = mkdtempSync(join(tmpdir(), 'sockvm-parse-timed-'));
+  cpSync(dir, copy, { recursive: true });
+  const summary = join(copy, 'step-summary.md');
+  const output = execFileSync('node', [cli, 'parse', '--tap-version', '13', copy], { encoding: 'utf8', env: { ...process.env, GITHUB_STEP_SUMMARY: summary } });
   t.match(output, /stream: 2\/3 passed in 2\.3 s/);
+  const [run] = r.runs;
+  if (!run) throw new Error('the timed fixture has no target');
+  t.equal(readFileSync(join(copy, 'results.tap'), 'utf8'), toTap(run, 13), 'results.tap as a run writes it, version 13 as asked');
+  t.equal(readFileSync(join(copy, 'junit.xml'), 'utf8'), toJUnit(run), 'junit.xml as a run writes it');
+  t.match(readFileSync(join(copy, 'report.html'), 'utf8'), /<h1 class="pass" id="verdict">PASS · exit 0<\/h1>/, 'report.html with the verdict');
+  t.match(readFileSync(summary, 'utf8'), /^## sockvm: ✅ pass \(exit 0\)/, '$GITHUB_STEP_SUMMARY appended');
+  t.equal(readFileSync(join(copy, 'results.json'), 'utf8'), readFileSync(join(dir, 'results.json'), 'utf8'), 'results.json stays as recorded');
 
   // The TAP alone: a test has the time it reported, and an untimed one none (not the parser's ~0 ms).
   t.same(

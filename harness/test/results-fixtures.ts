@@ -1,5 +1,6 @@
 // Fixed results for the golden files and the summary tests: suites judged from TAP text and
 // evidence by the real verdict, targets by judgeTarget, the run by judgeRun. No clock, no VM.
+import type { TargetLogs } from '../src/report/html.js';
 import type { ResultsFile, RunResult, SuiteEvidence, SuiteResult } from '../src/results/model.js';
 import { runResultsFile } from '../src/results/results-file.js';
 import { type ParsedTap, TapParser } from '../src/results/tap-parser.js';
@@ -93,4 +94,12 @@ export function matrixTargets(): RunResult[] {
 export function matrixResults(): ResultsFile {
   const runs = matrixTargets();
   return runResultsFile(runs, { runId: '2026-01-02T03-04-05Z-gold', command: 'npm run sockvm -- run --all-targets', matrix: true, verdict: judgeRun(runs) });
+}
+
+/** Each target's dmesg and console tails for report.html: fixed text, a hostile line among it. */
+export function fixtureLogs(results: ResultsFile): TargetLogs[] {
+  return results.targets.map((r) => ({
+    dmesg: `[    0.000000] Linux version ${r.kernel?.release ?? '?'}\n[    4.200000] newtcp: loaded\n[    9.100000] <script>alert(1)</script> & "quoted"\n`,
+    console: `\u001b[1mSeaBIOS\u001b[0m\nBooting ${r.target ?? 'host'}\nlogin: <img src=x onerror=alert(1)>\n`,
+  }));
 }

@@ -24,6 +24,9 @@ await t.test('kernel paths resolve against the working directory', async (t) => 
 
 await t.test('errors name the option and the fix', async (t) => {
   t.throws(() => plan(['--accel', 'hvf']), /--accel hvf: expected auto, kvm or tcg/);
+  t.throws(() => plan(['--tap-version', '12']), /--tap-version 12: expected 14 \(TAP 14 and KTAP v1, the default\) or 13 \(for Perl's prove\)/);
+  t.equal(plan(['--tap-version', '13']).tapVersion, 13);
+  t.equal(plan([]).tapVersion, 14);
   t.throws(() => plan(['--cpus', '0']), /--cpus 0: expected a whole number from 1 to 64/);
   t.throws(() => plan(['--memory', 'lots']), /--memory lots/);
   t.throws(() => plan(['--build-dir', '/b']), /go with --kernel/);

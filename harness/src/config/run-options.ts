@@ -2,6 +2,7 @@
 // and the fix.
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
+import { parseTapVersion, type TapVersion } from '../results/tap-writer.js';
 import { repoRoot } from '../util/paths.js';
 import { UsageError } from '../util/errors.js';
 import type { AccelMode } from '../vm/accel.js';
@@ -50,6 +51,8 @@ export interface RunOptions {
   json: boolean;
   /** --progress json: every event as one JSON line on stderr (for tools and tests). */
   progress: 'human' | 'json';
+  /** --tap-version 13: results.tap headed for Perl's prove, which refuses TAP 14 (the lines are the same). */
+  tapVersion: TapVersion;
   /** Your own command in the guest: the words after `--`, or --exec's shell line (the planner checks they do not meet). */
   commandArgv?: string[];
   exec?: string;
@@ -133,6 +136,7 @@ and then the suites run first; the module stays loaded):
                            booted); every usage error is reported at once, exit 2
   --json                   with --dry-run: the plan as JSON on stdout
   --progress human|json    json: also every event as one JSON line on stderr (default human)
+  --tap-version 14|13      results.tap's version line: 14 (default; also KTAP v1), 13 for Perl's prove
   -v, --verbose            echo every TAP line as it streams
   -h, --help               this text
 
@@ -215,6 +219,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         progress: { type: 'string' },
+        'tap-version': { type: 'string' },
         exec: { type: 'string' },
         copy: { type: 'string', multiple: true },
         keep: { type: 'boolean' },
@@ -280,6 +285,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     dryRun: v['dry-run'] ?? false,
     json: v.json ?? false,
     progress: progress === 'json' ? 'json' : 'human',
+    tapVersion: check(() => parseTapVersion(v['tap-version']), 14),
     copies: (v.copy ?? []).map((c) => resolve(cwd, c)),
     keep: v.keep ?? false,
     gdb: v.gdb ?? false,

@@ -57,8 +57,7 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
   const failedSuites =
     run.suites.filter((s) => s.status !== 'pass').length + (run.guest?.unloadFindings?.length ? 1 : 0) + (run.guest?.kmemleak?.length ? 1 : 0) + (run.coverageFloor && !run.coverageFloor.met ? 1 : 0);
   const { passed, failed, skipped } = countTests(run.suites);
-  const crashed = run.suites.filter((s) => s.status === 'error').map((s) => s.name);
-  const infraError = run.infraError ?? (crashed.length ? `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)` : undefined);
+  const infraError = run.infraError ?? crashError(run.suites);
   let problem: string | undefined;
   // A command, a shell or kept guests without suites: what the user ran is the verdict.
   const access = run.guestAccess;
@@ -85,6 +84,30 @@ export function judgeTarget(run: RunResult, opts: { testFilter?: string; interru
   const failCode = commandExit !== 0 ? commandExit : 1;
   const exitCode = opts.interruptExit ?? (status === 'error' ? 2 : status === 'fail' ? failCode : 0);
   return { status, exitCode, ...(problem ? { problem } : {}), ...(infraError && !run.infraError ? { infraError } : {}) };
+}
+
+/**
+ * What failed a suite apart from its tests (errors, kernel findings) when no crashed test carries
+ * it: the reports add it as one failing point of its own ("suite health"), so a consumer that
+ * counts test points (kunit, a JUnit view) sees the failure; empty when there is none.
+ */
+export function suiteTrouble(suite: Pick<SuiteResult, 'errors' | 'kernelFindings' | 'tests'>): string[] {
+  if (suite.tests.some((t) => t.status === 'error')) return [];
+  return [...suite.errors, ...suite.kernelFindings];
+}
+
+/** The infrastructure error a target gets from suites whose guest crashed under them, if any. */
+export function crashError(suites: Pick<SuiteResult, 'name' | 'status'>[]): string | undefined {
+  const crashed = suites.filter((s) => s.status === 'error').map((s) => s.name);
+  return crashed.length ? `the guest crashed during ${crashed.join(', ')} (the remaining suites ran on a fresh guest)` : undefined;
+}
+
+/**
+ * A target's infrastructure error that its suites do not already report: the reports count a
+ * crash once, as the suite's (and its crashed test's) error, not again for the target.
+ */
+export function targetOwnError(run: Pick<RunResult, 'infraError' | 'suites'>): string | undefined {
+  return run.infraError !== undefined && run.infraError !== crashError(run.suites) ? run.infraError : undefined;
 }
 
 /** The exit code of an interrupt (SIGINT 130, SIGTERM 143) when `code` is one, else undefined. */

@@ -1,4 +1,4 @@
-// The result files, written from the run's events: a target's files after every suite and at
+// The result files (results.json, results.tap, junit.xml, report.html), written from the run's events: a target's files after every suite and at
 // its end (so a crash or ^C still leaves what was gathered), the matrix files and
 // results/latest when the run is over.
 import { rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -8,7 +8,10 @@ import { toJUnit, toMatrixJUnit } from './junit.js';
 import type { ResultsFile, RunResult } from './model.js';
 import { ioError } from '../util/out-file.js';
 import { targetResultsFile } from './results-file.js';
-import { toMatrixTap, toTap } from './tap-writer.js';
+import { type TapVersion, toMatrixTap, toTap } from './tap-writer.js';
+import { toHtml, type TargetLogs } from '../report/html.js';
+import { runLogs } from '../report/logs.js';
+import { appendStepSummary } from '../report/step-summary.js';
 
 /** The old file stays whole when the new one cannot be written (a full disk): no half file, no .tmp left. */
 async function writeAtomic(path: string, text: string): Promise<void> {
@@ -21,17 +24,31 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   }
 }
 
-/** results.json, results.tap and junit.xml of one target as it stands now. */
-export function resultFiles(run: RunResult): Record<string, string> {
-  return { 'results.json': `${JSON.stringify(targetResultsFile(run), null, 2)}\n`, 'results.tap': toTap(run), 'junit.xml': toJUnit(run) };
+/** How the reports are written: the TAP version of results.tap (13 for prove), each target's logs for report.html. */
+export interface ReportOptions {
+  tapVersion?: TapVersion;
+  /** Target i's dmesg and console tails (report.html); none when absent. */
+  logs?: TargetLogs[];
 }
 
-/** The run's results.json, results.tap and junit.xml: one target's own TAP and JUnit, or the matrix's. */
-export function runFiles(results: ResultsFile): Record<string, string> {
+/** results.json, results.tap, junit.xml and report.html of one target as it stands now. */
+export function resultFiles(run: RunResult, opts: ReportOptions = {}): Record<string, string> {
+  return runFiles(targetResultsFile(run), opts);
+}
+
+/** The run's results.json, results.tap, junit.xml and report.html: one target's own TAP and JUnit, or the matrix's. */
+export function runFiles(results: ResultsFile, opts: ReportOptions = {}): Record<string, string> {
   const json = `${JSON.stringify(results, null, 2)}\n`;
+  const html = toHtml(results, opts.logs);
   const [only] = results.targets;
-  if (!results.matrix && only && results.targets.length === 1) return { 'results.json': json, 'results.tap': toTap(only), 'junit.xml': toJUnit(only) };
-  return { 'results.json': json, 'results.tap': toMatrixTap(results.targets, results.infraError), 'junit.xml': toMatrixJUnit(results.targets, results.infraError) };
+  if (!results.matrix && only && results.targets.length === 1)
+    return { 'results.json': json, 'results.tap': toTap(only, opts.tapVersion), 'junit.xml': toJUnit(only), 'report.html': html };
+  return {
+    'results.json': json,
+    'results.tap': toMatrixTap(results.targets, results.infraError, opts.tapVersion),
+    'junit.xml': toMatrixJUnit(results.targets, results.infraError),
+    'report.html': html,
+  };
 }
 
 /**
@@ -41,24 +58,28 @@ export function runFiles(results: ResultsFile): Record<string, string> {
  * failure of all, so the run ends as an infrastructure error naming the file even when a later
  * write went through.
  */
-export function resultsWriter(): Listener {
+export function resultsWriter(opts: { tapVersion?: TapVersion; env?: NodeJS.ProcessEnv } = {}): Listener {
   let queue = Promise.resolve();
   let firstError: Error | undefined;
   const keep = (err: unknown): void => void (firstError ??= err instanceof Error ? err : new Error(String(err)));
-  const write = (dir: string, files: Record<string, string>, latest = false): Promise<void> => {
+  const tap = opts.tapVersion !== undefined ? { tapVersion: opts.tapVersion } : {};
+  // The results are copied at once (the run object goes on changing); the logs are read when written.
+  const write = (dir: string, snapshot: ResultsFile, latest = false): Promise<void> => {
     queue = queue
       .catch(() => undefined)
       .then(async () => {
+        const files = runFiles(snapshot, { ...tap, logs: await runLogs(snapshot, dir) });
         // Each file on its own: one that cannot be written (EISDIR) does not cost the others.
         for (const [name, text] of Object.entries(files)) await writeAtomic(join(dir, name), text).catch(keep);
+        if (latest) await appendStepSummary(snapshot, opts.env).catch(keep);
         if (latest) await linkLatest(dir).catch(keep);
         if (latest && firstError !== undefined) throw firstError;
       });
     return queue;
   };
   return (event) => {
-    if (event.type === 'target-results') return write(event.dir, resultFiles(event.run));
-    if (event.type === 'run-results') return write(event.dir, runFiles(event.results), true);
+    if (event.type === 'target-results') return write(event.dir, structuredClone(targetResultsFile(event.run)));
+    if (event.type === 'run-results') return write(event.dir, structuredClone(event.results), true);
     return undefined;
   };
 }
