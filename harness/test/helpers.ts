@@ -1,8 +1,9 @@
 // Shared by the end-to-end tests: runs the real CLI and inspects what it left behind.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { SockvmEvent } from '../src/events.js';
 import type { ResultsFile, RunResult } from '../src/results/model.js';
 import { repoRoot } from '../src/util/paths.js';
@@ -71,4 +72,23 @@ export function onProgressEvents(stream: NodeJS.ReadableStream, onText: (text: s
     pending = lines.pop() ?? '';
     for (const line of lines) if (line.startsWith('{"')) onEvent(JSON.parse(line) as SockvmEvent);
   });
+}
+
+/** What `sockvm kernel build --json` says of one target's kernel. */
+export interface Built {
+  target: string;
+  cached: boolean;
+  image: string;
+  release: string;
+  provenance?: { cacheKey: string; buildSeconds: number };
+}
+
+/** Builds (or finds) the targets' kernels, as CI does: `sockvm kernel build --json`. */
+export async function kernelBuild(targets: string[]): Promise<Built[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [cli, 'kernel', 'build', ...targets.flatMap((x) => ['--target', x]), '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(stdout) as Built[];
 }

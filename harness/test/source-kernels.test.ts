@@ -4,30 +4,11 @@
 // longer build and the slower smoke) the debug smoke overlaps the other build; on a warm cache
 // the two smokes overlap each other. Every later build is a cache hit.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, qemuLeftBehind, readResults, runSockvm } from './helpers.js';
-
-interface Built {
-  target: string;
-  cached: boolean;
-  image: string;
-  release: string;
-  provenance?: { cacheKey: string; buildSeconds: number };
-}
+import { kernelBuild, qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
 const TARGETS = ['6.1-debug', '6.1-patched'];
-
-async function kernelBuild(targets: string[]): Promise<Built[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [cli, 'kernel', 'build', ...targets.flatMap((x) => ['--target', x]), '--json'], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true' },
-    maxBuffer: 64 << 20,
-  });
-  return JSON.parse(stdout) as Built[];
-}
 
 const releases: string[] = [];
 await t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke suites green at family 46', async (t) => {
