@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
 import { cacheCommand } from './commands/cache.js';
+import { compareCommand } from './commands/compare.js';
 import { kernelCommand } from './commands/kernel.js';
 import { sshConfigCommand, stopCommand } from './commands/kept.js';
 import { parseCommand } from './commands/parse.js';
@@ -23,6 +24,8 @@ Commands:
   kernel     build a target's source kernel into the cache, print its paths (see 'sockvm kernel --help')
   cache      ls | verify | prune the cache: source kernels, modules, vmlinux, Debian kernels,
              toolchains (see 'sockvm cache --help')
+  compare    what changed between two runs: newly failing, newly passing, flaky, missing, slower,
+             metric regressions; exit 1 on a regression (see 'sockvm compare --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
   shell      boot a target, load the module, open an interactive shell in the guest; powers off
              when the shell ends (see 'sockvm shell --help')
@@ -69,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     return kernelCommand(rest, (line) => process.stdout.write(`${line}\n`), bus, signal);
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'compare') return compareCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'ssh-config') return sshConfigCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'stop') return stopCommand(rest, (line) => process.stdout.write(`${line}\n`));
