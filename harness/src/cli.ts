@@ -4,6 +4,7 @@ import { cacheCommand } from './commands/cache.js';
 import { compareCommand } from './commands/compare.js';
 import { kernelCommand } from './commands/kernel.js';
 import { sshConfigCommand, stopCommand } from './commands/kept.js';
+import { mergeCommand } from './commands/merge.js';
 import { parseCommand } from './commands/parse.js';
 import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
@@ -26,6 +27,8 @@ Commands:
              toolchains (see 'sockvm cache --help')
   compare    what changed between two runs: newly failing, newly passing, flaky, missing, slower,
              metric regressions; exit 1 on a regression (see 'sockvm compare --help')
+  merge      join results directories (the slices of 'run --shard i/n') into one tree, one
+             verdict; a missing slice is reported (see 'sockvm merge --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
   shell      boot a target, load the module, open an interactive shell in the guest; powers off
              when the shell ends (see 'sockvm shell --help')
@@ -73,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'cache') return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'compare') return compareCommand(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'merge') return mergeCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'ssh-config') return sshConfigCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'stop') return stopCommand(rest, (line) => process.stdout.write(`${line}\n`));
