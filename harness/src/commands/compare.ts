@@ -69,18 +69,16 @@ export function renderComparison(c: Comparison, o: CompareOptions, paths: { base
   return out;
 }
 
+/** `sockvm compare`'s options. */
+export const COMPARE_OPTIONS = {
+  'time-threshold': { type: 'string' },
+  'metric-threshold': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function compareCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs(
-    'sockvm compare',
-    args,
-    {
-      'time-threshold': { type: 'string' },
-      'metric-threshold': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    true,
-  );
+  const { values: v, positionals } = parseCommandArgs('sockvm compare', args, COMPARE_OPTIONS, true);
   if (v.help) {
     out(COMPARE_USAGE);
     return 0;

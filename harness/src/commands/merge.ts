@@ -40,13 +40,11 @@ async function copyTargetFiles(from: string, to: string, slice: number): Promise
   }
 }
 
+/** `sockvm merge`'s options. */
+export const MERGE_OPTIONS = { output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export async function mergeCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { values: v, positionals } = parseCommandArgs(
-    'sockvm merge',
-    args,
-    { output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
-    true,
-  );
+  const { values: v, positionals } = parseCommandArgs('sockvm merge', args, MERGE_OPTIONS, true);
   if (v.help) {
     out(MERGE_USAGE);
     return 0;

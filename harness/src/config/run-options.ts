@@ -1,6 +1,6 @@
 // `sockvm run` options: parsed and validated into a typed plan. Every error names the option
 // and the fix.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../util/paths.js';
 import { UsageError } from '../util/errors.js';
@@ -196,6 +196,44 @@ function positiveInt(option: string, value: string | undefined, fallback: number
   return n;
 }
 
+/** `sockvm run`'s options (and `shell`'s, `bisect-run`'s): the CI files' test checks what they call against it. */
+export const RUN_OPTIONS = {
+  target: { type: 'string', multiple: true },
+  'all-targets': { type: 'boolean' },
+  jobs: { type: 'string' },
+  config: { type: 'string' },
+  kernel: { type: 'string' },
+  'modules-dir': { type: 'string' },
+  'build-dir': { type: 'string' },
+  'module-src': { type: 'string' },
+  suite: { type: 'string', multiple: true },
+  tag: { type: 'string', multiple: true },
+  test: { type: 'string' },
+  repeat: { type: 'string' },
+  'until-fail': { type: 'boolean' },
+  trace: { type: 'boolean' },
+  seed: { type: 'string' },
+  'suites-dir': { type: 'string', multiple: true },
+  shard: { type: 'string' },
+  durations: { type: 'string' },
+  'rerun-failed': { type: 'string' },
+  accel: { type: 'string' },
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  'boot-timeout': { type: 'string' },
+  'suite-timeout': { type: 'string' },
+  'results-dir': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  progress: { type: 'string' },
+  exec: { type: 'string' },
+  copy: { type: 'string', multiple: true },
+  keep: { type: 'boolean' },
+  gdb: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
 export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions | 'help' {
   let parsed;
   try {
@@ -205,42 +243,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
       allowPositionals: true,
       tokens: true,
       strict: true,
-      options: {
-        target: { type: 'string', multiple: true },
-        'all-targets': { type: 'boolean' },
-        jobs: { type: 'string' },
-        config: { type: 'string' },
-        kernel: { type: 'string' },
-        'modules-dir': { type: 'string' },
-        'build-dir': { type: 'string' },
-        'module-src': { type: 'string' },
-        suite: { type: 'string', multiple: true },
-        tag: { type: 'string', multiple: true },
-        test: { type: 'string' },
-        repeat: { type: 'string' },
-        'until-fail': { type: 'boolean' },
-        trace: { type: 'boolean' },
-        seed: { type: 'string' },
-        'suites-dir': { type: 'string', multiple: true },
-        shard: { type: 'string' },
-        durations: { type: 'string' },
-        'rerun-failed': { type: 'string' },
-        accel: { type: 'string' },
-        memory: { type: 'string' },
-        cpus: { type: 'string' },
-        'boot-timeout': { type: 'string' },
-        'suite-timeout': { type: 'string' },
-        'results-dir': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        progress: { type: 'string' },
-        exec: { type: 'string' },
-        copy: { type: 'string', multiple: true },
-        keep: { type: 'boolean' },
-        gdb: { type: 'boolean' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: RUN_OPTIONS,
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
