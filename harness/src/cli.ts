@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // sockvm's command line: parses the command, wires reporters to the event bus, sets the exit code.
-import { BISECT_USAGE, bisectExit } from './commands/bisect.js';
+import { BISECT_USAGE, bisectExit, crashedUnderSuite } from './commands/bisect.js';
+import type { ResultsFile } from './results/model.js';
 import { cacheCommand } from './commands/cache.js';
 import { compareCommand } from './commands/compare.js';
 import { kernelCommand } from './commands/kernel.js';
@@ -111,8 +112,12 @@ async function main(argv: string[]): Promise<number> {
   const out = guestOwnsStdout ? process.stderr : process.stdout;
   bus.on(consoleReporter({ interactive: isTerminal(out), verbose: options.verbose, targets: plan.targets.length, out }));
   bus.on(resultsWriter());
+  // bisect-run tells a guest that crashed under a suite (bad) from one that never booted (skip).
+  let results: ResultsFile | undefined;
+  bus.on((e) => void (e.type === 'run-results' && (results = e.results)));
   const terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal });
+  if (command === 'bisect-run' && exitCode === 2 && crashedUnderSuite(results)) return 1;
   return exitCode;
 }
 
