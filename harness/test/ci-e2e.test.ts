@@ -1,9 +1,9 @@
 // The CI commands end to end on the host target (boots QEMU): two slices of --suite create
 // --suite errno merged give the verdict and counts of one unsharded run; a module broken on
 // purpose makes bisect-run exit 1, compare name the broken tests (exit 1), --rerun-failed run
-// only the failed suite; a module that does not build makes bisect-run exit 125 (skip).
+// only the failed suite (only the failed test when one failed); a module that does not build makes bisect-run exit 125 (skip).
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -76,11 +76,30 @@ await t.test('a broken module: bisect-run 1, compare names the tests, --rerun-fa
   const again = join(work, 'rerun');
   const r = await sockvm(['run', '--rerun-failed', latest(brokenRoot), '--module-src', broken, '--results-dir', again]);
   t.equal(r.code, 1, r.output);
+  const rerun = readResults(again);
   t.same(
-    readResults(again).targets.map((x) => [x.target, x.suites.map((s) => s.name)]),
+    rerun.targets.map((x) => [x.target, x.suites.map((s) => s.name)]),
     [['host', ['create']]],
-    'only the suite that failed ran again',
+    'only the suite that failed ran again (18 failed tests: the whole suite)',
   );
+  // The same run as if one test alone had failed: only that test runs again.
+  const file = readResults(brokenRoot);
+  const suites = file.targets[0]?.suites ?? [];
+  const failed = suites.flatMap((s) => s.tests.filter((x) => x.status === 'fail').map((x) => ({ suite: s.name, test: x })));
+  const [first, ...others] = failed;
+  for (const o of others) o.test.status = 'pass';
+  const oneDir = join(work, 'one-failed');
+  mkdirSync(oneDir);
+  writeFileSync(join(oneDir, 'results.json'), JSON.stringify(file));
+  const narrowed = join(work, 'rerun-one');
+  const one = await sockvm(['run', '--rerun-failed', oneDir, '--module-src', broken, '--results-dir', narrowed]);
+  t.equal(one.code, 1, one.output);
+  const ran = readResults(narrowed).targets[0]?.suites ?? [];
+  t.same(
+    ran.map((s) => s.name),
+    [first?.suite],
+  );
+  t.same(countTests(ran), { passed: 0, failed: 1, skipped: (ran[0]?.tests.length ?? 0) - 1 }, `only '${first?.test.name}' ran`);
   const none = await sockvm(['run', '--rerun-failed', latest(wholeRoot), '--results-dir', join(work, 'none')]);
   t.equal(none.code, 2);
   t.match(none.output, /nothing to rerun: its run passed/);

@@ -18,19 +18,22 @@ const create = suite('create', 'TAP version 14\n1..2\nok 1 - socket()\nok 2 - bi
 const errno = suite('errno', 'TAP version 14\n1..2\nok 1 - EAFNOSUPPORT\nnot ok 2 - EINVAL [*]\n', { exitCode: 1 });
 const stream = suite('stream', 'TAP version 14\n1..1\nnot ok 1 - close wakes\n', { exitCode: 1 });
 
-await t.test('what failed, per target; one failed test becomes an exact glob', async (t) => {
+await t.test('what failed, per target; a suite with one failed test gets an exact glob', async (t) => {
   const one = failedSelection(file([target('host', [create, errno]), target('debian-6.1', [create])]), 'r', 'host');
-  t.same(one.targets, [{ name: 'host', suites: ['errno'] }]);
-  t.equal(one.testFilter, 'errno/EINVAL [[][*]]');
-  // Two failed tests: the glob is one for the run, so their suites run whole.
+  t.same(one.targets, [{ name: 'host', suites: ['errno'], testFilters: { errno: 'errno/EINVAL [[][*]]' } }]);
+  // Two suites with one failure each: each its own glob. Two failures in one suite: the whole suite.
   const two = failedSelection(file([target('host', [create, errno, stream])]), 'r', 'host');
-  t.same(two.targets, [{ name: 'host', suites: ['errno', 'stream'] }]);
-  t.equal(two.testFilter, undefined);
+  t.same(two.targets, [{ name: 'host', suites: ['errno', 'stream'], testFilters: { errno: 'errno/EINVAL [[][*]]', stream: 'stream/close wakes' } }]);
+  const both = suite('stream', 'TAP version 14\n1..2\nnot ok 1 - a\nnot ok 2 - b\n', { exitCode: 1 });
+  t.same(failedSelection(file([target('host', [both])]), 'r', 'host').targets[0]?.testFilters, {});
+  // A kernel warning besides the failed test: the whole suite.
+  const warned = suite('stream', 'TAP version 14\n1..1\nnot ok 1 - a\n', { exitCode: 1, kernelFindings: ['WARNING: at af.c:1'] });
+  t.same(failedSelection(file([target('host', [warned])]), 'r', 'host').targets[0]?.testFilters, {});
   // --repeat rounds are one suite; a target that failed before any suite reruns its own selection.
   const rounds = failedSelection(file([target('host', [suite('errno#1', 'TAP version 14\n1..1\nok 1 - x\n'), { ...errno, name: 'errno#2' }])]), 'r', 'host');
-  t.same(rounds.targets, [{ name: 'host', suites: ['errno'] }]);
+  t.same(rounds.targets, [{ name: 'host', suites: ['errno'], testFilters: { errno: 'errno/EINVAL [[][*]]' } }]);
   const noBoot = failedSelection(file([target('old', [], { infraError: 'boot failed' })]), 'r', 'host');
-  t.same(noBoot.targets, [{ name: 'old', suites: [] }]);
+  t.same(noBoot.targets, [{ name: 'old', suites: [], testFilters: {} }]);
   t.equal(literalGlob("it's"), undefined);
 });
 
@@ -48,10 +51,10 @@ await t.test('the plan of a rerun: the failed target, suite and test, in a matri
   const options = parseRunOptions(['--rerun-failed', dir, '--results-dir', root, '--accel', 'tcg']) as RunOptions;
   const plan = await makePlan(options);
   t.same(
-    plan.targets.map((x) => [x.name, x.suites]),
-    [['host', ['errno']]],
+    plan.targets.map((x) => [x.name, x.suites, x.testFilters]),
+    [['host', ['errno'], { errno: 'errno/EINVAL [[][*]]' }]],
   );
-  t.equal(plan.testFilter, 'errno/EINVAL [[][*]]');
+  t.equal(plan.testFilter, undefined, "the run's own --test is untouched");
   t.equal(plan.rerunOf, dir);
   writeFileSync(join(dir, 'results.json'), JSON.stringify(file([target('host', [create])], false)));
   await t.rejects(makePlan(parseRunOptions(['--rerun-failed', dir]) as RunOptions), { message: /nothing to rerun: its run passed/ });

@@ -39,11 +39,8 @@ export interface RunContext {
 /** Reads what the plan needs and plans the run: a UsageError lists every problem at once. */
 export async function makePlan(options: RunOptions): Promise<Plan> {
   const inputs = await gatherPlanInputs(options);
-  // --rerun-failed names the targets and the test: the run goes on as if they were given.
-  if (inputs.rerun) {
-    options.targets = inputs.rerun.targets.map((t) => t.name);
-    if (inputs.rerun.testFilter !== undefined) options.testFilter = inputs.rerun.testFilter;
-  }
+  // --rerun-failed names the targets: the run goes on as if they were given.
+  if (inputs.rerun) options.targets = inputs.rerun.targets.map((t) => t.name);
   return planRun(options, inputs, { runId: newRunId() });
 }
 

@@ -231,6 +231,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       resultsDir: dir,
       seed: run.seed,
       testFilter: plan.testFilter,
+      suiteTestFilters: target.testFilters,
       signal,
       ...(tracer && moduleFns
         ? {

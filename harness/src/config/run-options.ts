@@ -110,7 +110,8 @@ Run:
                            fails the run when fewer handlers were reached (also "trace": true
                            per target in sockvm.config.json or per suite in suite.json)
   --rerun-failed <dir>     run only what failed in that results directory: each failed target's
-                           failed suites (narrowed with --test when one test failed in all);
+                           failed suites, each narrowed to its failed test when one failed
+                           there and nothing else did (a crash or a warning: the whole suite);
                            a run with nothing failed is an error (exit 2), not a green rerun;
                            not with --target, --all-targets, --suite, --tag, --test or --shard
   --shard <i>/<n>          run only slice i of n of the (target, suite) pairs chosen (the same

@@ -67,6 +67,8 @@ export interface TargetPlan {
   modules: string[];
   /** Suites run under the tracer. */
   traced: string[];
+  /** --rerun-failed: a suite's own test glob (its one failed test), over the run's --test. */
+  testFilters?: Record<string, string>;
   coverageFloor?: number;
   /** Where this target's results go. */
   resultsDir: string;
@@ -206,6 +208,8 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
     };
     if (options.kernel) tp.userKernel = options.kernel;
     if (target.coverageFloor !== undefined) tp.coverageFloor = target.coverageFloor;
+    const filters = inputs.rerun?.targets.find((t) => t.name === target.name)?.testFilters;
+    if (filters && Object.keys(filters).length) tp.testFilters = filters;
     planned.push(tp);
   }
   if (problems.length) throw new UsageError([...new Set(problems)].join('\n'));

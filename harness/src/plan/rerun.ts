@@ -1,7 +1,8 @@
 // --rerun-failed <dir>: what failed in an earlier run, as a selection: each target that failed,
 // with the suites that failed on it (all of its own selection when it failed before any suite
-// ran), narrowed to one test by a --test glob when a single test failed in the whole run (the
-// glob is one for the run: several failed tests rerun their whole suites). Pure.
+// ran), each suite narrowed to its failed test by a glob (SOCKVM_TEST for that suite alone) when
+// one test failed in it and nothing else did (a crash, a kernel warning, a bad exit rerun the
+// whole suite, as does more than one failed test: the TAP library takes one glob). Pure.
 import type { ResultsFile, SuiteResult } from '../results/model.js';
 import { judgeTest } from '../results/verdict.js';
 import { UsageError } from '../util/errors.js';
@@ -9,10 +10,8 @@ import { UsageError } from '../util/errors.js';
 export interface RerunSelection {
   /** The results.json read. */
   from: string;
-  /** Failed targets, each with its failed suites (empty: the target's whole selection). */
-  targets: { name: string; suites: string[] }[];
-  /** `<suite>/<test>` as a glob, when exactly one test failed. */
-  testFilter?: string;
+  /** Failed targets, each with its failed suites (empty: the target's whole selection) and, per suite, the glob of its one failed test. */
+  targets: { name: string; suites: string[]; testFilters: Record<string, string> }[];
   /** Whether the earlier run kept its targets in directories of their own. */
   matrix: boolean;
 }
@@ -33,20 +32,22 @@ function failedTests(suite: SuiteResult): string[] {
 
 export function failedSelection(file: ResultsFile, path: string, defaultTarget: string): RerunSelection {
   const targets: RerunSelection['targets'] = [];
-  const tests = new Set<string>();
-  let suiteOnlyFailure = false;
   for (const run of file.targets) {
     if (run.status === 'pass') continue;
     const failed = run.suites.filter((s) => s.status !== 'pass');
     const suites = [...new Set(failed.map((s) => baseName(s.name)))];
-    for (const s of failed) {
-      const names = failedTests(s);
-      if (!names.length) suiteOnlyFailure = true;
-      for (const n of names) tests.add(`${baseName(s.name)}/${n}`);
+    const testFilters: Record<string, string> = {};
+    for (const name of suites) {
+      const rounds = failed.filter((s) => baseName(s.name) === name);
+      // A failure besides the tests' (a crash, a kernel report, an error) needs the whole suite.
+      const onlyTests = rounds.every((s) => s.status === 'fail' && s.errors.length === 0 && s.kernelFindings.length === 0);
+      const tests = new Set(rounds.flatMap(failedTests));
+      const [only] = tests;
+      const glob = onlyTests && tests.size === 1 && only !== undefined ? literalGlob(only) : undefined;
+      if (glob !== undefined) testFilters[name] = `${name}/${glob}`;
     }
     // Failed without a failed suite (no boot, a kernel report at unload, nothing ran): its whole selection again.
-    if (!suites.length) suiteOnlyFailure = true;
-    targets.push({ name: run.target ?? defaultTarget, suites });
+    targets.push({ name: run.target ?? defaultTarget, suites, testFilters });
   }
   if (!targets.length) {
     const why = file.infraError
@@ -54,9 +55,5 @@ export function failedSelection(file: ResultsFile, path: string, defaultTarget: 
       : `its run ${file.status === 'pass' ? 'passed' : 'recorded no failed target'}`;
     throw new UsageError(`--rerun-failed ${path}: nothing to rerun: ${why}; give the results of a run with failures`);
   }
-  const sel: RerunSelection = { from: path, targets, matrix: file.matrix };
-  const [only] = tests;
-  const glob = only !== undefined && tests.size === 1 && !suiteOnlyFailure ? literalGlob(only) : undefined;
-  if (glob !== undefined) sel.testFilter = glob;
-  return sel;
+  return { from: path, targets, matrix: file.matrix };
 }
