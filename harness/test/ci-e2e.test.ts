@@ -1,7 +1,8 @@
 // The CI commands end to end on the host target (boots QEMU): two slices of --suite create
 // --suite errno merged give the verdict and counts of one unsharded run; a module broken on
 // purpose makes bisect-run exit 1, compare name the broken tests (exit 1), --rerun-failed run
-// only the failed suite (only the failed test when one failed); a module that does not build makes bisect-run exit 125 (skip).
+// only the failed suite (only the failed test when one failed); a module that does not build
+// makes bisect-run exit 125 (skip).
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
