@@ -126,12 +126,13 @@ const slice = (index: number): RunShard => ({ index, count: 2, targets: ['host']
 await t.test('merged slices give the verdict and counts of one unsharded run; a missing slice is exit 2', async (t) => {
   const whole = target('host', [create, errno]);
   const merged = mergeResults([
-    { dir: 's1', file: file([target('host', [create])], slice(1)) },
+    { dir: 's1', file: file([target('host', [create], { command: 'npm run sockvm -- run --target host --shard 1/2 --seed 7' })], slice(1)) },
     { dir: 's2', file: file([target('host', [errno])], slice(2)) },
   ]);
   t.same(merged.missing, []);
   t.same([merged.verdict, countTests(merged.runs[0]?.suites ?? [])], [judgeRun([whole]), countTests(whole.suites)]);
   t.equal(merged.runs[0]?.status, whole.status);
+  t.equal(merged.runs[0]?.command, 'npm run sockvm -- run --target host --seed 7', 'the rerun line covers every slice');
   const lost = mergeResults([{ dir: 's1', file: file([target('host', [create])], slice(1)) }]);
   t.same(lost.missing, ['slice 2/2 of host']);
   t.same(lost.verdict, { status: 'error', exitCode: 2 });

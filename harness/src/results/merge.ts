@@ -41,6 +41,8 @@ function joinTarget(parts: RunResult[]): RunResult {
   }
   // The verdict's own findings are judged again below.
   delete merged.problem;
+  // The target's rerun line covers every slice now.
+  merged.command = first.command.replace(/ --shard[ =]\S+/, '');
   const filter = /(?:^| )--test (\S+)/.exec(first.command)?.[1];
   const v = judgeTarget(merged, filter !== undefined ? { testFilter: filter.replace(/^'|'$/g, '') } : {});
   merged.status = v.status;
