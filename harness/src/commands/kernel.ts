@@ -3,12 +3,14 @@
 // event bus (the CLI's reporter shows it); the artifacts are this command's output.
 import { chooseTargets, CONFIG_FILE, loadConfig } from '../config/targets.js';
 import type { EventBus } from '../events.js';
+import { ciKernelKey } from '../kernel/ci-key.js';
 import { resolveKernel } from '../kernel/resolve.js';
 import { parseCommandArgs } from '../util/args.js';
 import { UsageError } from '../util/errors.js';
-import { cacheRoot } from '../util/paths.js';
+import { cacheRoot, repoRoot } from '../util/paths.js';
 
 export const KERNEL_USAGE = `Usage: sockvm kernel build [--target <name>]... [--all-targets] [--force] [--config <file>] [--json]
+       sockvm kernel key --target <name> [--config <file>]
 
 Builds the source kernels of targets whose "kernel" is {"source": ...} (Debian's linux-source, a
 tarball or a tree, + kernel/patches/<series> + kernel/config fragments) into the cache
@@ -17,22 +19,31 @@ release, cache key and source identity. Other targets' kernels are resolved (dow
   --force   rebuild even when the cache has the kernel
   --json    print the artifacts as JSON
 Environment: SOCKVM_KERNEL_JOBS (make -j, default: all CPUs), SOCKVM_KERNEL_NICE (default 10),
-SOCKVM_NO_CCACHE=1 (build without ccache).`;
+SOCKVM_NO_CCACHE=1 (build without ccache).
+
+'kernel key' prints a key for a CI cache of ~/.cache/sockvm (nothing is built or downloaded):
+sockvm-kernel-<target>-<hash> of the target's kernel spec, the build recipe's version and, for a
+source kernel, its config fragments, its patch series and (NEW_TCP built in) kernel/newtcp.
+Debian kernels' keys do not follow the archive: the harness checks what it restores.`;
+
+/** `sockvm kernel build`'s options. */
+export const KERNEL_BUILD_OPTIONS = {
+  target: { type: 'string', multiple: true },
+  'all-targets': { type: 'boolean' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 export async function kernelCommand(args: string[], out: (line: string) => void, bus: EventBus, signal: AbortSignal): Promise<number> {
   const [verb, ...rest] = args;
+  if (verb === 'key') return kernelKeyCommand(rest, out);
   if (verb !== 'build') {
     out(KERNEL_USAGE);
     return verb === undefined || verb === '--help' || verb === '-h' ? 0 : 2;
   }
-  const { values: v } = parseCommandArgs('sockvm kernel build', rest, {
-    target: { type: 'string', multiple: true },
-    'all-targets': { type: 'boolean' },
-    force: { type: 'boolean' },
-    json: { type: 'boolean' },
-    config: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values: v } = parseCommandArgs('sockvm kernel build', rest, KERNEL_BUILD_OPTIONS);
   if (v.help) {
     out(KERNEL_USAGE);
     return 0;
@@ -79,5 +90,26 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
     }
   }
   if (v.json) out(JSON.stringify(results, null, 2));
+  return 0;
+}
+
+/** `sockvm kernel key`'s options. */
+export const KERNEL_KEY_OPTIONS = {
+  target: { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function kernelKeyCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { values: v } = parseCommandArgs('sockvm kernel key', args, KERNEL_KEY_OPTIONS);
+  if (v.help) {
+    out(KERNEL_USAGE);
+    return 0;
+  }
+  if (v.target === undefined) throw new UsageError('sockvm kernel key: --target <name> is missing: name the target whose kernel the cache holds');
+  const config = await loadConfig(v.config ?? CONFIG_FILE);
+  const [target] = chooseTargets(config, [v.target], false);
+  if (!target) throw new UsageError(`--target ${v.target}: no such target`);
+  out(await ciKernelKey(target, repoRoot));
   return 0;
 }

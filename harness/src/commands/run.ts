@@ -38,7 +38,10 @@ export interface RunContext {
 
 /** Reads what the plan needs and plans the run: a UsageError lists every problem at once. */
 export async function makePlan(options: RunOptions): Promise<Plan> {
-  return planRun(options, await gatherPlanInputs(options), { runId: newRunId() });
+  const inputs = await gatherPlanInputs(options);
+  // --rerun-failed names the targets: the run goes on as if they were given.
+  if (inputs.rerun) options.targets = inputs.rerun.targets.map((t) => t.name);
+  return planRun(options, inputs, { runId: newRunId() });
 }
 
 async function buildAllSuites(options: RunOptions, log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
@@ -160,7 +163,14 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
 
   const interrupted = interruptExit(ctx.signal);
   const verdict = judgeRun(runs, { ...(setupError ? { setupError } : {}), ...(interrupted !== undefined ? { interruptExit: interrupted } : {}) });
-  const results = runResultsFile(runs, { runId, command, matrix, verdict, ...(setupError ? { infraError: setupError } : {}) });
+  const results = runResultsFile(runs, {
+    runId,
+    command,
+    matrix,
+    verdict,
+    ...(setupError ? { infraError: setupError } : {}),
+    ...(plan.shard ? { shard: plan.shard } : {}),
+  });
   bus.emit({ type: 'run-results', dir: runDir, results });
   // Every result file is on disk before the summary says where they are; one that could not be
   // written (a full disk) makes the run an infrastructure error, unless the user interrupted it.

@@ -231,6 +231,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       resultsDir: dir,
       seed: run.seed,
       testFilter: plan.testFilter,
+      suiteTestFilters: target.testFilters,
       signal,
       ...(tracer && moduleFns
         ? {
@@ -253,7 +254,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         if (tracing && moduleFns) {
           run.coverage = computeCoverage(moduleFns, traces);
           // The floor holds for the target's whole selection; a run of chosen suites reports only.
-          const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+          const whole = wholeSelection(plan);
           if (target.coverageFloor !== undefined && whole)
             run.coverageFloor = { percent: target.coverageFloor, met: run.coverage.handlers.percent >= target.coverageFloor };
           else if (target.coverageFloor !== undefined)
@@ -264,7 +265,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         } else if (tracing) {
           bus.emit({ type: 'notice', message: 'no coverage: sockvm-trace was not built' });
           // A floor that was asked for and could not be measured is not met.
-          const whole = !plan.only.length && !plan.tags.length && plan.testFilter === undefined;
+          const whole = wholeSelection(plan);
           if (target.coverageFloor !== undefined && whole) run.coverageFloor = { percent: target.coverageFloor, met: false };
         }
         // A command or kept guests want the module loaded (and a command may hold its sockets open).
@@ -376,4 +377,9 @@ async function saveDmesg(dir: string, lab: Lab, ask = true): Promise<void> {
     const text = d?.code === 0 ? d.stdout : `(guest unreachable; console tail)\n${g.vm.consoleTail(200)}\n`;
     await writeOut(join(dir, `${prefix}${suffix}.txt`), text);
   }
+}
+
+/** Whether the run covers each target's whole selection: a coverage floor holds only then. */
+function wholeSelection(plan: RunOptions): boolean {
+  return !plan.only.length && !plan.tags.length && plan.testFilter === undefined && plan.shard === undefined && plan.rerunFailed === undefined;
 }

@@ -1,11 +1,12 @@
 // `sockvm run` options: parsed and validated into a typed plan. Every error names the option
 // and the fix.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { parseTapVersion, type TapVersion } from '../results/tap-writer.js';
 import { repoRoot } from '../util/paths.js';
 import { UsageError } from '../util/errors.js';
 import type { AccelMode } from '../vm/accel.js';
+import { parseShard, type ShardSpec } from '../plan/shard.js';
 
 export interface RunOptions {
   /** Targets named with --target; empty means the configuration's default. */
@@ -64,6 +65,12 @@ export interface RunOptions {
   gdb: boolean;
   /** `sockvm shell`: an interactive shell in guest 1 instead of a command. */
   shell: boolean;
+  /** --shard i/n: run only this slice of the (target, suite) pairs. */
+  shard?: ShardSpec;
+  /** --durations: an earlier results.json whose suite times balance the shards. */
+  durationsFile?: string;
+  /** --rerun-failed: a results directory whose failed (target, suite, test) are run again. */
+  rerunFailed?: string;
 }
 
 export const RUN_USAGE = `Usage: sockvm run [options] [-- <cmd> [args]]
@@ -105,6 +112,16 @@ Run:
                            results.json and the summary; a target's "coverageFloor" then
                            fails the run when fewer handlers were reached (also "trace": true
                            per target in sockvm.config.json or per suite in suite.json)
+  --rerun-failed <dir>     run only what failed in that results directory: each failed target's
+                           failed suites, each narrowed to its failed test when one failed
+                           there and nothing else did (a crash or a warning: the whole suite);
+                           a run with nothing failed is an error (exit 2), not a green rerun;
+                           not with --target, --all-targets, --suite, --tag, --test or --shard
+  --shard <i>/<n>          run only slice i of n of the (target, suite) pairs chosen (the same
+                           choice in every job gives every pair to exactly one slice); results
+                           go to <run>/<target>/ as with --target; 'sockvm merge' joins slices
+  --durations <file>       with --shard: balance the slices by each (target, suite)'s time in
+                           this earlier results.json (default: by count)
   --suites-dir <dir>       also run the suites in <dir>: <dir>/<name>/*.c built, or <dir>/<name>/ of
                            ready-made programs (executables, suite.json "programs"); repeatable
 
@@ -184,6 +201,45 @@ function positiveInt(option: string, value: string | undefined, fallback: number
   return n;
 }
 
+/** `sockvm run`'s options (and `shell`'s, `bisect-run`'s): the CI files' test checks what they call against it. */
+export const RUN_OPTIONS = {
+  target: { type: 'string', multiple: true },
+  'all-targets': { type: 'boolean' },
+  jobs: { type: 'string' },
+  config: { type: 'string' },
+  kernel: { type: 'string' },
+  'modules-dir': { type: 'string' },
+  'build-dir': { type: 'string' },
+  'module-src': { type: 'string' },
+  suite: { type: 'string', multiple: true },
+  tag: { type: 'string', multiple: true },
+  test: { type: 'string' },
+  repeat: { type: 'string' },
+  'until-fail': { type: 'boolean' },
+  trace: { type: 'boolean' },
+  seed: { type: 'string' },
+  'suites-dir': { type: 'string', multiple: true },
+  shard: { type: 'string' },
+  durations: { type: 'string' },
+  'rerun-failed': { type: 'string' },
+  accel: { type: 'string' },
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  'boot-timeout': { type: 'string' },
+  'suite-timeout': { type: 'string' },
+  'results-dir': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  progress: { type: 'string' },
+  'tap-version': { type: 'string' },
+  exec: { type: 'string' },
+  copy: { type: 'string', multiple: true },
+  keep: { type: 'boolean' },
+  gdb: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
 export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions | 'help' {
   let parsed;
   try {
@@ -193,40 +249,7 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
       allowPositionals: true,
       tokens: true,
       strict: true,
-      options: {
-        target: { type: 'string', multiple: true },
-        'all-targets': { type: 'boolean' },
-        jobs: { type: 'string' },
-        config: { type: 'string' },
-        kernel: { type: 'string' },
-        'modules-dir': { type: 'string' },
-        'build-dir': { type: 'string' },
-        'module-src': { type: 'string' },
-        suite: { type: 'string', multiple: true },
-        tag: { type: 'string', multiple: true },
-        test: { type: 'string' },
-        repeat: { type: 'string' },
-        'until-fail': { type: 'boolean' },
-        trace: { type: 'boolean' },
-        seed: { type: 'string' },
-        'suites-dir': { type: 'string', multiple: true },
-        accel: { type: 'string' },
-        memory: { type: 'string' },
-        cpus: { type: 'string' },
-        'boot-timeout': { type: 'string' },
-        'suite-timeout': { type: 'string' },
-        'results-dir': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        progress: { type: 'string' },
-        'tap-version': { type: 'string' },
-        exec: { type: 'string' },
-        copy: { type: 'string', multiple: true },
-        keep: { type: 'boolean' },
-        gdb: { type: 'boolean' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: RUN_OPTIONS,
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -304,6 +327,22 @@ export function parseRunOptions(argv: string[], cwd = process.cwd()): RunOptions
     plan.kernel = { image: resolve(cwd, v.kernel) };
     if (v['modules-dir']) plan.kernel.modulesDir = resolve(cwd, v['modules-dir']);
     if (v['build-dir']) plan.kernel.buildDir = resolve(cwd, v['build-dir']);
+  }
+  if (v.shard !== undefined) {
+    const shard = check(() => parseShard(v.shard ?? ''), undefined);
+    if (shard) plan.shard = shard;
+  }
+  if (v.durations !== undefined) {
+    if (v.shard === undefined) problems.push('--durations balances shards: add --shard i/n (or drop --durations)');
+    plan.durationsFile = resolve(cwd, v.durations);
+  }
+  if (v['rerun-failed'] !== undefined) {
+    plan.rerunFailed = resolve(cwd, v['rerun-failed']);
+    const clash = (['target', 'all-targets', 'suite', 'tag', 'test', 'shard'] as const).filter((o) => v[o] !== undefined);
+    if (clash.length)
+      problems.push(
+        `--rerun-failed ${v['rerun-failed']} chooses the targets, suites and tests (what failed there): drop ${clash.map((o) => `--${o}`).join(', ')}`,
+      );
   }
   if (problems.length) throw new UsageError(problems.join('\n'));
   return plan;

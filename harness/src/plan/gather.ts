@@ -12,7 +12,10 @@ import { readManifest } from '../suites/manifest.js';
 import { errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { repoRoot } from '../util/paths.js';
+import { loadResults } from '../results/load.js';
 import type { FoundSuite, PlanInputs } from './plan.js';
+import { failedSelection } from './rerun.js';
+import { durationsOf } from './shard.js';
 
 /** Every directory of suites a run builds: the repository's, then each --suites-dir. */
 export function suiteSourceDirs(options: RunOptions): string[] {
@@ -57,7 +60,20 @@ export async function gatherPlanInputs(options: RunOptions): Promise<PlanInputs>
     const st = await lstat(path).catch(() => undefined);
     copies[path] = !st ? undefined : st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
   }
-  return { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, missingFragments, problems, copies };
+  const inputs: PlanInputs = { config, suites, moduleSrc: { path: moduleSrc, isTree }, tools, missingFragments, problems, copies };
+  if (options.durationsFile !== undefined) {
+    const read = await loadResults(options.durationsFile, '--durations').catch((err: unknown) => void problems.push(errorMessage(err)));
+    if (read) inputs.durations = durationsOf(read.file.targets);
+  }
+  if (options.rerunFailed !== undefined) {
+    const read = await loadResults(options.rerunFailed, '--rerun-failed').catch((err: unknown) => void problems.push(errorMessage(err)));
+    try {
+      if (read) inputs.rerun = failedSelection(read.file, options.rerunFailed, config?.defaultTarget ?? 'host');
+    } catch (err) {
+      problems.push(errorMessage(err));
+    }
+  }
+  return inputs;
 }
 
 /** A host program's path: the usual system directories, then PATH. */

@@ -5,6 +5,8 @@ import type { RunOptions } from '../config/run-options.js';
 import { chooseTargets, type KernelSpec, type SockvmConfig, type Target } from '../config/targets.js';
 import type { SuiteManifest } from '../suites/manifest.js';
 import { UsageError } from '../util/errors.js';
+import type { RerunSelection } from './rerun.js';
+import { assignShards, type ShardSpec } from './shard.js';
 
 /** A suite as found on disk, before anything is built. */
 export interface FoundSuite {
@@ -29,6 +31,10 @@ export interface PlanInputs {
   problems: string[];
   /** What each --copy path is on the host (absent: it does not exist). */
   copies?: Record<string, 'file' | 'dir' | 'other' | undefined>;
+  /** --durations: `<target>/<suite>` → ms in the earlier run. */
+  durations?: Record<string, number>;
+  /** --rerun-failed: what failed in the earlier run. */
+  rerun?: RerunSelection;
 }
 
 /** Your command in the guest, the shell or kept guests (run -- cmd, --exec, --keep, shell). */
@@ -61,6 +67,8 @@ export interface TargetPlan {
   modules: string[];
   /** Suites run under the tracer. */
   traced: string[];
+  /** --rerun-failed: a suite's own test glob (its one failed test), over the run's --test. */
+  testFilters?: Record<string, string>;
   coverageFloor?: number;
   /** Where this target's results go. */
   resultsDir: string;
@@ -77,6 +85,10 @@ export interface Plan {
   testFilter?: string;
   repeat: number;
   seed?: number;
+  /** --shard: which slice this run is, and the targets of the whole selection (merge checks that no slice is missing). */
+  shard?: ShardSpec & { targets: string[]; pairs: number };
+  /** --rerun-failed: the results.json whose failures this run repeats. */
+  rerunOf?: string;
   targets: TargetPlan[];
   /** A command, a shell or kept guests; absent for a plain run of suites. */
   access?: AccessPlan;
@@ -146,11 +158,18 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   const access = planAccess(options, inputs, problems);
   if (access && targets.length > 1)
     problems.push(`${accessName(access)} works on one target: name one --target (not ${options.allTargets ? '--all-targets' : targets.length})`);
-  const matrix = options.targets.length > 0 || options.allTargets;
+  // A slice's results are one target's directory each, as merge expects them.
+  const matrix = options.targets.length > 0 || options.allTargets || options.shard !== undefined;
   const resultsDir = `${options.resultsRoot}/${run.runId}`;
   const planned: TargetPlan[] = [];
-  for (const target of targets) {
-    const selected = selectFor(options, target, inputs.suites, problems, access);
+  const selections = targets.map((target) => {
+    // --rerun-failed: the suites that failed on this target (none listed: its own selection).
+    const failed = inputs.rerun?.targets.find((t) => t.name === target.name)?.suites ?? [];
+    return { target, selected: selectFor(failed.length ? { ...options, only: failed, tags: [] } : options, target, inputs.suites, problems, access) };
+  });
+  const shard = options.shard ? sliceSelections(selections, options.shard, inputs.durations, problems, access) : undefined;
+  for (const { target, selected } of selections) {
+    if (shard && !selected.length) continue;
     const tools: string[] = [];
     for (const name of new Set(selected.flatMap((s) => s.manifest.tools))) {
       const path = inputs.tools[name];
@@ -189,6 +208,8 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
     };
     if (options.kernel) tp.userKernel = options.kernel;
     if (target.coverageFloor !== undefined) tp.coverageFloor = target.coverageFloor;
+    const filters = inputs.rerun?.targets.find((t) => t.name === target.name)?.testFilters;
+    if (filters && Object.keys(filters).length) tp.testFilters = filters;
     planned.push(tp);
   }
   if (problems.length) throw new UsageError([...new Set(problems)].join('\n'));
@@ -203,8 +224,33 @@ export function planRun(options: RunOptions, inputs: PlanInputs, run: { runId: s
   };
   if (options.testFilter !== undefined) plan.testFilter = options.testFilter;
   if (options.seed !== undefined) plan.seed = options.seed;
+  if (shard) plan.shard = shard;
+  if (inputs.rerun) plan.rerunOf = inputs.rerun.from;
   if (access) plan.access = access;
   return plan;
+}
+
+/**
+ * Keeps in each target's selection only the suites of this slice (in place), and says what the
+ * whole selection was; a slice with nothing in it is a problem (a green run of nothing is not).
+ */
+function sliceSelections(
+  selections: { target: Target; selected: FoundSuite[] }[],
+  spec: ShardSpec,
+  durations: Record<string, number> | undefined,
+  problems: string[],
+  access: AccessPlan | undefined,
+): Plan['shard'] {
+  if (access) problems.push(`--shard ${spec.index}/${spec.count} slices suites: not with ${accessName(access)}`);
+  const items = selections.flatMap(({ target, selected }) => selected.map((s) => ({ target: target.name, suite: s.name })));
+  const shardOf = assignShards(items, spec.count, durations);
+  const mine = new Set(items.filter((_, i) => shardOf[i] === spec.index - 1).map((i) => `${i.target}/${i.suite}`));
+  for (const sel of selections) sel.selected = sel.selected.filter((s) => mine.has(`${sel.target.name}/${s.name}`));
+  if (items.length && !mine.size)
+    problems.push(
+      `--shard ${spec.index}/${spec.count}: the selection has ${items.length} (target, suite) pairs and this slice none; use at most ${items.length} slices`,
+    );
+  return { ...spec, targets: selections.map((s) => s.target.name), pairs: items.length };
 }
 
 function accessName(a: AccessPlan): string {

@@ -26,6 +26,7 @@ export function renderPlan(plan: Plan): string[] {
     lines.push(`target ${t.name}`);
     lines.push(`  kernel:   ${kernelLine(t.kernel, t.userKernel)}`);
     lines.push(`  suites:   ${t.suites.join(' ')}`);
+    for (const [suite, glob] of Object.entries(t.testFilters ?? {})) lines.push(`  rerun:    ${suite}: only '${glob}'`);
     lines.push(
       `  guests:   ${t.guests}; CPUs ${t.cpus.kvm} (KVM) / ${t.cpus.tcg} (TCG); boot limit ${secs(t.bootTimeoutMs.kvm)} / ${secs(t.bootTimeoutMs.tcg)}`,
     );

@@ -169,5 +169,16 @@ export interface ResultsFile {
    * and each target's own results.json in a matrix run).
    */
   matrix: boolean;
+  /** --shard: this run is slice `index` of `count` of a selection of `pairs` (target, suite) over `targets`; `sockvm merge` checks that every slice came. */
+  shard?: RunShard;
+  /** `sockvm merge`: the results directories this one joins. */
+  mergedFrom?: string[];
   targets: RunResult[];
+}
+
+export interface RunShard {
+  index: number;
+  count: number;
+  targets: string[];
+  pairs: number;
 }

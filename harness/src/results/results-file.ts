@@ -2,11 +2,14 @@
 // and the two shapes written before it, read as it: one target's bare result, and a matrix run's
 // { runId, command, status, exitCode, targets } without a schemaVersion.
 import { UsageError } from '../util/errors.js';
-import { RESULTS_SCHEMA_VERSION, type ResultsFile, type RunResult } from './model.js';
+import { RESULTS_SCHEMA_VERSION, type ResultsFile, type RunResult, type RunShard } from './model.js';
 import type { Verdict } from './verdict.js';
 
 /** The run's results.json: its verdict over `targets`. */
-export function runResultsFile(targets: RunResult[], run: { runId: string; command: string; matrix: boolean; verdict: Verdict; infraError?: string }): ResultsFile {
+export function runResultsFile(
+  targets: RunResult[],
+  run: { runId: string; command: string; matrix: boolean; verdict: Verdict; infraError?: string; shard?: RunShard; mergedFrom?: string[] },
+): ResultsFile {
   const { verdict } = run;
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -17,6 +20,8 @@ export function runResultsFile(targets: RunResult[], run: { runId: string; comma
     ...(run.infraError ? { infraError: run.infraError } : {}),
     ...(verdict.problem ? { problem: verdict.problem } : {}),
     matrix: run.matrix,
+    ...(run.shard ? { shard: run.shard } : {}),
+    ...(run.mergedFrom ? { mergedFrom: run.mergedFrom } : {}),
     targets,
   };
 }

@@ -32,6 +32,8 @@ export interface SuiteRunOptions {
   seed?: number | undefined;
   /** Passed to every suite as SOCKVM_TEST: a glob on test names the TAP library honours. */
   testFilter?: string | undefined;
+  /** A suite's own SOCKVM_TEST (--rerun-failed: its one failed test), over testFilter. */
+  suiteTestFilters?: Record<string, string> | undefined;
   /** Whether a suite runs under sockvm-trace (guest 1); its trace goes to onTrace. */
   traced?: (suite: SuiteSpec) => boolean;
   /** Every traced suite of the run: the tracer, started once per boot, watches them all. */
@@ -79,7 +81,8 @@ export class SuiteRunner {
     const env = ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `SOCKVM_SUITE=${suite.name}`];
     const seed = this.roundSeed ?? this.o.seed;
     if (seed !== undefined) env.push(`SOCKVM_SEED=${seed}`);
-    if (this.o.testFilter) env.push(`SOCKVM_TEST=${this.o.testFilter}`);
+    const filter = this.o.suiteTestFilters?.[suite.name] ?? this.o.testFilter;
+    if (filter) env.push(`SOCKVM_TEST=${filter}`);
     if (suite.manifest.bpf.length > 0) env.push(`SOCKVM_BPF_DIR=/suites/${suite.name}.bpf`);
     // The guest-side timeout kills a hung suite even if our connection stalls; ours is the backstop.
     // A program suite's driver gets TERM, on which it kills its whole process group (programs included).
