@@ -7,7 +7,9 @@ import { parseCommand } from './commands/parse.js';
 import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE, SHELL_USAGE } from './config/run-options.js';
+import { DEV_USAGE, parseDevOptions } from './config/dev-options.js';
 import { EventBus } from './events.js';
+import { suiteSourceDirs } from './plan/gather.js';
 import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
 import { consoleReporter, jsonReporter } from './ui/console-reporter.js';
@@ -24,6 +26,8 @@ Commands:
   cache      ls | verify | prune the cache: source kernels, modules, vmlinux, Debian kernels,
              toolchains (see 'sockvm cache --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
+  dev        boot a target once, watch the module and suites: on each save rebuild, reload
+             newtcp.ko in the running guest, rerun the suites, print the verdict (see 'sockvm dev --help')
   shell      boot a target, load the module, open an interactive shell in the guest; powers off
              when the shell ends (see 'sockvm shell --help')
   ssh-config print an OpenSSH Host stanza for guests kept by 'sockvm run --keep'
@@ -60,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { signal } = controller;
   // The commands that build or boot listen for signals; the others end on ^C as any program.
-  if (command === 'run' || command === 'shell' || command === 'kernel' || command === 'toolchain') onSignals();
+  if (command === 'run' || command === 'shell' || command === 'dev' || command === 'kernel' || command === 'toolchain') onSignals();
   if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`), signal);
   if (command === 'kernel') {
     // Progress on stderr (a moving line on a terminal); the artifacts on stdout.
@@ -72,10 +76,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'ssh-config') return sshConfigCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'stop') return stopCommand(rest, (line) => process.stdout.write(`${line}\n`));
-  if (command !== 'run' && command !== 'shell') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
-  const options = parseRunOptions(rest);
+  if (command !== 'run' && command !== 'shell' && command !== 'dev') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
+  const devOptions = command === 'dev' ? parseDevOptions(rest) : undefined;
+  const options = devOptions === undefined ? parseRunOptions(rest) : devOptions === 'help' ? 'help' : devOptions.run;
   if (options === 'help') {
-    process.stdout.write(`${command === 'shell' ? SHELL_USAGE : RUN_USAGE}\n`);
+    process.stdout.write(`${command === 'shell' ? SHELL_USAGE : command === 'dev' ? DEV_USAGE : RUN_USAGE}\n`);
     return 0;
   }
   options.shell = command === 'shell';
@@ -96,7 +101,15 @@ async function main(argv: string[]): Promise<number> {
   bus.on(consoleReporter({ interactive: isTerminal(out), verbose: options.verbose, targets: plan.targets.length, out }));
   bus.on(resultsWriter());
   const terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
-  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal });
+  const dev =
+    devOptions && devOptions !== 'help'
+      ? {
+          rebootOnBusy: devOptions.rebootOnBusy,
+          suiteSourceDirs: suiteSourceDirs(options),
+          ...(devOptions.maxCycles !== undefined ? { maxCycles: devOptions.maxCycles } : {}),
+        }
+      : undefined;
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal, ...(dev ? { dev } : {}) });
   return exitCode;
 }
 

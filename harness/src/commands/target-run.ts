@@ -35,6 +35,7 @@ import type { TraceFile } from '../trace/trace-file.js';
 import { accessResult, announceGdb, keepGuests, runAccess, type AccessContext } from '../access/session.js';
 import type { GuestTerminal } from '../guest/stream.js';
 import type { AccessPlan } from '../plan/plan.js';
+import { devLoop, type DevOptions } from '../dev/loop.js';
 
 /** A kernel build's progress as one short line (the spinner's text). */
 function progressLine(p: BuildProgress): string {
@@ -55,6 +56,8 @@ export interface TargetContext {
   access?: AccessPlan;
   /** Where a command's output goes and a shell's keys come from (default: our own stdio). */
   terminal?: GuestTerminal;
+  /** sockvm dev: the booted guests stay for a loop of saves, rebuilds and suite reruns. */
+  dev?: DevOptions;
 }
 
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
@@ -241,7 +244,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         : {}),
     });
     run.guest = {};
-    if (!selected.length && access) await phase('guest-setup', () => runner.prepareGuests(run.guest ?? {}));
+    if ((!selected.length && access) || ctx.dev) await phase('guest-setup', () => runner.prepareGuests(run.guest ?? {}));
     else
       await phase('suites', async () => {
         run.guest ??= {};
@@ -274,6 +277,13 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         }
         await saveDmesg(dir, lab);
       });
+    if (ctx.dev) {
+      const rebuild = async (): Promise<string> =>
+        (await buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, signal })).ko;
+      await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild }, ctx.dev);
+      signal.throwIfAborted();
+      await saveDmesg(dir, lab);
+    }
     if (access && run.guestAccess) {
       const actx: AccessContext = {
         lab,
