@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildModule } from '../build/module.js';
+import { buildModule, primeWorkDir } from '../build/module.js';
 import { buildTracer } from '../build/tracer.js';
 import { SEED_MAX, type RunOptions } from '../config/run-options.js';
 import type { TargetPlan } from '../plan/plan.js';
@@ -278,9 +278,11 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         await saveDmesg(dir, lab);
       });
     if (ctx.dev) {
-      const rebuild = async (): Promise<string> =>
-        (await buildModule(moduleSrc, kernel, cache, buildLog, { toolchain: resolved.toolchain, binds: resolved.binds, signal })).ko;
-      await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild }, ctx.dev);
+      // One work tree for the session's module builds: each save recompiles only what changed.
+      const build = { toolchain: resolved.toolchain, binds: resolved.binds, signal, workDir: join(dir, 'dev-module') };
+      const rebuild = async (): Promise<string> => (await buildModule(moduleSrc, kernel, cache, buildLog, build)).ko;
+      const prime = (): Promise<void> => primeWorkDir(moduleSrc, kernel, buildLog, build);
+      await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild, primeModule: prime }, ctx.dev);
       signal.throwIfAborted();
       await saveDmesg(dir, lab);
     }
