@@ -1,9 +1,10 @@
 // sockvm dev without a guest: its options (what it refuses and why) and the watcher's batches
 // (which saves rebuild the module, which a suite, which every suite; build output ignored).
 import t from 'tap';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { syncSources } from '../src/build/module.js';
 import { parseDevOptions } from '../src/config/dev-options.js';
 import { SourceWatcher } from '../src/dev/watch.js';
 
@@ -53,4 +54,30 @@ await t.test('watcher: a module save, a suite save, a library save and build out
   const waiting = w.next(ac.signal);
   ac.abort();
   await t.rejects(waiting, 'an abort ends the wait');
+});
+
+await t.test('syncSources: only changed files are written (make goes by mtime), removed sources go, build output stays', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'sockvm-sync-'));
+  const [from, to] = [join(root, 'src'), join(root, 'work')];
+  mkdirSync(join(from, 'include'), { recursive: true });
+  writeFileSync(join(from, 'a.c'), 'a');
+  writeFileSync(join(from, 'b.c'), 'b');
+  writeFileSync(join(from, 'include', 'h.h'), 'h');
+  await syncSources(from, to);
+  writeFileSync(join(to, 'a.o'), 'object');
+  const old = new Date(2000, 0, 1);
+  for (const f of ['a.c', 'b.c']) utimesSync(join(to, f), old, old);
+  writeFileSync(join(from, 'a.c'), 'a, saved');
+  rmSync(join(from, 'b.c'));
+  writeFileSync(join(from, 'c.c'), 'c');
+  await syncSources(from, to);
+  t.equal(readFileSync(join(to, 'a.c'), 'utf8'), 'a, saved');
+  t.ok(statSync(join(to, 'a.c')).mtimeMs > old.getTime(), 'the saved file is newer');
+  t.notOk(existsSync(join(to, 'b.c')), 'a removed source is gone');
+  t.ok(existsSync(join(to, 'c.c')) && existsSync(join(to, 'include', 'h.h')), 'new files and subdirectories arrive');
+  t.ok(existsSync(join(to, 'a.o')), 'build output stays');
+  writeFileSync(join(to, 'c.c'), 'c');
+  utimesSync(join(to, 'c.c'), old, old);
+  await syncSources(from, to);
+  t.equal(statSync(join(to, 'c.c')).mtimeMs, old.getTime(), 'an unchanged file is not touched');
 });

@@ -282,8 +282,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       const build = { toolchain: resolved.toolchain, binds: resolved.binds, signal, workDir: join(dir, 'dev-module') };
       const rebuild = async (): Promise<string> => (await buildModule(moduleSrc, kernel, cache, buildLog, build)).ko;
       const prime = (): Promise<void> => primeWorkDir(moduleSrc, kernel, buildLog, build);
-      await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild, primeModule: prime }, ctx.dev);
+      const last = await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild, primeModule: prime }, ctx.dev);
       signal.throwIfAborted();
+      // The exit code is the last verdict's: a save whose build failed ends in error, whatever passed before.
+      if (last?.status === 'error') run.infraError = `sockvm dev's last cycle (#${last.index}): ${last.reason ?? 'error'}`;
       await saveDmesg(dir, lab);
     }
     if (access && run.guestAccess) {

@@ -220,22 +220,25 @@ class DevCycles {
 
 /**
  * Runs the selected suites, then a cycle per batch of saves until ^C (`signal`) or maxCycles.
- * The run's suites are the last cycle's, so the caller's verdict is the latest one.
+ * The run's suites are the last cycle's, so the caller's verdict is the latest one; the last
+ * cycle is returned (an error cycle, a failed build, has no suites to say so).
  */
-export async function devLoop(d: DevLab, o: DevOptions): Promise<void> {
+export async function devLoop(d: DevLab, o: DevOptions): Promise<DevCycle | undefined> {
   const suiteDirs = new Map<string, string>();
   for (const s of d.suites) if (s.sourceDir) suiteDirs.set(s.name, s.sourceDir);
   const watcher = new SourceWatcher({ moduleSrc: d.moduleSrc, suites: suiteDirs, shared: [join(repoRoot, 'suites', 'lib')] });
   const cycles = new DevCycles(d, o);
+  let last: DevCycle | undefined;
   try {
     await watcher.ready();
     // A failed priming build costs only speed: the save's own build reports the failure.
     cycles.priming = d.primeModule().catch(() => undefined);
     for (let index = 0; ; index++) {
       const change = index === 0 ? undefined : await watcher.next(d.signal).catch(() => undefined);
-      if (index > 0 && !change) return;
-      d.bus.emit({ type: 'dev-cycle', cycle: await cycles.cycle(index, change) });
-      if (o.maxCycles !== undefined && index >= o.maxCycles) return;
+      if (index > 0 && !change) return last;
+      last = await cycles.cycle(index, change);
+      d.bus.emit({ type: 'dev-cycle', cycle: last });
+      if (o.maxCycles !== undefined && index >= o.maxCycles) return last;
       d.bus.emit({ type: 'dev-waiting', watching: watcher.watching });
     }
   } finally {
