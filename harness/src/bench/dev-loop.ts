@@ -20,9 +20,12 @@ export async function devVersusRun(scratch: string, edits: number, fullRuns: num
   let n = 0;
   const edit = (): Promise<void> => appendFile(join(src, 'af_newtcp.c'), `/* bench edit ${++n} at ${Date.now()} */\n`);
   const cycles: DevCycle[] = [];
+  const spawned = Date.now();
+  let firstVerdictMs = NaN;
   const dev = await sockvm(['dev', '--suite', 'create', '--module-src', src, '--results-dir', join(scratch, 'dev'), '--max-cycles', String(edits)], {
     onEvent: (e) => {
       if (e.type === 'dev-cycle') {
+        if (!cycles.length) firstVerdictMs = Date.now() - spawned;
         cycles.push(e.cycle);
         log(`  dev cycle #${e.cycle.index}: ${e.cycle.status} in ${(e.cycle.totalMs / 1000).toFixed(2)} s`);
       }
@@ -48,7 +51,7 @@ export async function devVersusRun(scratch: string, edits: number, fullRuns: num
         what: 'edit → verdict of create',
         a: { label: 'sockvm dev', ms: median(saves.map((c) => c.totalMs)), n: saves.length },
         b: { label: 'sockvm run', ms: median(full), n: full.length },
-        note: `dev's first verdict (boot included) ${((cycles[0]?.totalMs ?? NaN) / 1000).toFixed(2)} s; the run's time is its wall time from an edit`,
+        note: `dev's start to its first verdict (build, boot, suites) ${(firstVerdictMs / 1000).toFixed(2)} s; the run's time is its wall time from an edit`,
       },
     ],
     breakdown: ['build', 'copy', 'reload', 'suites'].map((s) => step(s as keyof DevCycle['steps'])).join(', '),
