@@ -60,11 +60,15 @@ class DevCycles {
   private readonly edited: Edited = { suites: new Map() };
   /** The work tree's first build, run while the first verdict's suites run; a save waits for it. */
   priming: Promise<void> = Promise.resolve();
+  /** Where the guest's (stripped) copy of newtcp.ko is made. */
+  private readonly scratch: string;
 
   constructor(
     private readonly d: DevLab,
     private readonly o: DevOptions,
-  ) {}
+  ) {
+    this.scratch = join(d.dir, 'dev-guest-ko');
+  }
 
   /** One step of a cycle: a phase for the console, its time into `steps`. */
   private async step<T>(steps: DevCycle['steps'], name: Step, phase: Phase, work: () => Promise<T>): Promise<T> {
@@ -85,7 +89,7 @@ class DevCycles {
     const { lab, runner, run, signal } = this.d;
     await this.step(steps, 'reboot', 'boot', async () => {
       await lab.reboot();
-      if (this.edited.ko) await copyModule(lab.guests, this.edited.ko, signal);
+      if (this.edited.ko) await copyModule(lab.guests, this.edited.ko, this.scratch, signal);
       for (const s of this.edited.suites.values()) await copySuite(lab.guests, s, signal);
       await runner.prepareGuests((run.guest ??= {}));
     });
@@ -146,7 +150,7 @@ class DevCycles {
           await this.freshGuests(steps);
         } else {
           await this.step(steps, 'copy', 'dev-copy', async () => {
-            if (ko) await copyModule(lab.guests, ko, signal);
+            if (ko) await copyModule(lab.guests, ko, this.scratch, signal);
             for (const s of rebuilt) await copySuite(lab.guests, s, signal);
           });
           if (ko) {
