@@ -12,7 +12,9 @@ import { parseCommand } from './commands/parse.js';
 import { makePlan, runCommand } from './commands/run.js';
 import { toolchainCommand } from './commands/toolchain.js';
 import { parseRunOptions, RUN_USAGE, SHELL_USAGE } from './config/run-options.js';
+import { DEV_USAGE, parseDevOptions } from './config/dev-options.js';
 import { EventBus } from './events.js';
+import { suiteSourceDirs } from './plan/gather.js';
 import { renderPlan } from './plan/render.js';
 import { resultsWriter } from './results/writer.js';
 import { consoleReporter, jsonReporter } from './ui/console-reporter.js';
@@ -38,6 +40,8 @@ Commands:
   merge      join results directories (the slices of 'run --shard i/n') into one tree, one
              verdict; a missing slice is reported (see 'sockvm merge --help')
   parse      re-judge a saved run (results dir) or a suite's .tap without a VM (see 'sockvm parse --help')
+  dev        boot a target once, watch the module and suites: on each save rebuild, reload
+             newtcp.ko in the running guest, rerun the suites, print the verdict (see 'sockvm dev --help')
   shell      boot a target, load the module, open an interactive shell in the guest; powers off
              when the shell ends (see 'sockvm shell --help')
   ssh-config print an OpenSSH Host stanza for guests kept by 'sockvm run --keep'
@@ -74,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { signal } = controller;
   // The commands that build or boot listen for signals; the others end on ^C as any program.
-  if (command === 'run' || command === 'bisect-run' || command === 'shell' || command === 'kernel' || command === 'toolchain') onSignals();
+  if (command === 'run' || command === 'bisect-run' || command === 'shell' || command === 'dev' || command === 'kernel' || command === 'toolchain') onSignals();
   if (command === 'toolchain') return toolchainCommand(rest, (line) => process.stdout.write(`${line}\n`), signal);
   if (command === 'kernel') {
     // Progress on stderr (a moving line on a terminal); the artifacts on stdout.
@@ -89,10 +93,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'parse') return parseCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'ssh-config') return sshConfigCommand(rest, (line) => process.stdout.write(`${line}\n`));
   if (command === 'stop') return stopCommand(rest, (line) => process.stdout.write(`${line}\n`));
-  if (command !== 'run' && command !== 'shell' && command !== 'bisect-run') throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
-  const options = parseRunOptions(rest);
+  if (command !== 'run' && command !== 'shell' && command !== 'bisect-run' && command !== 'dev')
+    throw new UsageError(`unknown command '${command}'; see 'sockvm help'`);
+  const devOptions = command === 'dev' ? parseDevOptions(rest) : undefined;
+  const options = devOptions === undefined ? parseRunOptions(rest) : devOptions === 'help' ? 'help' : devOptions.run;
   if (options === 'help') {
-    process.stdout.write(`${command === 'shell' ? SHELL_USAGE : command === 'bisect-run' ? `${BISECT_USAGE}\n\n${RUN_USAGE}` : RUN_USAGE}\n`);
+    const usage = { shell: SHELL_USAGE, dev: DEV_USAGE, 'bisect-run': `${BISECT_USAGE}\n\n${RUN_USAGE}` }[command as string] ?? RUN_USAGE;
+    process.stdout.write(`${usage}\n`);
     return 0;
   }
   options.shell = command === 'shell';
@@ -116,7 +123,15 @@ async function main(argv: string[]): Promise<number> {
   let results: ResultsFile | undefined;
   bus.on((e) => void (e.type === 'run-results' && (results = e.results)));
   const terminal = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
-  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal });
+  const dev =
+    devOptions && devOptions !== 'help'
+      ? {
+          rebootOnBusy: devOptions.rebootOnBusy,
+          suiteSourceDirs: suiteSourceDirs(options),
+          ...(devOptions.maxCycles !== undefined ? { maxCycles: devOptions.maxCycles } : {}),
+        }
+      : undefined;
+  const { exitCode } = await runCommand(plan, options, { bus, argv: rest, signal, terminal, ...(dev ? { dev } : {}) });
   if (command === 'bisect-run' && exitCode === 2 && crashedUnderSuite(results)) return 1;
   return exitCode;
 }

@@ -16,7 +16,12 @@ export type Phase =
   /** The user's command (its output goes straight to our stdout and stderr) or shell. */
   | 'command'
   | 'shell'
-  | 'shutdown';
+  | 'shutdown'
+  /** sockvm dev: one edit's rebuild, copy, reload and suites. */
+  | 'dev-build'
+  | 'dev-copy'
+  | 'dev-reload'
+  | 'dev-suites';
 
 /** Whose an event is: the target (and guest) it belongs to; run-wide events have neither. */
 export interface EventOrigin {
@@ -44,7 +49,29 @@ type EventBody =
   | { type: 'target-results'; dir: string; run: RunResult }
   /** The run is over: its verdict over every target; results/latest may point here. */
   | { type: 'run-results'; dir: string; results: ResultsFile }
-  | { type: 'run-ended'; exitCode: number; resultsDir: string; summary: string[] };
+  | { type: 'run-ended'; exitCode: number; resultsDir: string; summary: string[] }
+  /** sockvm dev: the guests are up and the watcher waits for a save. */
+  | { type: 'dev-waiting'; watching: string[] }
+  /** sockvm dev: one save's verdict and what each step took. */
+  | { type: 'dev-cycle'; cycle: DevCycle };
+
+/** One cycle of sockvm dev: a save (or the first boot) through to the verdict of the selected suites. */
+export interface DevCycle {
+  /** 0: the verdict right after the boot; 1, 2, …: one per save. */
+  index: number;
+  /** The files whose change started it (relative to the watched roots; empty for cycle 0). */
+  changed: string[];
+  status: 'pass' | 'fail' | 'error';
+  /** Why an error cycle is one (a build failure, a busy module, a crash). */
+  reason?: string;
+  /** Each step's time in ms (build, copy, reload, suites; reboot when the guests were replaced). */
+  steps: Partial<Record<'build' | 'copy' | 'reload' | 'suites' | 'reboot', number>>;
+  /** From the save (the first change event) to the verdict. */
+  totalMs: number;
+  suites: { name: string; status: 'pass' | 'fail' | 'error'; passed: number; failed: number }[];
+  /** The kernel's oops/warning lines when the cycle crashed or upset the guest. */
+  kernelFindings?: string[];
+}
 
 /** A listener may return a promise (a file write); settled() waits for all of them. */
 export type Listener = (event: SockvmEvent) => void | Promise<void>;

@@ -1,7 +1,7 @@
 // Your own commands in the guest, end to end on the host target: `run -- cmd` and `--exec`
 // (output streamed, the command's exit code, --copy), kept guests reached with the system's
 // OpenSSH client and stopped, and `sockvm shell` driven through a real pty. One boot per test.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,8 +76,9 @@ await t.test('usage errors come before any kernel work, with no run directory ma
   t.notOk(existsSync(join(r.resultsRoot, 'latest')), 'no run directory');
 });
 
-await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it through ssh-config, stop powers it off', async (t) => {
-  const r = await sockvm(['run', '@results', '--keep', '--gdb']);
+/** --keep --gdb on one target: reached with the system's ssh and scp through ssh-config, gdb attached, stopped. */
+async function keptGuest(t: Test, target?: string): Promise<void> {
+  const r = await sockvm(['run', '@results', '--keep', '--gdb', ...(target ? ['--target', target] : [])]);
   const dir = join(r.resultsRoot, 'latest');
   // Whatever fails below, the guest must not outlive the test.
   t.teardown(() => void spawnSync(process.execPath, [cli, 'stop', '--run', dir], { timeout: 30000 }));
@@ -129,7 +130,12 @@ await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it
   t.match(stop.stdout, /guest1: powered off/);
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
   t.notOk(existsSync(state), 'state removed');
-});
+}
+
+await t.test('--keep: the guest outlives sockvm, the system ssh and scp reach it through ssh-config, --gdb attaches, stop powers it off', (t) => keptGuest(t));
+
+// A Debian kernel too (its own module build, its own modules for the image): the same, on 6.12.
+await t.test('--keep, ssh-config, --gdb and stop on a Debian target (debian-6.12)', (t) => keptGuest(t, 'debian-6.12'));
 
 /** Drives `sockvm shell` through a real pty (python3's pty module): waits for the guest's prompt, types, reports the exit status. */
 const PTY_DRIVER = `

@@ -1,10 +1,9 @@
 // Boot-to-SSH benchmark: the default boot against the variants each of its choices replaced,
 // interleaved round by round so machine noise hits all of them alike. Prints medians and
-// ratios to the default. Usage: npm run bench [-- --rounds N]
+// ratios to the default (npm run bench runs it with the other benchmarks, bench/main.ts).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildModule } from '../build/module.js';
 import { buildInitramfs } from '../image/initramfs.js';
 import { makeRunKeys } from '../image/keys.js';
@@ -13,6 +12,7 @@ import { bootableKernel } from '../kernel/vmlinux.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { chooseAccel } from '../vm/accel.js';
 import { bootGuest, QEMU } from '../vm/boot.js';
+import { median } from './stats.js';
 
 interface Variant {
   name: string;
@@ -36,19 +36,8 @@ const VARIANTS: Variant[] = [
   { name: 'e1000 autonegotiation on', kernel: 'vmlinux', editArgs: replaceDevice('autonegotiation=off', 'autonegotiation=on') },
 ];
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const upper = s[mid];
-  if (upper === undefined) return NaN; // no samples
-  const lower = s[mid - 1];
-  return s.length % 2 || lower === undefined ? upper : (lower + upper) / 2;
-};
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, cpus: { type: 'string', default: '2' } } });
-  const rounds = Number(values.rounds);
-  const cpus = Number(values.cpus);
+/** The boot variants' medians; each line printed as it is measured. */
+export async function bootVariants(rounds: number, cpus: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sockvm-bench-'));
   const cache = cacheRoot();
   const kernel = await findHostKernel();
@@ -117,8 +106,3 @@ async function main(): Promise<void> {
   }
   await rm(dir, { recursive: true, force: true });
 }
-
-main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 2;
-});

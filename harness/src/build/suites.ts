@@ -118,11 +118,21 @@ async function prepareProgramSuite(src: string, name: string, out: string): Prom
   return { name, path, sourceDir, files };
 }
 
-export async function buildSuites(makefileDir: string, sourceDirs: string[], outDir: string, log: string, signal: AbortSignal): Promise<SuiteBinary[]> {
+/** Builds every suite of `sourceDirs`, or those named in `only` (sockvm dev rebuilds the one saved). */
+export async function buildSuites(
+  makefileDir: string,
+  sourceDirs: string[],
+  outDir: string,
+  log: string,
+  signal: AbortSignal,
+  only?: string[],
+): Promise<SuiteBinary[]> {
   // Every directory's names are checked, and checked unique, before make sees any of them.
   const found = await findSuites(sourceDirs);
   const built: SuiteBinary[] = [];
-  for (const { src, names, programs } of found) {
+  for (const { src, names: all, programs } of found) {
+    const names = only ? all.filter((n) => only.includes(n)) : all;
+    if (!names.length) continue;
     // Runs from one source tree (and library) share an output directory, make rebuilding only
     // what changed there; another clone or --suites-dir gets its own, so make's timestamps never
     // pick a binary built from other sources. flock keeps two concurrent runs apart.

@@ -17,6 +17,7 @@ import { exists, makeDirs } from '../util/fs.js';
 import { cacheRoot, repoRoot } from '../util/paths.js';
 import { commandLine } from '../vm/boot.js';
 import type { GuestTerminal } from '../guest/stream.js';
+import type { DevOptions } from '../dev/loop.js';
 import { runTarget, type TargetContext } from './target-run.js';
 
 export function newRunId(now = new Date()): string {
@@ -34,6 +35,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** Where a guest command's output goes and a shell's keys come from (default: our own stdio). */
   terminal?: GuestTerminal;
+  /** sockvm dev: the target's guests stay for its loop of saves. */
+  dev?: DevOptions;
 }
 
 /** Reads what the plan needs and plans the run: a UsageError lists every problem at once. */
@@ -44,12 +47,19 @@ export async function makePlan(options: RunOptions): Promise<Plan> {
   return planRun(options, inputs, { runId: newRunId() });
 }
 
-async function buildAllSuites(options: RunOptions, log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
-  const binaries = await buildSuites(join(repoRoot, 'suites'), suiteSourceDirs(options), join(cacheRoot(), 'suites-bin'), log, signal);
+/** Builds the suites the targets selected (found and checked in every suites directory, built only when selected). */
+async function buildSelectedSuites(options: RunOptions, selected: string[], log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
+  const binaries = await buildSuites(join(repoRoot, 'suites'), suiteSourceDirs(options), join(cacheRoot(), 'suites-bin'), log, signal, selected);
   return Promise.all(
     binaries.map(async (b) => {
       const manifest = await readManifest(b.sourceDir);
-      const spec: SuiteSpec = { name: b.name, binary: b.path, manifest, bpfObjects: await suiteBpfObjects(b.name, b.path, b.sourceDir, manifest.bpf) };
+      const spec: SuiteSpec = {
+        name: b.name,
+        binary: b.path,
+        sourceDir: b.sourceDir,
+        manifest,
+        bpfObjects: await suiteBpfObjects(b.name, b.path, b.sourceDir, manifest.bpf),
+      };
       if (b.files) spec.files = b.files;
       return spec;
     }),
@@ -125,7 +135,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
   } catch (err) {
     throw new UsageError(`--results-dir ${options.resultsRoot}: ${errorMessage(err)}; choose a writable directory`, { cause: err });
   }
-  const command = rerunCommand(ctx.argv, options.shell ? 'shell' : 'run');
+  const command = rerunCommand(ctx.argv, ctx.dev ? 'dev' : options.shell ? 'shell' : 'run');
   bus.emit({ type: 'run-started', runId, resultsDir: runDir, command });
 
   let targets = plan.targets;
@@ -137,7 +147,9 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
     if (targets.some((t) => t.suites.length > 0)) {
       bus.emit({ type: 'phase-started', phase: 'suite-build' });
       const start = Date.now();
-      suites = await buildAllSuites(options, join(runDir, 'build.log'), ctx.signal);
+      // Only what some target runs: `--suite create` does not wait for every other suite's build.
+      const selected = [...new Set(targets.flatMap((t) => t.suites))];
+      suites = await buildSelectedSuites(options, selected, join(runDir, 'build.log'), ctx.signal);
       bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
     }
   } catch (err) {
@@ -154,6 +166,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
       const tctx: TargetContext = { bus: bus.forTarget(target.name), runId, command: reproduce, moduleSrc: plan.moduleSrc, signal: ctx.signal, suites };
       if (plan.access) tctx.access = plan.access;
       if (ctx.terminal) tctx.terminal = ctx.terminal;
+      if (ctx.dev) tctx.dev = ctx.dev;
       return runTarget(target, options, tctx);
     },
     () => ctx.signal.aborted,

@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildModule } from '../build/module.js';
+import { buildModule, primeWorkDir } from '../build/module.js';
 import { buildTracer } from '../build/tracer.js';
 import { SEED_MAX, type RunOptions } from '../config/run-options.js';
 import type { TargetPlan } from '../plan/plan.js';
@@ -35,6 +35,7 @@ import type { TraceFile } from '../trace/trace-file.js';
 import { accessResult, announceGdb, keepGuests, runAccess, type AccessContext } from '../access/session.js';
 import type { GuestTerminal } from '../guest/stream.js';
 import type { AccessPlan } from '../plan/plan.js';
+import { devLoop, type DevOptions } from '../dev/loop.js';
 
 /** A kernel build's progress as one short line (the spinner's text). */
 function progressLine(p: BuildProgress): string {
@@ -55,6 +56,8 @@ export interface TargetContext {
   access?: AccessPlan;
   /** Where a command's output goes and a shell's keys come from (default: our own stdio). */
   terminal?: GuestTerminal;
+  /** sockvm dev: the booted guests stay for a loop of saves, rebuilds and suite reruns. */
+  dev?: DevOptions;
 }
 
 /** One target of a run: its kernel, module, suites, guests and results in `dir`. */
@@ -242,7 +245,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         : {}),
     });
     run.guest = {};
-    if (!selected.length && access) await phase('guest-setup', () => runner.prepareGuests(run.guest ?? {}));
+    if ((!selected.length && access) || ctx.dev) await phase('guest-setup', () => runner.prepareGuests(run.guest ?? {}));
     else
       await phase('suites', async () => {
         run.guest ??= {};
@@ -275,6 +278,17 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         }
         await saveDmesg(dir, lab);
       });
+    if (ctx.dev) {
+      // One work tree for the session's module builds: each save recompiles only what changed.
+      const build = { toolchain: resolved.toolchain, binds: resolved.binds, signal, workDir: join(dir, 'dev-module') };
+      const rebuild = async (): Promise<string> => (await buildModule(moduleSrc, kernel, cache, buildLog, build)).ko;
+      const prime = (): Promise<void> => primeWorkDir(moduleSrc, kernel, buildLog, build);
+      const last = await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild, primeModule: prime }, ctx.dev);
+      signal.throwIfAborted();
+      // The exit code is the last verdict's: a save whose build failed ends in error, whatever passed before.
+      if (last?.status === 'error') run.infraError = `sockvm dev's last cycle (#${last.index}): ${last.reason ?? 'error'}`;
+      await saveDmesg(dir, lab);
+    }
     if (access && run.guestAccess) {
       const actx: AccessContext = {
         lab,

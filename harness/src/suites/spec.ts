@@ -5,6 +5,8 @@ import type { SuiteManifest } from './manifest.js';
 export interface SuiteSpec {
   name: string;
   binary: string;
+  /** Where its sources and suite.json are (sockvm dev watches it). */
+  sourceDir?: string;
   manifest: SuiteManifest;
   /** Host paths of the BPF objects the manifest's "bpf" names, in its order. */
   bpfObjects?: string[];

@@ -2,7 +2,7 @@
 // terminal; plain lines otherwise. With several targets each line carries its target's name,
 // so targets run in parallel (--jobs) interleave whole lines instead of overwriting each other.
 import ora, { type Ora } from 'ora';
-import type { SockvmEvent } from '../events.js';
+import type { DevCycle, SockvmEvent } from '../events.js';
 import type { TestResult } from '../results/model.js';
 
 const PHASE_TITLES: Record<string, string> = {
@@ -18,6 +18,10 @@ const PHASE_TITLES: Record<string, string> = {
   command: 'command in the guest',
   shell: 'shell in the guest',
   shutdown: 'power off',
+  'dev-build': 'rebuild',
+  'dev-copy': 'copy into the guests',
+  'dev-reload': 'reload newtcp.ko',
+  'dev-suites': 'run suites',
 };
 
 /** Phases whose output is the guest's own (a command, a shell): no spinner may draw over it. */
@@ -120,6 +124,12 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         showFailure(suiteKey);
         line(`  suite ${event.suite}: ${event.status.toUpperCase()} in ${secs(event.durationMs)}${event.reason ? ` (${event.reason})` : ''}`);
         break;
+      case 'dev-cycle':
+        for (const l of devCycleLines(event.cycle)) line(l);
+        break;
+      case 'dev-waiting':
+        line(`watching ${event.watching.join(', ')} (save to rerun; ^C ends)`);
+        break;
       case 'run-ended':
         if (spinner) {
           spinner.fail();
@@ -131,6 +141,17 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
         break;
     }
   };
+}
+
+/** A dev cycle's verdict, what started it and each step's time. */
+export function devCycleLines(c: DevCycle): string[] {
+  const what = c.index === 0 ? 'after boot' : c.changed.length > 3 ? `${c.changed.slice(0, 3).join(', ')}, …` : c.changed.join(', ');
+  const steps = (['build', 'copy', 'reload', 'reboot', 'suites'] as const).flatMap((s) => (c.steps[s] !== undefined ? [`${s} ${secs(c.steps[s])}`] : []));
+  const tests = c.suites.map((s) => `${s.name} ${s.passed} passed${s.failed ? `, ${s.failed} failed` : ''}`).join('; ');
+  const out = [`● ${c.status.toUpperCase()} #${c.index} (${what}) in ${secs(c.totalMs)}: ${steps.join(', ')}${tests ? ` — ${tests}` : ''}`];
+  if (c.reason) out.push(...c.reason.split('\n').map((l) => `  ${l}`));
+  for (const f of (c.kernelFindings ?? []).slice(0, 10)) out.push(`  kernel: ${f}`);
+  return out;
 }
 
 /** --progress json: every event as one JSON line, for tools and tests that follow a run. */
