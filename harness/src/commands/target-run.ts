@@ -82,7 +82,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   if (access) run.guestAccess = accessResult(access);
   // Held in an object so the finally block sees what the phases' closures set.
   const live: { lab?: Lab; kept?: boolean } = {};
-  const { signal } = ctx;
+  // The user's interrupt, or a fault that must end this target at once (its console log cannot
+  // be written): either stops every stage, child process and guest the same way.
+  const fault = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, fault.signal]);
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
     signal.throwIfAborted();
     bus.emit({ type: 'phase-started', phase: name });
@@ -212,6 +215,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         timeoutMs: target.bootTimeoutMs[accel.accel],
         detachable: access?.keep ?? false,
         gdb: access?.gdb ?? false,
+        onLogError: (err) => fault.abort(err),
       },
       signal,
     );
@@ -306,7 +310,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       run.phases.shutdown = Date.now() - start;
       bus.emit({ type: 'phase-ended', phase: 'shutdown', durationMs: run.phases.shutdown });
       const logError = vms.map((vm) => vm.logError).find((e) => e !== undefined);
-      if (logError && !run.infraError) run.infraError = logError;
+      if (logError && !run.infraError) run.infraError = logError.message;
     }
   }
   // Interrupted while shutting down: everything ran, and the run still says it was interrupted.

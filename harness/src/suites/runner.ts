@@ -143,7 +143,7 @@ export class SuiteRunner {
       result.status = 'error';
       result.errors = [abortReason(this.o.signal)];
       result.durationMs = Date.now() - started;
-      this.bus.emit({ type: 'notice', message: `suite ${resultName} interrupted after ${Math.round(result.durationMs / 1000)} s` });
+      this.bus.emit({ type: 'notice', message: `suite ${resultName} stopped after ${Math.round(result.durationMs / 1000)} s: ${abortReason(this.o.signal)}` });
       return result;
     }
     if (traced && client.vm.running) {
