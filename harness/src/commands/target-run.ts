@@ -153,7 +153,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
     const keptTools = access?.keep ? await guestFileTools((message) => bus.emit({ type: 'notice', message })) : { tools: [], programs: [] };
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
-      const keys = await makeRunKeys(join(dir, 'guest'));
+      const keys = await makeRunKeys(join(dir, 'guest'), signal);
       await writeOut(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
       await writeOut(join(dir, 'guest', 'known_host_key.pub'), `${keys.hostPublicLine}\n`);
       const image = await buildInitramfs(
@@ -188,7 +188,11 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       }
       const path = join(dir, 'guest', 'initramfs.cpio.gz');
       await writeOut(path, image.gz, { mode: 0o600 });
-      return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache, (message) => bus.emit({ type: 'notice', message })), keys };
+      return {
+        initrd: path,
+        bootKernel: await bootableKernel(kernel.image, cache, { signal, onReplaced: (message) => bus.emit({ type: 'notice', message }) }),
+        keys,
+      };
     });
 
     const accel = await phase(
@@ -367,7 +371,7 @@ async function tableLayouts(buildDir: string, image: string, cache: string, sign
     const layouts = await handlerStructs(fromTree, signal);
     if (layouts.size) return layouts;
   }
-  const boot = await bootableKernel(image, cache);
+  const boot = await bootableKernel(image, cache, { signal });
   return boot.pvh ? handlerStructs(boot.path, signal) : new Map();
 }
 

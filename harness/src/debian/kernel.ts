@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { runInGroup } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { checkKernelImage, checkModulesDir, firstProblem, readIndex } from '../util/cache-check.js';
@@ -228,7 +227,7 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
       const where = await locate(root, pkgs.abi);
       if (!(await exists(join(where.modulesDir, 'modules.dep')))) {
         log(`debian ${release}: depmod -b ${where.modulesBase} ${pkgs.abi}`);
-        const r = await execa('depmod', ['-b', where.modulesBase, pkgs.abi], { reject: false, all: true });
+        const r = await runInGroup('depmod', ['-b', where.modulesBase, pkgs.abi], { signal: opts.signal });
         if (r.failed) throw new InfraError(`depmod -b ${where.modulesBase} ${pkgs.abi} failed`, r.all);
       }
       const compiler = await readCompiler(where.buildDir);

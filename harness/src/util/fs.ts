@@ -133,9 +133,14 @@ export async function placeDir(
   return 'placed';
 }
 
-/** Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. */
-export async function diskUsage(path: string): Promise<number | undefined> {
-  const r = await execa('du', ['-sb', '-x', path], { reject: false });
+/**
+ * Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. `signal`: the
+ * command's, when it handles signals (`sockvm toolchain`); `sockvm cache` installs no handler,
+ * so ^C ends it, du included.
+ */
+export async function diskUsage(path: string, signal?: AbortSignal): Promise<number | undefined> {
+  const r = await execa('du', ['-sb', '-x', path], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  signal?.throwIfAborted();
   const n = Number((r.stdout ?? '').split(/\s/)[0]);
   return r.exitCode === 0 && Number.isFinite(n) ? n : undefined;
 }

@@ -60,6 +60,7 @@ export class Vm {
       else writeFileSync(consoleLog, '');
       this.stderrFile = qemuStderrFile(consoleLog);
       const stderrFd = openSync(this.stderrFile, 'w');
+      // uncancelled: a detachable QEMU is meant to outlive the run; Lab stops it on the run's abort until it is let go.
       this.child = spawn(qemu, args, { stdio: ['ignore', 'ignore', stderrFd], detached: true });
       closeSync(stderrFd);
       this.startTail(consoleLog);
@@ -75,6 +76,7 @@ export class Vm {
       if (append) this.log.write(banner);
       const setpriv = '/usr/bin/setpriv';
       const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
+      // uncancelled: Lab stops every QEMU on the run's abort (SIGTERM, then SIGKILL) and waits for it to be reaped.
       this.child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     }
     this.child.stdout?.on('data', (chunk: Buffer) => this.onConsole(chunk));
