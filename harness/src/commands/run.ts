@@ -41,8 +41,9 @@ export async function makePlan(options: RunOptions): Promise<Plan> {
   return planRun(options, await gatherPlanInputs(options), { runId: newRunId() });
 }
 
-async function buildAllSuites(options: RunOptions, log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
-  const binaries = await buildSuites(join(repoRoot, 'suites'), suiteSourceDirs(options), join(cacheRoot(), 'suites-bin'), log, signal);
+/** Builds the suites some target selected (a run of one user suite compiles no built-in one). */
+async function buildSelectedSuites(options: RunOptions, selected: ReadonlySet<string>, log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
+  const binaries = await buildSuites(join(repoRoot, 'suites'), suiteSourceDirs(options), join(cacheRoot(), 'suites-bin'), log, signal, selected);
   return Promise.all(
     binaries.map(async (b) => {
       const manifest = await readManifest(b.sourceDir);
@@ -134,7 +135,8 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
     if (targets.some((t) => t.suites.length > 0)) {
       bus.emit({ type: 'phase-started', phase: 'suite-build' });
       const start = Date.now();
-      suites = await buildAllSuites(options, join(runDir, 'build.log'), ctx.signal);
+      const selected = new Set(targets.flatMap((t) => t.suites));
+      suites = await buildSelectedSuites(options, selected, join(runDir, 'build.log'), ctx.signal);
       bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
     }
   } catch (err) {
