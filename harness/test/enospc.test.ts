@@ -55,7 +55,9 @@ interface FilledRun {
   signal: NodeJS.Signals | null;
   output: string;
   left: string[];
-  /** Every file of the results dir just before the fill. */
+  /** The run's results root: a directory of its own on the tmpfs. */
+  root: string;
+  /** Every file of the results root just before the fill. */
   before: Map<string, Buffer>;
   /** Bytes the fill wrote. */
   filled: number;
@@ -64,14 +66,15 @@ interface FilledRun {
   exitedAt: number;
 }
 
-/** `sockvm run <args>` into the tmpfs, filled up as soon as the boot phase ends. */
+/** `sockvm run <args>` into a results root of its own on the tmpfs, filled up as soon as the boot phase ends. */
 function runAndFill(args: string[]): Promise<FilledRun> {
+  const root = mkdtempSync(join(mnt, 'run-'));
   let before = new Map<string, Buffer>();
   let filled = 0;
   let filledAt = 0;
   const startedAt = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'run', '--results-dir', mnt, '--progress', 'json', ...args], {
+    const child = spawn(process.execPath, [cli, 'run', '--results-dir', root, '--progress', 'json', ...args], {
       env: { ...process.env, CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -83,7 +86,7 @@ function runAndFill(args: string[]): Promise<FilledRun> {
       (text) => (output += text),
       (e) => {
         if (e.type === 'phase-ended' && e.phase === 'boot' && !filled) {
-          before = snapshot(mnt);
+          before = snapshot(root);
           filled = fill(mnt);
           filledAt = Date.now();
         }
@@ -93,7 +96,7 @@ function runAndFill(args: string[]): Promise<FilledRun> {
       const exitedAt = Date.now();
       watch.stop();
       // A moment for the kernel to reap what died with the run.
-      setTimeout(() => resolve({ code, signal, output, left: watch.left(), before, filled, startedAt, filledAt, exitedAt }), 200);
+      setTimeout(() => resolve({ code, signal, output, left: watch.left(), root, before, filled, startedAt, filledAt, exitedAt }), 200);
     });
   });
 }
@@ -111,20 +114,20 @@ function checkFilledRun(t: Test, r: FilledRun): void {
   t.ok(r.filled > 0, `the tmpfs was filled after the boot (${r.filled >> 20} MiB)`);
   t.equal(r.signal, null, 'exited by itself');
   t.equal(r.code, 2, `exit 2, an infrastructure error (output tail: ${tail})`);
-  const named = new RegExp(`cannot write ${mnt}/\\S+: ENOSPC`);
+  const named = new RegExp(`cannot write ${r.root}/\\S+: ENOSPC`);
   t.match(r.output, named, 'a message names the file and ENOSPC');
   t.notMatch(r.output, /^\s+at \S+.*:\d+:\d+\)?$/m, 'no stack trace');
   t.notMatch(r.output, /unexpected error|RangeError|Unhandled/i, 'no unexpected error');
   t.same(r.left, [], 'no process of the run left');
-  t.same(qemuLeftBehind(mnt), [], 'no QEMU left');
+  t.same(qemuLeftBehind(r.root), [], 'no QEMU left');
   // What was on disk before is still there, and whole: a file may have grown, never shrunk.
   t.ok(r.before.size > 0, `${r.before.size} files before the fill`);
   for (const [path, old] of r.before) {
     const now = statSync(path, { throwIfNoEntry: false }) ? readFileSync(path) : undefined;
-    t.ok(now !== undefined && now.subarray(0, old.length).equals(old), `${relative(mnt, path)} intact (${old.length} bytes before)`);
+    t.ok(now !== undefined && now.subarray(0, old.length).equals(old), `${relative(r.root, path)} intact (${old.length} bytes before)`);
   }
   t.same(
-    readdirSync(mnt, { recursive: true }).filter((n) => String(n).endsWith('.tmp')),
+    readdirSync(r.root, { recursive: true }).filter((n) => String(n).endsWith('.tmp')),
     [],
     'no half-written .tmp file left',
   );
@@ -142,6 +145,6 @@ await t.test('the console log meets the full disk while the suite prints nothing
   const suites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-console');
   const r = await runAndFill(['--suites-dir', suites, '--suite', 'console-writer']);
   checkFilledRun(t, r);
-  t.match(r.output, new RegExp(`cannot write ${mnt}/\\S+/console\\.log: ENOSPC`), 'the message names console.log');
+  t.match(r.output, new RegExp(`cannot write ${r.root}/\\S+/console\\.log: ENOSPC`), 'the message names console.log');
   t.ok(r.exitedAt - r.filledAt < 20000, `exit ${((r.exitedAt - r.filledAt) / 1000).toFixed(1)} s after the fill, not after the suite's 60 s`);
 });
