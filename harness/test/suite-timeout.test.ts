@@ -3,6 +3,7 @@
 // results.json records it (the evidence's timedOutSec). Two tiny user suites sleep past
 // --suite-timeout 3 in one boot: a C binary (killed by the guest's `timeout -s KILL`) and a
 // program suite (its driver gets SIGTERM and ends its program's session, then itself).
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { repoRoot } from '../src/util/paths.js';
@@ -25,4 +26,13 @@ await t.test('suites sleeping past --suite-timeout 3: "timed out after 3 s", exi
     t.equal(suite?.tests[0]?.status, 'pass', `${name}: the test reported before the limit is kept`);
   }
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');
+
+  // Issue 13's secrets, checked on this run's files rather than in a boot of their own: the run's
+  // keys and the image that embeds the guest's host key are readable by us alone.
+  const guest = join(r.resultsRoot, 'latest', 'guest');
+  const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
+  t.equal(mode(guest), '700', 'guest/ is 0700');
+  const files = readdirSync(guest);
+  for (const f of ['dropbear_host_key', 'id_ed25519', 'initramfs.cpio.gz']) t.ok(files.includes(f), `guest/${f} written`);
+  for (const f of files.filter((name) => !name.endsWith('.pub'))) t.equal(mode(join(guest, f)), '600', `guest/${f} is 0600`);
 });
