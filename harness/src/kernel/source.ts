@@ -3,12 +3,12 @@
 // a tarball, or a directory (a git checkout: HEAD + dirty diff; else a hash of the files).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { dieWithUsPrefix, runInGroup } from '../util/cancel.js';
 import { InfraError, UsageError } from '../util/errors.js';
-import { cachedDir, exists, hashTree } from '../util/fs.js';
+import { cachedDir, exists, hashTree, writeFileAtomic } from '../util/fs.js';
 import { aptDownload, aptSetup, aptShow, aptUpdate } from '../debian/apt.js';
 import { parseDebianRelease, RELEASE_SERIES } from '../debian/releases.js';
 
@@ -83,7 +83,7 @@ async function tarballFacts(path: string, cacheDir: string, signal: AbortSignal 
   const [sha256, version] = await Promise.all([sha256File(path), tarballVersion(path, signal)]);
   memo[path] = { size: st.size, mtimeMs: st.mtimeMs, sha256, version };
   await mkdir(join(cacheDir, 'kernel-source'), { recursive: true });
-  await writeFile(memoFile, `${JSON.stringify(memo, null, 2)}\n`);
+  await writeFileAtomic(memoFile, `${JSON.stringify(memo, null, 2)}\n`);
   return { sha256, version };
 }
 
@@ -152,7 +152,7 @@ async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l:
   const tar = (await readdir(src).catch(() => [] as string[])).find((f) => f.startsWith('linux-source-') && /\.tar\.(xz|bz2|gz)$/.test(f));
   if (!tar) throw new InfraError(`${name}=${pkg.version} holds no /usr/src/linux-source-*.tar.* (looked in ${src})`);
   const out = { tarball: join(src, tar), version: pkg.version };
-  await writeFile(memoFile, `${JSON.stringify(out, null, 2)}\n`);
+  await writeFileAtomic(memoFile, `${JSON.stringify(out, null, 2)}\n`);
   return { ...out, name };
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from './errors.js';
@@ -131,6 +131,22 @@ export async function placeDir(
     if (old && (await exists(old))) await remove(old);
   }
   return 'placed';
+}
+
+/**
+ * Replaces `path` with `text` whole or not at all (a temp file renamed over it): a cache index
+ * read by another run, or after a crash or a full disk, is the old one or the new one, never half.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    // The write's own error is the one to report, not a failed clean-up's.
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

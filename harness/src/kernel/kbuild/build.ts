@@ -11,7 +11,7 @@ import { runInGroup } from '../../util/cancel.js';
 import type { SourceKernelSpec } from '../../config/targets.js';
 import type { Toolchain } from '../../toolchain/toolchain.js';
 import { InfraError, UsageError } from '../../util/errors.js';
-import { exists, hashTree, placeDir, removeAside } from '../../util/fs.js';
+import { exists, hashTree, placeDir, removeAside, writeFileAtomic } from '../../util/fs.js';
 import { extraFragment, requestedOptions } from '../kconfig.js';
 import { applySeries, availableSeries, chooseSeries, loadSeries, type Series } from '../patches.js';
 import { materializeSource, sourceIdentity } from '../source.js';
@@ -162,7 +162,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     if (!o.force) {
       const hit = await loadEntry(key);
       if (hit) {
-        await writeFile(recipeFile, `${key}\n`);
+        await writeFileAtomic(recipeFile, `${key}\n`);
         await rm(tmp, { recursive: true, force: true });
         return { kernel: hit, cached: true };
       }
@@ -225,7 +225,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     await appendFile(buildLog, `# done in ${Math.round((Date.now() - startAll) / 1000)} s (build ${buildSeconds} s)\n`);
     await cp(buildLog, join(tmp, 'build.log'));
     await placeDir(tmp, finalDir, { replace: o.force === true });
-    await writeFile(recipeFile, `${key}\n`);
+    await writeFileAtomic(recipeFile, `${key}\n`);
     const k = await loadEntry(key);
     if (!k) throw new InfraError(`cache entry ${finalDir} is incomplete after the build: remove it and retry`);
     return { kernel: k, cached: false };
