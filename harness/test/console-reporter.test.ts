@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import t, { type Test } from 'tap';
 import { EventBus, type SockvmEvent } from '../src/events.js';
+import { TapParser } from '../src/results/tap-parser.js';
 import { consoleReporter, jsonReporter } from '../src/ui/console-reporter.js';
 import { repoRoot } from '../src/util/paths.js';
 
@@ -91,4 +92,28 @@ await t.test('every event carries its target when emitted through a target view;
     t.ok(e.target === 'debian-6.1' || e.target === '6.12-patched', `${e.type} has its target`);
   }
   t.equal(events.find((e) => e.type === 'suite-line')?.guest, 'guest1');
+});
+
+/** A suite's TAP fed line by line as the runner feeds it: each result the parser gives becomes an event. */
+function renderSuite(suite: string, tap: string): string {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  const bus = new EventBus();
+  bus.on(consoleReporter({ interactive: false, verbose: false, targets: 1, out }));
+  const parser = new TapParser(null);
+  bus.emit({ type: 'suite-started', suite });
+  for (const line of tap.split('\n')) for (const test of parser.feed(line)) bus.emit({ type: 'test-result', suite, test });
+  const failed = parser.finish().tests.some((test) => test.status === 'fail');
+  bus.emit({ type: 'suite-ended', suite, status: failed ? 'fail' : 'pass', durationMs: 1000 });
+  return text;
+}
+
+await t.test("nested subtests: each failure line shows its own id path (3.2), not its parent's number", async (t) => {
+  const fixtures = join(repoRoot, 'harness', 'test', 'fixtures', 'ktap');
+  const text = ['programs.tap', 'kunit-nested.ktap'].map((f) => renderSuite(f.replace(/\..*/, ''), readFileSync(join(fixtures, f), 'utf8'))).join('');
+  matchesGolden(t, 'ktap-subtests.console.txt', text);
+  t.match(text, /^ {2}not ok 1\.2 - programs: reuseaddr_ports_exhausted\/global\.reuseaddr_ports_exhausted_reusable_same_euid$/m, "a program's subtest: 1.2");
+  t.match(text, /^ {2}not ok 1\.3\.2 - kunit-nested: main_test\/example_test_3\/test_2$/m, 'two levels down: 1.3.2');
+  t.match(text, /^ {2}not ok 2 - programs: socket$/m, 'a test without subtests keeps its number');
 });

@@ -1,12 +1,14 @@
 // A full disk mid-run is an infrastructure error: the results dir is a small tmpfs that the test
 // fills up once the guest has booted, so the suite's TAP, the console log and the result files
 // meet ENOSPC. The run must exit 2 with one line naming the file and ENOSPC (no stack trace),
-// leave no process behind, and keep whole what it wrote before the disk filled.
+// leave no process behind, and keep whole what it wrote before the disk filled. A console log
+// that cannot be written ends the run at once, not when the suite ends.
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { repoRoot } from '../src/util/paths.js';
 import { cli, onProgressEvents, qemuLeftBehind } from './helpers.js';
 import { ProcessWatch } from './processes.js';
 
@@ -48,13 +50,31 @@ t.teardown(() => {
   rmSync(mnt, { recursive: true, force: true });
 });
 
-await t.test('the results dir fills up after the boot: exit 2 naming the file and ENOSPC, no stack, no process left, earlier files whole', async (t) => {
+interface FilledRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  left: string[];
+  /** The run's results root: a directory of its own on the tmpfs. */
+  root: string;
+  /** Every file of the results root just before the fill. */
+  before: Map<string, Buffer>;
+  /** Bytes the fill wrote. */
+  filled: number;
+  startedAt: number;
+  filledAt: number;
+  exitedAt: number;
+}
+
+/** `sockvm run <args>` into a results root of its own on the tmpfs, filled up as soon as the boot phase ends. */
+function runAndFill(args: string[]): Promise<FilledRun> {
+  const root = mkdtempSync(join(mnt, 'run-'));
   let before = new Map<string, Buffer>();
   let filled = 0;
   let filledAt = 0;
-  const start = Date.now();
-  const r = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; left: string[] }>((resolve) => {
-    const child = spawn(process.execPath, [cli, 'run', '--results-dir', mnt, '--progress', 'json', '--suite', 'create'], {
+  const startedAt = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, 'run', '--results-dir', root, '--progress', 'json', ...args], {
       env: { ...process.env, CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -66,44 +86,65 @@ await t.test('the results dir fills up after the boot: exit 2 naming the file an
       (text) => (output += text),
       (e) => {
         if (e.type === 'phase-ended' && e.phase === 'boot' && !filled) {
-          before = snapshot(mnt);
+          before = snapshot(root);
           filled = fill(mnt);
           filledAt = Date.now();
         }
       },
     );
     child.on('exit', (code, signal) => {
+      const exitedAt = Date.now();
       watch.stop();
       // A moment for the kernel to reap what died with the run.
-      setTimeout(() => resolve({ code, signal, output, left: watch.left() }), 200);
+      setTimeout(() => resolve({ code, signal, output, left: watch.left(), root, before, filled, startedAt, filledAt, exitedAt }), 200);
     });
   });
+}
+
+/** What every filled run must show: exit 2 naming the file, no stack, nothing left, earlier files whole. */
+function checkFilledRun(t: Test, r: FilledRun): void {
   const tail = r.output.slice(-1500);
-  t.comment(`boot after ${Math.round((filledAt - start) / 1000)} s; exit ${Math.round((Date.now() - filledAt) / 1000)} s after the fill`);
+  t.comment(`boot after ${Math.round((r.filledAt - r.startedAt) / 1000)} s; exit ${((r.exitedAt - r.filledAt) / 1000).toFixed(1)} s after the fill`);
   t.comment(
     r.output
       .split('\n')
       .filter((l) => !l.startsWith('{"'))
       .join('\n'),
   );
-  t.ok(filled > 0, `the tmpfs was filled after the boot (${filled >> 20} MiB)`);
+  t.ok(r.filled > 0, `the tmpfs was filled after the boot (${r.filled >> 20} MiB)`);
   t.equal(r.signal, null, 'exited by itself');
   t.equal(r.code, 2, `exit 2, an infrastructure error (output tail: ${tail})`);
-  const named = new RegExp(`cannot write ${mnt}/\\S+: ENOSPC`);
+  const named = new RegExp(`cannot write ${r.root}/\\S+: ENOSPC`);
   t.match(r.output, named, 'a message names the file and ENOSPC');
   t.notMatch(r.output, /^\s+at \S+.*:\d+:\d+\)?$/m, 'no stack trace');
   t.notMatch(r.output, /unexpected error|RangeError|Unhandled/i, 'no unexpected error');
   t.same(r.left, [], 'no process of the run left');
-  t.same(qemuLeftBehind(mnt), [], 'no QEMU left');
+  t.same(qemuLeftBehind(r.root), [], 'no QEMU left');
   // What was on disk before is still there, and whole: a file may have grown, never shrunk.
-  t.ok(before.size > 0, `${before.size} files before the fill`);
-  for (const [path, old] of before) {
+  t.ok(r.before.size > 0, `${r.before.size} files before the fill`);
+  for (const [path, old] of r.before) {
     const now = statSync(path, { throwIfNoEntry: false }) ? readFileSync(path) : undefined;
-    t.ok(now !== undefined && now.subarray(0, old.length).equals(old), `${relative(mnt, path)} intact (${old.length} bytes before)`);
+    t.ok(now !== undefined && now.subarray(0, old.length).equals(old), `${relative(r.root, path)} intact (${old.length} bytes before)`);
   }
   t.same(
-    readdirSync(mnt, { recursive: true }).filter((n) => String(n).endsWith('.tmp')),
+    readdirSync(r.root, { recursive: true }).filter((n) => String(n).endsWith('.tmp')),
     [],
     'no half-written .tmp file left',
   );
+  // The next case gets the room back.
+  unlinkSync(join(mnt, 'filler'));
+}
+
+await t.test('the results dir fills up after the boot: exit 2 naming the file and ENOSPC, no stack, no process left, earlier files whole', async (t) => {
+  checkFilledRun(t, await runAndFill(['--suite', 'create']));
+});
+
+await t.test('the console log meets the full disk while the suite prints nothing: the run ends at once, exit 2 naming console.log', async (t) => {
+  // The suite writes to the guest's console for 60 s and never to its TAP: only the console log's
+  // failed write can end the run early (before: it ended with the suite, then said why).
+  const suites = join(repoRoot, 'harness', 'test', 'fixtures', 'suites-console');
+  const r = await runAndFill(['--suites-dir', suites, '--suite', 'console-writer']);
+  checkFilledRun(t, r);
+  t.match(r.output, new RegExp(`cannot write ${r.root}/\\S+/console\\.log: ENOSPC`), 'the message names console.log');
+  t.ok(r.exitedAt - r.filledAt < 20000, `exit ${((r.exitedAt - r.filledAt) / 1000).toFixed(1)} s after the fill, not after the suite's 60 s`);
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { PIDLESS_STALE_MS, withLock } from '../src/util/lock.js';
-import { cachedDir, placeDir } from '../src/util/fs.js';
+import { cachedDir, placeDir, writeFileAtomic } from '../src/util/fs.js';
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 
@@ -165,4 +165,20 @@ await t.test('a full disk while filling a cache entry: an infrastructure error n
   } finally {
     execFileSync('umount', [mnt]);
   }
+});
+
+await t.test('writeFileAtomic: a cache index is the old one or the new one, never half, and no temp file stays', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sockvm-atomic-'));
+  t.teardown(() => execFileSync('rm', ['-rf', dir]));
+  const index = join(dir, 'tarballs.json');
+  await writeFileAtomic(index, '{"old": true}\n');
+  await writeFileAtomic(index, '{"new": true}\n');
+  t.equal(readFileSync(index, 'utf8'), '{"new": true}\n', 'replaced whole');
+  // A write that cannot finish (its temp path is taken by a directory): the old index stays.
+  mkdirSync(`${index}.tmp-${process.pid}`);
+  await t.rejects(writeFileAtomic(index, '{"half": '), /EISDIR/);
+  t.equal(readFileSync(index, 'utf8'), '{"new": true}\n', 'a failed write leaves the old index');
+  execFileSync('rmdir', [`${index}.tmp-${process.pid}`]);
+  await writeFileAtomic(index, '{"again": true}\n');
+  t.same(readdirSync(dir), ['tarballs.json'], 'no temp file left');
 });

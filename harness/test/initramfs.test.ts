@@ -46,7 +46,7 @@ writeFileSync(programData, 'data\n');
 
 async function input(authorizedKey?: string): Promise<InitramfsInput> {
   if (!kernel) throw new Error('no host kernel');
-  const keys = await makeRunKeys(mkdtempSync(join(dir, 'keys-')));
+  const keys = await makeRunKeys(mkdtempSync(join(dir, 'keys-')), new AbortController().signal);
   return {
     rootfsDir: join(repoRoot, 'images', 'rootfs'),
     modulesDir: kernel.modulesDir,

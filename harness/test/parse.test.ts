@@ -26,8 +26,8 @@ await t.test('judgeSuite: TAP, exit code, timeout, crash and kernel findings eac
   t.same(judgeSuite(parseTap(RED), { ...none, exitCode: 1 }).errors, [], 'a failing test explains exit 1');
   t.same(judgeSuite(parseTap(GREEN), { ...none, exitCode: 3 }).errors, ['exited with code 3 without a failing test']);
   t.same(judgeSuite(parseTap('1..2\nok 1 - a\n'), { ...none, exitCode: null, timedOutSec: 30 }).errors, [
-    'planned 2 tests but ran 1',
     'timed out after 30 s and was killed',
+    'planned 2 tests but ran 1',
   ]);
   t.equal(judgeSuite(parseTap(GREEN), { ...none, kernelFindings: ['WARNING: at net/x.c'] }).status, 'fail');
   const crashedTest = { id: 2, name: 'b', status: 'error' as const, diagnostics: ['crashed: panic'] };

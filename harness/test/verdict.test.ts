@@ -100,7 +100,7 @@ await t.test('hang: a guest that stopped answering is a crash too, not a timeout
 await t.test('timeout: the suite fails and says after how long', async (t) => {
   const s = judged('slow', 'TAP version 14\n1..2\nok 1 - a\n', { exitCode: null, timedOutSec: 30 });
   t.equal(s.status, 'fail');
-  t.same(s.errors, ['planned 2 tests but ran 1', 'timed out after 30 s and was killed']);
+  t.same(s.errors, ['timed out after 30 s and was killed', 'planned 2 tests but ran 1'], 'the timeout first: the unfinished TAP is its consequence');
   t.same(judgeTarget(run([s])), { status: 'fail', exitCode: 1 });
 });
 

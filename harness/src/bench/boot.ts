@@ -44,7 +44,7 @@ export async function bootVariants(rounds: number, cpus: number): Promise<void> 
   // A benchmark is stopped with ^C as a whole; its builds need no cancellation of their own.
   const never = new AbortController().signal;
   const mod = await buildModule(join(repoRoot, 'kernel', 'newtcp'), kernel, cache, join(dir, 'build.log'), { signal: never });
-  const keys = await makeRunKeys(dir);
+  const keys = await makeRunKeys(dir, never);
   const image = await buildInitramfs(
     {
       rootfsDir: join(repoRoot, 'images', 'rootfs'),
@@ -62,7 +62,7 @@ export async function bootVariants(rounds: number, cpus: number): Promise<void> 
   );
   const initrd = join(dir, 'initramfs.cpio.gz');
   await writeFile(initrd, image.gz);
-  const vmlinux = await bootableKernel(kernel.image, cache);
+  const vmlinux = await bootableKernel(kernel.image, cache, { signal: never });
   const accel = await chooseAccel('auto', { qemu: QEMU, kernel: vmlinux.path, cacheDir: cache, probeLog: join(dir, 'probe.log') });
   console.log(
     `boot-to-SSH benchmark: kernel ${kernel.release}, ${accel.accel}, ${cpus} CPUs, ${rounds} rounds, image ${(image.gz.length / 1e6).toFixed(1)} MB`,

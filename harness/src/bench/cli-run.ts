@@ -21,6 +21,7 @@ export interface CliOutcome {
  */
 export function sockvm(args: string[], o: { env?: Record<string, string>; onEvent?: (e: SockvmEvent) => void } = {}): Promise<CliOutcome> {
   const start = Date.now();
+  // uncancelled: the measured CLI stays in our process group, so a ^C reaches it as it reaches us.
   const child = spawn(process.execPath, [CLI, ...args, '--progress', 'json'], {
     env: { ...process.env, ...o.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -118,21 +118,45 @@ async function prepareProgramSuite(src: string, name: string, out: string): Prom
   return { name, path, sourceDir, files };
 }
 
-/** Builds every suite of `sourceDirs`, or those named in `only` (sockvm dev rebuilds the one saved). */
+/** What one source directory contributes to a run: the C suites make builds, the program suites given a driver. */
+export interface SuiteBuildRequest {
+  src: string;
+  compiled: string[];
+  programs: string[];
+}
+
+/**
+ * What to build for the suites a run selected: only those (a suite needs nothing of another; its
+ * library, BPF objects and files come with it), and no make at all for a directory none of whose
+ * C suites is selected. Without `selected`, everything found.
+ */
+export function suiteBuildRequests(found: { src: string; names: string[]; programs: string[] }[], selected?: ReadonlySet<string>): SuiteBuildRequest[] {
+  const wanted = (name: string): boolean => selected === undefined || selected.has(name);
+  return found
+    .map(({ src, names, programs }) => ({
+      src,
+      compiled: names.filter((n) => !programs.includes(n) && wanted(n)),
+      programs: names.filter((n) => programs.includes(n) && wanted(n)),
+    }))
+    .filter((r) => r.compiled.length > 0 || r.programs.length > 0);
+}
+
+/**
+ * Builds the suites of `sourceDirs` (only `selected` ones, when given) into `outDir`. Every name
+ * found is checked, and checked unique, whether selected or not.
+ */
 export async function buildSuites(
   makefileDir: string,
   sourceDirs: string[],
   outDir: string,
   log: string,
   signal: AbortSignal,
-  only?: string[],
+  selected?: ReadonlySet<string>,
 ): Promise<SuiteBinary[]> {
   // Every directory's names are checked, and checked unique, before make sees any of them.
   const found = await findSuites(sourceDirs);
   const built: SuiteBinary[] = [];
-  for (const { src, names: all, programs } of found) {
-    const names = only ? all.filter((n) => only.includes(n)) : all;
-    if (!names.length) continue;
+  for (const { src, compiled, programs } of suiteBuildRequests(found, selected)) {
     // Runs from one source tree (and library) share an output directory, make rebuilding only
     // what changed there; another clone or --suites-dir gets its own, so make's timestamps never
     // pick a binary built from other sources. flock keeps two concurrent runs apart.
@@ -142,7 +166,6 @@ export async function buildSuites(
       .slice(0, 16);
     const out = join(outDir, tree);
     await mkdir(out, { recursive: true });
-    const compiled = names.filter((n) => !programs.includes(n));
     // make gets the checked names, never its own wildcard of whatever the directory holds.
     if (compiled.length) {
       await runLogged(
@@ -152,9 +175,8 @@ export async function buildSuites(
         { log, signal },
       );
     }
-    for (const name of names) {
-      built.push(programs.includes(name) ? await prepareProgramSuite(src, name, out) : { name, path: join(out, name), sourceDir: join(src, name) });
-    }
+    for (const name of compiled) built.push({ name, path: join(out, name), sourceDir: join(src, name) });
+    for (const name of programs) built.push(await prepareProgramSuite(src, name, out));
   }
   return built;
 }

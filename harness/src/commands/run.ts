@@ -47,8 +47,8 @@ export async function makePlan(options: RunOptions): Promise<Plan> {
   return planRun(options, inputs, { runId: newRunId() });
 }
 
-/** Builds the suites the targets selected (found and checked in every suites directory, built only when selected). */
-async function buildSelectedSuites(options: RunOptions, selected: string[], log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
+/** Builds the suites some target selected (a run of one user suite compiles no built-in one). */
+async function buildSelectedSuites(options: RunOptions, selected: ReadonlySet<string>, log: string, signal: AbortSignal): Promise<SuiteSpec[]> {
   const binaries = await buildSuites(join(repoRoot, 'suites'), suiteSourceDirs(options), join(cacheRoot(), 'suites-bin'), log, signal, selected);
   return Promise.all(
     binaries.map(async (b) => {
@@ -147,8 +147,7 @@ export async function runCommand(plan: Plan, options: RunOptions, ctx: RunContex
     if (targets.some((t) => t.suites.length > 0)) {
       bus.emit({ type: 'phase-started', phase: 'suite-build' });
       const start = Date.now();
-      // Only what some target runs: `--suite create` does not wait for every other suite's build.
-      const selected = [...new Set(targets.flatMap((t) => t.suites))];
+      const selected = new Set(targets.flatMap((t) => t.suites));
       suites = await buildSelectedSuites(options, selected, join(runDir, 'build.log'), ctx.signal);
       bus.emit({ type: 'phase-ended', phase: 'suite-build', durationMs: Date.now() - start });
     }

@@ -85,7 +85,10 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
   if (access) run.guestAccess = accessResult(access);
   // Held in an object so the finally block sees what the phases' closures set.
   const live: { lab?: Lab; kept?: boolean } = {};
-  const { signal } = ctx;
+  // The user's interrupt, or a fault that must end this target at once (its console log cannot
+  // be written): either stops every stage, child process and guest the same way.
+  const fault = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, fault.signal]);
   const phase = async <T>(name: Phase, work: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> => {
     signal.throwIfAborted();
     bus.emit({ type: 'phase-started', phase: name });
@@ -153,7 +156,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
 
     const keptTools = access?.keep ? await guestFileTools((message) => bus.emit({ type: 'notice', message })) : { tools: [], programs: [] };
     const { initrd, bootKernel, keys } = await phase('image-build', async () => {
-      const keys = await makeRunKeys(join(dir, 'guest'));
+      const keys = await makeRunKeys(join(dir, 'guest'), signal);
       await writeOut(join(dir, 'guest', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
       await writeOut(join(dir, 'guest', 'known_host_key.pub'), `${keys.hostPublicLine}\n`);
       const image = await buildInitramfs(
@@ -188,7 +191,11 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       }
       const path = join(dir, 'guest', 'initramfs.cpio.gz');
       await writeOut(path, image.gz, { mode: 0o600 });
-      return { initrd: path, bootKernel: await bootableKernel(kernel.image, cache, (message) => bus.emit({ type: 'notice', message })), keys };
+      return {
+        initrd: path,
+        bootKernel: await bootableKernel(kernel.image, cache, { signal, onReplaced: (message) => bus.emit({ type: 'notice', message }) }),
+        keys,
+      };
     });
 
     const accel = await phase(
@@ -215,6 +222,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         timeoutMs: target.bootTimeoutMs[accel.accel],
         detachable: access?.keep ?? false,
         gdb: access?.gdb ?? false,
+        onLogError: (err) => fault.abort(err),
       },
       signal,
     );
@@ -321,7 +329,7 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
       run.phases.shutdown = Date.now() - start;
       bus.emit({ type: 'phase-ended', phase: 'shutdown', durationMs: run.phases.shutdown });
       const logError = vms.map((vm) => vm.logError).find((e) => e !== undefined);
-      if (logError && !run.infraError) run.infraError = logError;
+      if (logError && !run.infraError) run.infraError = logError.message;
     }
   }
   // Interrupted while shutting down: everything ran, and the run still says it was interrupted.
@@ -378,7 +386,7 @@ async function tableLayouts(buildDir: string, image: string, cache: string, sign
     const layouts = await handlerStructs(fromTree, signal);
     if (layouts.size) return layouts;
   }
-  const boot = await bootableKernel(image, cache);
+  const boot = await bootableKernel(image, cache, { signal });
   return boot.pvh ? handlerStructs(boot.path, signal) : new Map();
 }
 

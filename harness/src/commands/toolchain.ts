@@ -19,7 +19,7 @@ export async function toolchainCommand(args: string[], out: (line: string) => vo
   switch (verb) {
     case 'ls': {
       parseCommandArgs('sockvm toolchain ls', rest, {});
-      const all = await listToolchains();
+      const all = await listToolchains({ signal });
       if (!all.length) out('no toolchain chroots yet (sockvm run creates them when a target needs one)');
       for (const t of all) out(`${t.release.padEnd(9)} gcc ${t.gccVersion ?? '?'}  ${mb(t.bytes).padStart(7)}  created ${t.created}  ${t.root}`);
       return 0;
@@ -35,7 +35,7 @@ export async function toolchainCommand(args: string[], out: (line: string) => vo
     }
     case 'prune': {
       const { values } = parseCommandArgs('sockvm toolchain prune', rest, { keep: { type: 'string', multiple: true } });
-      const { removed, bytes } = await pruneToolchains({ keep: values.keep ?? [] });
+      const { removed, bytes } = await pruneToolchains({ keep: values.keep ?? [], signal });
       out(removed.length ? `removed ${removed.length} (${mb(bytes)}): ${removed.join(', ')}` : 'nothing to remove');
       return 0;
     }

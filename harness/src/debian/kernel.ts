@@ -5,11 +5,10 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { runInGroup } from '../util/cancel.js';
 import { InfraError } from '../util/errors.js';
 import { checkKernelImage, checkModulesDir, firstProblem, readIndex } from '../util/cache-check.js';
-import { cachedDir, exists } from '../util/fs.js';
+import { cachedDir, exists, writeFileAtomic } from '../util/fs.js';
 import { cacheRoot } from '../util/paths.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import { type KernelCompiler, kernelCompiler } from '../kernel/kernel-compiler.js';
@@ -228,7 +227,7 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
       const where = await locate(root, pkgs.abi);
       if (!(await exists(join(where.modulesDir, 'modules.dep')))) {
         log(`debian ${release}: depmod -b ${where.modulesBase} ${pkgs.abi}`);
-        const r = await execa('depmod', ['-b', where.modulesBase, pkgs.abi], { reject: false, all: true });
+        const r = await runInGroup('depmod', ['-b', where.modulesBase, pkgs.abi], { signal: opts.signal });
         if (r.failed) throw new InfraError(`depmod -b ${where.modulesBase} ${pkgs.abi} failed`, r.all);
       }
       const compiler = await readCompiler(where.buildDir);
@@ -254,7 +253,7 @@ export async function prepareDebianKernel(releaseName: string, opts: PrepareDebi
     },
   );
   if (entry.replaced) log(`debian ${release}: cache entry ${entry.dir} was bad (${entry.replaced}): unpacked again`);
-  await writeFile(resolvedFile, `${JSON.stringify(pkgs, null, 2)}\n`);
+  await writeFileAtomic(resolvedFile, `${JSON.stringify(pkgs, null, 2)}\n`);
   const kernel = await readJson<DebianKernel>(join(entry.dir, 'kernel.json'));
   if (!kernel) throw new InfraError(`cache entry ${entry.dir} has no kernel.json: remove it and retry`);
   return { kernel, cached: false, downloaded, warnings };

@@ -132,7 +132,7 @@ class DevCycles {
                     join(cacheRoot(), 'suites-bin'),
                     join(this.d.dir, 'build.log'),
                     signal,
-                    change.suites,
+                    new Set(change.suites),
                   )
                 : [],
             ]);

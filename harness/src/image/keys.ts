@@ -36,10 +36,10 @@ export function clientKeyPair(generate = () => ssh2.utils.generateKeyPairSync('e
   }
 }
 
-export async function makeRunKeys(dir: string): Promise<RunKeys> {
+export async function makeRunKeys(dir: string, signal: AbortSignal): Promise<RunKeys> {
   const hostKeyPath = join(dir, 'dropbear_host_key');
-  await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyPath], { stdin: 'ignore' });
-  const pub = await execa('dropbearkey', ['-y', '-f', hostKeyPath], { stdin: 'ignore' });
+  await execa('dropbearkey', ['-t', 'ed25519', '-f', hostKeyPath], { stdin: 'ignore', cancelSignal: signal });
+  const pub = await execa('dropbearkey', ['-y', '-f', hostKeyPath], { stdin: 'ignore', cancelSignal: signal });
   const hostPublicLine = pub.stdout.split('\n').find((l) => l.startsWith('ssh-')) ?? '';
   const client = clientKeyPair();
   return {

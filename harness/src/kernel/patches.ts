@@ -129,11 +129,12 @@ export function parsePatchFailure(output: string): PatchFailure {
 }
 
 /** Applies the series to `tree`: every patch is dry-run first, then applied; failures name file and hunk. */
-export async function applySeries(tree: string, series: Series, log: (line: string) => void = () => {}): Promise<void> {
+export async function applySeries(tree: string, series: Series, log: (line: string) => void, signal: AbortSignal): Promise<void> {
   for (const e of series.entries) {
     const path = join(series.dir, e.patch);
     const args = [`-p${e.strip}`, '--forward', '--batch', '--no-backup-if-mismatch', '-i', path];
-    const dry = await execa('patch', ['--dry-run', ...args], { cwd: tree, reject: false, all: true });
+    const dry = await execa('patch', ['--dry-run', ...args], { cwd: tree, reject: false, all: true, cancelSignal: signal });
+    signal.throwIfAborted();
     if (dry.failed) {
       const f = parsePatchFailure(dry.all ?? '');
       const where = f.file ? ` at ${f.file}` : '';
@@ -143,7 +144,8 @@ export async function applySeries(tree: string, series: Series, log: (line: stri
         (dry.all ?? '').trimEnd().split('\n').slice(-20).join('\n'),
       );
     }
-    const r = await execa('patch', args, { cwd: tree, reject: false, all: true });
+    const r = await execa('patch', args, { cwd: tree, reject: false, all: true, cancelSignal: signal });
+    signal.throwIfAborted();
     if (r.failed) throw new InfraError(`patch ${series.name}/${e.patch} failed after a clean dry run in ${tree}`, r.all);
     log(`applied ${series.name}/${e.patch}`);
   }

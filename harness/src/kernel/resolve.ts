@@ -88,7 +88,7 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
   }
   const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log, signal: o.signal } : { cacheDir: o.cacheDir, signal: o.signal });
   const k = prepared.kernel;
-  const choice = chooseToolchain(k.compiler, await hostGccVersion(), k.debianRelease);
+  const choice = chooseToolchain(k.compiler, await hostGccVersion(o.signal), k.debianRelease);
   const kernel: KernelArtifact = { image: k.image, modulesDir: k.modulesDir, buildDir: k.buildDir, release: k.release };
   if (choice.kind === 'host') {
     return { kernel, toolchain: { kind: 'host' }, toolchainReason: choice.reason, binds: [k.root], packages: k.packages, cached: prepared.cached };

@@ -3,12 +3,12 @@
 // a tarball, or a directory (a git checkout: HEAD + dirty diff; else a hash of the files).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { dieWithUsPrefix, runInGroup } from '../util/cancel.js';
 import { InfraError, UsageError } from '../util/errors.js';
-import { cachedDir, exists, hashTree } from '../util/fs.js';
+import { cachedDir, exists, hashTree, writeFileAtomic } from '../util/fs.js';
 import { aptDownload, aptSetup, aptShow, aptUpdate } from '../debian/apt.js';
 import { parseDebianRelease, RELEASE_SERIES } from '../debian/releases.js';
 
@@ -59,39 +59,55 @@ interface TarballMemo {
 }
 
 /** The top Makefile of a kernel tarball, without unpacking the rest. */
-async function tarballVersion(path: string): Promise<string> {
-  const r = await execa('tar', ['-xOf', path, '--wildcards', '--no-wildcards-match-slash', '*/Makefile', '--occurrence=1'], { reject: false, encoding: 'utf8', maxBuffer: 1e8 });
+async function tarballVersion(path: string, signal: AbortSignal | undefined): Promise<string> {
+  const r = await execa('tar', ['-xOf', path, '--wildcards', '--no-wildcards-match-slash', '*/Makefile', '--occurrence=1'], {
+    reject: false,
+    encoding: 'utf8',
+    maxBuffer: 1e8,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  signal?.throwIfAborted();
   const v = makefileVersion(r.stdout ?? '');
   if (!v) throw new UsageError(`${path}: no top-level kernel Makefile with VERSION/PATCHLEVEL in the tarball (is it a kernel source tarball with one top directory?)`);
   return v;
 }
 
 /** sha256 and version of a tarball, memoized by path, size and mtime (hashing 140 MB costs ~0.5 s). */
-async function tarballFacts(path: string, cacheDir: string): Promise<{ sha256: string; version: string }> {
+async function tarballFacts(path: string, cacheDir: string, signal: AbortSignal | undefined): Promise<{ sha256: string; version: string }> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile()) throw new UsageError(`kernel source ${path}: no such tarball`);
   const memoFile = join(cacheDir, 'kernel-source', 'tarballs.json');
   const memo = JSON.parse(await readFile(memoFile, 'utf8').catch(() => '{}')) as TarballMemo;
   const m = memo[path];
   if (m && m.size === st.size && m.mtimeMs === st.mtimeMs) return m;
-  const [sha256, version] = await Promise.all([sha256File(path), tarballVersion(path)]);
+  const [sha256, version] = await Promise.all([sha256File(path), tarballVersion(path, signal)]);
   memo[path] = { size: st.size, mtimeMs: st.mtimeMs, sha256, version };
   await mkdir(join(cacheDir, 'kernel-source'), { recursive: true });
-  await writeFile(memoFile, `${JSON.stringify(memo, null, 2)}\n`);
+  await writeFileAtomic(memoFile, `${JSON.stringify(memo, null, 2)}\n`);
   return { sha256, version };
 }
 
 const TREE_SKIP = /^(\.git|.*\.o|.*\.ko|\..*\.cmd|.*\.mod(\.c)?|modules\.order|Module\.symvers|vmlinux.*|bzImage|System\.map|\.config(\.old)?|\.tmp.*)$/;
 
-async function treeIdentity(spec: string, path: string): Promise<SourceIdentity> {
+async function treeIdentity(spec: string, path: string, signal: AbortSignal | undefined): Promise<SourceIdentity> {
   const mk = await readFile(join(path, 'Makefile'), 'utf8').catch(() => undefined);
   const version = mk ? makefileVersion(mk) : undefined;
   if (!version) throw new UsageError(`kernel source ${path}: not a kernel tree (no top-level Makefile with VERSION/PATCHLEVEL)`);
-  const head = await execa('git', ['-C', path, 'rev-parse', 'HEAD'], { reject: false });
+  const head = await execa('git', ['-C', path, 'rev-parse', 'HEAD'], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  signal?.throwIfAborted();
   if (head.exitCode === 0 && (await exists(join(path, '.git')))) {
     // The dirty part: tracked changes and untracked files' names and contents.
-    const diff = await execa('git', ['-C', path, 'diff', 'HEAD', '--binary'], { reject: false, encoding: 'buffer', maxBuffer: 1e9 });
-    const untracked = await execa('git', ['-C', path, 'ls-files', '--others', '--exclude-standard', '-z'], { reject: false });
+    const diff = await execa('git', ['-C', path, 'diff', 'HEAD', '--binary'], {
+      reject: false,
+      encoding: 'buffer',
+      maxBuffer: 1e9,
+      ...(signal ? { cancelSignal: signal } : {}),
+    });
+    const untracked = await execa('git', ['-C', path, 'ls-files', '--others', '--exclude-standard', '-z'], {
+      reject: false,
+      ...(signal ? { cancelSignal: signal } : {}),
+    });
+    signal?.throwIfAborted();
     const h = createHash('sha256').update(diff.stdout ?? Buffer.alloc(0));
     const names = (untracked.stdout ?? '').split('\0').filter(Boolean).sort();
     for (const n of names) h.update(`${n}\0`).update(await readFile(join(path, n)).catch(() => Buffer.alloc(0)));
@@ -102,10 +118,11 @@ async function treeIdentity(spec: string, path: string): Promise<SourceIdentity>
   return { spec, kind: 'tree', id: `tree:${await hashTree(path, (n) => TREE_SKIP.test(n))}`, path, version };
 }
 
-async function installedDebianSource(series: string): Promise<{ tarball: string; version: string } | undefined> {
+async function installedDebianSource(series: string, signal: AbortSignal | undefined): Promise<{ tarball: string; version: string } | undefined> {
   const tarball = `/usr/src/linux-source-${series}.tar.xz`;
   if (!(await exists(tarball))) return undefined;
-  const r = await execa('dpkg-query', ['-W', '-f=${Version}', `linux-source-${series}`], { reject: false });
+  const r = await execa('dpkg-query', ['-W', '-f=${Version}', `linux-source-${series}`], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  signal?.throwIfAborted();
   return { tarball, version: r.exitCode === 0 ? r.stdout.trim() : 'unknown' };
 }
 
@@ -135,7 +152,7 @@ async function fetchDebianSource(releaseName: string, cacheDir: string, log: (l:
   const tar = (await readdir(src).catch(() => [] as string[])).find((f) => f.startsWith('linux-source-') && /\.tar\.(xz|bz2|gz)$/.test(f));
   if (!tar) throw new InfraError(`${name}=${pkg.version} holds no /usr/src/linux-source-*.tar.* (looked in ${src})`);
   const out = { tarball: join(src, tar), version: pkg.version };
-  await writeFile(memoFile, `${JSON.stringify(out, null, 2)}\n`);
+  await writeFileAtomic(memoFile, `${JSON.stringify(out, null, 2)}\n`);
   return { ...out, name };
 }
 
@@ -147,17 +164,17 @@ export async function sourceIdentity(
   const log = o.log ?? (() => {});
   if (spec.kind === 'tree') {
     if (!(await exists(spec.path))) throw new UsageError(`kernel source ${spec.path}: no such directory (give "debian:<release>", a tarball or a kernel tree)`);
-    return treeIdentity(value, spec.path);
+    return treeIdentity(value, spec.path, o.signal);
   }
   if (spec.kind === 'tarball') {
-    const f = await tarballFacts(spec.path, o.cacheDir);
+    const f = await tarballFacts(spec.path, o.cacheDir, o.signal);
     return { spec: value, kind: 'tarball', id: `sha256:${f.sha256}`, path: spec.path, version: f.version };
   }
   const release = parseDebianRelease(spec.release);
   const series = RELEASE_SERIES[release];
-  const installed = await installedDebianSource(series);
+  const installed = await installedDebianSource(series, o.signal);
   const got = installed ? { ...installed, name: `linux-source-${series}` } : await fetchDebianSource(release, o.cacheDir, log, o.signal);
-  const f = await tarballFacts(got.tarball, o.cacheDir);
+  const f = await tarballFacts(got.tarball, o.cacheDir, o.signal);
   return { spec: value, kind: 'debian', id: `sha256:${f.sha256}`, path: got.tarball, version: f.version, package: { name: got.name, version: got.version } };
 }
 

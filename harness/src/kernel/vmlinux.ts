@@ -51,11 +51,11 @@ function* offsetsOf(buf: Buffer, magic: number[]): Generator<number> {
 }
 
 /** Decompresses `input` with `cmd` straight into `outPath` (buffering 60+ MB in node is slow). */
-async function decompressTo([file, ...args]: [string, ...string[]], input: Buffer, outPath: string): Promise<void> {
+async function decompressTo([file, ...args]: [string, ...string[]], input: Buffer, outPath: string, signal: AbortSignal | undefined): Promise<void> {
   const out = await open(outPath, 'w');
   try {
     await new Promise<void>((resolve) => {
-      const child = spawn(file, args, { stdio: ['pipe', out.fd, 'ignore'] });
+      const child = spawn(file, args, { stdio: ['pipe', out.fd, 'ignore'], ...(signal ? { signal } : {}) });
       child.on('error', () => resolve());
       child.on('close', () => resolve());
       // Trailing data after the stream makes the decompressor complain; the output is still whole.
@@ -67,10 +67,11 @@ async function decompressTo([file, ...args]: [string, ...string[]], input: Buffe
   }
 }
 
-async function extract(bzImage: Buffer, outPath: string): Promise<Buffer | undefined> {
+async function extract(bzImage: Buffer, outPath: string, signal: AbortSignal | undefined): Promise<Buffer | undefined> {
   for (const format of FORMATS) {
     for (const offset of offsetsOf(bzImage, format.magic)) {
-      await decompressTo(format.cmd, bzImage.subarray(offset), outPath);
+      await decompressTo(format.cmd, bzImage.subarray(offset), outPath, signal);
+      signal?.throwIfAborted();
       const elf = await readFile(outPath);
       if (elf.length > 64 && elf.readUInt32BE(0) === 0x7f454c46) return elf;
     }
@@ -82,18 +83,22 @@ async function extract(bzImage: Buffer, outPath: string): Promise<Buffer | undef
  * The image QEMU should boot: a cached PVH-capable vmlinux when the bzImage holds one,
  * else the bzImage itself.
  */
-export async function bootableKernel(bzImagePath: string, cacheDir: string, onReplaced?: (note: string) => void): Promise<{ path: string; pvh: boolean }> {
+export async function bootableKernel(
+  bzImagePath: string,
+  cacheDir: string,
+  o: { signal?: AbortSignal; onReplaced?: (note: string) => void } = {},
+): Promise<{ path: string; pvh: boolean }> {
   const bzImage = await readFile(bzImagePath);
   if (bzImage.readUInt32BE(0) === 0x7f454c46) return { path: bzImagePath, pvh: hasPvhNote(bzImage) };
   const key = createHash('sha256').update(bzImage).digest('hex').slice(0, 24);
   const entry = await cachedDir(join(cacheDir, 'vmlinux', key), async (tmp) => {
-    const elf = await extract(bzImage, join(tmp, 'vmlinux'));
+    const elf = await extract(bzImage, join(tmp, 'vmlinux'), o.signal);
     if (!elf || !hasPvhNote(elf)) {
       await rm(join(tmp, 'vmlinux'), { force: true });
       await writeFile(join(tmp, 'no-pvh'), '');
     }
   }, async (dir) => ((await exists(join(dir, 'no-pvh'))) ? undefined : checkElf(join(dir, 'vmlinux'), 1 << 20)));
-  if (entry.replaced) onReplaced?.(`vmlinux cache entry ${entry.dir} was bad (${entry.replaced}): extracted again`);
+  if (entry.replaced) o.onReplaced?.(`vmlinux cache entry ${entry.dir} was bad (${entry.replaced}): extracted again`);
   const vmlinux = join(entry.dir, 'vmlinux');
   try {
     await readFile(join(entry.dir, 'no-pvh'));

@@ -117,14 +117,15 @@ export function parseResult(text: string, expectedId: number, elapsedMs: number 
 
 /**
  * The tests a parent's result line stands for once its subtests are known: each subtest as
- * parent/child (with the parent's id, the number its suite knows), and the parent when it has
+ * parent/child (with the parent's id, the number its suite knows, and its own path of numbers
+ * as idPath: 3.2 for subtest 2 of test 3), and the parent when it has
  * no subtests or says something they do not.
  */
 export function withSubtests(parent: TestResult, text: string, children?: SubtestLevel): TestResult[] {
   if (!children) return [parent];
   const { errors, trailing } = children.finish();
   for (const line of trailing) addDiagnostic(parent, line);
-  const subtests = children.tests.map((t) => ({ ...t, id: parent.id, name: `${parent.name}/${t.name}` }));
+  const subtests = children.tests.map((t) => ({ ...t, id: parent.id, idPath: `${parent.id}.${t.idPath ?? t.id}`, name: `${parent.name}/${t.name}` }));
   const problems = [...errors];
   const reportedFailed = parent.status === 'fail';
   const exit = /(?:^|[\s#])exit=(\d+)\b/.exec(splitTestLine(text)?.[3] ?? '')?.[1];

@@ -4,7 +4,10 @@ import type { Coverage } from '../trace/coverage.js';
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
 
 export interface TestResult {
+  /** Its number at its suite's top level (a subtest: its top-level parent's). */
   id: number;
+  /** A subtest's numbers from the top level down ("3.2": subtest 2 of test 3); absent for a top-level test. */
+  idPath?: string;
   name: string;
   status: Status;
   durationMs?: number;

@@ -31,7 +31,8 @@ export function judgeSuite(tap: ParsedTap, ev: SuiteEvidence): SuiteVerdict {
   if (crashed && !tests.some((t) => t.id === crashed.id && t.name === crashed.name)) tests.push(crashed);
   const errors = [...(ev.crashed ? [ev.crashed] : []), ...ev.harnessErrors, ...tap.errors];
   if (!ev.crashed) {
-    if (ev.timedOutSec !== undefined) errors.push(`timed out after ${ev.timedOutSec} s and was killed`);
+    // First: the TAP it left unfinished ("planned 2 tests but ran 1") is what the limit did, not why.
+    if (ev.timedOutSec !== undefined) errors.unshift(`timed out after ${ev.timedOutSec} s and was killed`);
     else if (ev.exitCode !== null && ev.exitCode !== 0 && !tests.some((t) => t.status === 'fail')) errors.push(`exited with code ${ev.exitCode} without a failing test`);
   }
   const failed = tests.some((t) => t.status === 'fail') || errors.length > 0 || ev.kernelFindings.length > 0;

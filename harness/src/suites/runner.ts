@@ -20,6 +20,7 @@ import { kernelFindingsSince, markKernelLog } from './kernel-log.js';
 import type { SuiteSpec } from './spec.js';
 import { type ServerSide, serverEnd, startServer } from './server-side.js';
 import { SuiteTracer } from './suite-trace.js';
+import { reachedTimeLimit } from './time-limit.js';
 import { AppendLog, writeOut } from '../util/out-file.js';
 
 export interface SuiteRunOptions {
@@ -105,6 +106,8 @@ export class SuiteRunner {
     const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
     const parser = new TapParser();
     let r: ExecResult | undefined;
+    /** How long the suite's command ran, by our clock (its limit runs on the guest's). */
+    let ranMs = 0;
     let server: ServerSide | undefined;
     /** The server side's SSH session dropped: its guest may be gone. */
     let serverLost = false;
@@ -118,6 +121,7 @@ export class SuiteRunner {
         server = await startServer(suite.name, peer, serverCommand, seconds, join(this.o.resultsDir, `${resultName}.server.log`), this.o.signal);
         args.push('--role', 'client', '--local', client.linkIp ?? '', '--peer', server.guest.linkIp ?? '');
       }
+      const execStart = Date.now();
       r = await client.ssh.exec(this.command(suite, seconds, args), {
         timeoutMs: seconds * 1000 + 5000,
         onStdoutLine: (line) => {
@@ -128,6 +132,7 @@ export class SuiteRunner {
           for (const test of parser.feed(line)) this.bus.emit({ type: 'test-result', suite: resultName, test });
         },
       });
+      ranMs = Date.now() - execStart;
       if (server) {
         const end = await serverEnd(server, suite.name, resultName, this.o.signal);
         serverLost = end.lost;
@@ -146,7 +151,7 @@ export class SuiteRunner {
       result.status = 'error';
       result.errors = [abortReason(this.o.signal)];
       result.durationMs = Date.now() - started;
-      this.bus.emit({ type: 'notice', message: `suite ${resultName} interrupted after ${Math.round(result.durationMs / 1000)} s` });
+      this.bus.emit({ type: 'notice', message: `suite ${resultName} stopped after ${Math.round(result.durationMs / 1000)} s: ${abortReason(this.o.signal)}` });
       return result;
     }
     if (traced && client.vm.running) {
@@ -170,7 +175,7 @@ export class SuiteRunner {
       evidence.kernelFindings.push(...reportLines(scanDmesg(this.lab.consoleTail(60).split('\n'))));
       if (!evidence.kernelFindings.length) evidence.kernelFindings.push(...this.lab.consoleTail().split('\n'));
     } else {
-      if (r?.timedOut || exitCode === 137) evidence.timedOutSec = seconds;
+      if (r && reachedTimeLimit(r, ranMs, seconds)) evidence.timedOutSec = seconds;
       if (r?.stderr.trim()) await writeOut(join(this.o.resultsDir, `${resultName}.stderr`), r.stderr);
       for (const [i, g] of guests.entries()) {
         if (health.living.includes(g)) evidence.kernelFindings.push(...(await kernelFindingsSince(g, marks[i], guests.length)));

@@ -112,7 +112,12 @@ async function createInto(
   for (const f of await readdir(join(root, 'var/cache/apt/archives')).catch(() => [] as string[])) {
     if (f.endsWith('.deb')) await rm(join(root, 'var/cache/apt/archives', f), { force: true });
   }
-  const gcc = await execa('chroot', [root, 'gcc', '--version'], { reject: false });
+  const gcc = await execa('chroot', [root, 'gcc', '--version'], { reject: false, cancelSignal: signal });
+  if (signal.aborted) {
+    // No half-made chroot is left for the next run to trip over.
+    await removeTree(dir);
+    signal.throwIfAborted();
+  }
   const info: ToolchainInfo = { release, root: join(finalDir, 'root'), mirror, packages, created: new Date().toISOString() };
   const v = parseGccVersionOutput(gcc.stdout ?? '');
   if (v) info.gccVersion = v.version;
@@ -173,14 +178,14 @@ export async function updateToolchain(releaseName: string, opts: ToolchainOption
 }
 
 /** The cached chroots with their disk use. */
-export async function listToolchains(opts: { cacheDir?: string } = {}): Promise<ToolchainInfo[]> {
+export async function listToolchains(opts: { cacheDir?: string; signal?: AbortSignal } = {}): Promise<ToolchainInfo[]> {
   const cacheDir = opts.cacheDir ?? cacheRoot();
   const out: ToolchainInfo[] = [];
   for (const release of DEBIAN_RELEASES) {
     const dir = toolchainDir(cacheDir, release);
     const info = await readInfo(dir);
     if (!info) continue;
-    const bytes = await diskUsage(dir);
+    const bytes = await diskUsage(dir, opts.signal);
     out.push(bytes !== undefined ? { ...info, bytes } : info);
   }
   return out;
@@ -191,7 +196,7 @@ export async function listToolchains(opts: { cacheDir?: string } = {}): Promise<
  * interrupted creations (`<release>.tmp-<pid>` / `.old-<pid>` of dead processes). Mounts under a
  * chroot are unmounted first; a chroot still mounted is left alone with an error.
  */
-export async function pruneToolchains(opts: { cacheDir?: string; keep?: string[] } = {}): Promise<{ removed: string[]; bytes: number }> {
+export async function pruneToolchains(opts: { cacheDir?: string; keep?: string[]; signal?: AbortSignal } = {}): Promise<{ removed: string[]; bytes: number }> {
   const cacheDir = opts.cacheDir ?? cacheRoot();
   const base = join(cacheDir, 'toolchain');
   const keep = new Set((opts.keep ?? []).map(parseDebianRelease));
@@ -204,7 +209,7 @@ export async function pruneToolchains(opts: { cacheDir?: string; keep?: string[]
     if (leftover) remove = !pidAlive(Number(leftover[3]));
     else if ((DEBIAN_RELEASES as readonly string[]).includes(name)) remove = !keep.has(name as DebianRelease);
     if (!remove) continue;
-    bytes += (await diskUsage(path)) ?? 0;
+    bytes += (await diskUsage(path, opts.signal)) ?? 0;
     await removeTree(path);
     await rm(`${path}.log`, { force: true });
     removed.push(path);
@@ -213,7 +218,8 @@ export async function pruneToolchains(opts: { cacheDir?: string; keep?: string[]
 }
 
 /** The host's gcc version (`gcc --version`), or undefined when there is none. */
-export async function hostGccVersion(): Promise<string | undefined> {
-  const r = await execa('gcc', ['--version'], { reject: false });
+export async function hostGccVersion(signal: AbortSignal | undefined): Promise<string | undefined> {
+  const r = await execa('gcc', ['--version'], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  signal?.throwIfAborted();
   return r.exitCode === 0 ? parseGccVersionOutput(r.stdout ?? '')?.version : undefined;
 }

@@ -25,6 +25,7 @@ export function mountsUnder(mountinfo: string, dir: string): string[] {
 export async function removeTree(dir: string): Promise<void> {
   const info = () => readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   for (const p of mountsUnder(await info(), dir)) {
+    // uncancelled: the clean-up an interrupted run does on its way out; it must run after the abort.
     await execa('umount', ['-l', p], { reject: false });
   }
   const left = mountsUnder(await info(), dir);

@@ -68,7 +68,8 @@ export function consoleReporter(o: ReporterOptions): (event: SockvmEvent) => voi
       const f = failed.get(key);
       if (!f) return;
       failed.delete(key);
-      print(`${f.tag}  not ok ${f.test.id} - ${f.suite}: ${f.test.name}`);
+      // A subtest shows its own numbers (3.2), not only its parent's.
+      print(`${f.tag}  not ok ${f.test.idPath ?? f.test.id} - ${f.suite}: ${f.test.name}`);
       const diagnostics = f.test.diagnostics.filter((d) => d.trim());
       for (const d of diagnostics.slice(0, FAILURE_LINES)) print(`${f.tag}    # ${d}`);
       if (diagnostics.length > FAILURE_LINES) print(`${f.tag}    # … ${diagnostics.length - FAILURE_LINES} more in ${f.suite}.tap`);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { InfraError } from './errors.js';
@@ -133,9 +133,30 @@ export async function placeDir(
   return 'placed';
 }
 
-/** Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. */
-export async function diskUsage(path: string): Promise<number | undefined> {
-  const r = await execa('du', ['-sb', '-x', path], { reject: false });
+/**
+ * Replaces `path` with `text` whole or not at all (a temp file renamed over it): a cache index
+ * read by another run, or after a crash or a full disk, is the old one or the new one, never half.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    // The write's own error is the one to report, not a failed clean-up's.
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Bytes a tree uses on disk (du -sb, one file system), or undefined when du fails. `signal`: the
+ * command's, when it handles signals (`sockvm toolchain`); `sockvm cache` installs no handler,
+ * so ^C ends it, du included.
+ */
+export async function diskUsage(path: string, signal?: AbortSignal): Promise<number | undefined> {
+  const r = await execa('du', ['-sb', '-x', path], { reject: false, ...(signal ? { cancelSignal: signal } : {}) });
+  signal?.throwIfAborted();
   const n = Number((r.stdout ?? '').split(/\s/)[0]);
   return r.exitCode === 0 && Number.isFinite(n) ? n : undefined;
 }

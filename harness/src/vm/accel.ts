@@ -4,11 +4,12 @@
 // only if the kernel gets all the way to its end-of-boot line (no root to mount) within a few
 // seconds. The verdict is cached per (host kernel, QEMU version, CPU) in the cache dir.
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Accel } from './qemu-args.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { Vm } from './vm.js';
 
 export type AccelMode = 'auto' | Accel;
@@ -140,7 +141,7 @@ export async function chooseAccel(mode: AccelMode, opts: AccelOptions): Promise<
   const probe = await probeKvm(opts.qemu, opts.kernel, opts.probeLog, opts.probeTimeoutMs, opts.signal);
   await mkdir(dirname(file), { recursive: true });
   const verdict: Verdict = { key, kvm: probe.ok, reason: probe.reason, checkedAt: new Date().toISOString() };
-  await writeFile(file, `${JSON.stringify(verdict, null, 2)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(verdict, null, 2)}\n`);
   return probe.ok
     ? { accel: 'kvm', reason: probe.reason, probed: true }
     : { accel: 'tcg', reason: `KVM unusable: ${probe.reason}; using TCG (verdict cached in ${file})`, probed: true };

@@ -49,6 +49,8 @@ export interface BootOptions {
   detachable?: boolean;
   /** --gdb: a gdbstub on a free local port, the kernel booted with nokaslr. */
   gdb?: boolean;
+  /** The console log could not be written (see VmOptions.onLogError). */
+  onLogError?: (err: InfraError) => void;
 }
 
 /** The guest's local ports: SSH, and the gdbstub with --gdb. */
@@ -123,7 +125,10 @@ async function bootOnce(o: BootOptions, ports: GuestPorts, retry: boolean): Prom
   if (o.editArgs) args = o.editArgs(args);
   await writeOut(join(o.dir, `qemu${id.suffix}.cmdline`), `${commandLine([QEMU, ...args])}\n`);
   const start = Date.now();
-  const vm = new Vm(QEMU, args, consoleLog, (o.appendConsole ?? false) || retry, { detachable: o.detachable ?? false });
+  const vm = new Vm(QEMU, args, consoleLog, (o.appendConsole ?? false) || retry, {
+    detachable: o.detachable ?? false,
+    ...(o.onLogError ? { onLogError: o.onLogError } : {}),
+  });
   o.onVm?.(vm);
   const ready = await vm.waitForLine(/SOCKVM-READY/, o.timeoutMs, 'booting the guest').catch((err: unknown) => {
     if (vm.exit && PORT_TAKEN.test(vm.qemuErrors())) throw new PortTaken(vm.qemuErrors());

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, createWriteStream, existsSync, openSync, readFileSync, readSync, writeFileSync, type WriteStream } from 'node:fs';
 import { LineSplitter } from '../util/lines.js';
 import { InfraError } from '../util/errors.js';
+import { ioError } from '../util/out-file.js';
 
 export interface VmExit {
   code: number | null;
@@ -26,6 +27,11 @@ export interface VmOptions {
    * and stderr goes to a file too. detach() then lets it go.
    */
   detachable?: boolean;
+  /**
+   * Called once, at the first failed write of the console log (ENOSPC, EACCES, EISDIR, …): the
+   * run ends on it at once rather than testing on with a log that no longer records the guest.
+   */
+  onLogError?: (err: InfraError) => void;
 }
 
 export class Vm {
@@ -43,8 +49,8 @@ export class Vm {
   readonly exited: Promise<VmExit>;
   exit: VmExit | undefined;
   panicLine: string | undefined;
-  /** Set when the console log could not be written (ENOSPC, EACCES, …). */
-  logError: string | undefined;
+  /** Set when the console log could not be written (ENOSPC, EACCES, …): "cannot write <path>: <code> (…)". */
+  logError: InfraError | undefined;
 
   constructor(qemu: string, args: string[], consoleLog: string, append = false, opts: VmOptions = {}) {
     const banner = `\n===== sockvm: guest restarted at ${new Date().toISOString()} =====\n`;
@@ -54,6 +60,7 @@ export class Vm {
       else writeFileSync(consoleLog, '');
       this.stderrFile = qemuStderrFile(consoleLog);
       const stderrFd = openSync(this.stderrFile, 'w');
+      // uncancelled: a detachable QEMU is meant to outlive the run; Lab stops it on the run's abort until it is let go.
       this.child = spawn(qemu, args, { stdio: ['ignore', 'ignore', stderrFd], detached: true });
       closeSync(stderrFd);
       this.startTail(consoleLog);
@@ -62,11 +69,14 @@ export class Vm {
       // A full disk or a vanished results dir: the run ends as infrastructure naming the file;
       // the guest and what was gathered so far are not lost to an unhandled stream error.
       this.log.on('error', (err: NodeJS.ErrnoException) => {
-        this.logError ??= `cannot write the console log ${consoleLog}: ${err.code ?? err.message}`;
+        if (this.logError) return;
+        this.logError = ioError(consoleLog, err);
+        opts.onLogError?.(this.logError);
       });
       if (append) this.log.write(banner);
       const setpriv = '/usr/bin/setpriv';
       const [cmd, argv] = existsSync(setpriv) ? [setpriv, ['--pdeathsig', 'KILL', qemu, ...args]] : [qemu, args];
+      // uncancelled: Lab stops every QEMU on the run's abort (SIGTERM, then SIGKILL) and waits for it to be reaped.
       this.child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     }
     this.child.stdout?.on('data', (chunk: Buffer) => this.onConsole(chunk));

@@ -7,11 +7,11 @@
 import { appendFile, cp, mkdir, readdir, readFile, readlink, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
-import { execa } from 'execa';
+import { runInGroup } from '../../util/cancel.js';
 import type { SourceKernelSpec } from '../../config/targets.js';
 import type { Toolchain } from '../../toolchain/toolchain.js';
 import { InfraError, UsageError } from '../../util/errors.js';
-import { exists, hashTree, placeDir, removeAside } from '../../util/fs.js';
+import { exists, hashTree, placeDir, removeAside, writeFileAtomic } from '../../util/fs.js';
 import { extraFragment, requestedOptions } from '../kconfig.js';
 import { applySeries, availableSeries, chooseSeries, loadSeries, type Series } from '../patches.js';
 import { materializeSource, sourceIdentity } from '../source.js';
@@ -85,8 +85,8 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
   }
   const extra = extraFragment(spec.extra ?? []);
   if (extra.bad.length) throw new UsageError(`kernel "extra": ${extra.bad.map((b) => JSON.stringify(b)).join(', ')} are not CONFIG_X=value items`);
-  const { vars, ccache } = await makeVariables(spec, tc);
-  const compiler = await compilerText(vars.CC ?? `${vars.CROSS_COMPILE ?? ''}gcc`, tc);
+  const { vars, ccache } = await makeVariables(spec, tc, o.signal);
+  const compiler = await compilerText(vars.CC ?? `${vars.CROSS_COMPILE ?? ''}gcc`, tc, o.signal);
   const requested = requestedOptions([...fragments.map((f) => ({ name: f.name, text: f.text })), { name: 'extra', text: extra.text }]);
   const newtcpWanted = requested.find((r) => r.option === 'CONFIG_NEWTCP')?.value;
   const moduleSrc = join(o.repoRoot, 'kernel', 'newtcp');
@@ -121,7 +121,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
 
   // 2. Unpack, patch, configure in a temp dir that becomes the entry.
   const startAll = Date.now();
-  if (tc.kind === 'host') await checkHostTools(requested.some((r) => r.option === 'CONFIG_DEBUG_INFO_BTF' && r.value === 'y'));
+  if (tc.kind === 'host') await checkHostTools(requested.some((r) => r.option === 'CONFIG_DEBUG_INFO_BTF' && r.value === 'y'), o.signal);
   const tmp = join(root, `${recipeKey}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   // What interrupted builds left: a few seconds here, against the minutes the build takes.
@@ -148,18 +148,21 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     await materializeSource(source, tree, o.signal);
     if (series) {
       log(`applying patch series ${series.name} (${series.entries.length} patches)`);
-      await applySeries(tree, series, (l) => void appendFile(buildLog, `${l}\n`));
+      // Logged once the series is in: an append per patch, unawaited, could fail unheard.
+      const applied: string[] = [];
+      await applySeries(tree, series, (l) => applied.push(`${l}\n`), o.signal);
+      await appendFile(buildLog, applied.join(''));
     }
     const overlaid = await overlayNewtcp(tree, moduleSrc);
     if (newtcpWanted && newtcpWanted !== 'n' && !overlaid) {
       throw new UsageError(`CONFIG_NEWTCP=${newtcpWanted} is asked for, but the tree has no net/newtcp/Kconfig: the in-tree build comes with a patch series (kernel/patches/<series>/), and ${series ? `series ${series.name} has none` : 'no series was applied'}`);
     }
-    const configured = await configure(tree, make, fragments, extra.text, recipeKey, requested, buildLog);
+    const configured = await configure(tree, make, fragments, extra.text, recipeKey, requested, buildLog, o.signal);
     const key = cacheKey('content', { sourceId: source.id, ...(series ? { seriesHash: series.hash } : {}), config: configured.config, compiler, make: vars, ...(keyNewtcp ? { newtcpHash: keyNewtcp } : {}) });
     if (!o.force) {
       const hit = await loadEntry(key);
       if (hit) {
-        await writeFile(recipeFile, `${key}\n`);
+        await writeFileAtomic(recipeFile, `${key}\n`);
         await rm(tmp, { recursive: true, force: true });
         return { kernel: hit, cached: true };
       }
@@ -187,7 +190,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
       }
     }
     if (!(await exists(join(tmp, modulesRel, 'modules.dep')))) {
-      const r = await execa('depmod', ['-b', staging, configured.release], { reject: false, all: true });
+      const r = await runInGroup('depmod', ['-b', staging, configured.release], { signal: o.signal });
       if (r.failed) throw new InfraError(`depmod -b ${staging} ${configured.release} failed`, r.all);
     }
     const buildSeconds = Math.round((Date.now() - buildStart) / 1000);
@@ -222,7 +225,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     await appendFile(buildLog, `# done in ${Math.round((Date.now() - startAll) / 1000)} s (build ${buildSeconds} s)\n`);
     await cp(buildLog, join(tmp, 'build.log'));
     await placeDir(tmp, finalDir, { replace: o.force === true });
-    await writeFile(recipeFile, `${key}\n`);
+    await writeFileAtomic(recipeFile, `${key}\n`);
     const k = await loadEntry(key);
     if (!k) throw new InfraError(`cache entry ${finalDir} is incomplete after the build: remove it and retry`);
     return { kernel: k, cached: false };

@@ -24,6 +24,7 @@ export async function configure(
   recipeKey: string,
   requested: ReturnType<typeof requestedOptions>,
   buildLog: string,
+  signal: AbortSignal,
 ): Promise<Configured> {
   const top = await readFile(join(tree, 'Makefile'), 'utf8');
   const hasTiny = /tinyconfig/.test(top) || (await exists(join(tree, 'kernel', 'configs', 'tiny.config')));
@@ -34,7 +35,8 @@ export async function configure(
   const merge = join(tree, 'scripts', 'kconfig', 'merge_config.sh');
   const frags = [...fragments.map((f) => f.path), local];
   if (await exists(merge)) {
-    const r = await execa('sh', [merge, '-m', '-O', tree, join(tree, '.config'), ...frags], { cwd: tree, reject: false, all: true });
+    const r = await execa('sh', [merge, '-m', '-O', tree, join(tree, '.config'), ...frags], { cwd: tree, reject: false, all: true, cancelSignal: signal });
+    signal.throwIfAborted();
     await appendFile(buildLog, `$ merge_config.sh -m .config ${frags.join(' ')}\n${r.all ?? ''}\n`);
     if (r.failed) throw new InfraError(`merge_config.sh failed in ${tree}; full log: ${buildLog}`, r.all);
   } else {

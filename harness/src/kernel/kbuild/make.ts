@@ -26,21 +26,24 @@ export function compileLine(line: string): string | undefined {
 }
 
 /** The compiler's `--version` first line (part of the cache key). */
-export async function compilerText(cc: string, tc: Toolchain): Promise<string> {
+export async function compilerText(cc: string, tc: Toolchain, signal: AbortSignal): Promise<string> {
   const [cmd, ...args] = cc.split(/\s+/).filter((w) => w !== 'ccache');
   if (cmd === undefined) throw new UsageError(`the kernel's compiler '${cc}' names no command; set kernel.make.CC in the target (e.g. "gcc-12")`);
   const argv = tc.kind === 'host' ? { cmd: cmd, args: [...args, '--version'] } : { cmd: 'chroot', args: [tc.root, cmd, ...args, '--version'] };
-  const r = await execa(argv.cmd, argv.args, { reject: false });
+  const r = await execa(argv.cmd, argv.args, { reject: false, cancelSignal: signal });
+  signal.throwIfAborted();
   if (r.exitCode !== 0) throw new UsageError(`the kernel's compiler '${cc}' does not run${tc.kind === 'chroot' ? ` in the ${tc.release} chroot` : ''}: ${r.stderr || r.shortMessage}; set kernel.make.CC in the target`);
   return (r.stdout.split('\n')[0] ?? '').trim();
 }
 
-async function hostHas(cmd: string): Promise<boolean> {
-  return (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
+async function hostHas(cmd: string, signal: AbortSignal): Promise<boolean> {
+  const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false, cancelSignal: signal });
+  signal.throwIfAborted();
+  return r.exitCode === 0;
 }
 
 /** Host programs a kernel build needs; a missing one is a UsageError with the apt-get line. */
-export async function checkHostTools(needBtf: boolean): Promise<void> {
+export async function checkHostTools(needBtf: boolean, signal: AbortSignal): Promise<void> {
   const need: [string, string][] = [
     ['make', 'make'],
     ['flex', 'flex'],
@@ -52,16 +55,16 @@ export async function checkHostTools(needBtf: boolean): Promise<void> {
   ];
   if (needBtf) need.push(['pahole', 'dwarves']);
   const missing: string[] = [];
-  for (const [cmd, pkg] of need) if (!(await hostHas(cmd))) missing.push(pkg);
+  for (const [cmd, pkg] of need) if (!(await hostHas(cmd, signal))) missing.push(pkg);
   if (!(await exists('/usr/include/libelf.h')) && !(await exists('/usr/include/gelf.h'))) missing.push('libelf-dev');
   if (!(await exists('/usr/include/openssl/ssl.h'))) missing.push('libssl-dev');
   if (missing.length) throw new UsageError(`building a kernel needs ${missing.join(', ')} on this machine: apt-get install ${missing.join(' ')}`);
 }
 
 /** The make variables: the target's CC/HOSTCC/CROSS_COMPILE/ARCH, ccache in front of gcc when present. */
-export async function makeVariables(spec: SourceKernelSpec, tc: Toolchain): Promise<{ vars: Record<string, string>; ccache: boolean }> {
+export async function makeVariables(spec: SourceKernelSpec, tc: Toolchain, signal: AbortSignal): Promise<{ vars: Record<string, string>; ccache: boolean }> {
   const vars: Record<string, string> = { ...(spec.make ?? {}) };
-  const ccache = tc.kind === 'host' && !process.env.SOCKVM_NO_CCACHE && (await hostHas('ccache'));
+  const ccache = tc.kind === 'host' && !process.env.SOCKVM_NO_CCACHE && (await hostHas('ccache', signal));
   if (ccache) {
     const prefix = vars.CROSS_COMPILE ?? '';
     if (!vars.CC) vars.CC = `ccache ${prefix}gcc`;
