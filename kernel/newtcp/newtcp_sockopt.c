@@ -85,11 +85,43 @@ void newtcp_keepalive(struct sock *sk, int val)
 	release_sock(isk);
 }
 
+/* SO_RCVLOWAT reaches a STREAM socket's inner socket once connected. */
+static bool newtcp_rcvlowat_due(const struct sock *sk, const struct sock *isk)
+{
+	return sk->sk_type == SOCK_STREAM &&
+	       READ_ONCE(sk->sk_state) == TCP_ESTABLISHED &&
+	       READ_ONCE(isk->sk_rcvlowat) != READ_ONCE(sk->sk_rcvlowat);
+}
+
+/* Whether a SOL_SOCKET value of @sk is not yet the inner socket's. */
+static bool newtcp_sockopts_differ(const struct sock *sk,
+				   const struct sock *isk)
+{
+	return READ_ONCE(isk->sk_rcvtimeo) != READ_ONCE(sk->sk_rcvtimeo) ||
+	       READ_ONCE(isk->sk_sndtimeo) != READ_ONCE(sk->sk_sndtimeo) ||
+	       isk->sk_reuse != sk->sk_reuse ||
+	       isk->sk_reuseport != sk->sk_reuseport ||
+	       READ_ONCE(isk->sk_priority) != READ_ONCE(sk->sk_priority) ||
+	       READ_ONCE(isk->sk_mark) != READ_ONCE(sk->sk_mark) ||
+	       READ_ONCE(isk->sk_lingertime) != READ_ONCE(sk->sk_lingertime) ||
+	       sock_flag(isk, SOCK_LINGER) != sock_flag(sk, SOCK_LINGER) ||
+	       sock_flag(isk, SOCK_KEEPOPEN) != sock_flag(sk, SOCK_KEEPOPEN) ||
+	       ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
+		READ_ONCE(isk->sk_sndbuf) != READ_ONCE(sk->sk_sndbuf)) ||
+	       ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) &&
+		READ_ONCE(isk->sk_rcvbuf) != READ_ONCE(sk->sk_rcvbuf)) ||
+	       newtcp_rcvlowat_due(sk, isk);
+}
+
 /*
- * SOL_SOCKET options never reach ->setsockopt (the socket core handles
- * them on the outer socket), so they are copied onto the inner TCP
- * socket whenever it is about to be used: bind, listen, connect,
- * accept, send, receive, release.
+ * Copy what the SOL_SOCKET options set on our socket mean for the
+ * connection onto the inner TCP socket, under the inner socket's lock
+ * as mptcp_setsockopt_sol_socket() writes its subflows.  Runs when an
+ * option is set where the kernel hands it to us (SOCK_CUSTOM_SOCKOPT,
+ * proto->keepalive, proto->rehash, ->set_rcvlowat) and whenever the
+ * inner socket is about to be used (bind, listen, connect, accept,
+ * send, receive, release), which covers a kernel that does not.  A
+ * lockless look first: nothing changed is the common case.
  */
 void newtcp_sync_sockopts(struct sock *sk)
 {
@@ -103,7 +135,10 @@ void newtcp_sync_sockopts(struct sock *sk)
 
 	newtcp_inherit_owner(sk);
 	newtcp_sync_bound_dev(sk);
+	if (!newtcp_sockopts_differ(sk, isk))
+		return;
 
+	lock_sock(isk);
 	WRITE_ONCE(isk->sk_rcvtimeo, READ_ONCE(sk->sk_rcvtimeo));
 	WRITE_ONCE(isk->sk_sndtimeo, READ_ONCE(sk->sk_sndtimeo));
 	isk->sk_reuse = sk->sk_reuse;
@@ -114,31 +149,24 @@ void newtcp_sync_sockopts(struct sock *sk)
 		WRITE_ONCE(isk->sk_mark, sk->sk_mark);
 		sk_dst_reset(isk);
 	}
-	isk->sk_lingertime = sk->sk_lingertime;
+	WRITE_ONCE(isk->sk_lingertime, READ_ONCE(sk->sk_lingertime));
 	sock_valbool_flag(isk, SOCK_LINGER, sock_flag(sk, SOCK_LINGER));
 
 	ka = sock_flag(sk, SOCK_KEEPOPEN);
-	if (ka != sock_flag(isk, SOCK_KEEPOPEN) ||
-	    ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
-	     isk->sk_sndbuf != sk->sk_sndbuf) ||
-	    ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) &&
-	     isk->sk_rcvbuf != sk->sk_rcvbuf)) {
-		lock_sock(isk);
-		if (ka != sock_flag(isk, SOCK_KEEPOPEN)) {
-			if (isk->sk_prot->keepalive)
-				isk->sk_prot->keepalive(isk, ka);
-			sock_valbool_flag(isk, SOCK_KEEPOPEN, ka);
-		}
-		if (sk->sk_userlocks & SOCK_SNDBUF_LOCK) {
-			isk->sk_userlocks |= SOCK_SNDBUF_LOCK;
-			WRITE_ONCE(isk->sk_sndbuf, sk->sk_sndbuf);
-			isk->sk_write_space(isk);
-		}
-		if (sk->sk_userlocks & SOCK_RCVBUF_LOCK) {
-			isk->sk_userlocks |= SOCK_RCVBUF_LOCK;
-			WRITE_ONCE(isk->sk_rcvbuf, sk->sk_rcvbuf);
-		}
-		release_sock(isk);
+	if (ka != sock_flag(isk, SOCK_KEEPOPEN)) {
+		if (isk->sk_prot->keepalive)
+			isk->sk_prot->keepalive(isk, ka);
+		sock_valbool_flag(isk, SOCK_KEEPOPEN, ka);
+	}
+	if ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
+	    isk->sk_sndbuf != sk->sk_sndbuf) {
+		isk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+		WRITE_ONCE(isk->sk_sndbuf, sk->sk_sndbuf);
+		isk->sk_write_space(isk);
+	}
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK) {
+		isk->sk_userlocks |= SOCK_RCVBUF_LOCK;
+		WRITE_ONCE(isk->sk_rcvbuf, sk->sk_rcvbuf);
 	}
 
 	/*
@@ -146,17 +174,14 @@ void newtcp_sync_sockopts(struct sock *sk)
 	 * wakeups, so a STREAM socket's reaches it once connected; before,
 	 * it would stall the handshake's reads.
 	 */
-	if (sk->sk_type == SOCK_STREAM &&
-	    READ_ONCE(sk->sk_state) == TCP_ESTABLISHED &&
-	    READ_ONCE(isk->sk_rcvlowat) != READ_ONCE(sk->sk_rcvlowat)) {
-		lock_sock(isk);
+	if (newtcp_rcvlowat_due(sk, isk)) {
 		if (nsk->tcp->ops->set_rcvlowat)
 			nsk->tcp->ops->set_rcvlowat(isk,
 						    READ_ONCE(sk->sk_rcvlowat));
 		else
 			WRITE_ONCE(isk->sk_rcvlowat, READ_ONCE(sk->sk_rcvlowat));
-		release_sock(isk);
 	}
+	release_sock(isk);
 }
 
 /*
