@@ -995,3 +995,7 @@ module_exit(newtcp_exit);
 
 MODULE_DESCRIPTION("AF_INET_NEW_TCP protocol family");
 MODULE_LICENSE("GPL");
+#ifdef AF_INET_NEW_TCP
+/* socket(AF_INET_NEW_TCP, ...) asks for "net-pf-46": this module. */
+MODULE_ALIAS_NETPROTO(AF_INET_NEW_TCP);
+#endif
