@@ -799,6 +799,7 @@ static struct proto_ops newtcp_stream_ops __ro_after_init = {
 	.set_rcvlowat	= newtcp_set_rcvlowat,
 };
 
+/* Not const either: .family, as above. */
 static struct proto_ops newtcp_seqpacket_ops __ro_after_init = {
 	NEWTCP_OPS,
 };
