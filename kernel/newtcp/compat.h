@@ -2,17 +2,10 @@
 /*
  * Kernel API differences for NEW_TCP, 5.10 .. 7.x.
  *
- * Everything that changed between the kernels we target goes through
- * here so that the protocol code stays version free.  Where a change can
- * be seen in the headers, Kbuild greps for it and passes NEWTCP_HAVE_*
- * (stable and distro backports make version numbers lie: Debian's
- * 6.1.192 has MSG_SPLICE_PAGES but still has ->sendpage).  COMPAT.md
- * explains each entry and what a 2.6.24 back end would need.
- *
- * The protocol code writes one implementation per operation with plain
- * arguments (flags, kern, noblock as needed) and lets the
- * NEWTCP_DEFINE_* macros below emit the entry point with the signature
- * the kernel at hand expects.
+ * Only what a supported kernel (5.10, 6.1, 6.12, 7.2) needs.  Kbuild
+ * greps the headers for each change and passes NEWTCP_HAVE_* (stable and
+ * distro backports make version numbers lie); each entry names its
+ * upstream commit.  COMPAT.md has the table.
  */
 #ifndef _NEWTCP_COMPAT_H
 #define _NEWTCP_COMPAT_H
@@ -20,8 +13,6 @@
 #include <linux/bottom_half.h>
 #include <linux/net.h>
 #include <linux/percpu.h>
-#include <linux/percpu_counter.h>
-#include <linux/slab.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -46,21 +37,6 @@ static inline void newtcp_prot_inuse_add(struct net *net, struct proto *prot,
 #else
 #define newtcp_uaddr_t		struct sockaddr
 #endif
-#define NEWTCP_SA(p)		((struct sockaddr *)(p))
-#define NEWTCP_UA(p)		((newtcp_uaddr_t *)(p))
-
-/*
- * Address arguments of proto->bind/connect/pre_connect: struct
- * sockaddr_unsized * since 6.19 (449f68f8fffa "net: Convert proto
- * callbacks from sockaddr to sockaddr_unsized"), a separate commit from
- * the proto_ops one above, so probed separately.
- */
-#ifdef NEWTCP_HAVE_PROTO_SOCKADDR_UNSIZED
-#define newtcp_puaddr_t		struct sockaddr_unsized
-#else
-#define newtcp_puaddr_t		struct sockaddr
-#endif
-#define NEWTCP_PUA(p)		((newtcp_puaddr_t *)(p))
 
 /*
  * kernel_bind()/kernel_connect() follow proto_ops in 6.19 (0e50474fa514,
@@ -86,132 +62,20 @@ static inline int newtcp_kernel_connect(struct socket *sock, void *addr,
 }
 
 /*
- * proto_ops->accept and proto->accept: (flags, bool kern) until 6.9,
- * struct proto_accept_arg from 6.10 (92ef0fd55ac8).  The 6.10 form also
- * carries the error back in arg->err; we set it for the proto variant.
+ * proto_ops->accept: (flags, bool kern) until 6.9, struct
+ * proto_accept_arg from 6.10 (92ef0fd55ac8 "net: change proto and
+ * proto_ops accept type").  newtcp_accept() is written once against
+ * these.
  */
 #ifdef NEWTCP_HAVE_ACCEPT_ARG
-#define NEWTCP_DEFINE_OPS_ACCEPT(name, impl)				\
-static int name(struct socket *sock, struct socket *newsock,		\
-		struct proto_accept_arg *arg)				\
-{									\
-	return impl(sock, newsock, arg->flags, arg->kern);		\
-}
-#define NEWTCP_DEFINE_PROTO_ACCEPT(name, impl)				\
-static struct sock *name(struct sock *sk, struct proto_accept_arg *arg)	\
-{									\
-	return impl(sk, arg->flags, &arg->err, arg->kern);		\
-}
-static inline struct sock *newtcp_call_prot_accept(struct sock *sk, int flags,
-						   int *err, bool kern)
-{
-	struct proto_accept_arg arg = { .flags = flags, .kern = kern };
-	struct sock *newsk = sk->sk_prot->accept(sk, &arg);
-
-	*err = arg.err;
-	return newsk;
-}
+/* checkpatch: a parameter list, which parentheses would break. */
+#define NEWTCP_ACCEPT_ARGS	struct proto_accept_arg *arg
+#define NEWTCP_ACCEPT_FLAGS	(arg->flags)
+#define NEWTCP_ACCEPT_KERN	(arg->kern)
 #else
-#define NEWTCP_DEFINE_OPS_ACCEPT(name, impl)				\
-static int name(struct socket *sock, struct socket *newsock, int flags,	\
-		bool kern)						\
-{									\
-	return impl(sock, newsock, flags, kern);			\
-}
-#define NEWTCP_DEFINE_PROTO_ACCEPT(name, impl)				\
-static struct sock *name(struct sock *sk, int flags, int *err, bool kern) \
-{									\
-	return impl(sk, flags, err, kern);				\
-}
-static inline struct sock *newtcp_call_prot_accept(struct sock *sk, int flags,
-						   int *err, bool kern)
-{
-	return sk->sk_prot->accept(sk, flags, err, kern);
-}
-#endif
-
-/*
- * proto->recvmsg lost its noblock argument in 5.19 (ec095263a965);
- * MSG_DONTWAIT in flags says the same thing.  It lost its addr_len
- * argument in 7.x (8341c989ac77 "net: remove addr_len argument of
- * recvmsg() handlers", present in 7.2): ->getname reports the peer,
- * never recvmsg, for a connected protocol like ours.
- */
-#if defined(NEWTCP_HAVE_RECVMSG_NOBLOCK)
-#define NEWTCP_DEFINE_PROTO_RECVMSG(name, impl)				\
-static int name(struct sock *sk, struct msghdr *msg, size_t len,	\
-		int noblock, int flags, int *addr_len)			\
-{									\
-	return impl(sk, msg, len, flags | (noblock ? MSG_DONTWAIT : 0)); \
-}
-static inline int newtcp_call_prot_recvmsg(struct sock *sk,
-					   struct msghdr *msg, size_t len,
-					   int flags)
-{
-	int addr_len = 0;
-
-	return sk->sk_prot->recvmsg(sk, msg, len, flags & MSG_DONTWAIT,
-				    flags & ~MSG_DONTWAIT, &addr_len);
-}
-#elif defined(NEWTCP_HAVE_RECVMSG_ADDR_LEN)
-#define NEWTCP_DEFINE_PROTO_RECVMSG(name, impl)				\
-static int name(struct sock *sk, struct msghdr *msg, size_t len,	\
-		int flags, int *addr_len)				\
-{									\
-	return impl(sk, msg, len, flags);				\
-}
-static inline int newtcp_call_prot_recvmsg(struct sock *sk,
-					   struct msghdr *msg, size_t len,
-					   int flags)
-{
-	int addr_len = 0;
-
-	return sk->sk_prot->recvmsg(sk, msg, len, flags, &addr_len);
-}
-#else
-#define NEWTCP_DEFINE_PROTO_RECVMSG(name, impl)				\
-static int name(struct sock *sk, struct msghdr *msg, size_t len,	\
-		int flags)						\
-{									\
-	return impl(sk, msg, len, flags);				\
-}
-static inline int newtcp_call_prot_recvmsg(struct sock *sk,
-					   struct msghdr *msg, size_t len,
-					   int flags)
-{
-	return sk->sk_prot->recvmsg(sk, msg, len, flags);
-}
-#endif
-
-/*
- * proto->ioctl: until 6.4 it took the user pointer and did its own
- * put_user(); from 6.5 (e1d001fa5b47) it fills an int in kernel memory
- * and sk_ioctl() copies it out.  impl() computes the int either way.
- */
-#ifdef NEWTCP_HAVE_IOCTL_KARG
-#define NEWTCP_DEFINE_PROTO_IOCTL(name, impl)				\
-static int name(struct sock *sk, int cmd, int *karg)			\
-{									\
-	return impl(sk, cmd, karg);					\
-}
-static inline int newtcp_call_prot_ioctl(struct sock *sk, unsigned int cmd,
-					 unsigned long arg)
-{
-	return sk_ioctl(sk, cmd, (void __user *)arg);
-}
-#else
-#define NEWTCP_DEFINE_PROTO_IOCTL(name, impl)				\
-static int name(struct sock *sk, int cmd, unsigned long arg)		\
-{									\
-	int karg = 0, rc = impl(sk, cmd, &karg);			\
-									\
-	return rc ? rc : put_user(karg, (int __user *)arg);		\
-}
-static inline int newtcp_call_prot_ioctl(struct sock *sk, unsigned int cmd,
-					 unsigned long arg)
-{
-	return sk->sk_prot->ioctl(sk, cmd, arg);
-}
+#define NEWTCP_ACCEPT_ARGS	int flags, bool kern
+#define NEWTCP_ACCEPT_FLAGS	(flags)
+#define NEWTCP_ACCEPT_KERN	(kern)
 #endif
 
 /*
@@ -268,17 +132,11 @@ static inline kuid_t newtcp_sk_uid(struct sock *sk)
 }
 
 /*
- * Accounting counters of struct proto that changed shape.  They are
- * allocated at module load and hung on newtcp_prot before
- * proto_register().  Orphans are the inner TCP sockets' business, so
- * our orphan counter only ever reads 0.
- *
- * per_cpu_fw_alloc: 6.0, 0defbb0af775 "net: add per_cpu_fw_alloc field
- * to struct proto".
- * orphan_count: a percpu_counter until 5.16 (19757cebf0c5 "tcp: switch
- * orphan_count to bare per-cpu counters", in Debian's 5.10 too), a bare
- * per-CPU int after, and gone in 6.18 ("tcp: Remove
- * sk->sk_prot->orphan_count.": only TCP used it, through tcp_orphan_count).
+ * proto_register() refuses a protocol with memory_allocated and no
+ * per_cpu_fw_alloc since 6.0 (0defbb0af775 "net: add per_cpu_fw_alloc
+ * field to struct proto"); it is allocated at module load.  (Our
+ * orphans are the inner TCP sockets': proto->orphan_count, read by inet
+ * code only, stays NULL.)
  */
 static inline int newtcp_proto_counters_init(struct proto *prot)
 {
@@ -287,41 +145,11 @@ static inline int newtcp_proto_counters_init(struct proto *prot)
 	if (!prot->per_cpu_fw_alloc)
 		return -ENOMEM;
 #endif
-#if defined(NEWTCP_HAVE_PROTO_ORPHANS) && defined(NEWTCP_HAVE_PCPU_ORPHANS)
-	prot->orphan_count = alloc_percpu(unsigned int);
-	if (!prot->orphan_count)
-		goto err;
-#elif defined(NEWTCP_HAVE_PROTO_ORPHANS)
-	prot->orphan_count = kzalloc(sizeof(*prot->orphan_count), GFP_KERNEL);
-	if (!prot->orphan_count)
-		goto err;
-	if (percpu_counter_init(prot->orphan_count, 0, GFP_KERNEL)) {
-		kfree(prot->orphan_count);
-		prot->orphan_count = NULL;
-		goto err;
-	}
-#endif
 	return 0;
-#ifdef NEWTCP_HAVE_PROTO_ORPHANS
-err:
-#ifdef NEWTCP_HAVE_FW_ALLOC
-	free_percpu(prot->per_cpu_fw_alloc);
-	prot->per_cpu_fw_alloc = NULL;
-#endif
-	return -ENOMEM;
-#endif
 }
 
 static inline void newtcp_proto_counters_destroy(struct proto *prot)
 {
-#if defined(NEWTCP_HAVE_PROTO_ORPHANS) && defined(NEWTCP_HAVE_PCPU_ORPHANS)
-	free_percpu(prot->orphan_count);
-	prot->orphan_count = NULL;
-#elif defined(NEWTCP_HAVE_PROTO_ORPHANS)
-	percpu_counter_destroy(prot->orphan_count);
-	kfree(prot->orphan_count);
-	prot->orphan_count = NULL;
-#endif
 #ifdef NEWTCP_HAVE_FW_ALLOC
 	free_percpu(prot->per_cpu_fw_alloc);
 	prot->per_cpu_fw_alloc = NULL;
@@ -331,7 +159,9 @@ static inline void newtcp_proto_counters_destroy(struct proto *prot)
 /*
  * SOL_SOCKET options through our ->setsockopt, as MPTCP has them
  * (mptcp_setsockopt_sol_socket()), so that they reach the inner TCP
- * socket when they are set.  Where the flag does not exist, the socket
+ * socket when they are set: the SOCK_CUSTOM_SOCKOPT socket flag, which
+ * replaced 6.1's sock_use_custom_sol_socket() test for MPTCP alone (in
+ * 6.12 and 7.2, not in 6.1).  Where the flag does not exist, the socket
  * core answers SOL_SOCKET alone and newtcp_sync_sockopts() copies the
  * options over at the next call on the socket (PROTOCOL.md, Policy).
  */

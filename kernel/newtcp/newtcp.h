@@ -5,6 +5,7 @@
 #ifndef _NEWTCP_H
 #define _NEWTCP_H
 
+#include <linux/in.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
@@ -12,6 +13,10 @@
 #include <net/sock.h>
 
 #include "compat.h"
+/*
+ * The uapi header (checkpatch: "filename in the file" is this path): by
+ * its path, so the out-of-tree build needs no -I.
+ */
 #include "include/uapi/linux/newtcp.h"
 
 /* Wire format, see PROTOCOL.md. */
@@ -127,24 +132,66 @@ static inline struct newtcp_sock *newtcp_sk(const struct sock *sk)
 	return container_of(sk, struct newtcp_sock, sk);
 }
 
+static inline u8 newtcp_wire_type(const struct sock *sk)
+{
+	return sk->sk_type == SOCK_SEQPACKET ? NEWTCP_WIRE_SEQPACKET :
+					       NEWTCP_WIRE_STREAM;
+}
+
+/* af_newtcp.c: the family, its proto_ops and struct proto */
 extern int newtcp_family;
 extern unsigned int newtcp_handshake_ms;
+void newtcp_destroy_sock(struct sock *sk);
+void newtcp_restore_callbacks(struct newtcp_sock *nsk, struct sock *isk);
+void newtcp_mem_sync(struct newtcp_sock *nsk, struct sock *isk);
+void newtcp_mem_uncharge(struct newtcp_sock *nsk);
+void newtcp_error_reported(struct sock *sk, int rc);
+void newtcp_inner_err_reported(struct sock *sk, struct sock *isk);
 
-/* newtcp_proto.c */
-extern struct proto newtcp_prot;
-int newtcp_proto_register(void);
-void newtcp_proto_unregister(void);
-int newtcp_listen_sk(struct sock *sk, int backlog);
-__poll_t newtcp_poll_mask(struct file *file, struct socket *sock);
-int newtcp_getname_sk(struct sock *sk, struct sockaddr *uaddr, int peer);
-void newtcp_sync_sockopts(struct sock *sk);
-void newtcp_adopt_owner(struct sock *sk);
-int newtcp_set_rcvlowat(struct sock *sk, int val);
+/* newtcp_handshake.c: the hellos, driven by callbacks and a deadline */
+extern unsigned int newtcp_max_handshakes;
+int newtcp_handshake_init(void);
+void newtcp_handshake_exit(void);
+void newtcp_queue(struct sock *sk, struct work_struct *work);
+void newtcp_connect_work(struct work_struct *work);
+void newtcp_listen_work(struct work_struct *work);
+void newtcp_hs_timeout(struct work_struct *work);
+void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p);
+int newtcp_handshake_start(struct sock *sk, struct sockaddr_in *sin);
+int newtcp_wait_connected(struct sock *sk, long *timeo);
+int newtcp_wait_session(struct sock *sk, long timeo, bool stream_tx,
+			int msg_flags);
 int newtcp_wait_accept(struct sock *sk, long timeo);
-int newtcp_wait_handshake(struct sock *sk, long *timeo);
+void newtcp_abort_tcp(struct socket *tcp);
+void newtcp_release_pending(struct list_head *q);
+
+/* newtcp_tx.c: the send path */
+int newtcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
+void newtcp_break(struct newtcp_sock *nsk);
+
+/* newtcp_rx.c: the receive path, SEQPACKET framing and staging */
+int newtcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+		   int flags);
+bool newtcp_stage_ready(struct newtcp_sock *nsk);
+int newtcp_rx_next_len(struct newtcp_sock *nsk);
+
+/* newtcp_close.c: release, shutdown and disconnect */
+int newtcp_release(struct socket *sock);
+int newtcp_shutdown(struct socket *sock, int how);
+int newtcp_disconnect(struct sock *sk);
 void newtcp_inner_disconnect(struct socket *tcp);
-int newtcp_shutdown_disconnect(struct sock *sk);
-int newtcp_shutdown_session(struct sock *sk, int how);
+
+/* newtcp_sockopt.c: options, and what the inner socket inherits */
+int newtcp_setsockopt(struct socket *sock, int level, int optname,
+		      sockptr_t optval, unsigned int optlen);
+int newtcp_getsockopt(struct socket *sock, int level, int optname,
+		      char __user *optval, int __user *optlen);
+int newtcp_set_rcvlowat(struct sock *sk, int val);
+void newtcp_rehash(struct sock *sk);
+void newtcp_keepalive(struct sock *sk, int val);
+void newtcp_sync_sockopts(struct sock *sk);
+void newtcp_inherit_owner(struct sock *sk);
+int newtcp_apply_nodelay(struct newtcp_sock *nsk);
 
 /*
  * Where the module allocates, each marked ALLOW_ERROR_INJECTION so that
@@ -156,10 +203,10 @@ int newtcp_create_inner(struct sock *sk, struct socket **tcp);
 struct newtcp_pending *newtcp_pending_alloc(void);
 void *newtcp_stage_alloc(size_t len);
 
-/* newtcp_proc.c */
+/* newtcp_proc.c: /proc/net/newtcp, and struct proto's hash/unhash */
 int newtcp_proc_init(void);
 void newtcp_proc_exit(void);
-void newtcp_proc_link(struct newtcp_sock *nsk);
-void newtcp_proc_unlink(struct newtcp_sock *nsk);
+int newtcp_hash(struct sock *sk);
+void newtcp_unhash(struct sock *sk);
 
 #endif /* _NEWTCP_H */

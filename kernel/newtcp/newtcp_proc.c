@@ -17,17 +17,19 @@
 static LIST_HEAD(newtcp_all);
 static DEFINE_MUTEX(newtcp_all_lock);
 
-void newtcp_proc_link(struct newtcp_sock *nsk)
+/* struct proto's hash: every NEW_TCP socket is listed from its setup. */
+int newtcp_hash(struct sock *sk)
 {
 	mutex_lock(&newtcp_all_lock);
-	list_add_tail(&nsk->node, &newtcp_all);
+	list_add_tail(&newtcp_sk(sk)->node, &newtcp_all);
 	mutex_unlock(&newtcp_all_lock);
+	return 0;
 }
 
-void newtcp_proc_unlink(struct newtcp_sock *nsk)
+void newtcp_unhash(struct sock *sk)
 {
 	mutex_lock(&newtcp_all_lock);
-	list_del_init(&nsk->node);
+	list_del_init(&newtcp_sk(sk)->node);
 	mutex_unlock(&newtcp_all_lock);
 }
 

@@ -557,6 +557,33 @@ static int t_keepalive(void)
 	return 0;
 }
 
+/*
+ * SO_KEEPALIVE reaches the inner TCP socket when it is set, not at the
+ * next call: a connection nobody sends on or reads from is the one
+ * keepalive is for.  setsockopt() returns with the timer armed (or
+ * disarmed), so /proc/net/tcp is read at once, without waiting.
+ */
+static int t_keepalive_idle(void)
+{
+	struct sockaddr_newtcp a, p;
+	socklen_t la = sizeof(a), lp = sizeof(p);
+	int c, s, tr;
+
+	CHECK(!ntcp_pair(ty, &c, &s), "pair");
+	CHECK(!getsockname(c, (struct sockaddr *)&a, &la) && !getpeername(c, (struct sockaddr *)&p, &lp), "names");
+	tr = tcp_timer(ntohs(a.snt_port), ntohs(p.snt_port));
+	CHECK(tr == 0, "inner TCP: no timer while idle, tr %d", tr);
+	CHECK(!seti(c, SOL_SOCKET, SO_KEEPALIVE, 1), "SO_KEEPALIVE on");
+	tr = tcp_timer(ntohs(a.snt_port), ntohs(p.snt_port));
+	CHECK(tr == 2, "inner TCP keepalive timer armed by setsockopt alone (tr 2), tr %d", tr);
+	CHECK(!seti(c, SOL_SOCKET, SO_KEEPALIVE, 0), "SO_KEEPALIVE off");
+	tr = tcp_timer(ntohs(a.snt_port), ntohs(p.snt_port));
+	CHECK(tr == 0, "timer gone by setsockopt alone, tr %d", tr);
+	close(c);
+	close(s);
+	return 0;
+}
+
 static int ka_linger(int l)
 {
 	struct linger lg = { 1, 0 };
@@ -1012,6 +1039,7 @@ int main(void)
 		{ "SO_RCVLOWAT: blocking recv and poll wait for the mark, as on TCP; timeout and EOF end the wait [stream]", t_rcvlowat_effect, SOCK_STREAM, 30 },
 		{ "SO_RCVLOWAT before connect and on the listener: handshake unaffected, inherited, honoured [stream]", t_rcvlowat_early, SOCK_STREAM, 10 },
 		NTCP_BOTH("SO_KEEPALIVE arms and disarms the inner TCP keepalive timer", t_keepalive, 10),
+		NTCP_BOTH("SO_KEEPALIVE on an idle connection arms the inner keepalive at setsockopt time", t_keepalive_idle, 10),
 		{ "accepted sockets inherit SO_KEEPALIVE, SO_LINGER, SO_PRIORITY, SO_MARK [stream]", t_inherit, SOCK_STREAM, 10 },
 		{ "SO_LINGER values, short optlen, lingering close with nothing queued [stream]", t_linger_values, SOCK_STREAM, 10 },
 		{ "SO_PRIORITY and SO_MARK set/get, short optlen [stream]", t_priority_mark, SOCK_STREAM, 10 },
