@@ -92,21 +92,6 @@ static int act_as_modprobe(int argc, char **argv)
 	return has && !load_module() ? 0 : 1;
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
 static int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC);
@@ -131,7 +116,7 @@ static int t_autoload(void)
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	CHECK(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
 	self[n] = 0;
-	CHECK(!read_file(MODPROBE_PATH, saved, sizeof(saved)), MODPROBE_PATH ": %s (CONFIG_MODULES?)", strerror(errno));
+	CHECK(!read_small_file(MODPROBE_PATH, saved, sizeof(saved)), MODPROBE_PATH ": %s (CONFIG_MODULES?)", strerror(errno));
 	unlink(REQUEST_LOG);
 
 	CHECK(!syscall(SYS_delete_module, "newtcp", O_NONBLOCK), "rmmod newtcp: %s", strerror(errno));
@@ -142,7 +127,7 @@ static int t_autoload(void)
 	err = errno;
 	write_file(MODPROBE_PATH, saved);
 	log[0] = 0;
-	read_file(REQUEST_LOG, log, sizeof(log));
+	read_small_file(REQUEST_LOG, log, sizeof(log));
 	if (fd >= 0)
 		close(fd);
 	ok = module_loaded();

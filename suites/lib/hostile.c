@@ -471,21 +471,6 @@ static int write_str(const char *path, const char *s)
 	return rc;
 }
 
-static int read_str(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, len - 1);
-	close(fd);
-	if (r < 0)
-		return -1;
-	buf[r] = 0;
-	return 0;
-}
-
 int hostile_cgroup_enter(const char *name, char *why, size_t len)
 {
 	const char *root = "/sys/fs/cgroup";
@@ -502,12 +487,12 @@ int hostile_cgroup_enter(const char *name, char *why, size_t len)
 			return -1;
 		}
 	}
-	if (read_str(path, buf, sizeof(buf)) || !strstr(buf, "memory")) {
+	if (read_small_file(path, buf, sizeof(buf)) || !strstr(buf, "memory")) {
 		snprintf(why, len, "no memory controller in %s", path);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
-	if (read_str(path, buf, sizeof(buf)) || !strstr(buf, "memory"))
+	if (read_small_file(path, buf, sizeof(buf)) || !strstr(buf, "memory"))
 		write_str(path, "+memory");
 	snprintf(cg_path, sizeof(cg_path), "%s/%s", root, name);
 	if (mkdir(cg_path, 0755) && errno != EEXIST) {
@@ -538,7 +523,7 @@ long long hostile_cgroup_current(void)
 	if (!cg_path[0])
 		return -1;
 	snprintf(path, sizeof(path), "%s/memory.current", cg_path);
-	if (read_str(path, buf, sizeof(buf)))
+	if (read_small_file(path, buf, sizeof(buf)))
 		return -1;
 	return strtoll(buf, NULL, 10);
 }
@@ -645,7 +630,7 @@ long long hostile_module_param(const char *name)
 	char path[200], buf[64];
 
 	snprintf(path, sizeof(path), PARAMS "%s", name);
-	if (read_str(path, buf, sizeof(buf)))
+	if (read_small_file(path, buf, sizeof(buf)))
 		return -1;
 	return strtoll(buf, NULL, 10);
 }

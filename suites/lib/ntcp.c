@@ -574,21 +574,28 @@ struct param_snap {
 	char val[MAX_PARAMS][64];
 };
 
-static int param_read(const char *name, char *val, size_t n)
+int read_small_file(const char *path, char *buf, size_t len)
 {
-	char path[160];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
-	int fd;
 
-	snprintf(path, sizeof(path), PARAMS_DIR "/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	r = read(fd, val, n - 1);
+	r = read(fd, buf, len - 1);
 	close(fd);
 	if (r < 0)
 		return -1;
-	val[r] = 0;
+	buf[r] = 0;
+	return 0;
+}
+
+static int param_read(const char *name, char *val, size_t n)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), PARAMS_DIR "/%s", name);
+	if (read_small_file(path, val, n))
+		return -1;
 	val[strcspn(val, "\n")] = 0;
 	return 0;
 }

@@ -37,6 +37,8 @@ int tcp_pair(int *c, int *s, int listener_rcvbuf);
 /* Read/write exactly n bytes; returns n, or what read/write said. */
 ssize_t read_full(int fd, void *buf, size_t n);
 ssize_t write_full(int fd, const void *buf, size_t n);
+/* A small file (procfs, sysfs, cgroupfs) into buf, NUL-terminated; 0, or -1 with errno. */
+int read_small_file(const char *path, char *buf, size_t len);
 /* Milliseconds since some fixed point. */
 long long now_ms(void);
 const char *ntcp_errname(int err);
