@@ -946,57 +946,6 @@ static int t_mark_idle(void)
 	return idle_option_one(&n, "127.0.0.1", set_mark, "SO_MARK 0x42");
 }
 
-/* ---- SO_KEEPALIVE ------------------------------------------------------- */
-
-/* Timer column (tr) of /proc/net/tcp's row for 127.0.0.1:@lport, -1 if none. */
-static int tcp_timer(uint16_t lport)
-{
-	char line[512], pat[32];
-	int tr = -1;
-	FILE *f = fopen("/proc/net/tcp", "r");
-
-	if (!f)
-		return -1;
-	snprintf(pat, sizeof(pat), ": 0100007F:%04X ", lport);
-	while (fgets(line, sizeof(line), f)) {
-		unsigned int t;
-
-		if (!strstr(line, pat))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %*s %x:", &t) == 1)
-			tr = t;
-	}
-	fclose(f);
-	return tr;
-}
-
-/*
- * SO_KEEPALIVE reaches the inner TCP socket when it is set, with no
- * other call on the socket: its keepalive timer (tr 2) runs at once, as
- * a TCP socket's does, and stops when it is cleared.
- */
-static int t_keepalive_now(void)
-{
-	struct sockaddr_in a;
-	socklen_t la = sizeof(a);
-	int c, s, v = 1, tr;
-
-	CHECK(!ntcp_pair(ty, &c, &s), "pair");
-	CHECK(!getsockname(c, (struct sockaddr *)&a, &la), "getsockname");
-	tr = tcp_timer(ntohs(a.sin_port));
-	CHECK(tr == 0, "inner TCP: no timer while idle, tr %d", tr);
-	CHECK(!setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)), "SO_KEEPALIVE on");
-	tr = tcp_timer(ntohs(a.sin_port));
-	CHECK(tr == 2, "inner TCP keepalive timer armed by setsockopt alone (tr 2), tr %d", tr);
-	v = 0;
-	CHECK(!setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)), "SO_KEEPALIVE off");
-	tr = tcp_timer(ntohs(a.sin_port));
-	CHECK(tr == 0, "timer stopped by setsockopt alone, tr %d", tr);
-	close(c);
-	close(s);
-	return 0;
-}
-
 /* ---- TCP_ULP ------------------------------------------------------------ */
 
 /* Baseline reproduction: what a kTLS transmit key on the inner socket does. */
@@ -1116,7 +1065,6 @@ int main(void)
 		NTCP_BOTH("SO_MARK reaches the packets: nft 'meta mark' rejects the marked connect", t_mark, 15),
 		NTCP_BOTH("SO_MARK set on a connected socket reaches its next data", t_mark_late, 15),
 		NTCP_BOTH("SO_MARK set on an idle connection reaches the inner TCP's own segments (ACKs) at once", t_mark_idle, 15),
-		NTCP_BOTH("SO_KEEPALIVE reaches the inner TCP when set: its timer runs without another call", t_keepalive_now, 10),
 		NTCP_BOTH("TCP_ULP \"tls\" is refused with EOPNOTSUPP and the connection still works", t_ulp, 10),
 		{ "TCP_REPAIR, TCP_FASTOPEN(_CONNECT), TCP_INQ refused with EOPNOTSUPP; TCP_KEEPIDLE, TCP_USER_TIMEOUT pass [stream]", t_tcp_takeovers, SOCK_STREAM, 10 },
 	};
