@@ -1,6 +1,6 @@
 // The planner: pure, every usage error at once, each naming the input and the fix.
 import t from 'tap';
-import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
+import { planOptions } from './plan-options.js';
 import { parseConfig } from '../src/config/targets.js';
 import type { SuiteManifest } from '../src/suites/manifest.js';
 import { planRun, type FoundSuite, type PlanInputs } from '../src/plan/plan.js';
@@ -45,12 +45,7 @@ const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   ...over,
 });
 
-const options = (argv: string[]): RunOptions => {
-  const o = parseRunOptions(['--results-dir', '/res', ...argv], '/w');
-  if (o === 'help') throw new Error('help');
-  return o;
-};
-const plan = (argv: string[], over: Partial<PlanInputs> = {}) => planRun(options(argv), inputs(over), { runId: 'R' });
+const plan = (argv: string[], over: Partial<PlanInputs> = {}) => planRun(planOptions(argv), inputs(over), { runId: 'R' });
 
 await t.test('the default target runs every suite, by name, in the run directory', async (t) => {
   const p = plan([]);
@@ -144,7 +139,7 @@ await t.test('the plan is plain data, and renders', async (t) => {
 });
 
 await t.test('bad options are reported together', async (t) => {
-  const err = t.throws(() => options(['--memory', '64', '--cpus', '0', '--accel', 'hvf'])) as Error;
+  const err = t.throws(() => planOptions(['--memory', '64', '--cpus', '0', '--accel', 'hvf'])) as Error;
   t.equal(err.message.split('\n').length, 3, err.message);
-  t.throws(() => options(['--json']), /--json prints the plan of --dry-run/);
+  t.throws(() => planOptions(['--json']), /--json prints the plan of --dry-run/);
 });

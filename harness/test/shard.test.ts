@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
-import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
+import { parseRunOptions } from '../src/config/run-options.js';
+import { planOptions } from './plan-options.js';
 import { parseConfig } from '../src/config/targets.js';
 import { planRun, type PlanInputs } from '../src/plan/plan.js';
 import { assignShards, durationsOf, pairKey, parseShard, type ShardItem } from '../src/plan/shard.js';
@@ -94,14 +95,9 @@ const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   problems: [],
   ...over,
 });
-const options = (argv: string[]): RunOptions => {
-  const o = parseRunOptions(['--results-dir', '/res', ...argv], '/w');
-  if (o === 'help') throw new Error('help');
-  return o;
-};
 
 await t.test('the planner keeps only its slice, in per-target directories, and records the selection', async (t) => {
-  const slices = [1, 2, 3].map((i) => planRun(options(['--all-targets', '--shard', `${i}/3`]), inputs(), { runId: 'R' }));
+  const slices = [1, 2, 3].map((i) => planRun(planOptions(['--all-targets', '--shard', `${i}/3`]), inputs(), { runId: 'R' }));
   const pairs = slices.flatMap((p) => p.targets.flatMap((x) => x.suites.map((s) => `${x.name}/${s}`)));
   t.same(pairs.sort(), ['host/create', 'host/errno', 'host/stream', 'old/create', 'old/errno', 'old/stream']);
   for (const p of slices) {
@@ -110,11 +106,11 @@ await t.test('the planner keeps only its slice, in per-target directories, and r
     t.match(p.shard, { count: 3, targets: ['host', 'old'], pairs: 6 });
   }
   // The default target alone, sliced: still a directory per target, for merge.
-  t.equal(planRun(options(['--shard', '1/2']), inputs(), { runId: 'R' }).targets[0]?.resultsDir, '/res/R/host');
-  t.throws(() => planRun(options(['--suite', 'create', '--shard', '2/2']), inputs(), { runId: 'R' }), {
+  t.equal(planRun(planOptions(['--shard', '1/2']), inputs(), { runId: 'R' }).targets[0]?.resultsDir, '/res/R/host');
+  t.throws(() => planRun(planOptions(['--suite', 'create', '--shard', '2/2']), inputs(), { runId: 'R' }), {
     message: /--shard 2\/2: the selection has 1 \(target, suite\) pairs and this slice none; use at most 1 slices/,
   });
-  t.throws(() => planRun(options(['--shard', '1/2', '--exec', 'true']), inputs(), { runId: 'R' }), {
+  t.throws(() => planRun(planOptions(['--shard', '1/2', '--exec', 'true']), inputs(), { runId: 'R' }), {
     message: /--shard 1\/2 slices suites: not with a guest command/,
   });
 });
