@@ -54,16 +54,15 @@ export interface GroupResult {
 }
 
 /**
- * Runs a long child (apt, tar, dpkg-deb) the way every long child runs: in a process group of its
- * own that `signal` kills whole (the run exits once the group is gone, rejecting with the
- * signal's reason), and dying with us. Never rejects for the child's own failure: see `failed`.
+ * Runs a long child the way every long child runs: in a process group of its own that `signal`
+ * kills whole, and dying with us. Resolves once the child and, when aborted, its whole group are
+ * gone; never rejects for the child's own failure (see `failed`) nor for the abort (`aborted`).
  */
-export async function runInGroup(
+export async function runGroupChild(
   cmd: string,
   args: string[],
-  o: { signal?: AbortSignal | undefined; cwd?: string; env?: Record<string, string> },
-): Promise<GroupResult> {
-  o.signal?.throwIfAborted();
+  o: { signal?: AbortSignal | undefined; cwd?: string | undefined; env?: Record<string, string> | undefined },
+): Promise<GroupResult & { aborted: boolean }> {
   const argv = dieWithUs(cmd, args);
   const child = execa(argv.cmd, argv.args, {
     ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
@@ -75,11 +74,24 @@ export async function runInGroup(
   });
   if (o.signal) killGroupOnAbort(child, o.signal);
   const r = await child;
-  if (o.signal?.aborted) {
-    await groupGone(child.pid);
-    o.signal.throwIfAborted();
-  }
-  return { failed: r.failed, exitCode: r.exitCode, stdout: r.stdout, all: r.all ?? '', shortMessage: r.shortMessage ?? '' };
+  const aborted = o.signal?.aborted === true;
+  if (aborted) await groupGone(child.pid);
+  return { failed: r.failed, exitCode: r.exitCode, stdout: r.stdout, all: r.all ?? '', shortMessage: r.shortMessage ?? '', aborted };
+}
+
+/**
+ * runGroupChild for apt, tar, dpkg-deb: rejects with the signal's reason once an aborted child's
+ * group is gone. Never rejects for the child's own failure: see `failed`.
+ */
+export async function runInGroup(
+  cmd: string,
+  args: string[],
+  o: { signal?: AbortSignal | undefined; cwd?: string; env?: Record<string, string> },
+): Promise<GroupResult> {
+  o.signal?.throwIfAborted();
+  const { aborted, ...result } = await runGroupChild(cmd, args, o);
+  if (aborted) o.signal?.throwIfAborted();
+  return result;
 }
 
 /**
