@@ -1,6 +1,7 @@
 // `sockvm kernel build --target X`: builds (or finds in the cache) a target's source kernel and
 // prints the artifact paths and where it came from. No guest is booted. Progress goes to the
 // event bus (the CLI's reporter shows it); the artifacts are this command's output.
+import { TARGET_OPTIONS } from '../config/run-options.js';
 import { chooseTargets, CONFIG_FILE, loadConfig } from '../config/targets.js';
 import type { EventBus } from '../events.js';
 import { ciKernelKey } from '../kernel/ci-key.js';
@@ -28,11 +29,9 @@ Debian kernels' keys do not follow the archive: the harness checks what it resto
 
 /** `sockvm kernel build`'s options. */
 export const KERNEL_BUILD_OPTIONS = {
-  target: { type: 'string', multiple: true },
-  'all-targets': { type: 'boolean' },
+  ...TARGET_OPTIONS,
   force: { type: 'boolean' },
   json: { type: 'boolean' },
-  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

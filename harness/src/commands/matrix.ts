@@ -1,5 +1,6 @@
 // `sockvm matrix`: the CI job matrix, targets × slices, for the CI system to spread over its
 // runners: each job runs `sockvm run --target <t> --shard <i>/<n>`, and one job merges.
+import { TARGET_OPTIONS } from '../config/run-options.js';
 import { chooseTargets, CONFIG_FILE, loadConfig } from '../config/targets.js';
 import { MAX_SHARDS } from '../plan/shard.js';
 import { parseCommandArgs } from '../util/args.js';
@@ -43,11 +44,9 @@ export function gitlabMatrix(targets: string[], shards: number): string {
 
 /** `sockvm matrix`'s options. */
 export const MATRIX_OPTIONS = {
-  target: { type: 'string', multiple: true },
-  'all-targets': { type: 'boolean' },
+  ...TARGET_OPTIONS,
   shards: { type: 'string' },
   format: { type: 'string' },
-  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -201,12 +201,17 @@ function positiveInt(option: string, value: string | undefined, fallback: number
   return n;
 }
 
-/** `sockvm run`'s options (and `shell`'s, `bisect-run`'s): the CI files' test checks what they call against it. */
-export const RUN_OPTIONS = {
+/** Which targets a command covers, from which sockvm.config.json: run, kernel build and matrix all take them. */
+export const TARGET_OPTIONS = {
   target: { type: 'string', multiple: true },
   'all-targets': { type: 'boolean' },
-  jobs: { type: 'string' },
   config: { type: 'string' },
+} as const;
+
+/** `sockvm run`'s options (and `shell`'s, `bisect-run`'s): the CI files' test checks what they call against it. */
+export const RUN_OPTIONS = {
+  ...TARGET_OPTIONS,
+  jobs: { type: 'string' },
   kernel: { type: 'string' },
   'modules-dir': { type: 'string' },
   'build-dir': { type: 'string' },
