@@ -68,6 +68,8 @@ export interface DevCycle {
   steps: Partial<Record<'build' | 'copy' | 'reload' | 'suites' | 'reboot', number>>;
   /** From the save (the first change event) to the verdict. */
   totalMs: number;
+  /** How newtcp.ko was built when the module changed: kbuild's commands replayed, the full make and why, or cached. */
+  moduleBuild?: string;
   suites: { name: string; status: 'pass' | 'fail' | 'error'; passed: number; failed: number }[];
   /** The kernel's oops/warning lines when the cycle crashed or upset the guest. */
   kernelFindings?: string[];

@@ -57,9 +57,21 @@ function options(qemu: string, cacheDir = mkdtempSync(join(root, 'cache-'))): Ac
   return { qemu, kernel, cacheDir, probeLog: join(cacheDir, 'probe.log'), kvmDevice, probeTimeoutMs: 2000 };
 }
 
-function gone(pidFile: string): boolean {
+/** The pid the fake QEMU wrote; 0 while its file is missing or still empty. */
+function pidOf(pidFile: string): number {
   try {
-    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+    return Number(readFileSync(pidFile, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** No process with the written pid: an empty file is no pid (kill(0) would test our own group). */
+function gone(pidFile: string): boolean {
+  const pid = pidOf(pidFile);
+  if (!pid) throw new Error(`${pidFile}: no pid written`);
+  try {
+    process.kill(pid, 0);
     return false;
   } catch {
     return true;
@@ -147,8 +159,8 @@ await t.test('an abort during the probe stops QEMU at once and caches no verdict
   const o = options(q.path);
   const ac = new AbortController();
   const start = Date.now();
-  // Once QEMU runs (it wrote its pid), well inside the probe's 10 s.
-  const poll = setInterval(() => existsSync(q.pidFile) && ac.abort(new Error('interrupted by SIGTERM')), 20);
+  // Once QEMU runs (its pid written, not just the file created), well inside the probe's 10 s.
+  const poll = setInterval(() => pidOf(q.pidFile) && ac.abort(new Error('interrupted by SIGTERM')), 20);
   await t.rejects(chooseAccel('auto', { ...o, probeTimeoutMs: 10000, signal: ac.signal }), { message: 'interrupted by SIGTERM' });
   clearInterval(poll);
   t.ok(Date.now() - start < 3000, `ended ${Date.now() - start} ms after the probe began (its timeout is 10 s)`);

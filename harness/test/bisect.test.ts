@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { bisectExit, crashedUnderSuite } from '../src/commands/bisect.js';
 import { repoRoot } from '../src/util/paths.js';
-import { cli } from './helpers.js';
+import { cliArgv } from './helpers.js';
 import { matrixResults, singleResults } from './results-fixtures.js';
 
 await t.test('run exit codes as git bisect run reads them', async (t) => {
@@ -22,12 +22,12 @@ await t.test('run exit codes as git bisect run reads them', async (t) => {
 });
 
 await t.test('the CLI: help is 0, bad usage is 128 with the usual message', async (t) => {
-  const help = spawnSync(process.execPath, [cli, 'bisect-run', '--help'], { encoding: 'utf8', cwd: repoRoot });
+  const help = spawnSync(...cliArgv(['bisect-run', '--help']), { encoding: 'utf8', cwd: repoRoot });
   t.equal(help.status, 0);
   t.match(help.stdout, /git bisect run npm run -s sockvm -- bisect-run/);
-  const bad = spawnSync(process.execPath, [cli, 'bisect-run', '--suite', 'nosuch', '--dry-run'], { encoding: 'utf8', cwd: repoRoot });
+  const bad = spawnSync(...cliArgv(['bisect-run', '--suite', 'nosuch', '--dry-run']), { encoding: 'utf8', cwd: repoRoot });
   t.equal(bad.status, 128);
   t.match(bad.stderr, /--suite nosuch: no such suite/);
-  const dry = spawnSync(process.execPath, [cli, 'bisect-run', '--suite', 'create', '--dry-run'], { encoding: 'utf8', cwd: repoRoot });
+  const dry = spawnSync(...cliArgv(['bisect-run', '--suite', 'create', '--dry-run']), { encoding: 'utf8', cwd: repoRoot });
   t.equal(dry.status, 0, dry.stderr);
 });

@@ -37,7 +37,8 @@ await t.test('an abort kills the whole group (grandchildren too) and rejects wit
   const start = Date.now();
   ac.abort(new Error('interrupted by SIGINT'));
   await t.rejects(run, { message: 'interrupted by SIGINT' });
-  t.ok(Date.now() - start < 2000, `rejected ${Date.now() - start} ms after the abort`);
+  // The sleeps last 50 min: any bound far below that proves the kill; 2 s was too tight for a loaded CI (2011 ms seen).
+  t.ok(Date.now() - start < 10000, `rejected ${Date.now() - start} ms after the abort`);
   t.same([...withMarker(mark(1)), ...withMarker(mark(2))], [], 'nothing of the group left');
   await t.rejects(runInGroup('true', [], { signal: ac.signal }), { message: 'interrupted by SIGINT' }, 'not started once aborted');
 });

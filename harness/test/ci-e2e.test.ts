@@ -2,7 +2,8 @@
 // --suite errno merged give the verdict and counts of one unsharded run; a module broken on
 // purpose makes bisect-run exit 1, compare name the broken tests (exit 1), --rerun-failed run
 // only the failed suite (only the failed test when one failed); a module that does not build
-// makes bisect-run exit 125 (skip).
+// makes bisect-run exit 125 (skip); the perf suite records NEW_TCP beside TCP, and a module
+// slowed on purpose is a metric regression for compare.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,13 +12,13 @@ import t from 'tap';
 import type { ResultsFile } from '../src/results/model.js';
 import { countTests } from '../src/results/verdict.js';
 import { repoRoot } from '../src/util/paths.js';
-import { cli, readResults } from './helpers.js';
+import { cliArgv, readResults } from './helpers.js';
 import { validResults } from './results-schema.js';
 
 /** `sockvm <args>` with CI=true; its exit code and everything it printed. */
 function sockvm(args: string[]): Promise<{ code: number | null; output: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
+    const child = spawn(...cliArgv([...args]), { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
     let output = '';
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => ((output += c.toString()), (stdout += c.toString())));
@@ -105,4 +106,33 @@ await t.test('a module that does not build: bisect-run 125 (git bisect skips the
   writeFileSync(af, `#error broken on purpose\n${readFileSync(af, 'utf8')}`);
   const r = await sockvm(['bisect-run', '--target', 'host', '--suite', 'create', '--module-src', unbuildable, '--results-dir', join(work, 'unbuildable')]);
   t.equal(r.code, 125, r.output);
+});
+
+await t.test('perf: NEW_TCP beside TCP as metrics; a module slowed on purpose is a metric regression for compare (exit 1)', async (t) => {
+  const baseRoot = join(work, 'perf');
+  const base = await sockvm(['run', '--target', 'host', '--suite', 'perf', '--results-dir', baseRoot]);
+  t.equal(base.code, 0, base.output);
+  const perf = readResults(baseRoot).targets[0]?.suites.find((s) => s.name === 'perf');
+  const metrics = new Map((perf?.metrics ?? []).map((m) => [m.name, m]));
+  for (const where of ['loopback', 'wire'])
+    for (const what of ['stream throughput', '1 B latency p50', '4 KiB latency p99', 'connection rate', '1 KiB record rate']) {
+      t.type(metrics.get(`${where} ${what}`)?.ratioToTcp, 'number', `${where} ${what}: NEW_TCP with its ratio to TCP`);
+      t.equal(metrics.get(`${where} ${what} (TCP)`)?.reference, true, `${where} ${what}: TCP's own figure, a reference`);
+    }
+  t.match(base.output, /loopback stream throughput: [\d.]+ MiB\/s, TCP [\d.]+ MiB\/s, ratio \d+\.\d{3}/, 'the summary shows NEW_TCP beside TCP');
+  // 1 ms more in every NEW_TCP send: a 1-byte round trip (two sends) costs several times TCP's.
+  const slow = join(work, 'newtcp-slow');
+  cpSync(join(repoRoot, 'kernel', 'newtcp'), slow, { recursive: true, filter: (src) => !/\.(o|ko|cmd|mod)$/.test(src) });
+  const tx = join(slow, 'newtcp_tx.c');
+  const text = readFileSync(tx, 'utf8');
+  const send = /(int newtcp_sendmsg\(struct socket \*sock, struct msghdr \*msg, size_t len\)\n\{\n(?:\t[^\n]+\n)+\n)/;
+  t.match(text, send);
+  writeFileSync(tx, `#include <linux/delay.h>\n${text.replace(send, '$1\tudelay(1000);\n')}`);
+  const slowRoot = join(work, 'perf-slow');
+  const s = await sockvm(['run', '--target', 'host', '--suite', 'perf', '--test', 'loopback: 1 B*', '--module-src', slow, '--results-dir', slowRoot]);
+  t.equal(s.code, 0, `the slowed module still moves every byte right\n${s.output}`);
+  const c = await sockvm(['compare', latest(baseRoot), latest(slowRoot)]);
+  t.equal(c.code, 1, c.output);
+  t.match(c.stdout, /metric regressions \(worse by more than 10%\) \(\d+\):\n(?: {2}.*\n)* {2}host\/perf\/loopback 1 B latency p50: ratio to TCP /);
+  t.notMatch(c.stdout, /host\/perf\/[^\n]*\(TCP\): /, "TCP's own figures are never judged");
 });

@@ -18,7 +18,7 @@ import { RUN_OPTIONS } from '../src/config/run-options.js';
 import { parseConfig } from '../src/config/targets.js';
 import { ciKernelKey } from '../src/kernel/ci-key.js';
 import { repoRoot } from '../src/util/paths.js';
-import { cli } from './helpers.js';
+import { cliArgv } from './helpers.js';
 
 const ACTION = join(repoRoot, 'action.yml');
 const WORKFLOW = join(repoRoot, '.github', 'workflows', 'sockvm.yml');
@@ -180,7 +180,7 @@ await t.test('every sockvm command and option the CI files call exists', async (
   t.notOk('shards' in RUN_OPTIONS);
 });
 
-const sockvm = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: repoRoot });
+const sockvm = (args: string[]) => spawnSync(...cliArgv([...args]), { encoding: 'utf8', cwd: repoRoot });
 
 await t.test('sockvm matrix: github, gitlab and json; usage errors', async (t) => {
   const gh = sockvm(['matrix', '--format', 'github', '--target', 'host', '--target', 'debian-6.1', '--shards', '2']);

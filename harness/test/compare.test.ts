@@ -10,7 +10,7 @@ import { compareResults, DEFAULT_COMPARE } from '../src/results/compare.js';
 import type { ResultsFile, RunResult } from '../src/results/model.js';
 import { runResultsFile } from '../src/results/results-file.js';
 import { judgeRun } from '../src/results/verdict.js';
-import { cli } from './helpers.js';
+import { cliArgv } from './helpers.js';
 import { suite, target } from './results-fixtures.js';
 
 const file = (runs: RunResult[]): ResultsFile => runResultsFile(runs, { runId: 'r', command: 'c', matrix: true, verdict: judgeRun(runs) });
@@ -129,6 +129,15 @@ await t.test('metrics: worse beyond the threshold in their better direction is a
   t.equal(faster.exitCode, 0);
   const gone = compareResults(file(perf(400, 1)), file(green()));
   t.same(gone.metricsMissing, ['host/perf/loopback stream throughput', 'host/perf/loopback 1 B latency p50']);
+  // TCP's own figure (a reference) is the machine's speed: never a regression.
+  const tcp = (value: number): RunResult[] => [
+    target('host', [
+      Object.assign(suite('perf', 'TAP version 14\n1..1\nok 1 - x\n'), {
+        metrics: [{ name: 'loopback stream throughput (TCP)', value, unit: 'MiB/s', better: 'higher', reference: true }],
+      }),
+    ]),
+  ];
+  t.equal(compareResults(file(tcp(400)), file(tcp(100))).metricRegressions.length, 0);
   const bad = [target('host', [Object.assign(suite('perf', 'TAP version 14\n1..1\nok 1 - x\n'), { metrics: [{ name: 'x', value: 'fast' }] })])];
   t.match(compareResults(file(bad), file(bad)).problems, [/host\/perf: metrics\[0\] is not \{name, value, unit/]);
 });
@@ -140,7 +149,7 @@ function writeRun(root: string, name: string, runs: RunResult[]): string {
   return dir;
 }
 
-const sockvm = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const sockvm = (args: string[]) => spawnSync(...cliArgv([...args]), { encoding: 'utf8' });
 
 await t.test('the CLI: text, --json, exit codes, usage errors naming the input', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'sockvm-compare-'));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevCycle } from '../src/events.js';
 import { repoRoot } from '../src/util/paths.js';
-import { cli, onProgressEvents, qemuLeftBehind } from './helpers.js';
+import { cliArgv, onProgressEvents, qemuLeftBehind } from './helpers.js';
 
 /** A suite that, built with HOLD 1, leaves a newtcp socket open in a detached process for 60 s. */
 const HOLDER_C = (hold: 0 | 1): string => `#include <stdio.h>
@@ -62,19 +62,19 @@ await t.test('sockvm dev: save → rebuild → reload → verdict, red on a brok
     JSON.stringify({ guests: 1, timeout: 30, tags: ['dev-test'], description: 'holds a newtcp socket open when built with HOLD 1' }),
   );
   // Each save happens once the loop says it waits; the ^C after the third save's verdict.
+  // The run's own mark in the edits: sources the shared module cache has never seen, so each save is built.
+  const mark = `${process.pid}-${Date.now()}`;
   const edits = [
-    () => writeFileSync(file, `${original}/* sockvm dev test: a harmless edit */\n`),
-    () => writeFileSync(file, original.replace(goodCheck, 'if (protocol != IPPROTO_TCP)')),
+    () => writeFileSync(file, `${original}/* sockvm dev test: a harmless edit ${mark} */\n`),
+    () => writeFileSync(file, `${original.replace(goodCheck, 'if (protocol != IPPROTO_TCP)')}/* ${mark} */\n`),
     () => writeFileSync(file, original),
     () => writeFileSync(holder, HOLDER_C(1)),
-    () => writeFileSync(file, `${original}/* sockvm dev test: a save while a socket is open */\n`),
+    () => writeFileSync(file, `${original}/* sockvm dev test: a save while a socket is open ${mark} */\n`),
   ];
   const cycles: DevCycle[] = [];
   let output = '';
   const child = spawn(
-    process.execPath,
-    [
-      cli,
+    ...cliArgv([
       'dev',
       '--suite',
       'create',
@@ -90,7 +90,7 @@ await t.test('sockvm dev: save → rebuild → reload → verdict, red on a brok
       'json',
       '--max-cycles',
       '7',
-    ],
+    ]),
     { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
@@ -116,6 +116,14 @@ await t.test('sockvm dev: save → rebuild → reload → verdict, red on a brok
   t.same(harmless?.changed, ['af_newtcp.c'], 'the cycle names the saved file');
   for (const step of ['build', 'copy', 'reload', 'suites'] as const) t.ok((harmless?.steps[step] ?? -1) >= 0, `the harmless edit's ${step} step timed`);
   t.equal(harmless?.steps.reboot, undefined, 'no reboot: the module was swapped in the running guest');
+  // The fast path's newtcp.ko (kbuild's commands replayed, no make) is the one loaded: green here, red below.
+  t.match(
+    harmless?.moduleBuild ?? '',
+    /^replayed kbuild's commands \(af_newtcp\.o [\d.]+ s, /,
+    `the save rebuilt by replay (${harmless?.moduleBuild ?? 'no note'})`,
+  );
+  t.match(broken?.moduleBuild ?? '', /^replayed kbuild's commands/, 'the breaking save too: its red comes from the replayed module');
+  t.equal(restored?.moduleBuild, 'cached (these sources were built before)', 'the original back: the cached module');
   t.equal(broken?.status, 'fail', 'socket(…, 0) refused: the verdict is red');
   t.ok((broken?.suites[0]?.failed ?? 0) > 0, `create's failing tests counted (${broken?.suites[0]?.failed})`);
   t.equal(restored?.status, 'pass', 'the original back: green again');
@@ -124,7 +132,11 @@ await t.test('sockvm dev: save → rebuild → reload → verdict, red on a brok
   t.equal(holding?.steps.reload, undefined, 'a suite save reloads no module');
   t.equal(busy?.status, 'error', 'a module save while a socket is open: not reloaded');
   t.match(busy?.reason ?? '', /guest1 has 1 newtcp socket open \(\/proc\/net\/newtcp\).*--reboot-on-busy/s, 'the reason names the socket and the way out');
-  t.match(output, /● PASS #1 \(af_newtcp\.c\) in [\d.]+ s: build [\d.]+ s, copy [\d.]+ s, reload [\d.]+ s, suites [\d.]+ s/, 'the console line');
+  t.match(
+    output,
+    /● PASS #1 \(af_newtcp\.c\) in [\d.]+ s: build [\d.]+ s, copy [\d.]+ s, reload [\d.]+ s, suites [\d.]+ s.*\n {2}newtcp\.ko: replayed kbuild's commands/,
+    'the console line',
+  );
   t.equal(code, 130, '^C: exit 130');
   t.same(qemuLeftBehind(resultsRoot), [], 'no QEMU left running');
   t.comment(`edit → verdict: ${cycles.map((c) => `#${c.index} ${c.status} ${(c.totalMs / 1000).toFixed(1)} s`).join(', ')}`);

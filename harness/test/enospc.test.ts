@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t, { type Test } from 'tap';
 import { repoRoot } from '../src/util/paths.js';
-import { cli, onProgressEvents, qemuLeftBehind } from './helpers.js';
+import { cliArgv, onProgressEvents, qemuLeftBehind } from './helpers.js';
 import { ProcessWatch } from './processes.js';
 
 /** Every regular file under `dir` with its content. */
@@ -74,7 +74,7 @@ function runAndFill(args: string[]): Promise<FilledRun> {
   let filledAt = 0;
   const startedAt = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'run', '--results-dir', root, '--progress', 'json', ...args], {
+    const child = spawn(...cliArgv(['run', '--results-dir', root, '--progress', 'json', ...args]), {
       env: { ...process.env, CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,9 +5,10 @@ import { parseRunOptions, type RunOptions } from '../src/config/run-options.js';
 import { parseConfig } from '../src/config/targets.js';
 import { planRun, type PlanInputs } from '../src/plan/plan.js';
 import { renderPlan } from '../src/plan/render.js';
+import { defaultManifest } from '../src/suites/manifest.js';
 
 const config = parseConfig(JSON.stringify({ default: 'host', targets: { host: { kernel: 'host' }, other: { kernel: 'debian:6.1' } } }), 'test.json');
-const manifest = { guests: 1 as const, needsRoot: true, tags: ['smoke'], modules: [], tools: [], bpf: [], killsPeer: false, trace: false };
+const manifest = defaultManifest({ tags: ['smoke'] });
 const inputs = (copies: PlanInputs['copies'] = {}): PlanInputs => ({
   config,
   suites: [

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, qemuLeftBehind, readTargetResult } from './helpers.js';
+import { cli, cliArgv, qemuLeftBehind, readTargetResult } from './helpers.js';
 
 interface Run {
   code: number | null;
@@ -20,7 +20,7 @@ interface Run {
 /** Runs the CLI with stdout and stderr kept apart. */
 function sockvm(args: string[], resultsRoot = mkdtempSync(join(tmpdir(), 'sockvm-access-'))): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args.flatMap((a) => (a === '@results' ? ['--results-dir', resultsRoot] : [a]))], {
+    const child = spawn(...cliArgv([...args.flatMap((a) => (a === '@results' ? ['--results-dir', resultsRoot] : [a]))]), {
       env: { ...process.env, CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -81,7 +81,7 @@ async function keptGuest(t: Test, target?: string): Promise<void> {
   const r = await sockvm(['run', '@results', '--keep', '--gdb', ...(target ? ['--target', target] : [])]);
   const dir = join(r.resultsRoot, 'latest');
   // Whatever fails below, the guest must not outlive the test.
-  t.teardown(() => void spawnSync(process.execPath, [cli, 'stop', '--run', dir], { timeout: 30000 }));
+  t.teardown(() => void spawnSync(...cliArgv(['stop', '--run', dir]), { timeout: 30000 }));
   t.equal(r.code, 0, `exit 0\n${r.stderr}${r.stdout}`);
   t.match(r.stdout, /guests kept running:/);
   t.match(r.stdout, /ssh-config/);
@@ -99,7 +99,7 @@ async function keptGuest(t: Test, target?: string): Promise<void> {
   t.equal(ssh.status, 0, `ssh exit 0: ${ssh.stderr}`);
   t.equal(ssh.stdout.trim(), run.kernel?.release, 'uname -r in the guest is the kernel the run booted');
   const config = join(r.resultsRoot, 'ssh_config');
-  writeFileSync(config, spawnSync(process.execPath, [cli, 'ssh-config', '--run', dir], { encoding: 'utf8' }).stdout);
+  writeFileSync(config, spawnSync(...cliArgv(['ssh-config', '--run', dir]), { encoding: 'utf8' }).stdout);
   const file = join(r.resultsRoot, 'to-guest.txt');
   writeFileSync(file, 'over scp\n');
   const scp = spawnSync('scp', ['-F', config, file, 'sockvm:/root/'], { encoding: 'utf8', timeout: 60000 });
@@ -125,7 +125,7 @@ async function keptGuest(t: Test, target?: string): Promise<void> {
     t.match(g.stdout, /newtcp_create in section \.text/, `gdb names the function\n${g.stdout}${g.stderr}`);
   }
 
-  const stop = spawnSync(process.execPath, [cli, 'stop', '--run', dir], { encoding: 'utf8', timeout: 60000 });
+  const stop = spawnSync(...cliArgv(['stop', '--run', dir]), { encoding: 'utf8', timeout: 60000 });
   t.equal(stop.status, 0, `stop exit 0: ${stop.stdout}${stop.stderr}`);
   t.match(stop.stdout, /guest1: powered off/);
   t.same(qemuLeftBehind(r.resultsRoot), [], 'no QEMU left');

@@ -11,6 +11,16 @@ import { validResults } from './results-schema.js';
 
 export const cli = join(repoRoot, 'harness', 'dist', 'src', 'cli.js');
 
+/**
+ * The command and argv that run the sockvm CLI as a user runs it. tap loads @tapjs/processinfo
+ * into every node process a test starts (it patches spawn, so an env without NODE_OPTIONS is not
+ * enough): 1.2 s of CPU per process, for coverage we do not collect. `env -u` drops it, and execs
+ * node, so the child's pid is node's.
+ */
+export function cliArgv(args: string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, cli, ...args]];
+}
+
 export interface CliRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -22,7 +32,7 @@ export interface CliRun {
 export function runSockvm(args: string[], onOutput?: (text: string, child: ReturnType<typeof spawn>, resultsRoot: string) => void): Promise<CliRun> {
   const resultsRoot = mkdtempSync(join(tmpdir(), 'sockvm-e2e-'));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'run', '--results-dir', resultsRoot, ...args], {
+    const child = spawn(...cliArgv(['run', '--results-dir', resultsRoot, ...args]), {
       env: { ...process.env, CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -85,7 +95,7 @@ export interface Built {
 
 /** Builds (or finds) the targets' kernels, as CI does: `sockvm kernel build --json`. */
 export async function kernelBuild(targets: string[]): Promise<Built[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [cli, 'kernel', 'build', ...targets.flatMap((x) => ['--target', x]), '--json'], {
+  const { stdout } = await promisify(execFile)(...cliArgv(['kernel', 'build', ...targets.flatMap((x) => ['--target', x]), '--json']), {
     encoding: 'utf8',
     env: { ...process.env, CI: 'true' },
     maxBuffer: 64 << 20,

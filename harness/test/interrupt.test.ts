@@ -10,7 +10,7 @@ import type { SockvmEvent } from '../src/events.js';
 import type { RunResult } from '../src/results/model.js';
 import { cacheRoot, repoRoot } from '../src/util/paths.js';
 import { emptyTrash } from '../src/util/trash.js';
-import { cli, onProgressEvents, qemuLeftBehind, readResults } from './helpers.js';
+import { cliArgv, onProgressEvents, qemuLeftBehind, readResults } from './helpers.js';
 import { ProcessWatch } from './processes.js';
 
 interface Interrupted {
@@ -45,7 +45,7 @@ function interruptRun(
   // The run's own temp dir: whatever it leaves there is a leftover.
   const tmp = mkdtempSync(join(tmpdir(), 'sockvm-int-tmp-'));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'run', '--results-dir', resultsRoot, '--progress', 'json', ...args], {
+    const child = spawn(...cliArgv(['run', '--results-dir', resultsRoot, '--progress', 'json', ...args]), {
       env: { ...process.env, CI: 'true', TMPDIR: tmp, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

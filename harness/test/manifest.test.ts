@@ -4,19 +4,18 @@ import { roundName } from '../src/suites/spec.js';
 
 await t.test('manifest defaults and values', async (t) => {
   t.same(parseManifest('{"bpf": ["tcfault.bpf.o"]}', 'x').bpf, ['tcfault.bpf.o']);
+  t.equal(parseManifest('{"optIn": true}', 'x').optIn, true);
+  t.throws(() => parseManifest('{"optIn": "yes"}', 'x/suite.json'), /"optIn" must be true or false/);
   t.throws(() => parseManifest('{"bpf": ["../x.o"]}', 'x/suite.json'), /"bpf" must be a list of BPF object file names/);
-  t.same(parseManifest('{}', 'x/suite.json'), { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false });
+  const defaults = { guests: 1, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, optIn: false, trace: false };
+  t.same(parseManifest('{}', 'x/suite.json'), defaults);
   t.same(parseManifest('{"modules": ["sch_netem"], "tools": ["tc"]}', 'x').modules, ['sch_netem']);
   t.same(parseManifest('{"guests": 2, "timeout": 90, "tags": ["wire", "smoke"], "needsRoot": false}', 'x'), {
+    ...defaults,
     guests: 2,
     timeoutSec: 90,
     needsRoot: false,
     tags: ['wire', 'smoke'],
-    modules: [],
-    tools: [],
-    bpf: [],
-    killsPeer: false,
-    trace: false,
   });
 });
 
@@ -25,7 +24,7 @@ await t.test('manifest errors name the file, the key and the fix', async (t) => 
   t.throws(() => parseManifest('{"timeout": "1m"}', 'f'), /"timeout" must be a whole number of seconds/);
   t.throws(
     () => parseManifest('{"tag": ["x"]}', 'f'),
-    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace, programs\)/,
+    /unknown key "tag" \(known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, optIn, trace, programs\)/,
   );
   t.throws(() => parseManifest('{"tags": "smoke"}', 'f'), /"tags" must be a list/);
   t.throws(() => parseManifest('[1]', 'f'), /expected a JSON object/);
@@ -40,7 +39,7 @@ await t.test('every problem of a manifest at once, each at its key', async (t) =
       's/suite.json: "guests" must be 1 or 2, not 0',
       's/suite.json: tags[1]: "tags" must be a list of words like ["smoke", "wire"]; "not ok" is not one',
       's/suite.json: "tools" must be a list of names like ["tc"], not "tc"',
-      's/suite.json: unknown key "extra" (known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, trace, programs)',
+      's/suite.json: unknown key "extra" (known: guests, timeout, needsRoot, tags, modules, tools, bpf, description, killsPeer, optIn, trace, programs)',
     ].join('\n'),
   });
 });

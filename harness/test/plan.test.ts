@@ -2,22 +2,11 @@
 import t from 'tap';
 import { planOptions } from './plan-options.js';
 import { parseConfig } from '../src/config/targets.js';
-import type { SuiteManifest } from '../src/suites/manifest.js';
+import { defaultManifest, type SuiteManifest } from '../src/suites/manifest.js';
 import { planRun, type FoundSuite, type PlanInputs } from '../src/plan/plan.js';
 import { renderPlan } from '../src/plan/render.js';
 
-const manifest = (m: Partial<SuiteManifest> = {}): SuiteManifest => ({
-  guests: 1,
-  needsRoot: true,
-  tags: [],
-  modules: [],
-  tools: [],
-  bpf: [],
-  killsPeer: false,
-  trace: false,
-  ...m,
-});
-const suite = (name: string, m: Partial<SuiteManifest> = {}): FoundSuite => ({ name, sourceDir: `/r/suites/${name}`, manifest: manifest(m) });
+const suite = (name: string, m: Partial<SuiteManifest> = {}): FoundSuite => ({ name, sourceDir: `/r/suites/${name}`, manifest: defaultManifest(m) });
 
 const config = parseConfig(
   JSON.stringify({
@@ -57,6 +46,14 @@ await t.test('the default target runs every suite, by name, in the run directory
   );
   t.same(p.targets[0]?.tools, ['/usr/sbin/tc']);
   t.same(p.targets[0]?.modules, ['sch_netem']);
+});
+
+await t.test('an opt-in suite (perf) runs only when --suite names it or --tag selects it', async (t) => {
+  const suites = [suite('create', { tags: ['smoke'] }), suite('perf', { guests: 2, tags: ['perf'], optIn: true })];
+  t.same(plan([], { suites }).targets[0]?.suites, ['create']);
+  t.same(plan(['--suite', 'perf'], { suites }).targets[0]?.suites, ['perf']);
+  t.same(plan(['--tag', 'perf'], { suites }).targets[0]?.suites, ['perf']);
+  t.same(plan(['--tag', 'smoke'], { suites }).targets[0]?.suites, ['create']);
 });
 
 await t.test("a target's own suites, CPUs and boot limits; --suite overrides the suites", async (t) => {

@@ -17,9 +17,10 @@ import { mergeResults } from '../src/results/merge.js';
 import type { ResultsFile, RunResult, RunShard } from '../src/results/model.js';
 import { runResultsFile } from '../src/results/results-file.js';
 import { countTests, judgeRun } from '../src/results/verdict.js';
-import { cli } from './helpers.js';
+import { cliArgv } from './helpers.js';
 import { schemaErrors, validResults } from './results-schema.js';
 import { suite, target } from './results-fixtures.js';
+import { defaultManifest } from '../src/suites/manifest.js';
 
 const file = (runs: RunResult[], shard?: RunShard): ResultsFile =>
   runResultsFile(runs, { runId: 'r', command: 'c', matrix: true, verdict: judgeRun(runs), ...(shard ? { shard } : {}) });
@@ -85,7 +86,7 @@ await t.test('--shard and --durations: usage errors name the input and the fix',
 });
 
 const config = parseConfig(JSON.stringify({ default: 'host', targets: { host: { kernel: 'host' }, old: { kernel: 'debian:6.1' } } }), 'test.json');
-const manifest = { guests: 1 as const, needsRoot: true, tags: [], modules: [], tools: [], bpf: [], killsPeer: false, trace: false };
+const manifest = defaultManifest();
 const inputs = (over: Partial<PlanInputs> = {}): PlanInputs => ({
   config,
   suites: ['create', 'errno', 'stream'].map((name) => ({ name, sourceDir: `/r/suites/${name}`, manifest })),
@@ -166,7 +167,7 @@ await t.test('the merge CLI writes one tree with every report, and names a missi
   const s1 = write('s1', file([target('host', [create])], slice(1)), { 'create.tap': 'TAP version 14\n', 'console.log': 'one\n' });
   const s2 = write('s2', file([target('host', [errno])], slice(2)), { 'errno.tap': 'TAP version 14\n', 'console.log': 'two\n' });
   const out = join(root, 'merged');
-  const r = spawnSync(process.execPath, [cli, 'merge', s1, s2, '-o', out], { encoding: 'utf8' });
+  const r = spawnSync(...cliArgv(['merge', s1, s2, '-o', out]), { encoding: 'utf8' });
   t.equal(r.status, 1, r.stderr);
   t.match(r.stdout, /3 passed, 1 failed/);
   const merged = validResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')), 'the merged results.json');
@@ -182,7 +183,7 @@ await t.test('the merge CLI writes one tree with every report, and names a missi
     'host/slice2-console.log',
   ])
     t.ok(existsSync(join(out, f)), f);
-  const lost = spawnSync(process.execPath, [cli, 'merge', s1, '-o', join(root, 'lost')], { encoding: 'utf8' });
+  const lost = spawnSync(...cliArgv(['merge', s1, '-o', join(root, 'lost')]), { encoding: 'utf8' });
   t.equal(lost.status, 2);
   t.match(lost.stdout, /missing: slice 2\/2 of host/);
   const usage: [string[], RegExp][] = [
@@ -192,7 +193,7 @@ await t.test('the merge CLI writes one tree with every report, and names a missi
     [['merge', join(root, 'nope'), '-o', join(root, 'y')], /nope: no such file or directory/],
   ];
   for (const [args, message] of usage) {
-    const u = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const u = spawnSync(...cliArgv([...args]), { encoding: 'utf8' });
     t.equal(u.status, 2, args.join(' '));
     t.match(u.stderr, message);
   }

@@ -14,7 +14,8 @@
  * The other concerns have a file each: the handshake
  * (newtcp_handshake.c), send (newtcp_tx.c) and receive (newtcp_rx.c)
  * paths, close and shutdown (newtcp_close.c), options
- * (newtcp_sockopt.c) and /proc/net/newtcp (newtcp_proc.c).
+ * (newtcp_sockopt.c), /proc/net/newtcp (newtcp_proc.c) and sock_diag
+ * (newtcp_diag.c).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -37,6 +38,7 @@
 #include <net/tcp_states.h>
 
 #include "newtcp.h"
+#include "newtcp_trace.h"
 
 /* A patched kernel owns a real number; otherwise borrow a free slot. */
 #ifdef AF_INET_NEW_TCP
@@ -64,7 +66,7 @@ MODULE_PARM_DESC(family,
 unsigned int newtcp_handshake_ms = 2000;
 module_param_named(handshake_ms, newtcp_handshake_ms, uint, 0644);
 MODULE_PARM_DESC(handshake_ms,
-		 "How long either side waits for the peer's hello (ms)");
+		 "How long either side waits for the peer's hello (ms): init_net's net.newtcp.handshake_ms, and a new namespace's initial value");
 
 static struct proto newtcp_prot;
 static struct percpu_counter newtcp_sockets_allocated;
@@ -180,9 +182,14 @@ static void newtcp_inner_state_change(struct sock *isk)
 		 * TCP sets sk_err before tcp_done() closes the socket and
 		 * reports the error after: copy it now, so that no poll sees
 		 * the hang-up without the error (TCP's poll never does).
+		 * Once: a shutdown() of the closed inner socket calls this
+		 * again, after SO_ERROR may have read and cleared our copy.
 		 */
-		if (isk->sk_state == TCP_CLOSE && READ_ONCE(isk->sk_err) &&
-		    READ_ONCE(nsk->sk.sk_state) == TCP_ESTABLISHED)
+		if (isk->sk_state != TCP_CLOSE)
+			clear_bit(NEWTCP_F_INNER_CLOSED, &nsk->flags);
+		else if (!test_and_set_bit(NEWTCP_F_INNER_CLOSED, &nsk->flags) &&
+			 READ_ONCE(isk->sk_err) &&
+			 READ_ONCE(nsk->sk.sk_state) == TCP_ESTABLISHED)
 			WRITE_ONCE(nsk->sk.sk_err, READ_ONCE(isk->sk_err));
 		/* Connected, or the handshake's peer went away. */
 		if (READ_ONCE(nsk->sk.sk_state) == TCP_SYN_SENT &&
@@ -271,6 +278,20 @@ void newtcp_inner_err_reported(struct sock *sk, struct sock *isk)
 	release_sock(isk);
 }
 
+/*
+ * Every change of the NEW_TCP socket's own state goes through here, for
+ * the newtcp_state tracepoint, as TCP's go through tcp_set_state().
+ */
+void newtcp_set_state(struct sock *sk, int state)
+{
+	int old = sk->sk_state;
+
+	if (old == state)
+		return;
+	trace_newtcp_state(sk, old, state);
+	WRITE_ONCE(sk->sk_state, state);
+}
+
 /* ---- socket setup and teardown ---------------------------------------- */
 
 /* Every NEW_TCP sock, for socket() and accept(). */
@@ -325,13 +346,14 @@ static void newtcp_sk_setup(struct sock *sk)
 	mutex_init(&nsk->tx_lock);
 	mutex_init(&nsk->rx_lock);
 	nsk->rx_left = 0;
+	nsk->rx_len = 0;
 	nsk->rx_in_msg = false;
 	nsk->rx_discard = false;
 	nsk->rx_hdr_got = 0;
 	nsk->rx_stage = NULL;
 	nsk->rx_stage_size = 0;
 	nsk->rx_stage_len = 0;
-	nsk->maxmsg = NEWTCP_MAXMSG_DEFAULT;
+	nsk->maxmsg = READ_ONCE(*newtcp_net(sock_net(sk))->max_record);
 	nsk->nodelay = 0;
 	atomic_long_set(&nsk->mem_pages, 0);
 	atomic64_set(&nsk->bytes_sent, 0);
@@ -533,12 +555,12 @@ static int newtcp_listen(struct socket *sock, int backlog)
 	 */
 	rc = kernel_listen(nsk->tcp,
 			   min_t(int, max_t(int, backlog,
-					    READ_ONCE(newtcp_max_handshakes)),
+					    READ_ONCE(*newtcp_net(sock_net(sk))->max_handshakes)),
 				 READ_ONCE(sock_net(sk)->core.sysctl_somaxconn)));
 	if (rc)
 		goto out;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	sk->sk_state = TCP_LISTEN;
+	newtcp_set_state(sk, TCP_LISTEN);
 out:
 	release_sock(sk);
 	return rc;
@@ -552,7 +574,7 @@ out:
 static int newtcp_accept(struct socket *sock, struct socket *newsock,
 			 NEWTCP_ACCEPT_ARGS)
 {
-	struct sock *sk = sock->sk, *newsk;
+	struct sock *sk = sock->sk, *newsk, *isk;
 	struct newtcp_sock *nsk = newtcp_sk(sk), *cnsk;
 	struct newtcp_pending *p;
 	long timeo;
@@ -608,12 +630,21 @@ static int newtcp_accept(struct socket *sock, struct socket *newsock,
 	newtcp_sk_setup(newsk);
 	cnsk->maxmsg = nsk->maxmsg;
 	cnsk->nodelay = nsk->nodelay;
+	isk = p->tcp->sk;
 	newtcp_attach(cnsk, p->tcp);
-	/* An error the connection got while queued is ours to report. */
-	if (READ_ONCE(p->tcp->sk->sk_err))
-		WRITE_ONCE(newsk->sk_err, READ_ONCE(p->tcp->sk->sk_err));
 	kfree(p);
-	newsk->sk_state = TCP_ESTABLISHED;
+	newtcp_set_state(newsk, TCP_ESTABLISHED);
+	/*
+	 * An error the connection got while queued is ours to report, one
+	 * that came before the callbacks saw us ESTABLISHED too: they copy
+	 * it or we do (the barrier pairs with the test_and_set_bit() in
+	 * newtcp_inner_state_change()).
+	 */
+	smp_mb();
+	if (READ_ONCE(isk->sk_state) == TCP_CLOSE)
+		set_bit(NEWTCP_F_INNER_CLOSED, &cnsk->flags);
+	if (READ_ONCE(isk->sk_err))
+		WRITE_ONCE(newsk->sk_err, READ_ONCE(isk->sk_err));
 	newtcp_sync_sockopts(newsk);
 	if (cnsk->nodelay)
 		newtcp_apply_nodelay(cnsk);
@@ -690,6 +721,8 @@ static __poll_t newtcp_poll(struct file *file, struct socket *sock,
 		mask = nsk->tcp->ops->poll(file, nsk->tcp, NULL) & ~EPOLLERR;
 		if (newtcp_stage_ready(nsk))
 			mask |= EPOLLIN | EPOLLRDNORM;
+		else if (newtcp_stage_waits(nsk))
+			mask &= ~(EPOLLIN | EPOLLRDNORM);
 		/*
 		 * TCP's idea of writable is a third of the buffer free; a
 		 * SEQPACKET record that got EAGAIN needs its own room.  Keep
@@ -709,6 +742,8 @@ static __poll_t newtcp_poll(struct file *file, struct socket *sock,
 			mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 		break;
 	}
+	/* The state before the error: see newtcp_connect_work(). */
+	smp_rmb();
 	if (READ_ONCE(sk->sk_err))
 		mask |= EPOLLERR;
 	return mask;
@@ -950,6 +985,9 @@ static int __init newtcp_init(void)
 	rc = newtcp_proc_init();
 	if (rc)
 		goto out_proto;
+	rc = newtcp_sysctl_init();
+	if (rc)
+		goto out_proc;
 
 	rc = sock_register(&newtcp_family_ops);
 	if (rc) {
@@ -966,12 +1004,15 @@ static int __init newtcp_init(void)
 			pr_err("sock_register(family=%d) failed: %d\n",
 			       newtcp_family, rc);
 		}
-		goto out_proc;
+		goto out_sysctl;
 	}
 
+	newtcp_diag_init();
 	pr_info("NEW_TCP registered as address family %d\n", newtcp_family);
 	return 0;
 
+out_sysctl:
+	newtcp_sysctl_exit();
 out_proc:
 	newtcp_proc_exit();
 out_proto:
@@ -984,7 +1025,9 @@ out_handshake:
 static void __exit newtcp_exit(void)
 {
 	/* Sockets pin the module, so none exist by now. */
+	newtcp_diag_exit();
 	sock_unregister(newtcp_family);
+	newtcp_sysctl_exit();
 	newtcp_proc_exit();
 	/* Handshakes still running hold module references: first. */
 	newtcp_handshake_exit();

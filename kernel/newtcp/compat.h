@@ -14,6 +14,8 @@
 #include <linux/net.h>
 #include <linux/percpu.h>
 #include <net/net_namespace.h>
+#include <linux/module.h>
+#include <linux/sock_diag.h>
 #include <net/sock.h>
 
 /*
@@ -163,12 +165,45 @@ static inline void newtcp_proto_counters_destroy(struct proto *prot)
  * replaced 6.1's sock_use_custom_sol_socket() test for MPTCP alone (in
  * 6.12 and 7.2, not in 6.1).  Where the flag does not exist, the socket
  * core answers SOL_SOCKET alone and newtcp_sync_sockopts() copies the
- * options over at the next call on the socket (PROTOCOL.md, Policy).
+ * options over at the next call on the socket (API.md, Policy).
  */
 static inline void newtcp_custom_sol_socket(struct socket *sock)
 {
 #ifdef NEWTCP_HAVE_CUSTOM_SOCKOPT
 	set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags);
+#endif
+}
+
+/*
+ * register_net_sysctl() takes a sentinel-terminated table up to 6.5;
+ * 6.6 made it a macro over register_net_sysctl_sz(), which takes the
+ * entry count (53f3811dfd5e "sysctl: Use ctl_table_size as stopping
+ * criteria for list macro" and "sysctl: Add size to register_net_sysctl
+ * function" in the same series), and 6.11 dropped the sentinels.  Our
+ * table keeps a sentinel after @n entries and registers @n where the
+ * count is taken, so it is right either way.
+ */
+static inline struct ctl_table_header *
+newtcp_register_net_sysctl(struct net *net, const char *path,
+			   struct ctl_table *table, size_t n)
+{
+#ifdef NEWTCP_HAVE_NET_SYSCTL_SZ
+	return register_net_sysctl_sz(net, path, table, n);
+#else
+	return register_net_sysctl(net, path, table);
+#endif
+}
+
+/*
+ * sock_diag pins the module of a handler it calls through ->owner since
+ * 6.9 (114b4bb1cc19 "sock_diag: add module pointer to "struct
+ * sock_diag_handler"", in stable 6.1 too); before, sock_diag_unregister()
+ * waited on the table mutex the call held.
+ */
+static inline void newtcp_diag_set_owner(struct sock_diag_handler *h)
+{
+#ifdef NEWTCP_HAVE_DIAG_OWNER
+	h->owner = THIS_MODULE;
 #endif
 }
 

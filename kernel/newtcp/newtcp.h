@@ -10,6 +10,8 @@
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/workqueue.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
 #include <net/sock.h>
 
 #include "compat.h"
@@ -18,6 +20,7 @@
  * its path, so the out-of-tree build needs no -I.
  */
 #include "include/uapi/linux/newtcp.h"
+#include "include/uapi/linux/newtcp_diag.h"
 
 /* Wire format, see PROTOCOL.md. */
 #define NEWTCP_MAGIC		0x4e544350	/* "NTCP" */
@@ -66,6 +69,7 @@ struct newtcp_sock {
 #define NEWTCP_F_TX_BROKEN	1	/* a record was cut, no more tx */
 #define NEWTCP_F_HELLO_SENT	2	/* client: our hello is out */
 #define NEWTCP_F_RX_BROKEN	3	/* framing violation, no more rx */
+#define NEWTCP_F_INNER_CLOSED	4	/* the inner socket's close was seen */
 
 	/* Listener: inner accept loop and finished handshakes. */
 	struct work_struct	listen_work;
@@ -74,7 +78,7 @@ struct newtcp_sock {
 	int			accept_len;
 
 	/*
-	 * Handshakes without a blocked worker (PROTOCOL.md, "Handshake
+	 * Handshakes without a blocked worker (API.md, "Handshake
 	 * engine").  Listener: hs_list holds the handshakes in flight,
 	 * oldest first.  Client: the reply gathers in hs_buf as the inner
 	 * socket's callbacks say it arrives; hs_timeout ends the wait at
@@ -91,6 +95,7 @@ struct newtcp_sock {
 	int			tx_need;	/* room the last EAGAIN record wanted */
 	struct mutex		rx_lock;
 	u32			rx_left;	/* of the current record */
+	u32			rx_len;		/* its length, for tracing */
 	bool			rx_in_msg;
 	bool			rx_discard;	/* dropping a truncated tail */
 	u8			rx_hdr_got;
@@ -123,13 +128,47 @@ struct newtcp_pending {
 	struct socket		*tcp;
 	unsigned long		deadline;	/* jiffies */
 	bool			dead;		/* evicted or listener closed */
+	u8			end;		/* why dead: enum newtcp_hs_result */
 	u8			got;
 	u8			buf[8];
+};
+
+/*
+ * Tracepoint values (newtcp_trace.h, API.md "Tracepoints"): what an
+ * eBPF program compares the events' numeric fields with.  Append only.
+ */
+enum newtcp_hs_role {
+	NEWTCP_ROLE_CLIENT,
+	NEWTCP_ROLE_SERVER,
+};
+
+enum newtcp_hs_result {
+	NEWTCP_HS_OK,
+	NEWTCP_HS_REFUSED,	/* no NEW_TCP answer: RST, EOF, not a hello */
+	NEWTCP_HS_TIMEDOUT,	/* handshake_ms passed */
+	NEWTCP_HS_BADVERSION,	/* status 2, sent or received */
+	NEWTCP_HS_BADTYPE,	/* status 1 */
+	NEWTCP_HS_BUSY,		/* status 3 */
+	NEWTCP_HS_EVICTED,	/* server: reset for max_handshakes */
+	NEWTCP_HS_CLOSED,	/* our socket closed or shut down first */
+};
+
+enum newtcp_err_reason {
+	NEWTCP_ERR_OVERSIZE,	/* record header over NEWTCP_MAXMSG_LIMIT */
+	NEWTCP_ERR_TX_CUT,	/* a record could not be finished on send */
 };
 
 static inline struct newtcp_sock *newtcp_sk(const struct sock *sk)
 {
 	return container_of(sk, struct newtcp_sock, sk);
+}
+
+/* @sk's inner TCP socket; NULL before it has one. */
+static inline struct sock *newtcp_inner_sk(const struct sock *sk)
+{
+	const struct socket *tcp = newtcp_sk(sk)->tcp;
+
+	return tcp ? tcp->sk : NULL;
 }
 
 static inline u8 newtcp_wire_type(const struct sock *sk)
@@ -147,6 +186,10 @@ void newtcp_mem_sync(struct newtcp_sock *nsk, struct sock *isk);
 void newtcp_mem_uncharge(struct newtcp_sock *nsk);
 void newtcp_error_reported(struct sock *sk, int rc);
 void newtcp_inner_err_reported(struct sock *sk, struct sock *isk);
+void newtcp_set_state(struct sock *sk, int state);
+
+/* newtcp_trace.c: the tracepoints (newtcp_trace.h) */
+u64 newtcp_trace_cookie(struct sock *sk);
 
 /* newtcp_handshake.c: the hellos, driven by callbacks and a deadline */
 extern unsigned int newtcp_max_handshakes;
@@ -156,7 +199,8 @@ void newtcp_queue(struct sock *sk, struct work_struct *work);
 void newtcp_connect_work(struct work_struct *work);
 void newtcp_listen_work(struct work_struct *work);
 void newtcp_hs_timeout(struct work_struct *work);
-void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p);
+void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p,
+		    enum newtcp_hs_result why);
 int newtcp_handshake_start(struct sock *sk, struct sockaddr_in *sin);
 int newtcp_wait_connected(struct sock *sk, long *timeo);
 int newtcp_wait_session(struct sock *sk, long timeo, bool stream_tx,
@@ -173,6 +217,7 @@ void newtcp_break(struct newtcp_sock *nsk);
 int newtcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		   int flags);
 bool newtcp_stage_ready(struct newtcp_sock *nsk);
+bool newtcp_stage_waits(struct newtcp_sock *nsk);
 int newtcp_rx_next_len(struct newtcp_sock *nsk);
 
 /* newtcp_close.c: release, shutdown and disconnect */
@@ -203,10 +248,93 @@ int newtcp_create_inner(struct sock *sk, struct socket **tcp);
 struct newtcp_pending *newtcp_pending_alloc(void);
 void *newtcp_stage_alloc(size_t len);
 
-/* newtcp_proc.c: /proc/net/newtcp, and struct proto's hash/unhash */
+/* newtcp_sysctl.c and newtcp_stat.c: per-namespace settings, counters */
+enum newtcp_mib {
+	NEWTCP_MIB_ACTIVE_OK,		/* connect(): the server accepted us */
+	NEWTCP_MIB_ACTIVE_REFUSED,	/* connect(): refused by the reply */
+	NEWTCP_MIB_ACTIVE_TIMEDOUT,	/* connect(): no reply by handshake_ms */
+	NEWTCP_MIB_PASSIVE_OK,		/* listener: a connection queued */
+	NEWTCP_MIB_PASSIVE_REFUSED,	/* listener: any non-OK reply sent */
+	NEWTCP_MIB_PASSIVE_BADVERSION,	/* ... of which version mismatches */
+	NEWTCP_MIB_PASSIVE_BADTYPE,	/* ... socket type mismatches */
+	NEWTCP_MIB_PASSIVE_BUSY,	/* ... accept queue full */
+	NEWTCP_MIB_PASSIVE_EVICTED,	/* reset: max_handshakes in flight */
+	NEWTCP_MIB_PASSIVE_TIMEDOUT,	/* reset: no hello by handshake_ms */
+	NEWTCP_MIB_EPROTO,		/* SEQPACKET framing violations */
+	NEWTCP_MIB_RECORDS_SENT,
+	NEWTCP_MIB_RECORDS_RECEIVED,
+	NEWTCP_MIB_MAX
+};
+
+#define NEWTCP_SYSCTL_N		3
+
+/*
+ * The setting pointers are init_net's module parameters, or the own_*
+ * copies of any other namespace (newtcp_sysctl.c says why).  Counters
+ * are atomics: a handful of cache lines per namespace, bumped once per
+ * record at most, where per-cpu MIBs would cost a percpu allocation per
+ * namespace for no measured gain.
+ */
+struct newtcp_net {
+	unsigned int		*handshake_ms;
+	unsigned int		*max_handshakes;
+	unsigned int		*max_record;
+	unsigned int		own_handshake_ms;
+	unsigned int		own_max_handshakes;
+	unsigned int		own_max_record;
+	struct ctl_table_header	*sysctl_hdr;
+	atomic_long_t		mib[NEWTCP_MIB_MAX];
+};
+
+extern unsigned int newtcp_net_id;
+
+static inline struct newtcp_net *newtcp_net(const struct net *net)
+{
+	return net_generic(net, newtcp_net_id);
+}
+
+static inline unsigned int newtcp_handshake_jiffies(const struct net *net)
+{
+	return msecs_to_jiffies(READ_ONCE(*newtcp_net(net)->handshake_ms));
+}
+
+static inline void newtcp_mib_inc(const struct net *net, enum newtcp_mib m)
+{
+	atomic_long_inc(&newtcp_net(net)->mib[m]);
+}
+
+int newtcp_sysctl_init(void);
+void newtcp_sysctl_exit(void);
+int newtcp_stat_net_init(struct net *net);
+void newtcp_stat_net_exit(struct net *net);
+
+/*
+ * newtcp_proc.c: /proc/net/newtcp, and struct proto's hash/unhash.  One
+ * row per NEW_TCP socket and, after a listener's, one per connection it
+ * holds (accept queue, then handshakes in flight): what /proc/net/newtcp
+ * prints and sock_diag (newtcp_diag.c) sends.
+ */
+struct newtcp_row {
+	struct sock	*sk;		/* the socket, or the holding listener */
+	struct sock	*isk;		/* the inner TCP socket of this row */
+	struct newtcp_pending *p;	/* a listener's connection, or NULL */
+	u8		kind;		/* NEWTCP_DIAG_SOCKET, ... */
+	int		state;		/* TCP_*, as the st column */
+	u32		rxq;
+	u32		txq;
+	u64		ino;
+};
+
+typedef int (*newtcp_emit_t)(const struct newtcp_row *r, void *arg);
+int newtcp_walk(struct net *net, unsigned long *pos, unsigned long *row,
+		newtcp_emit_t emit, void *arg);
 int newtcp_proc_init(void);
 void newtcp_proc_exit(void);
 int newtcp_hash(struct sock *sk);
 void newtcp_unhash(struct sock *sk);
+
+/* newtcp_diag.c: the family's sock_diag handler */
+void newtcp_diag_init(void);
+void newtcp_diag_exit(void);
 
 #endif /* _NEWTCP_H */

@@ -10,6 +10,7 @@
 #include <net/tcp_states.h>
 
 #include "newtcp.h"
+#include "newtcp_trace.h"
 
 /* Before the inner socket is released: it no longer has our file. */
 static void newtcp_release_inner(struct socket *tcp)
@@ -40,14 +41,17 @@ int newtcp_release(struct socket *sock)
 	lock_sock(sk);
 	old = sk->sk_state;
 	sk->sk_shutdown = SHUTDOWN_MASK;
-	sk->sk_state = TCP_CLOSE;
+	newtcp_set_state(sk, TCP_CLOSE);
+	if (old == TCP_SYN_SENT)
+		trace_newtcp_handshake_end(sk, tcp->sk, NEWTCP_ROLE_CLIENT,
+					   NEWTCP_HS_CLOSED, 0);
 	list_splice_init(&nsk->accept_q, &q);
 	nsk->accept_len = 0;
 	/* Handshakes in flight end in their own work, which frees them. */
 	while (!list_empty(&nsk->hs_list))
 		newtcp_hs_kill(nsk, list_first_entry(&nsk->hs_list,
 						     struct newtcp_pending,
-						     list));
+						     list), NEWTCP_HS_CLOSED);
 	release_sock(sk);
 
 	/* Off /proc before the inner socket goes. */
@@ -107,8 +111,10 @@ static int newtcp_shutdown_disconnect(struct sock *sk)
 		kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
 	else
 		newtcp_inner_disconnect(nsk->tcp);
-	sk->sk_state = TCP_CLOSE;
+	newtcp_set_state(sk, TCP_CLOSE);
 	if (old == TCP_SYN_SENT) {
+		trace_newtcp_handshake_end(sk, nsk->tcp->sk, NEWTCP_ROLE_CLIENT,
+					   NEWTCP_HS_CLOSED, -ECONNRESET);
 		WRITE_ONCE(sk->sk_err, ECONNRESET);
 		sk->sk_error_report(sk);
 	}
@@ -133,12 +139,17 @@ int newtcp_disconnect(struct sock *sk)
 		return -EOPNOTSUPP;
 	if (sk->sk_state == TCP_LISTEN || sk->sk_state == TCP_SYN_SENT)
 		return newtcp_shutdown_disconnect(sk);
+	/*
+	 * An error SO_ERROR already took stays taken: tcp_disconnect()
+	 * keeps the inner copy and reports it again.
+	 */
+	newtcp_inner_err_reported(sk, isk);
 	newtcp_inner_disconnect(nsk->tcp);
 	err = READ_ONCE(isk->sk_err);
 	if (err)
 		WRITE_ONCE(sk->sk_err, err);
 	WRITE_ONCE(sk->sk_shutdown, 0);
-	sk->sk_state = TCP_CLOSE;
+	newtcp_set_state(sk, TCP_CLOSE);
 	sk->sk_state_change(sk);
 	return 0;
 }

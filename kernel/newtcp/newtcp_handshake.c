@@ -7,7 +7,7 @@
  * and state_change callbacks queue the work that reads what has come of
  * a hello (without blocking), and a deadline handshake_ms after it began
  * ends the wait.  An idle or slow peer costs its TCP socket and a
- * newtcp_pending, not a worker.  See PROTOCOL.md, "Handshake engine".
+ * newtcp_pending, not a worker.  See API.md, "Handshake engine".
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -21,13 +21,14 @@
 #include <net/tcp_states.h>
 
 #include "newtcp.h"
+#include "newtcp_trace.h"
 
 static struct workqueue_struct *newtcp_wq;
 
 unsigned int newtcp_max_handshakes = 1024;
 module_param_named(max_handshakes, newtcp_max_handshakes, uint, 0644);
 MODULE_PARM_DESC(max_handshakes,
-		 "Handshakes one listener has in flight at most; a new connection beyond it resets the oldest (default 1024)");
+		 "Handshakes one listener has in flight at most; a new connection beyond it resets the oldest (default 1024): init_net's net.newtcp.max_handshakes, and a new namespace's initial value");
 
 static atomic_long_t newtcp_hs_refused;
 
@@ -57,6 +58,20 @@ void newtcp_queue(struct sock *sk, struct work_struct *work)
 void newtcp_abort_tcp(struct socket *tcp)
 {
 	sock_no_linger(tcp->sk);
+	sock_release(tcp);
+}
+
+/*
+ * Close a refused connection with a FIN after the reply: TCP retransmits
+ * a lost reply, where a RST would turn the client's ECONNREFUSED into
+ * ECONNRESET.  Bytes the client sent past its hello still make TCP
+ * reset.  Never linger in our worker on the listener's SO_LINGER.
+ */
+static void newtcp_close_refused(struct socket *tcp)
+{
+	lock_sock(tcp->sk);
+	sock_reset_flag(tcp->sk, SOCK_LINGER);
+	release_sock(tcp->sk);
 	sock_release(tcp);
 }
 
@@ -134,12 +149,27 @@ static void newtcp_hs_cancel_timeout(struct newtcp_sock *nsk)
 		sock_put(&nsk->sk);
 }
 
+/* A refusal status as the result of the handshake it ends. */
+static int newtcp_status_result(u8 status)
+{
+	switch (status) {
+	case NEWTCP_ST_BADTYPE:
+		return NEWTCP_HS_BADTYPE;
+	case NEWTCP_ST_BADVERSION:
+		return NEWTCP_HS_BADVERSION;
+	case NEWTCP_ST_BUSY:
+		return NEWTCP_HS_BUSY;
+	}
+	return NEWTCP_HS_REFUSED;
+}
+
 /*
  * One step of the client handshake, caller holding the socket lock:
  * 0 when the reply accepted us, -EAGAIN while it has not all come (the
  * callbacks or the deadline bring us back), else the connect() error.
+ * *@result: how it ended, for the tracepoint.
  */
-static int newtcp_client_handshake(struct newtcp_sock *nsk)
+static int newtcp_client_handshake(struct newtcp_sock *nsk, int *result)
 {
 	struct socket *tcp = nsk->tcp;
 	struct sock *isk = tcp->sk;
@@ -147,6 +177,7 @@ static int newtcp_client_handshake(struct newtcp_sock *nsk)
 	long t;
 	int rc;
 
+	*result = NEWTCP_HS_REFUSED;
 	if (!test_bit(NEWTCP_F_HELLO_SENT, &nsk->flags)) {
 		if (!((1 << isk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 			return sock_error(isk) ? : -ECONNREFUSED;
@@ -154,23 +185,32 @@ static int newtcp_client_handshake(struct newtcp_sock *nsk)
 		if (rc)
 			return rc == -EPIPE ? -ECONNREFUSED : rc;
 		set_bit(NEWTCP_F_HELLO_SENT, &nsk->flags);
-		t = msecs_to_jiffies(READ_ONCE(newtcp_handshake_ms));
+		t = newtcp_handshake_jiffies(sock_net(&nsk->sk));
 		nsk->hs_deadline = jiffies + t;
 		sock_hold(&nsk->sk);
 		if (!queue_delayed_work(newtcp_wq, &nsk->hs_timeout, t))
 			sock_put(&nsk->sk);
 	}
 	rc = newtcp_recv_hello(tcp, nsk->hs_buf, &nsk->hs_got);
-	if (rc == -EAGAIN)
-		return time_after_eq(jiffies, nsk->hs_deadline) ? -ETIMEDOUT :
-								   -EAGAIN;
+	if (rc == -EAGAIN && time_after_eq(jiffies, nsk->hs_deadline)) {
+		newtcp_mib_inc(sock_net(&nsk->sk), NEWTCP_MIB_ACTIVE_TIMEDOUT);
+		*result = NEWTCP_HS_TIMEDOUT;
+		return -ETIMEDOUT;
+	}
 	if (rc)
 		return rc;
 	memcpy(&h, nsk->hs_buf, sizeof(h));
 	if (h.magic != htonl(NEWTCP_MAGIC) || h.version != NEWTCP_VERSION ||
 	    !(h.flags & NEWTCP_HELLO_REPLY) ||
-	    h.type != newtcp_wire_type(&nsk->sk) || h.status != NEWTCP_ST_OK)
+	    h.type != newtcp_wire_type(&nsk->sk) || h.status != NEWTCP_ST_OK) {
+		newtcp_mib_inc(sock_net(&nsk->sk), NEWTCP_MIB_ACTIVE_REFUSED);
+		if (h.magic == htonl(NEWTCP_MAGIC) &&
+		    (h.flags & NEWTCP_HELLO_REPLY))
+			*result = newtcp_status_result(h.status);
 		return -ECONNREFUSED;
+	}
+	newtcp_mib_inc(sock_net(&nsk->sk), NEWTCP_MIB_ACTIVE_OK);
+	*result = NEWTCP_HS_OK;
 	return 0;
 }
 
@@ -180,31 +220,34 @@ void newtcp_connect_work(struct work_struct *work)
 					       connect_work);
 	struct sock *sk = &nsk->sk;
 	struct sock *isk = nsk->tcp->sk;
-	int err;
+	int err, result;
 
 	lock_sock(sk);
 	if (sk->sk_state != TCP_SYN_SENT || isk->sk_state == TCP_SYN_SENT)
 		goto out;
-	err = newtcp_client_handshake(nsk);
+	err = newtcp_client_handshake(nsk, &result);
 	if (err == -EAGAIN)
 		goto out;
 	newtcp_hs_cancel_timeout(nsk);
+	/* Before the wakeup: connect() returns after the event. */
+	trace_newtcp_handshake_end(sk, isk, NEWTCP_ROLE_CLIENT, result, err);
 	if (err) {
 		/* Never let a foreign peer see our data. */
 		if (isk->sk_state != TCP_CLOSE)
 			kernel_sock_shutdown(nsk->tcp, SHUT_RDWR);
 		/*
-		 * As tcp_done(): poll says IN|RDHUP|HUP. Closed before the
-		 * error is set, so a lockless poll that sees POLLERR sees
-		 * the hang-up too.
+		 * As tcp_reset() then tcp_done(): the error before the
+		 * close, so that a lockless poll() that sees the hang-up
+		 * sees POLLERR too, and the SO_ERROR read after it gets the
+		 * error rather than 0, "connected".
 		 */
-		sk->sk_state = TCP_CLOSE;
-		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-		smp_wmb();	/* state and shutdown before sk_err: see above */
 		WRITE_ONCE(sk->sk_err, -err);
+		smp_wmb();	/* pairs with smp_rmb() in newtcp_poll() */
+		newtcp_set_state(sk, TCP_CLOSE);
+		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 		sk->sk_error_report(sk);
 	} else {
-		sk->sk_state = TCP_ESTABLISHED;
+		newtcp_set_state(sk, TCP_ESTABLISHED);
 		/* An error after the hellos is ours to report now. */
 		if (READ_ONCE(isk->sk_err))
 			WRITE_ONCE(sk->sk_err, READ_ONCE(isk->sk_err));
@@ -234,12 +277,14 @@ int newtcp_handshake_start(struct sock *sk, struct sockaddr_in *sin)
 	clear_bit(NEWTCP_F_HELLO_SENT, &nsk->flags);
 	nsk->hs_got = 0;
 	sk->sk_err = 0;
-	sk->sk_state = TCP_SYN_SENT;
+	newtcp_set_state(sk, TCP_SYN_SENT);
 	rc = newtcp_kernel_connect(nsk->tcp, sin, sizeof(*sin), O_NONBLOCK);
 	if (rc && rc != -EINPROGRESS) {
-		sk->sk_state = TCP_CLOSE;
+		newtcp_set_state(sk, TCP_CLOSE);
 		return rc;
 	}
+	/* The inner connect chose the source address and port. */
+	trace_newtcp_handshake_start(sk, nsk->tcp->sk, NEWTCP_ROLE_CLIENT);
 	/* It may have finished before the callback could see SYN_SENT. */
 	if (nsk->tcp->sk->sk_state != TCP_SYN_SENT &&
 	    !test_and_set_bit(NEWTCP_F_HS_QUEUED, &nsk->flags))
@@ -314,11 +359,16 @@ static void newtcp_hs_attach(struct newtcp_pending *p)
 	write_unlock_bh(&isk->sk_callback_lock);
 }
 
-/* Caller holds the listener's lock; @p's work then frees it. */
-void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p)
+/*
+ * Caller holds the listener's lock; @p's work then frees it, and traces
+ * the end of its handshake as @why.
+ */
+void newtcp_hs_kill(struct newtcp_sock *lnsk, struct newtcp_pending *p,
+		    enum newtcp_hs_result why)
 {
 	list_del_init(&p->list);
 	lnsk->hs_pending--;
+	p->end = why;
 	WRITE_ONCE(p->dead, true);
 	mod_delayed_work(newtcp_wq, &p->work, 0);
 }
@@ -345,14 +395,29 @@ static bool newtcp_hs_unlink(struct newtcp_pending *p)
 	return ours && p->lsk->sk_state == TCP_LISTEN && !READ_ONCE(p->dead);
 }
 
+/* A refusal the listener sent: in all and by its reason. */
+static void newtcp_count_refusal(struct net *net, u8 status)
+{
+	newtcp_mib_inc(net, NEWTCP_MIB_PASSIVE_REFUSED);
+	if (status == NEWTCP_ST_BADVERSION)
+		newtcp_mib_inc(net, NEWTCP_MIB_PASSIVE_BADVERSION);
+	else if (status == NEWTCP_ST_BADTYPE)
+		newtcp_mib_inc(net, NEWTCP_MIB_PASSIVE_BADTYPE);
+	else if (status == NEWTCP_ST_BUSY)
+		newtcp_mib_inc(net, NEWTCP_MIB_PASSIVE_BUSY);
+}
+
 static void newtcp_hs_work(struct work_struct *work)
 {
 	struct newtcp_pending *p = container_of(to_delayed_work(work),
 						struct newtcp_pending, work);
 	struct sock *lsk = p->lsk;
 	struct newtcp_sock *lnsk = newtcp_sk(lsk);
+	struct net *net = sock_net(lsk);
 	u8 type = newtcp_wire_type(lsk);
 	u8 status = NEWTCP_ST_OK;
+	int result = NEWTCP_HS_REFUSED, err = 0;
+	bool traced = false, refused = false;
 	struct newtcp_hello h;
 	long left;
 	int rc;
@@ -362,8 +427,12 @@ static void newtcp_hs_work(struct work_struct *work)
 	rc = newtcp_recv_hello(p->tcp, p->buf, &p->got);
 	if (rc == -EAGAIN) {
 		left = (long)(p->deadline - jiffies);
-		if (left <= 0)
+		if (left <= 0) {
+			newtcp_mib_inc(net, NEWTCP_MIB_PASSIVE_TIMEDOUT);
+			result = NEWTCP_HS_TIMEDOUT;
+			err = -ETIMEDOUT;
 			goto drop;
+		}
 		/* A no-op when a callback queued us meanwhile. */
 		queue_delayed_work(newtcp_wq, &p->work, left);
 		return;
@@ -371,8 +440,10 @@ static void newtcp_hs_work(struct work_struct *work)
 	memcpy(&h, p->buf, sizeof(h));
 	/* Plain TCP, garbage or another client's reply: no answer at all. */
 	if (rc || h.magic != htonl(NEWTCP_MAGIC) ||
-	    (h.flags & NEWTCP_HELLO_REPLY))
+	    (h.flags & NEWTCP_HELLO_REPLY)) {
+		err = rc ? : -EPROTO;
 		goto drop;
+	}
 	if (h.version != NEWTCP_VERSION)
 		status = NEWTCP_ST_BADVERSION;
 	else if (h.type != type)
@@ -384,16 +455,33 @@ static void newtcp_hs_work(struct work_struct *work)
 		status = NEWTCP_ST_BUSY;
 	release_sock(lsk);
 
+	/* Counted first: a peer that has the reply sees the count. */
+	if (status != NEWTCP_ST_OK) {
+		newtcp_count_refusal(net, status);
+		trace_newtcp_handshake_end(lsk, p->tcp->sk, NEWTCP_ROLE_SERVER,
+					   newtcp_status_result(status), 0);
+		traced = true;
+	}
 	rc = newtcp_send_hello(p->tcp, type, NEWTCP_HELLO_REPLY, status);
-	if (rc || status != NEWTCP_ST_OK)
+	if (rc || status != NEWTCP_ST_OK) {
+		refused = !rc;
+		err = rc;
 		goto drop;
+	}
 
 	if (!newtcp_hs_unlink(p)) {
+		trace_newtcp_handshake_end(lsk, p->tcp->sk, NEWTCP_ROLE_SERVER,
+					   READ_ONCE(p->dead) ? p->end :
+					   NEWTCP_HS_CLOSED, 0);
 		release_sock(lsk);
 		goto free;
 	}
 	list_add_tail(&p->list, &lnsk->accept_q);
 	lnsk->accept_len++;
+	newtcp_mib_inc(net, NEWTCP_MIB_PASSIVE_OK);
+	/* Before the wakeup: accept() returns after the event. */
+	trace_newtcp_handshake_end(lsk, p->tcp->sk, NEWTCP_ROLE_SERVER,
+				   NEWTCP_HS_OK, 0);
 	lsk->sk_data_ready(lsk);
 	release_sock(lsk);
 	sock_put(lsk);
@@ -401,9 +489,21 @@ static void newtcp_hs_work(struct work_struct *work)
 
 drop:
 	newtcp_hs_unlink(p);
+	/* Under the listener's lock, which newtcp_hs_kill() set end in. */
+	if (READ_ONCE(p->dead)) {
+		result = p->end;
+		err = 0;
+	}
+	/* Before the reset: a peer that has it finds the event. */
+	if (!traced)
+		trace_newtcp_handshake_end(lsk, p->tcp->sk, NEWTCP_ROLE_SERVER,
+					   result, err);
 	release_sock(lsk);
 free:
-	newtcp_abort_tcp(p->tcp);
+	if (refused)
+		newtcp_close_refused(p->tcp);
+	else
+		newtcp_abort_tcp(p->tcp);
 	kfree(p);
 	sock_put(lsk);
 }
@@ -425,6 +525,7 @@ void newtcp_listen_work(struct work_struct *work)
 	struct newtcp_sock *nsk = container_of(work, struct newtcp_sock,
 					       listen_work);
 	struct sock *sk = &nsk->sk;
+	struct newtcp_net *nn = newtcp_net(sock_net(sk));
 	struct newtcp_pending *p;
 	struct socket *ntcp;
 	int rc;
@@ -451,20 +552,23 @@ void newtcp_listen_work(struct work_struct *work)
 			continue;
 		}
 		while (nsk->hs_pending > 0 &&
-		       nsk->hs_pending >= READ_ONCE(newtcp_max_handshakes)) {
+		       nsk->hs_pending >= READ_ONCE(*nn->max_handshakes)) {
 			newtcp_hs_kill(nsk, list_first_entry(&nsk->hs_list,
 							     struct newtcp_pending,
-							     list));
+							     list),
+				       NEWTCP_HS_EVICTED);
 			atomic_long_inc(&newtcp_hs_refused);
+			newtcp_mib_inc(sock_net(sk), NEWTCP_MIB_PASSIVE_EVICTED);
 		}
 		p->tcp = ntcp;
 		p->lsk = sk;
 		sock_hold(sk);
 		INIT_DELAYED_WORK(&p->work, newtcp_hs_work);
-		p->deadline = jiffies +
-			      msecs_to_jiffies(READ_ONCE(newtcp_handshake_ms));
+		p->deadline = jiffies + newtcp_handshake_jiffies(sock_net(sk));
 		list_add_tail(&p->list, &nsk->hs_list);
 		nsk->hs_pending++;
+		/* Before anything can queue the work that ends it. */
+		trace_newtcp_handshake_start(sk, ntcp->sk, NEWTCP_ROLE_SERVER);
 		newtcp_hs_attach(p);
 		/* Whatever came before the callbacks were ours. */
 		queue_delayed_work(newtcp_wq, &p->work, 0);

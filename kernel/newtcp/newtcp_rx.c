@@ -15,6 +15,7 @@
 #include <net/tcp.h>
 
 #include "newtcp.h"
+#include "newtcp_trace.h"
 
 static int newtcp_read_kern(struct socket *tcp, void *buf, size_t len,
 			    int flags)
@@ -25,12 +26,25 @@ static int newtcp_read_kern(struct socket *tcp, void *buf, size_t len,
 	return kernel_recvmsg(tcp, &m, &kv, 1, len, flags);
 }
 
-/* A framing violation: no record is read on this connection again. */
-static int newtcp_rx_violation(struct newtcp_sock *nsk)
+/*
+ * A framing violation, a header announcing @len bytes: no record is read
+ * on this connection again.
+ */
+static int newtcp_rx_violation(struct newtcp_sock *nsk, u32 len)
 {
 	set_bit(NEWTCP_F_RX_BROKEN, &nsk->flags);
 	newtcp_break(nsk);
+	newtcp_mib_inc(sock_net(&nsk->sk), NEWTCP_MIB_EPROTO);
+	trace_newtcp_error(&nsk->sk, NEWTCP_ERR_OVERSIZE, -EPROTO, len);
 	return -EPROTO;
+}
+
+/* A whole record of @len bytes was taken off the connection. */
+static void newtcp_record_received(struct newtcp_sock *nsk, u32 len)
+{
+	atomic64_inc(&nsk->msgs_received);
+	newtcp_mib_inc(sock_net(&nsk->sk), NEWTCP_MIB_RECORDS_RECEIVED);
+	trace_newtcp_record_in(&nsk->sk, len);
 }
 
 /* Drop the rest of a truncated record. */
@@ -59,7 +73,7 @@ static int newtcp_discard(struct newtcp_sock *nsk, int flags)
 	if (!nsk->rx_left) {
 		nsk->rx_discard = false;
 		nsk->rx_in_msg = false;
-		atomic64_inc(&nsk->msgs_received);
+		newtcp_record_received(nsk, nsk->rx_len);
 	}
 	return rc;
 }
@@ -86,7 +100,7 @@ static int newtcp_seq_peek(struct newtcp_sock *nsk, struct msghdr *msg,
 		return -EAGAIN;
 	mlen = ntohl(hdr);
 	if (mlen > NEWTCP_MAXMSG_LIMIT)
-		return newtcp_rx_violation(nsk);
+		return newtcp_rx_violation(nsk, mlen);
 	want = min(len, mlen);
 	buf = kvmalloc(sizeof(hdr) + want, GFP_KERNEL);
 	if (!buf)
@@ -133,6 +147,23 @@ bool newtcp_stage_ready(struct newtcp_sock *nsk)
 {
 	return READ_ONCE(nsk->rx_stage) &&
 	       READ_ONCE(nsk->rx_stage_len) == READ_ONCE(nsk->rx_stage_size);
+}
+
+/*
+ * For poll: a staged record still short, and TCP holds too little to
+ * finish it, so a read now says EAGAIN.  TCP's poll calls those bytes
+ * readable; a reader woken for them would only spin.
+ */
+bool newtcp_stage_waits(struct newtcp_sock *nsk)
+{
+	struct sock *isk = nsk->tcp->sk;
+	u32 left = READ_ONCE(nsk->rx_stage_size) - READ_ONCE(nsk->rx_stage_len);
+
+	if (!READ_ONCE(nsk->rx_stage) || !left ||
+	    (READ_ONCE(isk->sk_shutdown) & RCV_SHUTDOWN) ||
+	    READ_ONCE(isk->sk_err))
+		return false;
+	return tcp_inq(isk) < (int)left;
 }
 
 static void newtcp_stage_free(struct newtcp_sock *nsk)
@@ -239,7 +270,7 @@ static int newtcp_stage_recv(struct newtcp_sock *nsk, struct msghdr *msg,
 	rc = flags & MSG_TRUNC ? size : n;
 	if (!(flags & MSG_PEEK)) {
 		atomic64_add(n, &nsk->bytes_received);
-		atomic64_inc(&nsk->msgs_received);
+		newtcp_record_received(nsk, size);
 		newtcp_stage_free(nsk);
 	}
 	return rc;
@@ -309,11 +340,12 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 		nsk->rx_hdr_got = 0;
 		mlen = get_unaligned_be32(nsk->rx_hdr);
 		if (mlen > NEWTCP_MAXMSG_LIMIT) {
-			rc = newtcp_rx_violation(nsk);
+			rc = newtcp_rx_violation(nsk, mlen);
 			goto out;
 		}
 		nsk->rx_in_msg = true;
 		nsk->rx_left = mlen;
+		nsk->rx_len = mlen;
 	}
 
 	want = min_t(size_t, len, nsk->rx_left);
@@ -364,7 +396,7 @@ static int newtcp_seq_recvmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 	} else {
 		nsk->rx_in_msg = false;
 		msg->msg_flags |= MSG_EOR;
-		atomic64_inc(&nsk->msgs_received);
+		newtcp_record_received(nsk, nsk->rx_len);
 	}
 out:
 	mutex_unlock(&nsk->rx_lock);
@@ -398,8 +430,10 @@ int newtcp_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	} else {
 		newtcp_inner_err_reported(sk, nsk->tcp->sk);
 		rc = nsk->tcp->ops->recvmsg(nsk->tcp, msg, len, flags);
-		if (rc > 0 && !(flags & MSG_PEEK))
+		if (rc > 0 && !(flags & MSG_PEEK)) {
 			atomic64_add(rc, &nsk->bytes_received);
+			trace_newtcp_record_in(sk, rc);
+		}
 	}
 	newtcp_mem_sync(nsk, nsk->tcp->sk);
 	newtcp_error_reported(sk, rc);

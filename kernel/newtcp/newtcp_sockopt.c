@@ -106,6 +106,7 @@ static bool newtcp_sockopts_differ(const struct sock *sk,
 	       READ_ONCE(isk->sk_lingertime) != READ_ONCE(sk->sk_lingertime) ||
 	       sock_flag(isk, SOCK_LINGER) != sock_flag(sk, SOCK_LINGER) ||
 	       sock_flag(isk, SOCK_KEEPOPEN) != sock_flag(sk, SOCK_KEEPOPEN) ||
+	       sock_flag(isk, SOCK_URGINLINE) != sock_flag(sk, SOCK_URGINLINE) ||
 	       ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) &&
 		READ_ONCE(isk->sk_sndbuf) != READ_ONCE(sk->sk_sndbuf)) ||
 	       ((sk->sk_userlocks & SOCK_RCVBUF_LOCK) &&
@@ -151,6 +152,8 @@ void newtcp_sync_sockopts(struct sock *sk)
 	}
 	WRITE_ONCE(isk->sk_lingertime, READ_ONCE(sk->sk_lingertime));
 	sock_valbool_flag(isk, SOCK_LINGER, sock_flag(sk, SOCK_LINGER));
+	/* TCP takes the urgent byte out of the stream unless this is set. */
+	sock_valbool_flag(isk, SOCK_URGINLINE, sock_flag(sk, SOCK_URGINLINE));
 
 	ka = sock_flag(sk, SOCK_KEEPOPEN);
 	if (ka != sock_flag(isk, SOCK_KEEPOPEN)) {

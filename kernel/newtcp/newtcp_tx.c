@@ -12,6 +12,7 @@
 #include <net/tcp.h>
 
 #include "newtcp.h"
+#include "newtcp_trace.h"
 
 /* The byte stream cannot be framed any more: no record goes out again. */
 void newtcp_break(struct newtcp_sock *nsk)
@@ -195,11 +196,14 @@ static int newtcp_seq_sendmsg(struct newtcp_sock *nsk, struct msghdr *msg,
 	if (!rc)
 		rc = newtcp_seq_push(nsk, msg, NULL);
 	if (rc) {
+		trace_newtcp_error(&nsk->sk, NEWTCP_ERR_TX_CUT, rc, len);
 		newtcp_break(nsk);
 		goto out;
 	}
 	atomic64_add(len, &nsk->bytes_sent);
 	atomic64_inc(&nsk->msgs_sent);
+	newtcp_mib_inc(sock_net(&nsk->sk), NEWTCP_MIB_RECORDS_SENT);
+	trace_newtcp_record_out(&nsk->sk, len);
 	rc = len;
 out:
 	mutex_unlock(&nsk->tx_lock);
@@ -227,6 +231,7 @@ int newtcp_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		if (rc > 0) {
 			atomic64_add(rc, &nsk->bytes_sent);
 			atomic64_inc(&nsk->msgs_sent);
+			trace_newtcp_record_out(sk, rc);
 		}
 	}
 	newtcp_mem_sync(nsk, nsk->tcp->sk);

@@ -15,7 +15,7 @@
  * the one that sends the SYN).
  *
  * The few accepted differences are in exceptions[] below, each
- * explained in kernel/newtcp/PROTOCOL.md ("Differences from TCP").
+ * explained in kernel/newtcp/API.md ("Differences from TCP").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -265,7 +265,7 @@ static void build_calls(void)
 
 /*
  * Accepted differences: state and call (fnmatch globs) and why; each is
- * explained in PROTOCOL.md, "Differences from TCP".
+ * explained in API.md, "Differences from TCP".
  */
 static const struct {
 	const char *state, *call, *why;

@@ -48,6 +48,12 @@ struct model {
 	int eof[2];		/* side i's peer shut its writing down */
 	int rd_shut[2], wr_shut[2];
 	int lowat[2];
+	/*
+	 * Data went to a side that had shut down both ways: its TCP resets the
+	 * connection when the data lands (tcp_rcv_state_process(), FIN_WAIT1/2
+	 * with RCV_SHUTDOWN), asynchronously to the send that caused it.
+	 */
+	int reset;
 };
 
 /* Wait until side @s of @e has everything the model says is coming. */
@@ -61,6 +67,13 @@ static void settle(struct diff_env *e, const struct model *m, int s)
 		r = diff_wait(fd, POLLRDHUP, 0);
 		if (r & (POLLERR | POLLHUP))
 			return;
+		if (m->reset) {
+			/* Nothing else to wait for: the reset, at most 300 ms. */
+			if (now_ms() > end)
+				return;
+			diff_wait(fd, POLLRDHUP, 5);
+			continue;
+		}
 		if (!ioctl(fd, FIONREAD, &v) && v >= m->unread[s] &&
 		    (!m->eof[s] || (r & POLLRDHUP)))
 			return;
@@ -171,6 +184,8 @@ static void update(struct model *m, const struct diff_op *op, const char *res)
 	case DC_SENDMSG:
 		if (ret > 0)
 			m->unread[!s] += ret;
+		if (ret > 0 && m->rd_shut[!s] && m->wr_shut[!s])
+			m->reset = 1;
 		break;
 	case DC_RECV:
 	case DC_READ:

@@ -1116,6 +1116,16 @@ static int t_raw_hellos(void)
 			fail("reply %zd bytes %02x %02x %02x %02x, expected status %d",
 			     n, n >= 8 ? rep[4] : 0, n >= 8 ? rep[5] : 0,
 			     n >= 8 ? rep[6] : 0, n >= 8 ? rep[7] : 0, expect);
+		} else if (expect > 0 && len == 8) {
+			/* A refusal ends with a FIN, not a RST (PROTOCOL.md). */
+			struct pollfd pe = { fd, POLLIN, 0 };
+
+			n = poll(&pe, 1, 5000) == 1 ? read(fd, rep, 1) : -2;
+			logr(l, n, errno);
+			if (n != 0)
+				fail("after a refusal: %s, expected EOF",
+				     n == -2 ? "nothing within 5 s" :
+				     n < 0 ? ntcp_errname(errno) : "data");
 		}
 		if (expect == 0)
 			valid[which]++;

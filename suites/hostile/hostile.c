@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -763,6 +764,53 @@ static int t_stall(void)
 	return 0;
 }
 
+/* Payload bytes the inner TCP socket has taken in (TCP_INFO passes through). */
+static long long bytes_in(int s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -1;
+	return (long long)ti.tcpi_bytes_received;
+}
+
+static int t_staged_short_not_readable(void)
+{
+	char buf[2000];
+	int l, h, s, fl, i;
+	long long before;
+	ssize_t r;
+	MEM_START();
+
+	CHECK(!hostile_pair(SOCK_SEQPACKET, &l, &h, &s), "pair");
+	CHECK(!hostile_hdr(h, 1000) && !hostile_fill(h, 300),
+	      "300 of 1000 bytes");
+	CHECK(hostile_readable(s, 2000), "the first bytes arrive");
+	r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+	CHECK(r < 0 && errno == EAGAIN, "staged: EAGAIN, got %zd", r);
+	before = bytes_in(s);
+	CHECK(before > 0 && !hostile_fill(h, 100), "100 more bytes");
+	/* Until TCP holds them: the event this test is about. */
+	for (i = 0; i < 2000 && bytes_in(s) < before + 100; i++)
+		usleep(1000);
+	CHECK(bytes_in(s) >= before + 100, "the 100 bytes reached TCP");
+	CHECK(!hostile_readable(s, 0),
+	      "poll says readable while 600 bytes of the record are missing");
+	r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+	CHECK(r < 0 && errno == EAGAIN, "still EAGAIN, got %zd", r);
+	CHECK(!hostile_fill(h, 600), "the rest");
+	CHECK(hostile_readable(s, 2000), "the whole record is readable");
+	r = hostile_rmsg(s, buf, sizeof(buf), MSG_DONTWAIT, &fl);
+	CHECK(r == 1000 && (fl & MSG_EOR), "the record, got %zd", r);
+	close(s);
+	close(h);
+	close(l);
+	MEM_END();
+	return 0;
+}
+
 static int t_rst_mid_record(void)
 {
 	char buf[2000];
@@ -939,6 +987,7 @@ int main(void)
 		{ "record: lengths 16 MiB+1, 0x7fffffff, 0x80000000 are EPROTO; 16 MiB exactly is a record", t_len_limits, 15 },
 		{ "record: header split byte by byte: EAGAIN until whole, then intact, also to a blocking reader", t_header_split, 15 },
 		{ "record: stalls half way forever: EAGAIN, not readable, bounded blocking read, close frees it", t_stall, 10 },
+		{ "record: a staged record still short is not readable while TCP holds only part of the rest", t_staged_short_not_readable, 10 },
 		{ "record: RST in the middle of a record: ECONNRESET for blocking and staged readers", t_rst_mid_record, 10 },
 		{ "record: MSG_OOB inside a SEQPACKET record: EOPNOTSUPP for MSG_OOB, every recv bounded", t_oob_seqpacket, 10 },
 		{ "stream: MSG_OOB into a STREAM connection: in-band bytes as TCP keeps them", t_oob_stream, 10 },

@@ -387,6 +387,9 @@ static void exec_getopt(struct rec *r, const struct diff_env *e, int fd,
 		put(r, " state=%u", v.ti.tcpi_state);
 	else if (o->level == SOL_SOCKET && o->opt == SO_DOMAIN)
 		put(r, " %s", v.i == diff_family(e->kind) ? "AF" : "other");
+	else if (o->level == SOL_TCP && o->opt == TCP_QUICKACK)
+		/* The value is TCP's delayed-ACK state of the moment. */
+		put(r, " len=%u", (unsigned int)len);
 	else
 		put(r, " val=%d len=%u", v.i, (unsigned int)len);
 }

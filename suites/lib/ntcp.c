@@ -17,9 +17,11 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "ntcp.h"
+#include "refpeer.h"
 #include "tap.h"
 
 int ntcp_family = -1;
@@ -78,24 +80,33 @@ int ntcp_connect(int type, uint16_t port)
 	return ntcp_connect_addr(type, &a);
 }
 
+int ntcp_pair_at(int type, int *lst, uint16_t *port, int *cli, int *srv)
+{
+	*lst = ntcp_listener(type, port);
+	if (*lst < 0)
+		return -1;
+	*cli = ntcp_connect(type, *port);
+	if (*cli < 0) {
+		close(*lst);
+		return -1;
+	}
+	*srv = accept(*lst, NULL, NULL);
+	if (*srv < 0) {
+		close(*cli);
+		close(*lst);
+		return -1;
+	}
+	return 0;
+}
+
 int ntcp_pair(int type, int *cli, int *srv)
 {
 	uint16_t port;
-	int l = ntcp_listener(type, &port);
+	int l;
 
-	if (l < 0)
+	if (ntcp_pair_at(type, &l, &port, cli, srv))
 		return -1;
-	*cli = ntcp_connect(type, port);
-	if (*cli < 0) {
-		close(l);
-		return -1;
-	}
-	*srv = accept(l, NULL, NULL);
 	close(l);
-	if (*srv < 0) {
-		close(*cli);
-		return -1;
-	}
 	return 0;
 }
 
@@ -821,4 +832,32 @@ long ntcp_fill(int fd, int type, int idle_rounds, useconds_t nap_us)
 		usleep(nap_us);
 	}
 	return n;
+}
+
+int ntcp_silent_peer(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 3 };
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (c < 0)
+		return -1;
+	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    connect(c, (struct sockaddr *)&a, sizeof(a))) {
+		close(c);
+		return -1;
+	}
+	return c;
+}
+
+int ntcp_raw_hello(uint16_t port, const unsigned char hello[8],
+		   unsigned char reply[8])
+{
+	int c = refpeer_connect_raw(port, hello, reply);
+
+	if (c < 0)
+		printf("# raw hello to port %u: %s\n", port, ntcp_errname(errno));
+	return c;
 }

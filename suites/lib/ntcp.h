@@ -26,6 +26,8 @@ int ntcp_connect(int type, uint16_t port);
 int ntcp_connect_addr(int type, const struct sockaddr_newtcp *a);
 /* Connected pair through a fresh listener; 0 on success. */
 int ntcp_pair(int type, int *cli, int *srv);
+/* ntcp_pair() that keeps the listener open: *lst, on *port. */
+int ntcp_pair_at(int type, int *lst, uint16_t *port, int *cli, int *srv);
 /* Plain TCP listener on 127.0.0.1:0. */
 int tcp_listener(uint16_t *port);
 /*
@@ -57,6 +59,18 @@ int ntcp_unix_setsockopt_errno(int level, int name, const void *buf,
 			       socklen_t len);
 /* NEWTCP_INFO of @fd; 0 when the whole struct came back. */
 int ntcp_info(int fd, struct newtcp_info *info);
+/*
+ * A plain-TCP client connected to loopback @port that says nothing (its
+ * reads time out in 3 s): its fd, -1 on failure.
+ */
+int ntcp_silent_peer(uint16_t port);
+/*
+ * A plain-TCP client on loopback @port that sends the 8-byte @hello and
+ * reads the 8-byte reply into @reply (3 s at most): its fd, -1 on failure.
+ * refpeer_connect_raw() (refpeer.h) that prints why it failed.
+ */
+int ntcp_raw_hello(uint16_t port, const unsigned char hello[8],
+		   unsigned char reply[8]);
 /* Bring "lo" up (in a fresh network namespace); 0 on success. */
 int ntcp_lo_up(void);
 

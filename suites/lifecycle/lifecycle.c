@@ -259,8 +259,13 @@ static int t_proc_rows(void)
 	CHECK(c >= 0, "connect");
 	usleep(100000);
 	n = rows(port, r, 8);
-	CHECK(n == 2 && r[0].rx == 1, "one handshaken, unaccepted: listener rx 1, rows %d",
+	/* Listener, client, and the unaccepted connection after the listener. */
+	CHECK(n == 3 && r[0].rx == 1, "one handshaken, unaccepted: listener rx 1, rows %d",
 	      n);
+	CHECK(r[1].st == 1 && r[1].ino == 0 && r[1].lport == port && r[1].uid == 0 &&
+	      !strcmp(r[1].type, "STREAM"),
+	      "unaccepted row: 01, no inode, local port %u: %02X %lu %04X", port, r[1].st,
+	      r[1].ino, r[1].lport);
 	s = accept(l, NULL, NULL);
 	CHECK(s >= 0 && !getsockname(c, (struct sockaddr *)&ca, &len), "accept");
 	n = rows(port, r, 8);

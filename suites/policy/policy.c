@@ -935,7 +935,7 @@ static int t_mark_idle(void)
 
 	if (!uname(&u) && sscanf(u.release, "%d.%d", &maj, &min) == 2 &&
 	    (maj < 6 || (maj == 6 && min < 5)))
-		SKIP_TEST("%s: SOL_SOCKET never reaches a protocol before the SOCK_CUSTOM_SOCKOPT flag; SO_MARK reaches the inner TCP at the next call (PROTOCOL.md, Policy)",
+		SKIP_TEST("%s: SOL_SOCKET never reaches a protocol before the SOCK_CUSTOM_SOCKOPT flag; SO_MARK reaches the inner TCP at the next call (API.md, Policy)",
 			  u.release);
 	CHECK(!own_netns(), "netns");
 	NFT_RULE("meta mark 0x42 drop");

@@ -376,7 +376,11 @@ static int rcvlowat_effect(int c, int s, const char *who)
 	r = recv(s, buf, sizeof(buf), 0);
 	dt = now_ms() - t0;
 	CHECK(r == 500, "%s: 500 at the timeout, got %zd", who, r);
-	CHECK(dt >= 350 && dt < 3000, "%s: after the timeout, %lld ms", who, dt);
+	/*
+	 * Well past the data (50 ms), not at it; TCP itself ended this wait
+	 * after 266 ms of the guest's clock once, under TCG on a busy host.
+	 */
+	CHECK(dt >= 200 && dt < 3000, "%s: after the timeout, %lld ms", who, dt);
 
 	/* EOF ends it too. */
 	CHECK(!later(c, 500, 50, 0, 300, -1, 0), "%s: helper", who);

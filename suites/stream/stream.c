@@ -951,6 +951,58 @@ static int sized_xfer(size_t n, uint64_t seed, char *buf)
 	return 0;
 }
 
+/*
+ * Urgent data as TCP delivers it, TCP run alongside as the oracle: with
+ * SO_OOBINLINE the urgent byte stays in the stream, without it
+ * MSG_OOB reads it and the stream goes on without it.
+ */
+static int urgent_reads(int c, int s, int inline_, char *got, size_t n)
+{
+	struct pollfd p = { s, POLLIN, 0 };
+	char oob = 0;
+	size_t have = 0;
+	ssize_t r;
+
+	setsockopt(s, SOL_SOCKET, SO_OOBINLINE, &inline_, sizeof(inline_));
+	if (send(c, "ab", 2, 0) != 2 || send(c, "c", 1, MSG_OOB) != 1 ||
+	    send(c, "de", 2, 0) != 2)
+		return -1;
+	shutdown(c, SHUT_WR);
+	/* Until EOF: every byte the stream hands out, in order. */
+	while (have < n - 1 && poll(&p, 1, 5000) == 1) {
+		r = recv(s, got + have, n - 1 - have, 0);
+		if (r <= 0)
+			break;
+		have += r;
+	}
+	if (!inline_ && recv(s, &oob, 1, MSG_OOB) == 1)
+		got[have++] = '|', got[have++] = oob;
+	got[have] = 0;
+	return 0;
+}
+
+static int t_urgent(void)
+{
+	char tcp[32], ntcp[32];
+	int inl, c, s;
+
+	for (inl = 0; inl < 2; inl++) {
+		CHECK(!tcp_pair(&c, &s, 0), "tcp pair");
+		CHECK(!urgent_reads(c, s, inl, tcp, sizeof(tcp)), "tcp sends");
+		close(c);
+		close(s);
+		CHECK(!ntcp_pair(SOCK_STREAM, &c, &s), "NEW_TCP pair");
+		CHECK(!urgent_reads(c, s, inl, ntcp, sizeof(ntcp)),
+		      "NEW_TCP sends");
+		close(c);
+		close(s);
+		CHECK(!strcmp(tcp, ntcp),
+		      "SO_OOBINLINE %d: TCP reads \"%s\", NEW_TCP \"%s\"",
+		      inl, tcp, ntcp);
+	}
+	return 0;
+}
+
 static int t_sizes(void)
 {
 	static const size_t sizes[] = {
@@ -1011,6 +1063,7 @@ int main(void)
 		{ "/proc/net/newtcp lists sockets", t_proc, 10 },
 		{ "network namespaces are separate", t_netns, 10 },
 		{ "256 connections open at once, each moves its own pattern both ways", t_many_conns, 60 },
+		{ "urgent data and SO_OOBINLINE as on TCP", t_urgent, 20 },
 		{ "sizes 0 B .. 64 MiB, pattern-verified", t_sizes, 90 },
 	};
 

@@ -289,7 +289,11 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
     if (ctx.dev) {
       // One work tree for the session's module builds: each save recompiles only what changed.
       const build = { toolchain: resolved.toolchain, binds: resolved.binds, signal, workDir: join(dir, 'dev-module') };
-      const rebuild = async (): Promise<string> => (await buildModule(moduleSrc, kernel, cache, buildLog, build)).ko;
+      const rebuild = async (): Promise<{ ko: string; how: string }> => {
+        let how = 'full make';
+        const built = await buildModule(moduleSrc, kernel, cache, buildLog, { ...build, onBuildNote: (note) => (how = note) });
+        return { ko: built.ko, how: built.cached ? 'cached (these sources were built before)' : how };
+      };
       const prime = (): Promise<void> => primeWorkDir(moduleSrc, kernel, buildLog, build);
       const last = await devLoop({ lab, runner, run, bus, signal, dir, suites: selected, moduleSrc, buildModule: rebuild, primeModule: prime }, ctx.dev);
       signal.throwIfAborted();

@@ -96,8 +96,9 @@ Module:
 
 Run:
   --suite <name>           run only this suite (repeatable, runs in the order given;
-                           default: every suite)
-  --tag <tag>              run only suites whose suite.json has this tag (repeatable)
+                           default: every suite but the opt-in ones: perf)
+  --tag <tag>              run only suites whose suite.json has this tag (repeatable;
+                           --tag perf runs the perf suite)
   --test <glob>            run only tests whose name (or <suite>/<name>) matches the fnmatch
                            glob (e.g. 'bind*', 'stream/*EPIPE*'); others SKIP
   --repeat <n>             run the selection n times (results named <suite>#<round>)

@@ -36,8 +36,8 @@ export interface DevLab {
   dir: string;
   suites: SuiteSpec[];
   moduleSrc: string;
-  /** Builds newtcp.ko from the module source as it is now (the run's module build, cached by content). */
-  buildModule: () => Promise<string>;
+  /** Builds newtcp.ko from the module source as it is now (the run's module build, cached by content); `how`: replayed, full make (why) or cached. */
+  buildModule: () => Promise<{ ko: string; how: string }>;
   /** Builds the module once in the work tree buildModule reuses, so the first save is as quick as the next. */
   primeModule: () => Promise<void>;
 }
@@ -106,6 +106,7 @@ class DevCycles {
     const { lab, signal, bus } = this.d;
     const started = change?.at ?? Date.now();
     const steps: DevCycle['steps'] = {};
+    let moduleBuild: string | undefined;
     const end = (status: DevCycle['status'], extra: Partial<DevCycle> = {}): DevCycle => ({
       index,
       changed: change?.files ?? [],
@@ -113,6 +114,7 @@ class DevCycles {
       steps,
       totalMs: Date.now() - started,
       suites: [],
+      ...(moduleBuild ? { moduleBuild } : {}),
       ...extra,
     });
     try {
@@ -136,7 +138,8 @@ class DevCycles {
                   )
                 : [],
             ]);
-            ko = k;
+            ko = k?.ko;
+            moduleBuild = k?.how;
             rebuilt = s;
           });
         } catch (err) {

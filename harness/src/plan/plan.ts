@@ -131,7 +131,9 @@ function selectFor(options: RunOptions, target: Target, found: FoundSuite[], pro
   const bad = unknownNames(only, tags, found, fromCli ? { suite: '--suite', tag: '--tag' } : own);
   if (!fromCli) problems.push(...bad);
   if (bad.length) return [];
-  let chosen = only.length ? only.map((n) => found.find((s) => s.name === n) as FoundSuite) : [...found].sort((a, b) => a.name.localeCompare(b.name));
+  // With no names, every suite but the opt-in ones, which a tag may still select.
+  const everyDefault = found.filter((s) => !s.manifest.optIn || tags.length > 0).sort((a, b) => a.name.localeCompare(b.name));
+  let chosen = only.length ? only.map((n) => found.find((s) => s.name === n) as FoundSuite) : everyDefault;
   if (tags.length) chosen = chosen.filter((s) => s.manifest.tags.some((t) => tags.includes(t)));
   if (!chosen.length)
     problems.push(

@@ -1,8 +1,10 @@
 // report.html: the whole run in one self-contained page (inline CSS, no script, no fetch; its
 // Content-Security-Policy forbids any). Verdict and counts, targets × suites, each failure with
-// its diagnostics, each target's dmesg excerpt and console tail, a bar per phase, trace coverage.
+// its diagnostics, each target's dmesg excerpt and console tail, a bar per phase, perf metrics,
+// trace coverage.
 // Every name and line in it came from a guest or a user: all of it goes through escapeHtml.
 import type { ResultsFile, RunResult, SuiteResult } from '../results/model.js';
+import { metricLines } from '../results/metrics.js';
 import { coverageLines } from '../trace/coverage.js';
 import { countTests, judgeTest, targetOwnError } from '../results/verdict.js';
 
@@ -111,6 +113,8 @@ function targetSection(run: RunResult, logs: TargetLogs): string {
   ];
   const fails = failures(run);
   if (fails.length) parts.push('<h3>Failures</h3>', ...fails);
+  for (const s of run.suites.filter((x) => x.metrics?.length))
+    parts.push(`<h3>Performance: ${escapeHtml(s.name)} (NEW_TCP against TCP)</h3>`, pre(metricLines(s.metrics ?? []), 'metrics'));
   if (run.coverage) parts.push('<h3>Trace coverage</h3>', pre(coverageLines(run.coverage), 'coverage'));
   if (logs.dmesg) parts.push(`<h3>dmesg (last ${LOG_TAIL_LINES} lines)</h3>`, pre([tail(logs.dmesg)], 'dmesg'));
   if (logs.console) parts.push(`<h3>console (last ${LOG_TAIL_LINES} lines)</h3>`, pre([tail(logs.console)], 'console'));

@@ -1,5 +1,6 @@
 import type { SourceProvenance } from '../kernel/kbuild/recipe.js';
 import type { Coverage } from '../trace/coverage.js';
+import type { Metric } from './metrics.js';
 // The results tree: run → suite → test, with every phase's duration.
 export type Status = 'pass' | 'fail' | 'skip' | 'todo' | 'error';
 
@@ -29,6 +30,8 @@ export interface SuiteResult {
   kernelFindings: string[];
   /** The seed a randomised suite printed ("# seed N"), for --seed. */
   seed?: number;
+  /** Performance metrics the suite printed ("# metric {json}"): the perf suite's NEW_TCP against TCP. */
+  metrics?: Metric[];
   /** How the peer guest died when the suite crashed it on purpose (suite.json "killsPeer"). */
   peerKilled?: string;
   /** What the verdict used besides the suite's TAP (`sockvm parse` re-judges from it and the .tap). */

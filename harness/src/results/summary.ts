@@ -1,5 +1,6 @@
 // The one-screen summary: per suite for a single target, a targets × suites table for a matrix.
 import { join } from 'node:path';
+import { metricLines } from './metrics.js';
 import type { RunResult } from './model.js';
 import { countTests, judgeTest } from './verdict.js';
 import { coverageLines } from '../trace/coverage.js';
@@ -20,6 +21,7 @@ export function targetSummary(run: RunResult, dir: string): string[] {
     const passed = s.tests.filter((t) => judgeTest(t) === 'passed').length;
     out.push(`  ${s.status === 'pass' ? '✓' : '✗'} ${s.name}: ${passed}/${s.tests.length} passed in ${secs(s.durationMs)}${s.errors.length ? ` — ${s.errors.join('; ')}` : ''}`);
     for (const k of s.kernelFindings.slice(0, 5)) out.push(`      kernel: ${k}`);
+    for (const m of metricLines(s.metrics ?? [])) out.push(`      ${printable(m)}`);
     if (s.trace) {
       const t = s.trace;
       const drops = Object.values(t.drops ?? {}).reduce((a, b) => a + b, 0);
@@ -96,6 +98,7 @@ export function matrixTable(runs: RunResult[]): string[] {
       out.push(`${r.target}/${s.name}: ${[...s.errors, ...failed.map((n) => `not ok: ${n}`)].slice(0, 4).join('; ')}`);
     }
     if (r.coverage) out.push(...coverageLines(r.coverage).map((l) => `${r.target}: coverage: ${printable(l)}`));
+    for (const s of r.suites) out.push(...metricLines(s.metrics ?? []).map((l) => `${r.target}/${s.name}: ${printable(l)}`));
   }
   return out;
 }

@@ -42,6 +42,11 @@ const manifestSchema = strictObject(
     description: z.string(says('"description" must be a string')).exactOptional(),
     /** A test crashes guest 2 on purpose (a dead peer): its death is no crash, and both guests are rebooted after. */
     killsPeer: z.boolean(says('"killsPeer" must be true or false')).default(false),
+    /**
+     * Left out of the default programme: runs only when --suite names it or --tag names one of its
+     * tags (the perf suite: a minute of measurements a functional verdict does not need).
+     */
+    optIn: z.boolean(says('"optIn" must be true or false')).default(false),
     /** Always run under the BPF tracer, as with --trace. */
     trace: z.boolean(says('"trace" must be true or false')).default(false),
     /**
@@ -78,8 +83,8 @@ export function parseManifest(text: string, where: string): SuiteManifest {
   return parseJsonWith(manifestSchema, text, where);
 }
 
-/** A suite without suite.json: every default. */
-const defaults = (): SuiteManifest => manifestSchema.parse({});
+/** A suite without suite.json: every default; with `over`, those keys changed (tests' fixtures). */
+export const defaultManifest = (over: Partial<SuiteManifest> = {}): SuiteManifest => ({ ...manifestSchema.parse({}), ...over });
 
 export async function readManifest(suiteDir: string): Promise<SuiteManifest> {
   const file = join(suiteDir, 'suite.json');
@@ -87,7 +92,7 @@ export async function readManifest(suiteDir: string): Promise<SuiteManifest> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    return defaults();
+    return defaultManifest();
   }
   return parseManifest(text, file);
 }

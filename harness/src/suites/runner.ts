@@ -7,6 +7,7 @@ import type { EventBus } from '../events.js';
 import { exitCodeOf, type ExecResult } from '../guest/ssh.js';
 import type { SuiteEvidence, SuiteResult } from '../results/model.js';
 import { reportLines, scanDmesg } from '../results/dmesg-scan.js';
+import { parseMetricLine } from '../results/metrics.js';
 import { TapParser } from '../results/tap-parser.js';
 import { judgeSuite } from '../results/verdict.js';
 import type { TraceFile } from '../trace/trace-file.js';
@@ -105,6 +106,8 @@ export class SuiteRunner {
     if (!client) throw new InfraError(`suite ${resultName}: no guest is up to run it on (the lab was not booted)`);
     const result: SuiteResult = { name: resultName, status: 'pass', durationMs: 0, exitCode: null, tests: [], errors: [], kernelFindings: [] };
     const parser = new TapParser();
+    /** Metric lines that did not parse: the suite's output is wrong, so it fails naming them. */
+    const metricProblems: string[] = [];
     let r: ExecResult | undefined;
     /** How long the suite's command ran, by our clock (its limit runs on the guest's). */
     let ranMs = 0;
@@ -129,6 +132,9 @@ export class SuiteRunner {
           this.bus.emit({ type: 'suite-line', suite: resultName, guest: client.name, line });
           const seed = /^#\s*seed (\d+)\b/.exec(line);
           if (seed && result.seed === undefined) result.seed = Number(seed[1]);
+          const metric = parseMetricLine(line, `${resultName}.tap`);
+          if (metric?.metric) (result.metrics ??= []).push(metric.metric);
+          else if (metric?.problem) metricProblems.push(metric.problem);
           for (const test of parser.feed(line)) this.bus.emit({ type: 'test-result', suite: resultName, test });
         },
       });
@@ -161,7 +167,7 @@ export class SuiteRunner {
     const tap = parser.finish();
     // Errors the harness found while running it (server side, SSH) are evidence for the verdict.
     const exitCode = r ? exitCodeOf(r) : null;
-    const evidence: SuiteEvidence = { exitCode, harnessErrors: result.errors.splice(0), kernelFindings: [] };
+    const evidence: SuiteEvidence = { exitCode, harnessErrors: [...result.errors.splice(0), ...metricProblems], kernelFindings: [] };
 
     const health = await guestHealth(this.lab, r, { killsPeer: suite.manifest.killsPeer, serverLost });
     if (health.peerKilled) result.peerKilled = health.peerKilled;

@@ -150,6 +150,7 @@ export function devCycleLines(c: DevCycle): string[] {
   const steps = (['build', 'copy', 'reload', 'reboot', 'suites'] as const).flatMap((s) => (c.steps[s] !== undefined ? [`${s} ${secs(c.steps[s])}`] : []));
   const tests = c.suites.map((s) => `${s.name} ${s.passed} passed${s.failed ? `, ${s.failed} failed` : ''}`).join('; ');
   const out = [`● ${c.status.toUpperCase()} #${c.index} (${what}) in ${secs(c.totalMs)}: ${steps.join(', ')}${tests ? ` — ${tests}` : ''}`];
+  if (c.moduleBuild) out.push(`  newtcp.ko: ${c.moduleBuild}`);
   if (c.reason) out.push(...c.reason.split('\n').map((l) => `  ${l}`));
   for (const f of (c.kernelFindings ?? []).slice(0, 10)) out.push(`  kernel: ${f}`);
   return out;
