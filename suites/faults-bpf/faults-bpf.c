@@ -329,7 +329,7 @@ static int t_hello_dropped(void)
 	CHECK(!ok, "connect succeeded with every copy of the hello dropped");
 	CHECK(err == ETIMEDOUT, "connect failed with %s, not ETIMEDOUT",
 	      ntcp_errname(err));
-	CHECK(ms >= bound - 100 && ms < bound + 3000,
+	CHECK(ms >= bound / 2 && ms < bound + 3000,
 	      "after the client's handshake bound, %d ms", bound);
 	return then_connects();
 }

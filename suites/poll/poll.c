@@ -285,7 +285,7 @@ static int t_nb_connect_handshake(void)
 	CHECK(r == 0, "nothing while the handshake is pending, got %#x", r);
 	CHECK(ep_events(ep, 5000, &ev) == 1, "woken when it fails");
 	CHECK(ev & EPOLLERR, "EPOLLERR, got %#x", ev);
-	CHECK(now_ms() - t0 >= 750, "not before handshake_ms (%lld ms)",
+	CHECK(now_ms() - t0 >= 650, "not before handshake_ms (%lld ms)",
 	      now_ms() - t0);
 	CHECK(!getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len) && err == ETIMEDOUT,
 	      "SO_ERROR %s", ntcp_errname(err));

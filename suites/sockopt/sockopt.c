@@ -231,7 +231,11 @@ static int t_sndtimeo(void)
 	dt = now_ms() - t0;
 	CHECK(r < 0 && errno == EAGAIN, "blocking send gives EAGAIN, got %zd %s",
 	      r, ntcp_errname(errno));
-	CHECK(dt >= 250 && dt < 3000, "after the timeout (%lld ms)", dt);
+	/*
+	 * Lower bounds sit between the wrong answer and the right one: under
+	 * TCG the guest's clock has measured a timer a third short.
+	 */
+	CHECK(dt >= 150 && dt < 3000, "after the timeout (%lld ms)", dt);
 	return 0;
 }
 
@@ -248,13 +252,13 @@ static int t_rcvtimeo(void)
 	t0 = now_ms();
 	CHECK(recv(s, &b, 1, 0) < 0 && errno == EAGAIN, "recv EAGAIN");
 	dt = now_ms() - t0;
-	CHECK(dt >= 150 && dt < 3000, "recv after %lld ms", dt);
+	CHECK(dt >= 100 && dt < 3000, "recv after %lld ms", dt);
 	l = ntcp_listener(ty, &port);
 	CHECK(!setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), "set");
 	t0 = now_ms();
 	CHECK(accept(l, NULL, NULL) < 0 && errno == EAGAIN, "accept EAGAIN");
 	dt = now_ms() - t0;
-	CHECK(dt >= 150 && dt < 3000, "accept after %lld ms", dt);
+	CHECK(dt >= 100 && dt < 3000, "accept after %lld ms", dt);
 	return 0;
 }
 
@@ -339,8 +343,8 @@ static int rcvlowat_effect(int c, int s, const char *who)
 	dt = now_ms() - t0;
 	CHECK(r == 1000, "%s: recv returns the 1000, got %zd after %lld ms",
 	      who, r, dt);
-	CHECK(dt >= 350 && dt < 1500,
-	      "%s: recv returned when the second 500 bytes came (at 400 ms): %lld ms",
+	CHECK(dt >= 250 && dt < 1500,
+	      "%s: recv returned when the second 500 bytes came (at 400 ms, the first at 100): %lld ms",
 	      who, dt);
 
 	/* poll: no POLLIN for 500, woken for 1000. */
@@ -351,7 +355,7 @@ static int rcvlowat_effect(int c, int s, const char *who)
 	t0 = now_ms();
 	CHECK(pollin(s, 3000), "%s: POLLIN once 1000 are queued", who);
 	dt = now_ms() - t0;
-	CHECK(dt >= 250 && dt < 1500,
+	CHECK(dt >= 150 && dt < 1500,
 	      "%s: when the second 500 bytes came (at 300 ms): %lld ms", who, dt);
 	CHECK(recv(s, buf, sizeof(buf), 0) == 1000, "%s: read the 1000", who);
 
@@ -363,7 +367,7 @@ static int rcvlowat_effect(int c, int s, const char *who)
 	t0 = now_ms();
 	CHECK(pollin(s, 3000), "%s: SO_RCVLOWAT 1 wakes the poller", who);
 	dt = now_ms() - t0;
-	CHECK(dt >= 250 && dt < 1500, "%s: when it was lowered (at 300 ms): %lld ms",
+	CHECK(dt >= 150 && dt < 1500, "%s: when it was lowered (at 300 ms): %lld ms",
 	      who, dt);
 	CHECK(recv(s, buf, sizeof(buf), 0) == 500, "%s: read the 500", who);
 
@@ -388,7 +392,8 @@ static int rcvlowat_effect(int c, int s, const char *who)
 	r = recv(s, buf, sizeof(buf), 0);
 	dt = now_ms() - t0;
 	CHECK(r == 500, "%s: 500 at EOF, got %zd", who, r);
-	CHECK(dt >= 300 && dt < 3000, "%s: when the FIN came, %lld ms", who, dt);
+	CHECK(dt >= 175 && dt < 3000, "%s: when the FIN came (at 300 ms, the data at 50), %lld ms",
+	      who, dt);
 	CHECK(recv(s, buf, sizeof(buf), 0) == 0, "%s: then EOF", who);
 	return 0;
 }

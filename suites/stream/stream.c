@@ -425,7 +425,7 @@ static int t_rcvtimeo(void)
 	CHECK(!setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), "set");
 	t0 = now_ms();
 	CHECK(read(s, &b, 1) < 0 && errno == EAGAIN, "EAGAIN");
-	CHECK(now_ms() - t0 >= 250 && now_ms() - t0 < 3000, "after %lld ms",
+	CHECK(now_ms() - t0 >= 150 && now_ms() - t0 < 3000, "after %lld ms",
 	      now_ms() - t0);
 	return 0;
 }
