@@ -308,7 +308,8 @@ static void new_client(struct diff_env *e, char *out)
 
 	fcntl(c, F_SETFL, O_NONBLOCK);
 	connect(c, (struct sockaddr *)&ss, len);
-	diff_revents(diff_wait(e->fd[DIFF_S], POLLIN, 300), rev, sizeof(rev));
+	/* NEW_TCP queues it only after the hellos: setup's 2 s, not less. */
+	diff_revents(diff_wait(e->fd[DIFF_S], POLLIN, 2000), rev, sizeof(rev));
 	snprintf(out + strlen(out), LINE_MAX_ - strlen(out),
 		 ", a new client: poll=%s", rev);
 	close(c);
@@ -340,11 +341,11 @@ static void run_pair(int kind, int st, const struct diff_op *op, char *out)
 		if (st == ST_PEER_CLOSED &&
 		    (op->call == DC_SEND || op->call == DC_WRITE ||
 		     op->call == DC_SENDMSG) && res[0] != '-' && res[0] != '0')
-			diff_wait(e.fd[DIFF_S], POLLERR, 1000);
+			diff_wait(e.fd[DIFF_S], POLLERR, 2000);
 		/* A connect in flight: wait for its end (NEW_TCP's handshake). */
 		if (op->call == DC_CONNECT && op->a != DIFF_TGT_BLACKHOLE &&
 		    strstr(res, "EINPROGRESS"))
-			diff_wait(e.fd[DIFF_S], POLLOUT, 1000);
+			diff_wait(e.fd[DIFF_S], POLLOUT, 2000);
 		r = diff_wait(e.fd[DIFF_S], POLLIN | POLLPRI | POLLOUT |
 			      POLLRDHUP, 0);
 		diff_revents(r, rev, sizeof(rev));

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -56,24 +57,40 @@ struct model {
 	int reset;
 };
 
-/* Wait until side @s of @e has everything the model says is coming. */
+/* Side @s's TCP state, as TCP_INFO reports it (NEW_TCP: its inner socket's). */
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) ? -1 : ti.tcpi_state;
+}
+
+/*
+ * Wait until side @s of @e has everything the model says is coming; at
+ * most 2 s (a loaded TCG guest can hold a delayed ACK that long), and a
+ * settled socket returns at once.
+ */
 static void settle(struct diff_env *e, const struct model *m, int s)
 {
-	long long end = now_ms() + 300;
+	long long end = now_ms() + 2000;
 	int fd = e->fd[s], v;
 	short r;
 
 	for (;;) {
+		if (m->reset) {
+			/*
+			 * The reset ends both sides in CLOSE. POLLHUP is no
+			 * sign of it: a side shut down both ways has it already.
+			 */
+			if (tcp_state(fd) == TCP_CLOSE || now_ms() > end)
+				return;
+			usleep(1000);
+			continue;
+		}
 		r = diff_wait(fd, POLLRDHUP, 0);
 		if (r & (POLLERR | POLLHUP))
 			return;
-		if (m->reset) {
-			/* Nothing else to wait for: the reset, at most 300 ms. */
-			if (now_ms() > end)
-				return;
-			diff_wait(fd, POLLRDHUP, 5);
-			continue;
-		}
 		if (!ioctl(fd, FIONREAD, &v) && v >= m->unread[s] &&
 		    (!m->eof[s] || (r & POLLRDHUP)))
 			return;
