@@ -189,8 +189,8 @@ export async function runTarget(target: TargetPlan, plan: RunOptions, ctx: Targe
         const owners = selected.filter((s) => s.manifest.modules.includes(m)).map((s) => s.name);
         bus.emit({ type: 'notice', message: `module ${m} (suite.json of ${owners.join(', ')}): not in this kernel, left out; the tests that need it skip` });
       }
-      const path = join(dir, 'guest', 'initramfs.cpio.gz');
-      await writeOut(path, image.gz, { mode: 0o600 });
+      const path = join(dir, 'guest', 'initramfs.cpio');
+      await writeOut(path, image.cpio, { mode: 0o600 });
       return {
         initrd: path,
         bootKernel: await bootableKernel(kernel.image, cache, { signal, onReplaced: (message) => bus.emit({ type: 'notice', message }) }),
