@@ -89,8 +89,10 @@ export interface Built {
   target: string;
   cached: boolean;
   image: string;
+  buildDir: string;
   release: string;
   provenance?: { cacheKey: string; buildSeconds: number };
+  uapiHeaders?: string;
 }
 
 /** Builds (or finds) the targets' kernels, as CI does: `sockvm kernel build --json`. */

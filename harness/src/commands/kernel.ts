@@ -68,7 +68,14 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
     const secs = ((Date.now() - start) / 1000).toFixed(1);
     const k = r.kernel;
     if (v.json) {
-      results.push({ target: target.name, ...k, cached: r.cached, seconds: Number(secs), ...(r.provenance ? { provenance: r.provenance } : {}) });
+      results.push({
+        target: target.name,
+        ...k,
+        cached: r.cached,
+        seconds: Number(secs),
+        ...(r.provenance ? { provenance: r.provenance } : {}),
+        ...(r.uapiHeaders ? { uapiHeaders: r.uapiHeaders } : {}),
+      });
       continue;
     }
     out(`${target.name}: ${r.cached ? 'cached' : 'built'} in ${secs} s`);
@@ -76,6 +83,7 @@ export async function kernelCommand(args: string[], out: (line: string) => void,
     out(`  modules    ${k.modulesDir}`);
     out(`  build dir  ${k.buildDir}`);
     out(`  release    ${k.release}`);
+    if (r.uapiHeaders) out(`  uapi       ${r.uapiHeaders} (make headers_install: linux/newtcp.h)`);
     const p = r.provenance;
     if (p) {
       out(`  cache key  ${p.cacheKey} (recipe ${p.recipeKey})`);

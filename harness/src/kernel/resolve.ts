@@ -28,6 +28,8 @@ export interface ResolvedKernel {
   cached: boolean;
   /** A source kernel: what it was built from (source identity, series, cache key, reproduce line). */
   provenance?: SourceProvenance;
+  /** A source kernel that carries NEW_TCP: its `make headers_install` include directory. */
+  uapiHeaders?: string;
 }
 
 export interface ResolveOptions {
@@ -84,7 +86,7 @@ async function resolveUnlocked(spec: KernelSpec, o: ResolveOptions): Promise<Res
     const k = built.kernel;
     const kernel: KernelArtifact = { image: k.image, modulesDir: k.modulesDir, buildDir: k.buildDir, release: k.release };
     const reason = toolchain.kind === 'host' ? `host (${k.provenance.compiler} built the kernel)` : `the ${toolchain.release} chroot that built the kernel`;
-    return { kernel, toolchain, toolchainReason: reason, binds: [k.entryDir], cached: built.cached, provenance: k.provenance };
+    return { kernel, toolchain, toolchainReason: reason, binds: [k.entryDir], cached: built.cached, provenance: k.provenance, ...(k.uapiHeaders ? { uapiHeaders: k.uapiHeaders } : {}) };
   }
   const prepared = await prepareDebianKernel(spec.release, o.log ? { cacheDir: o.cacheDir, log: o.log, signal: o.signal } : { cacheDir: o.cacheDir, signal: o.signal });
   const k = prepared.kernel;

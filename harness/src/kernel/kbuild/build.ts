@@ -41,10 +41,21 @@ export interface KernelBuildOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
-/** Links kernel/newtcp into net/newtcp (sources, headers and its Kbuild as Kbuild.newtcp). */
+/**
+ * Links kernel/newtcp into net/newtcp (sources, headers and its Kbuild as Kbuild.newtcp), and its
+ * uapi headers into include/uapi/linux, where `make headers_install` exports them as every
+ * family's are.
+ */
 async function overlayNewtcp(tree: string, moduleSrc: string): Promise<boolean> {
   const dir = join(tree, 'net', 'newtcp');
   if (!(await exists(join(dir, 'Kconfig')))) return false;
+  const uapi = join(moduleSrc, 'include', 'uapi', 'linux');
+  for (const h of await readdir(uapi)) {
+    if (!h.endsWith('.h')) continue;
+    const link = join(tree, 'include', 'uapi', 'linux', h);
+    await rm(link, { force: true });
+    await symlink(join(uapi, h), link);
+  }
   for (const e of await readdir(moduleSrc, { withFileTypes: true })) {
     if (MODULE_GENERATED.test(e.name) || e.name === 'Makefile' || e.name === 'Kconfig') continue;
     const target = join(moduleSrc, e.name);
@@ -178,6 +189,8 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
     if (!installed.includes(configured.release)) {
       throw new InfraError(`modules_install made lib/modules/{${installed.join(',')}}, not the release ${configured.release} make kernelrelease said; see ${buildLog}`);
     }
+    // The patched tree's uapi, NEW_TCP's headers among them, as user space would install it.
+    if (overlaid) await make(['headers_install', `INSTALL_HDR_PATH=${join(tmp, 'headers')}`], { what: 'make headers_install' });
     const finalDir = join(root, key);
     const modulesRel = join('staging', 'lib', 'modules', configured.release);
     // modules_install links build/source to the temp tree: point them where the tree will live.
@@ -218,6 +231,7 @@ export async function buildSourceKernel(spec: SourceKernelSpec, o: KernelBuildOp
       entryDir: finalDir,
       log: join(finalDir, 'build.log'),
       provenance,
+      ...(overlaid ? { uapiHeaders: join(finalDir, 'headers', 'include') } : {}),
     };
     if (!(await exists(join(tree, 'arch', 'x86', 'boot', 'bzImage')))) throw new InfraError(`the build finished without arch/x86/boot/bzImage in ${tree}; see ${buildLog}`);
     await writeFile(join(tmp, 'config'), configured.config);

@@ -14,6 +14,8 @@ export interface SourceKernelArtifact extends KernelArtifact {
   log: string;
   /** vmlinux (unstripped) in the build tree. */
   vmlinux: string;
+  /** `make headers_install`'s include/ (with linux/newtcp.h) when the tree carries NEW_TCP. */
+  uapiHeaders?: string;
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {
