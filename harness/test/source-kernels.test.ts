@@ -1,8 +1,9 @@
-// Kernels built from source, as CI covers them: 6.1-debug (KASAN, lockdep, kmemleak, UBSAN) and
-// 6.1-patched (AF_INET_NEW_TCP at its real number, 46) each run the smoke suites as soon as its
-// kernel is there, side by side. On a first run (.ci/run builds the debug kernel first: the
-// longer build and the slower smoke) the debug smoke overlaps the other build; on a warm cache
-// the two smokes overlap each other. Every later build is a cache hit.
+// The kernel built from source that CI covers: 6.1-debug, Debian's 6.1 with the 6.1 series
+// (AF_INET_NEW_TCP at its real number, 46, NEW_TCP in tree, its uapi headers installed) and
+// KASAN, lockdep, kmemleak, UBSAN; built (or found), then the smoke suites on it. Only this one:
+// each source kernel costs a fresh machine about half an hour of one core, and a fresh CI was
+// CPU-bound (99 CPU-min on 2 cores, 53 min) with 6.1-patched built beside it. 6.1-patched is
+// the same series and in-tree module without the debug options; it builds on demand.
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../src/util/paths.js';
 import { type Built, kernelBuild, qemuLeftBehind, readResults, runSockvm } from './helpers.js';
 
-const TARGETS = ['6.1-debug', '6.1-patched'];
+const TARGETS = ['6.1-debug'];
 
 const solNewtcp = (text: string): string | undefined => /^#define SOL_NEWTCP\s+(\d+)/m.exec(text)?.[1];
 const repoSol = solNewtcp(readFileSync(join(repoRoot, 'kernel', 'newtcp', 'include', 'uapi', 'linux', 'newtcp.h'), 'utf8'));
@@ -37,8 +38,7 @@ _Static_assert(sizeof(struct sockaddr_newtcp) == sizeof(struct sockaddr_in), "la
   );
 }
 
-const releases: string[] = [];
-await t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its smoke suites green at family 46', async (t) => {
+await t.test('6.1-debug: the kernel built (or found), then its smoke suites green at family 46', async (t) => {
   await Promise.all(
     TARGETS.map(async (name) => {
       const [b] = await kernelBuild([name]);
@@ -46,7 +46,6 @@ await t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its 
       t.ok(b && existsSync(b.image), `${name}: ${b?.image}`);
       t.match(b?.provenance?.cacheKey ?? '', /^[0-9a-f]{24}$/, `${name}: cache key`);
       t.comment(`${name}: ${b?.cached ? 'cache hit' : `built in ${b?.provenance?.buildSeconds} s`}`);
-      releases.push(b?.release ?? '');
       if (b) checkUapi(t, name, b);
 
       const r = await runSockvm(['--target', name, '--tag', 'smoke']);
@@ -68,10 +67,9 @@ await t.test('6.1-debug and 6.1-patched: each kernel built (or found), then its 
   );
 });
 
-await t.test('each configuration has its own release, and a kernel built once is a cache hit', async (t) => {
-  t.equal(new Set(releases).size, TARGETS.length, releases.join(' '));
+await t.test('a kernel built once is a cache hit', async (t) => {
   t.same(
     (await kernelBuild(TARGETS)).map((b) => b.cached),
-    [true, true],
+    TARGETS.map(() => true),
   );
 });
