@@ -59,6 +59,11 @@ await t.test('6.1-debug: the kernel built (or found), then its smoke suites gree
       t.equal(run.kernel?.release, b?.release, `${name}: the release kernel build reported`);
       t.equal(run.provenance?.series?.name, '6.1', `${name}: series recorded`);
       t.equal(run.guest?.family, 46, `${name}: the module took the kernel's AF_INET_NEW_TCP`);
+      const autoload = run.suites.find((s) => s.name === 'autoload')?.tests ?? [];
+      t.ok(
+        autoload.length > 0 && autoload.every((x) => x.status === 'pass'),
+        `${name}: socket(46) loaded the module by its alias (autoload passed, not skipped)`,
+      );
       const create = readFileSync(join(r.resultsRoot, 'latest', results.matrix ? name : '', 'create.tap'), 'utf8');
       t.match(create, /registered the default family 46 \(the kernel's AF_INET_NEW_TCP\)/, `${name}: create says which number it used`);
       if (name === '6.1-debug') t.same(run.guest?.kmemleak, [], 'kmemleak scanned after the suites: nothing');
