@@ -1,4 +1,5 @@
-// Boot to SSH of the tiny source kernel (6.1-patched, from the cache: never built here) against
+// Boot to SSH of the tiny source kernel (6.1-patched: the tests no longer build it, so the first
+// benchmark does, about 7 min on a quiet machine, and every later one finds it cached) against
 // the installed distro kernel, each booted by `sockvm run --exec true` (no suite), rounds
 // interleaved; the time is QEMU's spawn to the SSH session (results.json "boot").
 import { join } from 'node:path';
