@@ -84,7 +84,7 @@ static int t_create(void)
 
 static int t_connect(void)
 {
-	const char *connect_fn = tracer_role("proto_ops.connect", "newtcp_ops_connect");
+	const char *connect_fn = tracer_role("proto_ops.connect", "newtcp_connect");
 	const char *chain[] = { "__sys_connect", connect_fn, "tcp_v4_connect" };
 	int cli = -1, srv = -1, rc;
 
@@ -195,7 +195,7 @@ static int t_param(void)
 
 static int t_send(void)
 {
-	const char *sendmsg_fn = tracer_role("proto_ops.sendmsg", "newtcp_ops_sendmsg");
+	const char *sendmsg_fn = tracer_role("proto_ops.sendmsg", "newtcp_sendmsg");
 	/* write() reaches the socket's ops without sock_sendmsg: the module's sendmsg leads. */
 	const char *chain[] = { sendmsg_fn, "tcp_sendmsg", "e1000_xmit_frame" };
 	long long rx0, rx1;
